@@ -1,0 +1,1 @@
+"""soundlake lakehouse: silver and gold on Databricks and on local Spark."""

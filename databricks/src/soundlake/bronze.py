@@ -1,0 +1,142 @@
+"""The bronze contract, reader side (docs/bronze-layout.md).
+
+One place that knows where bronze files live, how they are named and which columns and
+Spark types the demo source's tables carry. Silver reads bronze only through this module.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Iterable
+
+from pyspark.sql.types import StructType, _parse_datatype_string
+
+TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+DATA_FILE = re.compile(
+    r"(?:^|/)(?P<table>[a-z][a-z0-9_]{0,62})/load_date=(?P<load_date>\d{4}-\d{2}-\d{2})/"
+    r"(?P=table)__(?P<slice>s\d{10}|b[^_/]+-c\d+)__p(?P<part>\d{5})\.parquet$"
+)
+RESCUED_COLUMN = "_rescued_data"
+SOURCE_FILE_COLUMN = "_source_file"
+
+
+@dataclass(frozen=True)
+class BronzeTable:
+    """One bronze table: its folder name, primary key, watermark column and typed columns."""
+
+    name: str
+    silver_name: str
+    keys: tuple[str, ...]
+    columns: tuple[tuple[str, str], ...]  # (name, Spark DDL type), in source order
+    sequence_column: str = "updated_at"
+
+    def __post_init__(self) -> None:
+        if not TABLE_NAME.match(self.name):
+            raise ValueError(f"bronze table name {self.name!r} does not match {TABLE_NAME.pattern}")
+        names = [c for c, _ in self.columns]
+        for k in (*self.keys, self.sequence_column):
+            if k not in names:
+                raise ValueError(f"{self.name}: key/sequence column {k!r} is not a column")
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c for c, _ in self.columns]
+
+    @property
+    def ddl(self) -> str:
+        return ", ".join(f"{c} {t}" for c, t in self.columns)
+
+    @property
+    def schema(self) -> StructType:
+        return _parse_datatype_string(self.ddl)  # type: ignore[return-value]
+
+    def folder(self, bronze_root: str) -> str:
+        """The folder Auto Loader (or the local stand-in) reads: `<root>/<table>/`."""
+        return f"{bronze_root.rstrip('/')}/{self.name}/"
+
+    def manifest_folder(self, bronze_root: str) -> str:
+        return f"{bronze_root.rstrip('/')}/_manifests/{self.name}/"
+
+
+TS = "timestamp"
+DEMO_TABLES: dict[str, BronzeTable] = {
+    t.name: t
+    for t in (
+        BronzeTable(
+            "dim_users", "users", ("user_id",),
+            (("user_id", "int"), ("user_name", "string"), ("country", "string"),
+             ("subscription_type", "string"), ("signup_date", "date"), ("updated_at", TS)),
+        ),
+        BronzeTable(
+            "dim_artists", "artists", ("artist_id",),
+            (("artist_id", "int"), ("artist_name", "string"), ("genre", "string"),
+             ("country", "string"), ("updated_at", TS)),
+        ),
+        BronzeTable(
+            "dim_albums", "albums", ("album_id",),
+            (("album_id", "int"), ("album_name", "string"), ("artist_id", "int"),
+             ("release_date", "date"), ("updated_at", TS)),
+        ),
+        BronzeTable(
+            "dim_tracks", "tracks", ("track_id",),
+            (("track_id", "int"), ("track_name", "string"), ("artist_id", "int"),
+             ("album_id", "int"), ("duration_sec", "int"), ("release_date", "date"),
+             ("explicit", "boolean"), ("danceability", "decimal(4,3)"),
+             ("energy", "decimal(4,3)"), ("tempo_bpm", "decimal(6,2)"), ("updated_at", TS)),
+        ),
+        BronzeTable(
+            "fact_streams", "streams", ("stream_id",),
+            (("stream_id", "bigint"), ("user_id", "int"), ("track_id", "int"),
+             ("streamed_at", TS), ("ms_played", "int"), ("device_type", "string"),
+             ("updated_at", TS)),
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class DataFile:
+    table: str
+    load_date: str
+    slice: str
+    part: int
+
+    @property
+    def is_backfill(self) -> bool:
+        return self.slice.startswith("b")
+
+
+def parse_data_path(path: str) -> DataFile | None:
+    """Parse `<table>/load_date=YYYY-MM-DD/<table>__<slice>__p<part>.parquet`; None if not data."""
+    if is_bookkeeping(path):
+        return None
+    m = DATA_FILE.search(path)
+    if not m:
+        return None
+    return DataFile(m["table"], m["load_date"], m["slice"], int(m["part"]))
+
+
+def is_bookkeeping(path: str) -> bool:
+    """True for anything under a folder starting with `_` (manifests, backfills): never data."""
+    return any(p.startswith("_") for p in PurePosixPath(path).parts[:-1])
+
+
+def read_manifest(text: str) -> dict:
+    """Parse one manifest (`_manifests/<table>/<slice>.json`), checking the fields we rely on."""
+    m = json.loads(text)
+    for field in ("version", "table", "slice", "kind", "rows", "files", "columns", "primaryKey"):
+        if field not in m:
+            raise ValueError(f"manifest is missing field {field!r}")
+    if m["version"] != 1:
+        raise ValueError(f"manifest version {m['version']!r} is not supported (expected 1)")
+    return m
+
+
+def manifest_rows(manifests: Iterable[dict]) -> dict[str, int]:
+    """Rows per table according to the manifests (for reconciliation against silver)."""
+    out: dict[str, int] = {}
+    for m in manifests:
+        out[m["table"]] = out.get(m["table"], 0) + int(m["rows"])
+    return out

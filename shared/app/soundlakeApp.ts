@@ -1,0 +1,69 @@
+import type { PipelineConfig } from '../config/pipelineConfig.js';
+import { loadPipelineConfig } from '../config/pipelineConfig.js';
+import type { Settings } from '../config/settings.js';
+import { blobService, queueClient, tableClient } from '../azure/storageClients.js';
+import type { IngestDeps } from '../extract/ingestTable.js';
+import { IngestQueue } from '../ingest/ingestQueue.js';
+import { BlobLake } from '../lake/blobLake.js';
+import type { Lake } from '../lake/lake.js';
+import type { Logger } from '../logging/logger.js';
+import { createLogger } from '../logging/logger.js';
+import type { Notifier } from '../notify/notifier.js';
+import { LogNotifier } from '../notify/notifier.js';
+import { createSource } from '../source/createSource.js';
+import type { Source } from '../source/source.js';
+import { RunLedger } from '../state/runLedger.js';
+import { WatermarkStore } from '../state/watermarkStore.js';
+
+/**
+ * Every adapter the core needs, built once from settings. Functions, the CLI, the local runner
+ * and the tests all go through here, so they run the same code against different endpoints.
+ */
+export interface SoundlakeApp {
+  settings: Settings;
+  config: PipelineConfig;
+  logger: Logger;
+  source: Source;
+  lake: Lake;
+  watermarks: WatermarkStore;
+  ledger: RunLedger;
+  notifier: Notifier;
+  ingestQueue: IngestQueue;
+  ingestDeps(): IngestDeps;
+  close(): Promise<void>;
+}
+
+export interface AppOverrides {
+  logger?: Logger;
+  notifier?: Notifier;
+  config?: PipelineConfig;
+  source?: Source;
+}
+
+export async function createApp(settings: Settings, overrides: AppOverrides = {}): Promise<SoundlakeApp> {
+  const logger = overrides.logger ?? createLogger({ level: settings.logLevel });
+  const config = overrides.config ?? (await loadPipelineConfig(settings.configPath));
+  const source = overrides.source ?? createSource(settings.source);
+  const lake = new BlobLake({ container: blobService(settings.storage).getContainerClient(settings.bronzeContainer) });
+  const watermarks = new WatermarkStore(tableClient(settings.storage, settings.watermarkTable));
+  const ledger = new RunLedger(tableClient(settings.storage, settings.ledgerTable));
+  const ingestQueue = new IngestQueue(queueClient(settings.storage, settings.ingestQueue));
+  const notifier = overrides.notifier ?? new LogNotifier(logger);
+  await Promise.all([lake.ensure(), watermarks.ensure(), ledger.ensure()]);
+  const app: SoundlakeApp = {
+    settings,
+    config,
+    logger,
+    source,
+    lake,
+    watermarks,
+    ledger,
+    notifier,
+    ingestQueue,
+    ingestDeps: () => ({ source, lake, watermarks, ledger, notifier, logger, leaseMs: settings.leaseMs }),
+    close: async () => {
+      await source.close();
+    },
+  };
+  return app;
+}

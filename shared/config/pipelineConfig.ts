@@ -1,0 +1,158 @@
+import { readFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { isSqlIdentifier, isTableName, SQL_IDENTIFIER_RULE, TABLE_NAME_RULE } from './identifiers.js';
+
+/**
+ * soundlake.yaml: the list of tables to extract. Adding a table is a change here, never in code.
+ * Every problem in the file is reported at once, with its path, before anything runs.
+ */
+
+const sqlIdentifier = z.string().refine(isSqlIdentifier, { message: `must be a SQL identifier: ${SQL_IDENTIFIER_RULE}` });
+
+export const WATERMARK_KINDS = ['timestamp', 'rowversion', 'integer'] as const;
+export type WatermarkKind = (typeof WATERMARK_KINDS)[number];
+
+const tuning = {
+  /** Rows per Parquet file; a slice larger than this is split into parts, each committed on its own. */
+  maxRowsPerFile: z.number().int().min(1).max(50_000_000).optional(),
+  /** Rows per Parquet row group (memory per open file is about one row group). */
+  rowGroupRows: z.number().int().min(1).max(10_000_000).optional(),
+  /** Upper bound for timestamp watermarks is now - lag: rows from transactions that commit late are not skipped. */
+  lagSeconds: z.number().min(0).max(86_400).optional(),
+};
+
+const tableSchema = z
+  .object({
+    name: z.string().refine(isTableName, { message: `must be a bronze table name: ${TABLE_NAME_RULE}` }),
+    schema: sqlIdentifier,
+    table: sqlIdentifier,
+    watermark: z
+      .object({
+        column: sqlIdentifier,
+        kind: z.enum(WATERMARK_KINDS),
+      })
+      .strict(),
+    primaryKey: z.array(sqlIdentifier).min(1, 'needs at least one column'),
+    columns: z.array(sqlIdentifier).min(1).optional(),
+    enabled: z.boolean().default(true),
+    ...tuning,
+  })
+  .strict();
+
+const configSchema = z
+  .object({
+    version: z.literal(1),
+    defaults: z
+      .object({
+        maxRowsPerFile: tuning.maxRowsPerFile.default(1_000_000),
+        rowGroupRows: tuning.rowGroupRows.default(131_072),
+        lagSeconds: tuning.lagSeconds.default(30),
+      })
+      .strict()
+      .prefault({}),
+    tables: z.array(tableSchema).min(1, 'list at least one table'),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const seen = new Map<string, number>();
+    cfg.tables.forEach((t, i) => {
+      const first = seen.get(t.name);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['tables', i, 'name'], message: `duplicate table name "${t.name}" (first at tables.${first})` });
+      } else {
+        seen.set(t.name, i);
+      }
+      if (t.columns) {
+        for (const needed of [t.watermark.column, ...t.primaryKey]) {
+          if (!t.columns.includes(needed)) {
+            ctx.addIssue({ code: 'custom', path: ['tables', i, 'columns'], message: `must include "${needed}" (watermark and primary key columns are always extracted)` });
+          }
+        }
+      }
+    });
+  });
+
+type RawConfig = z.output<typeof configSchema>;
+type RawTable = RawConfig['tables'][number];
+
+/** One configured table with defaults applied. */
+export interface TableConfig {
+  name: string;
+  schema: string;
+  table: string;
+  watermark: { column: string; kind: WatermarkKind };
+  primaryKey: string[];
+  columns?: string[];
+  enabled: boolean;
+  maxRowsPerFile: number;
+  rowGroupRows: number;
+  lagSeconds: number;
+}
+
+export interface PipelineConfig {
+  tables: TableConfig[];
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`invalid configuration in ${file}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function formatPath(path: PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('') || '(root)';
+}
+
+function applyDefaults(raw: RawTable, defaults: RawConfig['defaults']): TableConfig {
+  const { columns, ...rest } = raw;
+  return {
+    ...rest,
+    ...(columns ? { columns } : {}),
+    maxRowsPerFile: raw.maxRowsPerFile ?? defaults.maxRowsPerFile,
+    rowGroupRows: Math.min(raw.rowGroupRows ?? defaults.rowGroupRows, raw.maxRowsPerFile ?? defaults.maxRowsPerFile),
+    lagSeconds: raw.lagSeconds ?? defaults.lagSeconds,
+  };
+}
+
+/** Parse and validate config text; `file` names the source in error messages. */
+export function parsePipelineConfig(text: string, file = 'soundlake.yaml'): PipelineConfig {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(file, doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
+  }
+  const result = configSchema.safeParse(doc.toJS());
+  if (!result.success) {
+    throw new ConfigError(
+      file,
+      result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`),
+    );
+  }
+  const cfg = result.data;
+  return { tables: cfg.tables.map((t) => applyDefaults(t, cfg.defaults)) };
+}
+
+export async function loadPipelineConfig(file: string): Promise<PipelineConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [`cannot read file: ${(err as Error).message}`]);
+  }
+  return parsePipelineConfig(text, file);
+}
+
+/** The tables a run should touch: all enabled ones, or exactly the named ones (unknown names are an error). */
+export function selectTables(config: PipelineConfig, names?: readonly string[]): TableConfig[] {
+  if (!names || names.length === 0) return config.tables.filter((t) => t.enabled);
+  const byName = new Map(config.tables.map((t) => [t.name, t]));
+  const unknown = names.filter((n) => !byName.has(n));
+  if (unknown.length > 0) {
+    throw new ConfigError('table selection', unknown.map((n) => `unknown table "${n}" (configured: ${[...byName.keys()].join(', ')})`));
+  }
+  return names.map((n) => byName.get(n)!);
+}

@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import type { StorageAccess } from '../azure/storageClients.js';
+import { azuriteConnectionString } from '../azure/storageClients.js';
+import type { SourceKind } from '../source/source.js';
+
+/**
+ * Process settings from environment variables (app settings in Azure, local.settings.json or
+ * the shell locally). Secrets arrive here and nowhere else; nothing in this object is logged.
+ */
+export interface Settings {
+  configPath: string;
+  source: { kind: SourceKind; url: string };
+  storage: StorageAccess;
+  bronzeContainer: string;
+  watermarkTable: string;
+  ledgerTable: string;
+  ingestQueue: string;
+  leaseMs: number;
+  /** Work per Functions invocation before a slice hands over to a continuation message. */
+  invocationBudgetMs: number;
+  concurrency: number;
+  logLevel: string;
+}
+
+export const EMBEDDED_SOURCE_URL = 'postgres://postgres@127.0.0.1:5433/postgres';
+
+const intFromEnv = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const azureName = (pattern: RegExp, rule: string) => z.string().regex(pattern, rule);
+
+const envSchema = z.object({
+  SOUNDLAKE_CONFIG: z.string().min(1).default('soundlake.yaml'),
+  SOURCE_KIND: z.enum(['postgres', 'mssql']).default('postgres'),
+  SOURCE_URL: z.string().min(1).optional(),
+  SOUNDLAKE_STORAGE: z.string().min(1).optional(),
+  SOUNDLAKE_STORAGE__accountName: azureName(/^[a-z0-9]{3,24}$/, 'must be a storage account name (3-24 lower-case letters and digits)').optional(),
+  SOUNDLAKE_STORAGE__endpointSuffix: z.string().default('core.windows.net'),
+  BRONZE_CONTAINER: azureName(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a container name (3-63 lower-case letters, digits, hyphens)').default('bronze'),
+  WATERMARK_TABLE: azureName(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name (3-63 letters and digits)').default('soundlakewatermarks'),
+  LEDGER_TABLE: azureName(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name (3-63 letters and digits)').default('soundlakeruns'),
+  INGEST_QUEUE: azureName(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a queue name (3-63 lower-case letters, digits, hyphens)').default('soundlake-ingest'),
+  LEASE_SECONDS: intFromEnv(10, 86_400).default(900),
+  INVOCATION_BUDGET_SECONDS: intFromEnv(10, 3_600).default(480),
+  INGEST_CONCURRENCY: intFromEnv(1, 64).default(2),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export class SettingsError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid settings:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'SettingsError';
+  }
+}
+
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new SettingsError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  if (e.SOURCE_KIND === 'mssql' && !e.SOURCE_URL) throw new SettingsError(['SOURCE_URL: required when SOURCE_KIND is mssql']);
+  let storage: StorageAccess;
+  if (e.SOUNDLAKE_STORAGE) {
+    storage = { connectionString: e.SOUNDLAKE_STORAGE === 'UseDevelopmentStorage=true' ? azuriteConnectionString() : e.SOUNDLAKE_STORAGE };
+  } else if (e.SOUNDLAKE_STORAGE__accountName) {
+    storage = { accountName: e.SOUNDLAKE_STORAGE__accountName, endpointSuffix: e.SOUNDLAKE_STORAGE__endpointSuffix };
+  } else {
+    storage = { connectionString: azuriteConnectionString() };
+  }
+  return {
+    configPath: e.SOUNDLAKE_CONFIG,
+    source: { kind: e.SOURCE_KIND, url: e.SOURCE_URL ?? EMBEDDED_SOURCE_URL },
+    storage,
+    bronzeContainer: e.BRONZE_CONTAINER,
+    watermarkTable: e.WATERMARK_TABLE,
+    ledgerTable: e.LEDGER_TABLE,
+    ingestQueue: e.INGEST_QUEUE,
+    leaseMs: e.LEASE_SECONDS * 1000,
+    invocationBudgetMs: e.INVOCATION_BUDGET_SECONDS * 1000,
+    concurrency: e.INGEST_CONCURRENCY,
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,137 @@
+import { partPath, slicePartPrefix } from '../bronze/bronzePaths.js';
+import { buildManifest, writeManifest } from '../bronze/manifest.js';
+import { ParquetPartWriter } from '../bronze/parquetPartWriter.js';
+import type { TableConfig } from '../config/pipelineConfig.js';
+import type { Lake } from '../lake/lake.js';
+import type { Logger } from '../logging/logger.js';
+import type { Source, SourceColumn } from '../source/source.js';
+import { rowKey } from '../source/source.js';
+import type { FaultHooks } from './faultHooks.js';
+import type { PendingSlice } from './slice.js';
+
+export interface SliceJob {
+  table: TableConfig;
+  columns: SourceColumn[];
+  slice: PendingSlice;
+  backfillId?: string | null;
+}
+
+export interface SliceDeps {
+  source: Source;
+  lake: Lake;
+  logger: Logger;
+}
+
+export interface SliceRunOptions {
+  /** Stop after the part that ends past this time (epoch ms); the slice resumes from there later. */
+  deadline?: number;
+  /** Rows per source round trip (default 10 000). */
+  batchRows?: number;
+  hooks?: FaultHooks;
+}
+
+export interface SliceOutcome {
+  slice: PendingSlice;
+  /** All parts written, surplus removed and manifest written: ready to commit. */
+  done: boolean;
+  /** What this call wrote (a resumed slice may have parts from earlier runs). */
+  written: { rows: number; bytes: number; files: number };
+}
+
+/**
+ * Writes one slice to bronze, part by part. After every committed part the slice's progress
+ * (parts, keyset cursor) is handed to `persist` before the next part starts, so a crash at any
+ * point leaves at most one part that the rerun rewrites under the same name.
+ */
+export async function extractSlice(
+  deps: SliceDeps,
+  job: SliceJob,
+  persist: (slice: PendingSlice) => Promise<void>,
+  options: SliceRunOptions = {},
+): Promise<SliceOutcome> {
+  const { table, columns } = job;
+  let slice: PendingSlice = { ...job.slice, parts: [...job.slice.parts] };
+  const written = { rows: 0, bytes: 0, files: 0 };
+  const hooks = options.hooks;
+  const at = async (point: Parameters<NonNullable<FaultHooks['checkpoint']>>[0], part?: number): Promise<void> => {
+    await hooks?.checkpoint?.(point, { table: table.name, slice: slice.slice, ...(part === undefined ? {} : { part }) });
+  };
+  const width = columns.length;
+  const kv = { 'soundlake.table': table.name, 'soundlake.slice': slice.slice, 'soundlake.run_id': slice.runId };
+
+  if (!slice.exhausted) {
+    let writer: ParquetPartWriter | undefined;
+    let lastRow: unknown[] | undefined;
+    let stoppedEarly = false;
+
+    const closePart = async (): Promise<void> => {
+      const part = slice.parts.length;
+      const path = partPath(table.name, slice.loadDate, slice.slice, part);
+      const bytes = await writer!.finish();
+      const rows = writer!.rows;
+      writer = undefined;
+      await at('part-committed', part);
+      slice = { ...slice, parts: [...slice.parts, { path, rows, bytes }], after: rowKey(lastRow!, width) };
+      await persist(slice);
+      written.rows += rows;
+      written.bytes += bytes;
+      written.files += 1;
+      deps.logger.info({ part, rows, bytes, path, totalRows: slice.parts.reduce((n, p) => n + p.rows, 0) }, 'part committed');
+      await at('part-recorded', part);
+    };
+
+    for await (const batch of deps.source.read({
+      table,
+      columns,
+      watermark: table.watermark,
+      primaryKey: table.primaryKey,
+      bounds: { low: slice.low, high: slice.high },
+      after: slice.after,
+      batchRows: options.batchRows ?? 10_000,
+    })) {
+      const rows = batch.rows;
+      let offset = 0;
+      while (offset < rows.length) {
+        writer ??= new ParquetPartWriter(columns, deps.lake.upload(partPath(table.name, slice.loadDate, slice.slice, slice.parts.length)), table.rowGroupRows, kv);
+        const take = Math.min(rows.length - offset, table.maxRowsPerFile - writer.rows);
+        const chunk = offset === 0 && take === rows.length ? rows : rows.slice(offset, offset + take);
+        await writer.add(chunk);
+        lastRow = chunk[chunk.length - 1];
+        offset += take;
+        await at('rows-written', slice.parts.length);
+        if (writer.rows >= table.maxRowsPerFile) {
+          await closePart();
+          if (options.deadline !== undefined && Date.now() >= options.deadline) {
+            stoppedEarly = true;
+            break;
+          }
+        }
+      }
+      if (stoppedEarly) break;
+    }
+    if (stoppedEarly) {
+      deps.logger.info({ parts: slice.parts.length }, 'time budget used; slice continues in the next invocation');
+      return { slice, done: false, written };
+    }
+    if (writer && writer.rows > 0) await closePart();
+    slice = { ...slice, exhausted: true };
+    await persist(slice);
+  }
+
+  await at('parts-complete');
+  // An earlier attempt may have committed more parts than this one (rows moved out of the
+  // slice in between): anything under the slice's prefix that is not a recorded part goes.
+  const keep = new Set(slice.parts.map((p) => p.path));
+  for await (const obj of deps.lake.list(slicePartPrefix(table.name, slice.loadDate, slice.slice))) {
+    if (!keep.has(obj.path)) {
+      await deps.lake.delete(obj.path);
+      deps.logger.warn({ path: obj.path }, 'removed a part left by an earlier attempt');
+    }
+  }
+  if (slice.parts.length > 0) {
+    const manifest = buildManifest({ table, sourceKind: deps.source.kind, columns, slice, backfillId: job.backfillId ?? null });
+    await writeManifest(deps.lake, manifest);
+    await at('manifest-written');
+  }
+  return { slice, done: true, written };
+}

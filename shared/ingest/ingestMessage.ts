@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+/** One queue message per table per run: what the queue-triggered function extracts. */
+export const ingestMessageSchema = z
+  .object({
+    runId: z.string().min(1).max(100),
+    table: z.string().min(1).max(63),
+    trigger: z.string().min(1).max(40),
+    /** How many invocations this table's slice has already used in this run. */
+    continuation: z.number().int().min(0).max(10_000).default(0),
+  })
+  .strict();
+
+export type IngestMessage = z.output<typeof ingestMessageSchema>;
+
+export class MessageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MessageError';
+  }
+}
+
+/** Queue payloads arrive as parsed JSON (the host decodes base64 JSON) or as text. */
+export function parseIngestMessage(payload: unknown): IngestMessage {
+  let value = payload;
+  if (typeof payload === 'string') {
+    try {
+      value = JSON.parse(payload);
+    } catch {
+      throw new MessageError('ingest message is not JSON');
+    }
+  }
+  const parsed = ingestMessageSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new MessageError(`ingest message invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}

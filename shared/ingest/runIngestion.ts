@@ -1,0 +1,21 @@
+import pLimit from 'p-limit';
+import type { TableConfig } from '../config/pipelineConfig.js';
+import type { IngestDeps, IngestRun, TableRunResult } from '../extract/ingestTable.js';
+import { ingestTable } from '../extract/ingestTable.js';
+
+export interface RunSummary {
+  runId: string;
+  results: TableRunResult[];
+  ok: boolean;
+}
+
+/**
+ * One pass over several tables in this process (the CLI and local runner), `concurrency`
+ * tables at a time. Under the Functions host the same per-table core runs from queue messages.
+ */
+export async function runIngestion(deps: IngestDeps, tables: TableConfig[], run: IngestRun & { concurrency: number }): Promise<RunSummary> {
+  const limit = pLimit(run.concurrency);
+  const { concurrency: _c, ...perTable } = run;
+  const results = await Promise.all(tables.map((t) => limit(() => ingestTable(deps, t, perTable))));
+  return { runId: run.runId, results, ok: results.every((r) => r.status !== 'failed') };
+}

@@ -1,0 +1,217 @@
+import pg from 'pg';
+import Cursor from 'pg-cursor';
+import { quotePostgres } from '../../config/identifiers.js';
+import type { ReadRequest, RowBatch, SliceBounds, Source, SourceColumn, TableRef, WatermarkSpec } from '../source.js';
+import { SourceError } from '../source.js';
+import { decimalToUnscaled, ValueError } from '../valueCodecs.js';
+import { parquetTypeParsers, postgresParquetType, textTypeParsers } from './postgresTypes.js';
+
+export interface PostgresSourceOptions {
+  /** libpq-style URL, e.g. postgres://user@host:5432/db. */
+  url: string;
+  /** Connections in the pool (default 4). */
+  maxConnections?: number;
+  /** Connect timeout in ms (default 10 000). */
+  connectTimeoutMs?: number;
+}
+
+const prepared = new WeakSet<pg.PoolClient>();
+
+const qualified = (t: TableRef): string => `${quotePostgres(t.schema)}.${quotePostgres(t.table)}`;
+
+function slicePredicate(watermark: WatermarkSpec, bounds: SliceBounds, firstParam: number): { sql: string; params: unknown[] } {
+  const wm = quotePostgres(watermark.column);
+  // Untyped parameters take the column's own type, so the comparison happens in the source's type at full precision.
+  if (bounds.low === null) return { sql: `(${wm} <= $${firstParam} OR ${wm} IS NULL)`, params: [bounds.high] };
+  return { sql: `${wm} > $${firstParam} AND ${wm} <= $${firstParam + 1}`, params: [bounds.low, bounds.high] };
+}
+
+function describeError(err: unknown, what: string): SourceError {
+  if (err instanceof SourceError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new SourceError(`postgres source: ${what} failed: ${message}`, { cause: err });
+}
+
+/** PostgreSQL over the wire protocol (`pg`): real Postgres, Azure Database for PostgreSQL, or embedded PGlite. */
+export class PostgresSource implements Source {
+  readonly kind = 'postgres' as const;
+  private readonly pool: pg.Pool;
+
+  constructor(options: PostgresSourceOptions) {
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.maxConnections ?? 4,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+      idleTimeoutMillis: 30_000,
+    });
+    // An idle client that dies must not crash the process; the next checkout reconnects.
+    this.pool.on('error', () => undefined);
+  }
+
+  /** A pooled connection whose session speaks UTC and ISO: timestamps are read as text, and that text must be unambiguous. */
+  private async checkout(): Promise<pg.PoolClient> {
+    const client = await this.pool.connect();
+    if (!prepared.has(client)) {
+      try {
+        await client.query(`SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET bytea_output = 'hex'`);
+      } catch (err) {
+        client.release(err as Error);
+        throw err;
+      }
+      prepared.add(client);
+    }
+    return client;
+  }
+
+  private async query(config: pg.QueryConfig): Promise<pg.QueryResult> {
+    const client = await this.checkout();
+    let failure: Error | undefined;
+    try {
+      return await client.query(config);
+    } catch (err) {
+      failure = err as Error;
+      throw err;
+    } finally {
+      // Query errors leave the connection usable; connection errors do not.
+      client.release(failure && !(failure as { severity?: string }).severity ? failure : undefined);
+    }
+  }
+
+  async describe(table: TableRef): Promise<SourceColumn[]> {
+    let rows: { name: string; type: string; typname: string; typmod: number; nullable: boolean }[];
+    try {
+      const result = await this.query({
+        text: `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, t.typname, a.atttypmod AS typmod, NOT a.attnotnull AS nullable
+                 FROM pg_catalog.pg_attribute a
+                 JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                 JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+                WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+                  AND a.attnum > 0 AND NOT a.attisdropped
+                ORDER BY a.attnum`,
+        values: [table.schema, table.table],
+        types: textTypeParsers,
+      });
+      rows = result.rows.map((r: Record<string, string>) => ({
+        name: r.name!,
+        type: r.type!,
+        typname: r.typname!,
+        typmod: Number(r.typmod),
+        nullable: r.nullable === 't',
+      }));
+    } catch (err) {
+      throw describeError(err, `reading the catalogue for ${table.schema}.${table.table}`);
+    }
+    if (rows.length === 0) throw new SourceError(`postgres source: table ${table.schema}.${table.table} not found (names are case-sensitive)`);
+    return rows.map((r) => ({ name: r.name, sourceType: r.type, nullable: r.nullable, parquet: postgresParquetType(r.typname, r.typmod) }));
+  }
+
+  async safeUpperBound(table: TableRef, watermark: WatermarkSpec, lagSeconds: number): Promise<string | null> {
+    const wm = quotePostgres(watermark.column);
+    let text: string;
+    let values: unknown[] = [];
+    if (watermark.kind === 'timestamp') {
+      // The database's clock, not ours: the cap and the rows come from the same place.
+      text = `SELECT CASE WHEN m IS NULL THEN NULL WHEN m <= cap THEN m::text ELSE cap::text END AS high
+                FROM (SELECT MAX(${wm}) AS m, now() - make_interval(secs => $1) AS cap FROM ${qualified(table)}) s`;
+      values = [lagSeconds];
+    } else if (watermark.kind === 'integer') {
+      text = `SELECT MAX(${wm})::text AS high FROM ${qualified(table)}`;
+    } else {
+      throw new SourceError('postgres source: rowversion watermarks exist only on SQL Server');
+    }
+    try {
+      const result = await this.query({ text, values, types: textTypeParsers });
+      return (result.rows[0]?.high as string | null) ?? null;
+    } catch (err) {
+      throw describeError(err, `reading the upper bound of ${table.schema}.${table.table}`);
+    }
+  }
+
+  async hasRows(table: TableRef, watermark: WatermarkSpec, bounds: SliceBounds): Promise<boolean> {
+    const where = slicePredicate(watermark, bounds, 1);
+    try {
+      const result = await this.query({
+        text: `SELECT EXISTS (SELECT 1 FROM ${qualified(table)} WHERE ${where.sql}) AS found`,
+        values: where.params,
+        types: textTypeParsers,
+      });
+      return result.rows[0]?.found === 't';
+    } catch (err) {
+      throw describeError(err, `probing ${table.schema}.${table.table}`);
+    }
+  }
+
+  async *read(request: ReadRequest): AsyncGenerator<RowBatch> {
+    const { table, columns, primaryKey, batchRows } = request;
+    const where = slicePredicate(request.watermark, request.bounds, 1);
+    const params = [...where.params];
+    const keyList = primaryKey.map(quotePostgres).join(', ');
+    let keyset = '';
+    if (request.after) {
+      const placeholders = request.after.map((_, i) => `$${params.length + i + 1}`).join(', ');
+      keyset = ` AND (${keyList}) > (${placeholders})`;
+      params.push(...request.after);
+    }
+    const select = [...columns.map((c) => quotePostgres(c.name)), ...primaryKey.map((k, i) => `${quotePostgres(k)}::text AS "__soundlake_key${i}"`)].join(', ');
+    const sql = `SELECT ${select} FROM ${qualified(table)} WHERE ${where.sql}${keyset} ORDER BY ${keyList}`;
+
+    const decimals = columns.flatMap((c, i) => (c.parquet.kind === 'decimal' ? [{ i, c, precision: c.parquet.precision!, scale: c.parquet.scale! }] : []));
+
+    let client: pg.PoolClient;
+    try {
+      client = await this.checkout();
+    } catch (err) {
+      throw describeError(err, 'connecting');
+    }
+    let broken: Error | undefined;
+    let cursor: Cursor | undefined;
+    let inFlight: Promise<unknown[][]> | undefined;
+    try {
+      // An explicit read-only transaction: one snapshot for the whole read, and on PGlite's
+      // multiplexed server it keeps other connections from interleaving with our portal.
+      await client.query('BEGIN READ ONLY ISOLATION LEVEL REPEATABLE READ');
+      cursor = client.query(new Cursor(sql, params, { rowMode: 'array', types: parquetTypeParsers }));
+      inFlight = cursor.read(batchRows);
+      for (;;) {
+        const rows: unknown[][] = await inFlight;
+        inFlight = undefined;
+        if (rows.length === 0) break;
+        // Ask for the next batch before converting this one, so the server works while we do.
+        if (rows.length === batchRows) inFlight = cursor.read(batchRows);
+        for (const { i, c, precision, scale } of decimals) {
+          for (const row of rows) {
+            const v = row[i];
+            if (v === null) continue;
+            try {
+              row[i] = decimalToUnscaled(v as string, precision, scale);
+            } catch (err) {
+              throw new SourceError(`postgres source: column ${c.name} of ${table.schema}.${table.table}: ${(err as ValueError).message}`);
+            }
+          }
+        }
+        yield { rows };
+        if (!inFlight) break;
+      }
+    } catch (err) {
+      broken = err instanceof Error ? err : new Error(String(err));
+      throw describeError(err, `reading ${table.schema}.${table.table}`);
+    } finally {
+      if (!broken) {
+        try {
+          if (inFlight) await inFlight.catch(() => undefined);
+          if (cursor) await new Promise<void>((resolve) => cursor!.close(() => resolve()));
+          await client.query('ROLLBACK');
+        } catch (err) {
+          broken = err as Error;
+        }
+      }
+      // A connection that failed mid-stream is discarded, not returned to the pool.
+      client.release(broken ?? undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

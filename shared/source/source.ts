@@ -1,0 +1,101 @@
+import type { WatermarkKind } from '../config/pipelineConfig.js';
+import type { ParquetType } from './parquetTypes.js';
+
+export type SourceKind = 'postgres' | 'mssql';
+
+export interface TableRef {
+  schema: string;
+  table: string;
+}
+
+export interface SourceColumn {
+  name: string;
+  /** The type as the source's catalogue spells it, e.g. `numeric(12,2)` or `datetime2(7)`. */
+  sourceType: string;
+  nullable: boolean;
+  parquet: ParquetType;
+}
+
+export interface WatermarkSpec {
+  column: string;
+  kind: WatermarkKind;
+}
+
+/**
+ * A slice of a table by watermark: rows with `low < wm <= high`. `low` null means an initial
+ * load, which also takes rows whose watermark is NULL. Bounds are text at the source's full
+ * precision and are compared in the column's own type by the source.
+ */
+export interface SliceBounds {
+  low: string | null;
+  high: string;
+}
+
+export interface ReadRequest {
+  table: TableRef;
+  columns: SourceColumn[];
+  watermark: WatermarkSpec;
+  primaryKey: string[];
+  bounds: SliceBounds;
+  /** Keyset cursor: primary-key values (as text) of the last row already written, or null to start. */
+  after: string[] | null;
+  /** Rows fetched per round trip. */
+  batchRows: number;
+}
+
+/**
+ * Rows of a read. Each row holds the requested columns in order, in the Parquet physical form
+ * of each column's `parquet` type, followed by the primary-key values as text (the keyset
+ * cursor for resuming after that row). Writers read only the first `columns.length` values.
+ */
+export interface RowBatch {
+  rows: unknown[][];
+}
+
+/** The keyset cursor of a row read with `columns`: its trailing primary-key texts. */
+export function rowKey(row: unknown[], columnCount: number): string[] {
+  return row.slice(columnCount).map(String);
+}
+
+/**
+ * A SQL source. Rows are streamed in primary-key order, so a slice can be cut into parts and
+ * resumed after any committed part.
+ */
+export interface Source {
+  readonly kind: SourceKind;
+  /** Columns of a table from the catalogue, in table order; throws SourceError if the table is missing. */
+  describe(table: TableRef): Promise<SourceColumn[]>;
+  /**
+   * The highest watermark that is safe to extract up to now: no transaction can still commit a
+   * row at or below it (timestamp: min(MAX, now - lag); rowversion: below MIN_ACTIVE_ROWVERSION).
+   * Null when the table has no watermark values at all.
+   */
+  safeUpperBound(table: TableRef, watermark: WatermarkSpec, lagSeconds: number): Promise<string | null>;
+  /** Whether any row falls in the slice. */
+  hasRows(table: TableRef, watermark: WatermarkSpec, bounds: SliceBounds): Promise<boolean>;
+  /** Stream the slice in primary-key order, after `after`. Stop early by breaking out of the loop. */
+  read(request: ReadRequest): AsyncIterable<RowBatch>;
+  close(): Promise<void>;
+}
+
+export class SourceError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SourceError';
+  }
+}
+
+/** Watermark column types each kind accepts, by source; checked before anything is read. */
+export function checkWatermarkColumn(kind: SourceKind, column: SourceColumn, watermark: WatermarkSpec): string | null {
+  const t = column.sourceType.toLowerCase();
+  if (watermark.kind === 'timestamp') {
+    return column.parquet.kind === 'timestamp' ? null : `watermark kind "timestamp" needs a timestamp column, "${column.name}" is ${column.sourceType}`;
+  }
+  if (watermark.kind === 'integer') {
+    return ['int16', 'int32', 'int64'].includes(column.parquet.kind) || (column.parquet.kind === 'decimal' && column.parquet.scale === 0)
+      ? null
+      : `watermark kind "integer" needs an integer column, "${column.name}" is ${column.sourceType}`;
+  }
+  if (kind !== 'mssql') return `watermark kind "rowversion" exists only on SQL Server; use "timestamp" with a lag on ${kind}`;
+  return t === 'timestamp' || t === 'rowversion' ? null : `watermark kind "rowversion" needs a rowversion column, "${column.name}" is ${column.sourceType}`;
+}

@@ -1,0 +1,101 @@
+/**
+ * Text-to-Parquet conversions shared by the SQL sources. Drivers hand back JS Dates with
+ * millisecond precision; we read timestamps, dates and decimals as text instead so that
+ * microseconds and every decimal digit survive.
+ */
+
+export class ValueError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ValueError';
+  }
+}
+
+/** Days from 1970-01-01 to a proleptic Gregorian civil date (Howard Hinnant's algorithm). */
+export function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const mp = (month + 9) % 12;
+  const doy = Math.floor((153 * mp + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+const DATE_RE = /^(\d{4,})-(\d{2})-(\d{2})( BC)?$/;
+
+/** 'YYYY-MM-DD' (optionally ' BC') to days since the epoch. */
+export function parseDateDays(text: string): number {
+  const m = DATE_RE.exec(text);
+  if (!m) throw new ValueError(`cannot read date ${JSON.stringify(text)}`);
+  let year = Number(m[1]);
+  if (m[4]) year = 1 - year; // 1 BC is astronomical year 0
+  return daysFromCivil(year, Number(m[2]), Number(m[3]));
+}
+
+// 2026-11-25 08:46:59.123456+00, 2026-11-25 08:46:59.1234567 +05:30, 2026-11-25T08:46:59Z
+const TS_RE = /^(\d{4,})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))? ?(Z|[+-]\d{2}(?::?\d{2})?(?::?\d{2})?)?( BC)?$/;
+
+let cachedDayKey = '';
+let cachedDaySeconds = 0;
+
+/**
+ * A timestamp's text to microseconds since the epoch, UTC. Text without an offset is taken
+ * as UTC; digits beyond microseconds (SQL Server's 100 ns) are truncated, because Parquet
+ * readers such as Spark cannot read TIMESTAMP(NANOS).
+ */
+export function parseTimestampMicros(text: string): bigint {
+  const m = TS_RE.exec(text);
+  if (!m) throw new ValueError(`cannot read timestamp ${JSON.stringify(text)}`);
+  const dayKey = text.slice(0, 10) + (m[9] ?? '');
+  if (dayKey !== cachedDayKey) {
+    let year = Number(m[1]);
+    if (m[9]) year = 1 - year;
+    cachedDaySeconds = daysFromCivil(year, Number(m[2]), Number(m[3])) * 86_400;
+    cachedDayKey = dayKey;
+  }
+  let seconds = cachedDaySeconds + Number(m[4]) * 3600 + Number(m[5]) * 60 + Number(m[6]);
+  const offset = m[8];
+  if (offset && offset !== 'Z') {
+    const sign = offset[0] === '-' ? -1 : 1;
+    const digits = offset.slice(1).replaceAll(':', '');
+    seconds -= sign * (Number(digits.slice(0, 2)) * 3600 + Number(digits.slice(2, 4) || '0') * 60 + Number(digits.slice(4, 6) || '0'));
+  }
+  const fraction = m[7] ? Number(m[7].slice(0, 6).padEnd(6, '0')) : 0;
+  return BigInt(seconds) * 1_000_000n + BigInt(fraction);
+}
+
+/**
+ * A decimal's text to its unscaled integer at `scale` digits. Refuses values that would lose
+ * digits or overflow the declared precision instead of rounding them silently.
+ */
+export function decimalToUnscaled(text: string, precision: number, scale: number): bigint {
+  let s = text.trim();
+  let negative = false;
+  if (s.startsWith('-')) {
+    negative = true;
+    s = s.slice(1);
+  } else if (s.startsWith('+')) {
+    s = s.slice(1);
+  }
+  const dot = s.indexOf('.');
+  const intPart = dot === -1 ? s : s.slice(0, dot);
+  let frac = dot === -1 ? '' : s.slice(dot + 1);
+  if (!/^\d*$/.test(intPart) || !/^\d*$/.test(frac) || intPart.length + frac.length === 0) {
+    throw new ValueError(`cannot read decimal ${JSON.stringify(text)}`);
+  }
+  if (frac.length > scale) {
+    const dropped = frac.slice(scale);
+    if (/[1-9]/.test(dropped)) throw new ValueError(`decimal ${text} has more than ${scale} fractional digits`);
+    frac = frac.slice(0, scale);
+  }
+  const digits = (intPart + frac.padEnd(scale, '0')).replace(/^0+(?=\d)/, '');
+  if (digits.length > precision) throw new ValueError(`decimal ${text} does not fit DECIMAL(${precision},${scale})`);
+  const unscaled = BigInt(digits || '0');
+  return negative ? -unscaled : unscaled;
+}
+
+/** Canonical lower-case GUID text (SQL Server returns upper case). */
+export function normaliseUuid(text: string): string {
+  return text.toLowerCase();
+}

@@ -1,0 +1,174 @@
+import type { TableClient, TableEntityResult } from '@azure/data-tables';
+import type { WatermarkKind } from '../config/pipelineConfig.js';
+import type { PendingSlice } from '../extract/slice.js';
+import { isConflict, isNotFound, isPreconditionFailed } from './tableErrors.js';
+
+/** Columns seen at the last committed slice: the reference for schema-drift checks. */
+export interface ColumnSnapshot {
+  name: string;
+  sourceType: string;
+}
+
+export interface Lease {
+  owner: string;
+  expiresAt: string;
+}
+
+/**
+ * Everything the extraction of one table needs to remember, in one record read when a run
+ * starts and written with an ETag condition at every step: the committed watermark, the
+ * slice in flight, and the lease that keeps two runs of the table apart.
+ */
+export interface WatermarkState {
+  table: string;
+  kind: WatermarkKind;
+  /** Committed watermark at the source's full precision, or null before the first load. */
+  value: string | null;
+  /** Sequence number of the last committed slice. */
+  seq: number;
+  pending: PendingSlice | null;
+  lease: Lease | null;
+  columns: ColumnSnapshot[] | null;
+  committedAt: string | null;
+  lastRunId: string | null;
+  etag: string;
+}
+
+export class LeaseLostError extends Error {
+  constructor(table: string) {
+    super(`watermark of ${table} changed under this run (lease lost); the slice will be resumed by the next run`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+type Entity = {
+  partitionKey: string;
+  rowKey: string;
+  kind: string;
+  value?: string;
+  seq: number;
+  pending?: string;
+  leaseOwner?: string;
+  leaseExpiresAt?: string;
+  columns?: string;
+  committedAt?: string;
+  lastRunId?: string;
+};
+
+const PARTITION = 'watermark';
+// A Table Storage string property holds 32K UTF-16 characters.
+const MAX_PROPERTY_CHARS = 32_000;
+
+function toEntity(s: Omit<WatermarkState, 'etag'>): Entity {
+  const entity: Entity = { partitionKey: PARTITION, rowKey: s.table, kind: s.kind, seq: s.seq };
+  if (s.value !== null) entity.value = s.value;
+  if (s.pending) {
+    entity.pending = JSON.stringify(s.pending);
+    if (entity.pending.length > MAX_PROPERTY_CHARS) throw new Error(`pending slice of ${s.table} has too many parts to record; raise maxRowsPerFile`);
+  }
+  if (s.lease) {
+    entity.leaseOwner = s.lease.owner;
+    entity.leaseExpiresAt = s.lease.expiresAt;
+  }
+  if (s.columns) entity.columns = JSON.stringify(s.columns);
+  if (s.committedAt) entity.committedAt = s.committedAt;
+  if (s.lastRunId) entity.lastRunId = s.lastRunId;
+  return entity;
+}
+
+function fromEntity(e: TableEntityResult<Entity>): WatermarkState {
+  return {
+    table: e.rowKey!,
+    kind: e.kind as WatermarkKind,
+    value: e.value ?? null,
+    seq: Number(e.seq ?? 0),
+    pending: e.pending ? (JSON.parse(e.pending) as PendingSlice) : null,
+    lease: e.leaseOwner && e.leaseExpiresAt ? { owner: e.leaseOwner, expiresAt: e.leaseExpiresAt } : null,
+    columns: e.columns ? (JSON.parse(e.columns) as ColumnSnapshot[]) : null,
+    committedAt: e.committedAt ?? null,
+    lastRunId: e.lastRunId ?? null,
+    etag: e.etag,
+  };
+}
+
+export type AcquireResult = { acquired: true; state: WatermarkState } | { acquired: false; heldBy: string; until: string };
+
+/** Watermarks in Azure Table Storage, one entity per table, every write conditional on the ETag. */
+export class WatermarkStore {
+  constructor(private readonly client: TableClient) {}
+
+  async ensure(): Promise<void> {
+    try {
+      await this.client.createTable();
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+    }
+  }
+
+  async get(table: string): Promise<WatermarkState | null> {
+    try {
+      return fromEntity(await this.client.getEntity<Entity>(PARTITION, table));
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  async list(): Promise<WatermarkState[]> {
+    const out: WatermarkState[] = [];
+    for await (const e of this.client.listEntities<Entity>({ queryOptions: { filter: `PartitionKey eq '${PARTITION}'` } })) out.push(fromEntity(e));
+    return out;
+  }
+
+  /**
+   * Take the table's lease for `owner` unless another live run holds it. Exactly one of two
+   * concurrent callers wins: the loser's conditional write fails and it sees the winner's lease.
+   */
+  async acquire(table: string, kind: WatermarkKind, owner: string, leaseMs: number, now = new Date()): Promise<AcquireResult> {
+    const lease: Lease = { owner, expiresAt: new Date(now.getTime() + leaseMs).toISOString() };
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await this.get(table);
+      if (!current) {
+        const fresh = { table, kind, value: null, seq: 0, pending: null, lease, columns: null, committedAt: null, lastRunId: null };
+        try {
+          const res = await this.client.createEntity(toEntity(fresh));
+          return { acquired: true, state: { ...fresh, etag: res.etag! } };
+        } catch (err) {
+          if (isConflict(err)) continue;
+          throw err;
+        }
+      }
+      if (current.lease && current.lease.owner !== owner && new Date(current.lease.expiresAt) > now) {
+        return { acquired: false, heldBy: current.lease.owner, until: current.lease.expiresAt };
+      }
+      try {
+        return { acquired: true, state: await this.save({ ...current, lease }) };
+      } catch (err) {
+        if (err instanceof LeaseLostError) continue;
+        throw err;
+      }
+    }
+    const holder = await this.get(table);
+    return { acquired: false, heldBy: holder?.lease?.owner ?? 'unknown', until: holder?.lease?.expiresAt ?? '' };
+  }
+
+  /** Write the whole state if nobody else wrote since it was read; returns it with the new ETag. */
+  async save(state: WatermarkState): Promise<WatermarkState> {
+    try {
+      const res = await this.client.updateEntity(toEntity(state), 'Replace', { etag: state.etag });
+      return { ...state, etag: res.etag! };
+    } catch (err) {
+      if (isPreconditionFailed(err) || isNotFound(err)) throw new LeaseLostError(state.table);
+      throw err;
+    }
+  }
+
+  /** Administrative reset (tests, re-seeding): removes the table's state entirely. */
+  async delete(table: string): Promise<void> {
+    try {
+      await this.client.deleteEntity(PARTITION, table);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+}
