@@ -52,6 +52,9 @@ export class PostgresSource implements Source {
   private async checkout(): Promise<pg.PoolClient> {
     const client = await this.pool.connect();
     if (!prepared.has(client)) {
+      // A socket that dies mid-read (EPIPE, reset) is reported through the pending query; without a
+      // listener the same error would also surface as an uncaught exception and take the worker down.
+      client.on('error', () => undefined);
       try {
         await client.query(`SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET bytea_output = 'hex'`);
       } catch (err) {

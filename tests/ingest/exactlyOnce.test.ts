@@ -1,0 +1,204 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { createApp } from '../../shared/app/soundlakeApp.js';
+import type { Checkpoint } from '../../shared/extract/faultHooks.js';
+import { ingestTable } from '../../shared/extract/ingestTable.js';
+import { PostgresSource } from '../../shared/source/postgres/postgresSource.js';
+import { newRunId } from '../../shared/run/runId.js';
+import { createLogger } from '../../shared/logging/logger.js';
+import { createHarness, type Harness } from '../support/harness.js';
+import { countById, ingest, InjectedCrash } from '../support/ingest.js';
+import { TcpProxy } from '../support/tcpProxy.js';
+
+/**
+ * A crash at every step of a slice, then a rerun: every source row is in bronze exactly once,
+ * and the ledger, watermark and manifests agree with the files.
+ */
+let h: Harness;
+const ROWS = 1000;
+
+beforeAll(async () => {
+  h = await createHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+async function seed(name: string): Promise<void> {
+  await h.db.query(`CREATE TABLE ${h.schema}.${name} (id integer PRIMARY KEY, payload text, updated_at timestamptz NOT NULL)`);
+  await h.db.query(`INSERT INTO ${h.schema}.${name} SELECT i, md5(i::text), TIMESTAMPTZ '2026-01-01' + i * INTERVAL '1 second' FROM generate_series(1, ${ROWS}) i`);
+}
+
+const parts = { maxRowsPerFile: 300, rowGroupRows: 100 };
+
+async function expectExactlyOnce(name: string, expectedRows = ROWS): Promise<void> {
+  const rows = await h.bronzeRows(name);
+  const counts = countById(rows);
+  expect(counts.size).toBe(expectedRows);
+  expect([...counts.values()].every((n) => n === 1)).toBe(true);
+  // Every data file is listed in exactly one manifest, and the manifests' totals match the files.
+  const manifests = await h.manifests(name);
+  const listed = manifests.flatMap((m) => m.files.map((f) => f.path)).sort();
+  expect(listed).toEqual((await h.bronzeFiles(name)).map((f) => f.path));
+  expect(manifests.reduce((n, m) => n + m.rows, 0)).toBe(rows.length);
+  const state = await h.app.watermarks.get(name);
+  expect(state).toMatchObject({ pending: null, lease: null });
+  expect(state!.value).toBe(manifests.at(-1)!.watermark.high);
+}
+
+const crashPoints: { point: Checkpoint; part?: number }[] = [
+  { point: 'pending-recorded' },
+  { point: 'rows-written', part: 1 },
+  { point: 'part-committed', part: 1 },
+  { point: 'part-recorded', part: 2 },
+  { point: 'part-committed', part: 3 },
+  { point: 'parts-complete' },
+  { point: 'manifest-written' },
+];
+
+describe('a crash at any step, then a rerun', () => {
+  for (const [i, { point, part }] of crashPoints.entries()) {
+    it(`is exactly-once after a crash at ${point}${part === undefined ? '' : ` of part ${part}`}`, async () => {
+      const name = `crash_${i}`;
+      await seed(name);
+      const table = h.table(name, parts);
+      const crashed = await ingest(h, table, {
+        hooks: {
+          checkpoint: (p, d) => {
+            if (p === point && (part === undefined || d.part === part)) throw new InjectedCrash(p);
+          },
+        },
+      });
+      expect(crashed.status).toBe('failed');
+      expect(crashed.error).toMatch(/injected crash/);
+      const mid = await h.app.watermarks.get(name);
+      expect(mid).toMatchObject({ value: null, lease: null });
+      expect(mid!.pending).not.toBeNull();
+
+      const rerun = await ingest(h, table);
+      expect(rerun).toMatchObject({ status: 'succeeded', rows: ROWS, files: 4, resumed: true, slice: 's0000000001' });
+      await expectExactlyOnce(name);
+      const ledger = await h.app.ledger.recent(name);
+      expect(ledger.map((e) => e.status)).toEqual(['succeeded', 'failed']);
+      expect(ledger[0]!.rows).toBe(ROWS);
+    });
+  }
+
+  it('removes parts of an earlier attempt that the rerun no longer produces', async () => {
+    const name = 'shrinking';
+    await seed(name);
+    const table = h.table(name, parts);
+    // The last part (ids 901-1000) reaches the lake, then the run dies before recording it.
+    const crashed = await ingest(h, table, {
+      hooks: {
+        checkpoint: (p, d) => {
+          if (p === 'part-committed' && d.part === 3) throw new InjectedCrash(p);
+        },
+      },
+    });
+    expect(crashed.status).toBe('failed');
+    expect(await h.bronzeFiles(name)).toHaveLength(4);
+    // Meanwhile those rows change: they now belong to a later slice.
+    await h.db.query(`UPDATE ${h.schema}.${name} SET payload = 'v2', updated_at = TIMESTAMPTZ '2026-06-01' + id * INTERVAL '1 ms' WHERE id > 900`);
+    const rerun = await ingest(h, table);
+    expect(rerun).toMatchObject({ status: 'succeeded', rows: 900, files: 3 });
+    expect(await h.bronzeFiles(name)).toHaveLength(3);
+    const next = await ingest(h, table);
+    expect(next).toMatchObject({ status: 'succeeded', rows: 100, slice: 's0000000002' });
+    await expectExactlyOnce(name);
+    expect((await h.bronzeRows(name)).filter((r) => r.payload === 'v2')).toHaveLength(100);
+  });
+});
+
+describe('two runs of one table at once', () => {
+  it('lets one work while the other skips cleanly', async () => {
+    const name = 'concurrent';
+    await seed(name);
+    const table = h.table(name, parts);
+    const [a, b] = await Promise.all([ingest(h, table), ingest(h, table)]);
+    expect([a.status, b.status].sort()).toEqual(['skipped', 'succeeded']);
+    const skipped = a.status === 'skipped' ? a : b;
+    expect(skipped.message).toMatch(/another run \(r-.*\) holds concurrent/);
+    await expectExactlyOnce(name);
+  });
+
+  it('takes over from a run that stalls past its lease, and the stalled run cannot write after', async () => {
+    const name = 'zombie';
+    await seed(name);
+    const table = h.table(name, parts);
+    const stalledApp = await h.newApp();
+    const deps = { ...stalledApp.ingestDeps(), leaseMs: 1_000 };
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let stalledAt: () => void;
+    const reached = new Promise<void>((r) => (stalledAt = r));
+    const zombie = ingestTable(deps, table, {
+      runId: newRunId('zombie'),
+      trigger: 'test',
+      hooks: {
+        checkpoint: async (p) => {
+          if (p === 'pending-recorded') {
+            stalledAt();
+            await gate;
+          }
+        },
+      },
+    });
+    await reached;
+    await sleep(1_200);
+    const rescuer = await ingestTable({ ...h.app.ingestDeps(), leaseMs: 60_000 }, table, { runId: newRunId('rescue'), trigger: 'test' });
+    expect(rescuer).toMatchObject({ status: 'succeeded', resumed: true, rows: ROWS });
+    release();
+    const late = await zombie;
+    expect(late.status).toBe('failed');
+    expect(late.error).toMatch(/lease lost/);
+    await expectExactlyOnce(name);
+  });
+});
+
+describe('a source that goes away mid-stream', () => {
+  it('fails with a clear error, leaves the watermark alone, and the next run recovers', async () => {
+    const name = 'flaky';
+    await seed(name);
+    const target = new URL(inject('postgresUrl'));
+    const proxy = new TcpProxy(target.hostname, Number(target.port));
+    await proxy.start();
+    const url = new URL(inject('postgresUrl'));
+    url.port = String(proxy.port);
+    const source = new PostgresSource({ url: url.toString(), connectTimeoutMs: 2_000 });
+    const app = await createApp(h.settings, { source, notifier: h.notifier, logger: createLogger({ level: 'silent' }), config: { tables: [] } });
+    const table = h.table(name, parts);
+    try {
+      const broken = await ingestTable(app.ingestDeps(), table, {
+        runId: newRunId(),
+        trigger: 'test',
+        batchRows: 100,
+        hooks: {
+          checkpoint: (p, d) => {
+            if (p === 'part-recorded' && d.part === 1) proxy.cut();
+          },
+        },
+      });
+      expect(broken.status).toBe('failed');
+      expect(broken.error).toMatch(/^postgres source: reading t_\w+\.flaky failed: /);
+      const state = await h.app.watermarks.get(name);
+      expect(state!.value).toBeNull();
+      expect(state!.pending!.parts).toHaveLength(2);
+      expect(h.notifier.notices.some((n) => n.kind === 'ingestion-failed' && n.subject === name && n.runId === broken.runId)).toBe(true);
+
+      // Still away: the next run fails fast and changes nothing.
+      const stillDown = await ingestTable(app.ingestDeps(), table, { runId: newRunId(), trigger: 'test' });
+      expect(stillDown.status).toBe('failed');
+      expect((await h.app.watermarks.get(name))!.pending!.parts).toHaveLength(2);
+
+      proxy.restore();
+      const recovered = await ingestTable(app.ingestDeps(), table, { runId: newRunId(), trigger: 'test' });
+      expect(recovered).toMatchObject({ status: 'succeeded', resumed: true, rows: ROWS });
+      await expectExactlyOnce(name);
+    } finally {
+      await app.close();
+      await proxy.stop();
+    }
+  });
+});
