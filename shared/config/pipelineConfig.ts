@@ -53,25 +53,37 @@ const configSchema = z
       .prefault({}),
     tables: z.array(tableSchema).min(1, 'list at least one table'),
   })
-  .strict()
-  .superRefine((cfg, ctx) => {
-    const seen = new Map<string, number>();
-    cfg.tables.forEach((t, i) => {
-      const first = seen.get(t.name);
-      if (first !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['tables', i, 'name'], message: `duplicate table name "${t.name}" (first at tables.${first})` });
-      } else {
-        seen.set(t.name, i);
-      }
-      if (t.columns) {
-        for (const needed of [t.watermark.column, ...t.primaryKey]) {
-          if (!t.columns.includes(needed)) {
-            ctx.addIssue({ code: 'custom', path: ['tables', i, 'columns'], message: `must include "${needed}" (watermark and primary key columns are always extracted)` });
-          }
+  .strict();
+
+/**
+ * Checks across fields, run on the raw document even when the schema already failed, so a
+ * file is reported whole rather than one layer of mistakes at a time.
+ */
+function crossCheck(raw: unknown): string[] {
+  const tables = (raw as { tables?: unknown } | null)?.tables;
+  if (!Array.isArray(tables)) return [];
+  const problems: string[] = [];
+  const seen = new Map<string, number>();
+  tables.forEach((t: unknown, i) => {
+    if (!t || typeof t !== 'object') return;
+    const { name, columns, watermark, primaryKey } = t as Record<string, unknown>;
+    if (typeof name === 'string') {
+      const first = seen.get(name);
+      if (first !== undefined) problems.push(`tables[${i}].name: duplicate table name "${name}" (first at tables[${first}])`);
+      else seen.set(name, i);
+    }
+    if (Array.isArray(columns)) {
+      const wm = (watermark as { column?: unknown } | undefined)?.column;
+      const needed = [typeof wm === 'string' ? wm : undefined, ...(Array.isArray(primaryKey) ? primaryKey : [])];
+      for (const n of needed) {
+        if (typeof n === 'string' && !columns.includes(n)) {
+          problems.push(`tables[${i}].columns: must include "${n}" (watermark and primary key columns are always extracted)`);
         }
       }
-    });
+    }
   });
+  return problems;
+}
 
 type RawConfig = z.output<typeof configSchema>;
 type RawTable = RawConfig['tables'][number];
@@ -125,13 +137,10 @@ export function parsePipelineConfig(text: string, file = 'soundlake.yaml'): Pipe
   if (doc.errors.length > 0) {
     throw new ConfigError(file, doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
   }
-  const result = configSchema.safeParse(doc.toJS());
-  if (!result.success) {
-    throw new ConfigError(
-      file,
-      result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`),
-    );
-  }
+  const raw: unknown = doc.toJS();
+  const result = configSchema.safeParse(raw);
+  const problems = [...(result.success ? [] : result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`)), ...crossCheck(raw)];
+  if (!result.success || problems.length > 0) throw new ConfigError(file, problems);
   const cfg = result.data;
   return { tables: cfg.tables.map((t) => applyDefaults(t, cfg.defaults)) };
 }

@@ -1,0 +1,4 @@
+// The Functions host loads this file (package.json "main"); each import registers one function.
+import './ingest-timer.js';
+import './ingest-queue.js';
+import './ingest-poison.js';

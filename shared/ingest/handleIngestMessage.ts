@@ -1,0 +1,49 @@
+import type { PipelineConfig } from '../config/pipelineConfig.js';
+import { selectTables } from '../config/pipelineConfig.js';
+import type { IngestDeps, TableRunResult } from '../extract/ingestTable.js';
+import { ingestTable } from '../extract/ingestTable.js';
+import type { IngestMessage } from './ingestMessage.js';
+import { MessageError } from './ingestMessage.js';
+import type { IngestQueue } from './ingestQueue.js';
+
+export class IngestFailedError extends Error {
+  constructor(readonly result: TableRunResult) {
+    super(`run ${result.runId}: ${result.message}`);
+    this.name = 'IngestFailedError';
+  }
+}
+
+/** Invocations one table may chain in one run before we stop and let the next schedule continue. */
+const MAX_CONTINUATIONS = 200;
+
+/**
+ * The queue-triggered step: extract one table within the invocation's time budget. A slice that
+ * needs more time continues in a fresh message; a failure throws, so the host retries the
+ * message and finally moves it to the poison queue.
+ */
+export async function handleIngestMessage(
+  deps: IngestDeps & { config: PipelineConfig; ingestQueue: IngestQueue },
+  message: IngestMessage,
+  options: { budgetMs: number; now?: number },
+): Promise<TableRunResult> {
+  let table;
+  try {
+    [table] = selectTables(deps.config, [message.table]);
+  } catch (err) {
+    throw new MessageError((err as Error).message);
+  }
+  const result = await ingestTable(deps, table!, {
+    runId: message.runId,
+    trigger: message.continuation > 0 ? `${message.trigger}+continuation` : message.trigger,
+    deadline: (options.now ?? Date.now()) + options.budgetMs,
+  });
+  if (result.status === 'failed') throw new IngestFailedError(result);
+  if (result.status === 'partial') {
+    if (message.continuation + 1 > MAX_CONTINUATIONS) {
+      deps.logger.warn({ runId: message.runId, table: message.table }, 'continuation limit reached; the next scheduled run resumes the slice');
+    } else {
+      await deps.ingestQueue.send({ ...message, continuation: message.continuation + 1 });
+    }
+  }
+  return result;
+}

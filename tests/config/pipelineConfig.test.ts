@@ -1,0 +1,143 @@
+import { writeFile, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadPipelineConfig, parsePipelineConfig, selectTables } from '../../shared/config/pipelineConfig.js';
+import { quoteMssql, quotePostgres } from '../../shared/config/identifiers.js';
+import { loadSettings, SettingsError } from '../../shared/config/settings.js';
+
+const good = `
+version: 1
+defaults:
+  lagSeconds: 10
+tables:
+  - name: dim_users
+    schema: public
+    table: dim_users
+    watermark: { column: updated_at, kind: timestamp }
+    primaryKey: [user_id]
+  - name: fact_streams
+    schema: public
+    table: fact_streams
+    watermark: { column: updated_at, kind: timestamp }
+    primaryKey: [stream_id]
+    maxRowsPerFile: 500000
+    lagSeconds: 60
+    enabled: false
+`;
+
+function problemsOf(text: string): string[] {
+  try {
+    parsePipelineConfig(text, 'bad.yaml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('soundlake.yaml', () => {
+  it('applies defaults per table', () => {
+    const cfg = parsePipelineConfig(good);
+    expect(cfg.tables[0]).toMatchObject({ name: 'dim_users', lagSeconds: 10, maxRowsPerFile: 1_000_000, rowGroupRows: 131_072, enabled: true });
+    expect(cfg.tables[1]).toMatchObject({ lagSeconds: 60, maxRowsPerFile: 500_000, enabled: false });
+    expect(selectTables(cfg).map((t) => t.name)).toEqual(['dim_users']);
+    expect(selectTables(cfg, ['fact_streams']).map((t) => t.name)).toEqual(['fact_streams']);
+  });
+
+  it('names every problem of a bad file at once, with its path', () => {
+    const problems = problemsOf(`
+version: 1
+tables:
+  - name: Dim-Users
+    schema: public
+    table: dim_users
+    watermark: { column: updated_at, kind: clock }
+    primaryKey: []
+    colour: blue
+  - name: facts
+    schema: public
+    table: fact_streams
+    watermark: { column: updated_at, kind: timestamp }
+    primaryKey: [stream_id]
+    columns: [user_id]
+  - name: facts
+    schema: public
+    table: fact_streams
+    watermark: { column: updated_at, kind: timestamp }
+    primaryKey: [stream_id]
+    maxRowsPerFile: 0
+`);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^tables\[0\]\.name: must be a bronze table name/),
+        expect.stringMatching(/^tables\[0\]\.watermark\.kind: /),
+        expect.stringMatching(/^tables\[0\]\.primaryKey: needs at least one column/),
+        expect.stringMatching(/^tables\[0\]: .*colour/),
+        expect.stringMatching(/^tables\[1\]\.columns: must include "updated_at"/),
+        expect.stringMatching(/^tables\[1\]\.columns: must include "stream_id"/),
+        expect.stringMatching(/^tables\[2\]\.maxRowsPerFile: /),
+      ]),
+    );
+    expect(problems.filter((p) => p.includes('duplicate table name "facts"'))).toHaveLength(1);
+  });
+
+  it('refuses hostile identifiers before anything runs', () => {
+    const problems = problemsOf(`
+version: 1
+tables:
+  - name: users
+    schema: public
+    table: "users; DROP TABLE x"
+    watermark: { column: "updated_at\\" OR 1=1 --", kind: timestamp }
+    primaryKey: ["id]; DELETE FROM y; --"]
+`);
+    expect(problems).toEqual([
+      expect.stringMatching(/^tables\[0\]\.table: must be a SQL identifier/),
+      expect.stringMatching(/^tables\[0\]\.watermark\.column: must be a SQL identifier/),
+      expect.stringMatching(/^tables\[0\]\.primaryKey\[0\]: must be a SQL identifier/),
+    ]);
+    expect(() => quotePostgres('users; DROP TABLE x')).toThrow(/refused identifier/);
+    expect(() => quoteMssql('id]; DELETE FROM y; --')).toThrow(/refused identifier/);
+    expect(quotePostgres('MixedCase_1')).toBe('"MixedCase_1"');
+    expect(quoteMssql('dim_users')).toBe('[dim_users]');
+  });
+
+  it('reports YAML syntax errors and missing files with the file name', async () => {
+    expect(problemsOf('version: 1\ntables: [\n')[0]).toMatch(/^YAML: /);
+    const dir = await mkdtemp(join(tmpdir(), 'sl-'));
+    await expect(loadPipelineConfig(join(dir, 'missing.yaml'))).rejects.toThrow(/missing\.yaml[\s\S]*cannot read file/);
+    await writeFile(join(dir, 'x.yaml'), 'version: 2\ntables: []\n');
+    await expect(loadPipelineConfig(join(dir, 'x.yaml'))).rejects.toThrow(/x\.yaml[\s\S]*version[\s\S]*tables: list at least one table/);
+  });
+
+  it('rejects unknown tables in a selection', () => {
+    expect(() => selectTables(parsePipelineConfig(good), ['nope'])).toThrow(/unknown table "nope"/);
+  });
+});
+
+describe('settings from the environment', () => {
+  it('defaults to the embedded source and Azurite', () => {
+    const s = loadSettings({});
+    expect(s.source).toEqual({ kind: 'postgres', url: 'postgres://postgres@127.0.0.1:5433/postgres' });
+    expect('connectionString' in s.storage && s.storage.connectionString).toMatch(/BlobEndpoint=http:\/\/127\.0\.0\.1:10000/);
+  });
+
+  it('uses managed identity when only an account name is given', () => {
+    const s = loadSettings({ SOUNDLAKE_STORAGE__accountName: 'soundlakeprod', SOURCE_KIND: 'mssql', SOURCE_URL: 'mssql://sql.example.net/music' });
+    expect(s.storage).toEqual({ accountName: 'soundlakeprod', endpointSuffix: 'core.windows.net' });
+  });
+
+  it('names each bad setting', () => {
+    expect(() => loadSettings({ SOURCE_KIND: 'oracle', BRONZE_CONTAINER: 'Bad_Name', LEASE_SECONDS: 'soon' })).toThrow(SettingsError);
+    try {
+      loadSettings({ SOURCE_KIND: 'oracle', BRONZE_CONTAINER: 'Bad_Name', LEASE_SECONDS: 'soon' });
+    } catch (err) {
+      const problems = (err as SettingsError).problems.join('\n');
+      expect(problems).toMatch(/SOURCE_KIND/);
+      expect(problems).toMatch(/BRONZE_CONTAINER: must be a container name/);
+      expect(problems).toMatch(/LEASE_SECONDS/);
+    }
+    expect(() => loadSettings({ SOURCE_KIND: 'mssql' })).toThrow(/SOURCE_URL: required when SOURCE_KIND is mssql/);
+  });
+});

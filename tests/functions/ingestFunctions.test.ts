@@ -1,0 +1,104 @@
+import { InvocationContext, type Timer } from '@azure/functions';
+import { QueueClient } from '@azure/storage-queue';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingestPoison } from '../../functions/ingest-poison.js';
+import { ingestQueue } from '../../functions/ingest-queue.js';
+import { ingestTimer } from '../../functions/ingest-timer.js';
+import { setApp } from '../../shared/app/appSingleton.js';
+import type { SoundlakeApp } from '../../shared/app/soundlakeApp.js';
+import { createHarness, type Harness } from '../support/harness.js';
+import { countById } from '../support/ingest.js';
+
+/**
+ * The function handlers outside the host: the timer fans out to the real Azurite queue, and the
+ * queue handler is fed what the host would feed it (decoded JSON), message by message.
+ */
+let h: Harness;
+let app: SoundlakeApp;
+let queue: QueueClient;
+
+const timer: Timer = { isPastDue: false, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
+const context = (name: string, dequeueCount = 1): InvocationContext =>
+  new InvocationContext({ functionName: name, invocationId: 'test', logHandler: () => undefined, triggerMetadata: { dequeueCount } });
+
+/** What the host does: receive, decode base64 JSON, invoke, delete on success; counts failures. */
+async function drain(): Promise<{ handled: number; failures: Error[] }> {
+  let handled = 0;
+  const failures: Error[] = [];
+  for (;;) {
+    const { receivedMessageItems: items } = await queue.receiveMessages({ numberOfMessages: 16, visibilityTimeout: 60 });
+    if (items.length === 0) return { handled, failures };
+    for (const item of items) {
+      const payload: unknown = JSON.parse(Buffer.from(item.messageText, 'base64').toString('utf8'));
+      try {
+        await ingestQueue(payload, context('ingest-queue'));
+        handled++;
+      } catch (err) {
+        failures.push(err as Error);
+      }
+      await queue.deleteMessage(item.messageId, item.popReceipt);
+    }
+  }
+}
+
+beforeAll(async () => {
+  h = await createHarness((schema) => [
+    { name: 'songs', schema, table: 'songs', watermark: { column: 'updated_at', kind: 'timestamp' }, primaryKey: ['id'], enabled: true, maxRowsPerFile: 200, rowGroupRows: 100, lagSeconds: 0 },
+    { name: 'plays', schema, table: 'plays', watermark: { column: 'updated_at', kind: 'timestamp' }, primaryKey: ['id'], enabled: true, maxRowsPerFile: 200, rowGroupRows: 100, lagSeconds: 0 },
+  ]);
+  for (const [name, n] of [['songs', 150], ['plays', 900]] as const) {
+    await h.db.query(`CREATE TABLE ${h.schema}.${name} (id integer PRIMARY KEY, updated_at timestamptz NOT NULL)`);
+    await h.db.query(`INSERT INTO ${h.schema}.${name} SELECT i, TIMESTAMPTZ '2026-01-01' + i * INTERVAL '1 second' FROM generate_series(1, ${n}) i`);
+  }
+  app = h.app;
+  await app.ingestQueue.ensure();
+  queue = new QueueClient(h.settings.storage && 'connectionString' in h.settings.storage ? h.settings.storage.connectionString : '', h.settings.ingestQueue);
+  setApp(app);
+});
+
+afterAll(async () => {
+  setApp(undefined);
+  await h?.close();
+});
+
+describe('timer -> queue -> extractor', () => {
+  it('fans out one message per table and extracts each, continuing slices that outgrow the budget', async () => {
+    // A budget of one part per invocation: the 900-row table needs five invocations.
+    app.settings.invocationBudgetMs = 0;
+    await ingestTimer(timer, context('ingest-timer'));
+    const { receivedMessageItems: peek } = await queue.receiveMessages({ numberOfMessages: 16, visibilityTimeout: 1 });
+    const planned = peek.map((m) => JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as { table: string; runId: string });
+    expect(planned.map((m) => m.table).sort()).toEqual(['plays', 'songs']);
+    expect(new Set(planned.map((m) => m.runId)).size).toBe(1);
+    await new Promise((r) => setTimeout(r, 1_100));
+
+    const { handled, failures } = await drain();
+    expect(failures).toEqual([]);
+    expect(handled).toBe(1 + 5);
+    expect(countById(await h.bronzeRows('plays')).size).toBe(900);
+    expect(countById(await h.bronzeRows('songs')).size).toBe(150);
+    const runId = planned[0]!.runId;
+    const ledger = await app.ledger.ofRun(runId);
+    const plays = ledger.filter((e) => e.subject === 'plays').map((e) => e.status).sort();
+    expect(plays).toEqual(['partial', 'partial', 'partial', 'partial', 'succeeded']);
+    expect(ledger.find((e) => e.subject === '_runs')).toMatchObject({ activity: 'plan', status: 'succeeded' });
+    app.settings.invocationBudgetMs = 480_000;
+  });
+
+  it('throws for a failing table so the host retries it, and reports bad messages clearly', async () => {
+    await h.db.query(`ALTER TABLE ${h.schema}.songs RENAME TO songs_gone`);
+    await expect(ingestQueue({ runId: 'r-x', table: 'songs', trigger: 'test' }, context('ingest-queue'))).rejects.toThrow(/run r-x: ingestion of songs failed: .*not found/);
+    await h.db.query(`ALTER TABLE ${h.schema}.songs_gone RENAME TO songs`);
+    await expect(ingestQueue({ runId: 'r-x', table: 'nope', trigger: 'test' }, context('ingest-queue'))).rejects.toThrow(/unknown table "nope"/);
+    await expect(ingestQueue({ table: 'songs' }, context('ingest-queue'))).rejects.toThrow(/ingest message invalid: runId: /);
+  });
+
+  it('reports a poisoned message through the notifier and the ledger', async () => {
+    await ingestPoison({ runId: 'r-poison', table: 'plays', trigger: 'schedule', continuation: 0 }, context('ingest-poison', 5));
+    const notice = h.notifier.notices.find((n) => n.kind === 'poison-message');
+    expect(notice).toMatchObject({ runId: 'r-poison', subject: 'plays', severity: 'error' });
+    expect(notice!.title).toMatch(/failed 5 times/);
+    const [entry] = await app.ledger.ofRun('r-poison');
+    expect(entry).toMatchObject({ subject: 'plays', activity: 'poison', status: 'failed' });
+  });
+});
