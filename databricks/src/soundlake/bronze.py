@@ -11,7 +11,31 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Iterable
 
-from pyspark.sql.types import StructType, _parse_datatype_string
+from pyspark.sql import types as T
+from pyspark.sql.types import StructType
+
+_SIMPLE = {
+    "int": T.IntegerType(), "smallint": T.ShortType(), "bigint": T.LongType(),
+    "string": T.StringType(), "date": T.DateType(), "timestamp": T.TimestampType(),
+    "boolean": T.BooleanType(), "double": T.DoubleType(), "float": T.FloatType(),
+    "binary": T.BinaryType(),
+}
+_DECIMAL = re.compile(r"^decimal\((\d+),\s*(\d+)\)$")
+
+
+def spark_type(name: str) -> T.DataType:
+    """Spark type for a contract type name (no SparkSession needed)."""
+    n = name.strip().lower()
+    if n in _SIMPLE:
+        return _SIMPLE[n]
+    m = _DECIMAL.match(n)
+    if m:
+        return T.DecimalType(int(m[1]), int(m[2]))
+    raise ValueError(f"unsupported column type {name!r}")
+
+
+def struct(columns: "Iterable[tuple[str, str]]") -> StructType:
+    return StructType([T.StructField(c, spark_type(t), True) for c, t in columns])
 
 TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 DATA_FILE = re.compile(
@@ -50,7 +74,7 @@ class BronzeTable:
 
     @property
     def schema(self) -> StructType:
-        return _parse_datatype_string(self.ddl)  # type: ignore[return-value]
+        return struct(self.columns)
 
     def folder(self, bronze_root: str) -> str:
         """The folder Auto Loader (or the local stand-in) reads: `<root>/<table>/`."""

@@ -1,0 +1,105 @@
+"""The whole medallion on one machine: bronze (Azurite) -> silver -> gold, then answers.
+
+    .venv/bin/python -m soundlake.local.medallion                 # mirror Azurite's bronze
+    .venv/bin/python -m soundlake.local.medallion --bronze-dir D  # use a local bronze folder
+
+Lake state (silver/gold Delta tables, checkpoints, the bronze mirror) lives under
+--lake-dir (default .soundlake/lake). Runs are incremental: a rerun processes only new
+bronze files and never duplicates anything.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Iterable
+
+from soundlake.bronze import DEMO_TABLES
+
+
+def _progress(t0: float):
+    def say(msg: str) -> None:
+        print(f"[{time.monotonic() - t0:7.1f}s] {msg}", flush=True)
+    return say
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m soundlake.local.medallion", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bronze-dir", help="read bronze from this folder; skip the Azurite mirror")
+    ap.add_argument("--lake-dir", default=os.environ.get("SOUNDLAKE_LAKE_DIR", ".soundlake/lake"),
+                    help="silver/gold tables and checkpoints (default .soundlake/lake)")
+    ap.add_argument("--container", default=os.environ.get("BRONZE_CONTAINER", "bronze"))
+    ap.add_argument("--top", type=int, default=5, help="how many top artists to show")
+    a = ap.parse_args(list(argv) if argv is not None else None)
+
+    say = _progress(time.monotonic())
+    lake_dir = Path(a.lake_dir).resolve()
+    if a.bronze_dir:
+        bronze = Path(a.bronze_dir).resolve()
+        say(f"bronze: local folder {bronze} (no mirror)")
+        if not bronze.is_dir():
+            print(f"error: --bronze-dir {bronze} is not a folder", file=sys.stderr)
+            return 2
+    else:
+        from soundlake.local.mirror import AZURITE_BLOB, connection_string_from_env, mirror_bronze
+
+        bronze = lake_dir / "bronze"
+        cs = connection_string_from_env()
+        where = "AZURE_STORAGE_CONNECTION_STRING" if os.environ.get(
+            "AZURE_STORAGE_CONNECTION_STRING") else f"Azurite default ({AZURITE_BLOB})"
+        say(f"bronze: mirroring container {a.container!r} from {where} into {bronze}")
+        try:
+            mirror_bronze(cs, a.container, bronze, say)
+        except Exception as e:  # noqa: BLE001 - tell the user what to do, not a stack trace
+            print(f"error: cannot mirror bronze container {a.container!r}: {type(e).__name__}: "
+                  f"{str(e).splitlines()[0] if str(e) else ''}\n"
+                  "Is Azurite running (or AZURE_STORAGE_CONNECTION_STRING set)? "
+                  "Or pass --bronze-dir PATH.", file=sys.stderr)
+            return 2
+
+    say("spark: starting local Spark + Delta (driver 2g, shuffle partitions 4)")
+    from soundlake import lake as lk
+    from soundlake.gold.answers import streams_by_subscription, top_artists
+    from soundlake.gold.local_engine import run_gold
+    from soundlake.local.spark import local_spark
+    from soundlake.silver.ingest import run_silver
+    from soundlake.silver.sources import LocalFileSource
+    from soundlake.silver.views import create_views
+
+    spark = local_spark("soundlake-medallion")
+    lake = lk.PathLake(str(lake_dir))
+    say(f"lake: {lake_dir} (silver/, gold/, _checkpoints/)")
+
+    run_silver(spark, lake, LocalFileSource(str(bronze)), list(DEMO_TABLES.values()), say)
+    views = create_views(spark, lake, temporary=True)
+    for v in views:
+        say(f"silver: view {v} ({spark.table(v).count()} rows)")
+    run_gold(spark, lake, say)
+
+    print("\n== gold row counts")
+    for name in ("dim_user", "dim_artist", "dim_album", "dim_track", "dim_date", "fact_stream"):
+        df = lk.read(spark, lake, "gold", name)
+        extra = ""
+        if name.startswith("dim_") and name != "dim_date":
+            cur = df.where("__END_AT IS NULL").count()
+            extra = f"  ({cur} current, {df.count() - cur} historical)"
+        print(f"  gold.{name:<12} {df.count():>8}{extra}")
+
+    fact = lk.read(spark, lake, "gold", "fact_stream")
+    print(f"\n== top {a.top} artists by streams")
+    for r in top_artists(fact, lk.read(spark, lake, "gold", "dim_artist"), a.top).collect():
+        print(f"  {r['artist_name'] or '?':<28} {r['streams']:>7} streams {r['hours_played']:>8} h")
+    print("\n== streams per subscription type (at stream time), per month")
+    rows = streams_by_subscription(fact, lk.read(spark, lake, "gold", "dim_user")).collect()
+    for r in rows:
+        print(f"  {r['period']}  {r['subscription_type'] or '?':<10} {r['streams']:>7}")
+    say("done")
+    spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
