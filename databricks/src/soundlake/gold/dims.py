@@ -18,17 +18,27 @@ def _track_duration() -> dict[str, str]:
 DIM_USER = ScdSpec(
     name="dim_user", silver="users", keys=("user_id",),
     columns=("user_id", "user_name", "country", "subscription_type", "signup_date", "updated_at"),
-    expectations=Expectations(drop=_not_null("user_id", "updated_at")),
+    expectations=Expectations(
+        drop=_not_null("user_id", "updated_at"),
+        warn={"known_subscription_type":
+              "coalesce(subscription_type IN ('free', 'premium', 'family', 'student'), false)"},
+    ),
 )
 DIM_ARTIST = ScdSpec(
     name="dim_artist", silver="artists", keys=("artist_id",),
     columns=("artist_id", "artist_name", "genre", "country", "updated_at"),
-    expectations=Expectations(drop=_not_null("artist_id", "updated_at")),
+    expectations=Expectations(
+        drop=_not_null("artist_id", "updated_at"),
+        warn={"artist_name_not_empty": "coalesce(length(artist_name) > 0, false)"},
+    ),
 )
 DIM_ALBUM = ScdSpec(
     name="dim_album", silver="albums", keys=("album_id",),
     columns=("album_id", "album_name", "artist_id", "release_date", "updated_at"),
-    expectations=Expectations(drop=_not_null("album_id", "updated_at")),
+    expectations=Expectations(
+        drop=_not_null("album_id", "updated_at"),
+        warn={"release_date_known": "release_date IS NOT NULL"},
+    ),
 )
 DIM_TRACK = ScdSpec(
     name="dim_track", silver="tracks", keys=("track_id",),

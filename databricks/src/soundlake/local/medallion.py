@@ -61,15 +61,24 @@ def main(argv: Iterable[str] | None = None) -> int:
             return 2
 
     say("spark: starting local Spark + Delta (driver 2g, shuffle partitions 4)")
+    from soundlake.local.spark import local_spark
+
+    spark = local_spark("soundlake-medallion")
+    run(spark, bronze, lake_dir, say, a.top)
+    say("done")
+    spark.stop()
+    return 0
+
+
+def run(spark, bronze: Path, lake_dir: Path, say=print, top: int = 5) -> dict[str, int]:
+    """bronze folder -> silver -> gold on `spark`; prints counts and answers; returns counts."""
     from soundlake import lake as lk
     from soundlake.gold.answers import streams_by_subscription, top_artists
     from soundlake.gold.local_engine import run_gold
-    from soundlake.local.spark import local_spark
     from soundlake.silver.ingest import run_silver
     from soundlake.silver.sources import LocalFileSource
     from soundlake.silver.views import create_views
 
-    spark = local_spark("soundlake-medallion")
     lake = lk.PathLake(str(lake_dir))
     say(f"lake: {lake_dir} (silver/, gold/, _checkpoints/)")
 
@@ -79,26 +88,26 @@ def main(argv: Iterable[str] | None = None) -> int:
         say(f"silver: view {v} ({spark.table(v).count()} rows)")
     run_gold(spark, lake, say)
 
+    counts: dict[str, int] = {}
     print("\n== gold row counts")
     for name in ("dim_user", "dim_artist", "dim_album", "dim_track", "dim_date", "fact_stream"):
         df = lk.read(spark, lake, "gold", name)
+        counts[name] = df.count()
         extra = ""
         if name.startswith("dim_") and name != "dim_date":
             cur = df.where("__END_AT IS NULL").count()
-            extra = f"  ({cur} current, {df.count() - cur} historical)"
-        print(f"  gold.{name:<12} {df.count():>8}{extra}")
+            extra = f"  ({cur} current, {counts[name] - cur} historical)"
+        print(f"  gold.{name:<12} {counts[name]:>8}{extra}")
 
     fact = lk.read(spark, lake, "gold", "fact_stream")
-    print(f"\n== top {a.top} artists by streams")
-    for r in top_artists(fact, lk.read(spark, lake, "gold", "dim_artist"), a.top).collect():
+    print(f"\n== top {top} artists by streams")
+    for r in top_artists(fact, lk.read(spark, lake, "gold", "dim_artist"), top).collect():
         print(f"  {r['artist_name'] or '?':<28} {r['streams']:>7} streams {r['hours_played']:>8} h")
     print("\n== streams per subscription type (at stream time), per month")
     rows = streams_by_subscription(fact, lk.read(spark, lake, "gold", "dim_user")).collect()
     for r in rows:
         print(f"  {r['period']}  {r['subscription_type'] or '?':<10} {r['streams']:>7}")
-    say("done")
-    spark.stop()
-    return 0
+    return counts
 
 
 if __name__ == "__main__":

@@ -1,0 +1,55 @@
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from soundlake import bronze
+from soundlake.local.demo_bronze import write_slice
+
+
+def test_data_paths_are_parsed_and_bookkeeping_is_not_data():
+    f = bronze.parse_data_path("dim_users/load_date=2026-11-25/dim_users__s0000000003__p00001.parquet")
+    assert f == bronze.DataFile("dim_users", "2026-11-25", "s0000000003", 1) and not f.is_backfill
+    b = bronze.parse_data_path("abfss://bronze@a.dfs.core.windows.net/fact_streams/load_date=2026-01-02/"
+                               "fact_streams__b42-c0007__p00000.parquet")
+    assert b is not None and b.is_backfill and b.slice == "b42-c0007"
+    assert bronze.parse_data_path("_manifests/dim_users/s0000000003.json") is None
+    assert bronze.parse_data_path("_backfills/dim_users/load_date=2026-01-01/dim_users__s0000000001__p00000.parquet") is None
+    assert bronze.parse_data_path("dim_users/load_date=2026-11-25/other__s0000000003__p00000.parquet") is None
+
+
+def test_table_schemas_match_the_contract():
+    t = bronze.DEMO_TABLES["dim_tracks"]
+    assert t.ddl.startswith("track_id int, track_name string")
+    assert t.schema["danceability"].dataType.simpleString() == "decimal(4,3)"
+    assert t.schema["updated_at"].dataType.simpleString() == "timestamp"
+    assert bronze.DEMO_TABLES["fact_streams"].schema["stream_id"].dataType.simpleString() == "bigint"
+    with pytest.raises(ValueError, match="not a column"):
+        bronze.BronzeTable("x", "x", ("id",), (("other", "int"),))
+
+
+def test_test_writer_follows_the_contract(tmp_path):
+    """The files the tests feed silver are what the TypeScript writer produces."""
+    import datetime as dt
+    from decimal import Decimal
+
+    t = bronze.DEMO_TABLES["dim_tracks"]
+    row = dict(track_id=1, track_name="x", artist_id=1, album_id=1, duration_sec=100,
+               release_date=dt.date(2020, 1, 1), explicit=False, danceability=Decimal("0.500"),
+               energy=Decimal("0.250"), tempo_bpm=Decimal("120.00"),
+               updated_at=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
+    [rel] = write_slice(tmp_path, t, [row], "s0000000001", "2026-01-01", kind="initial")
+    assert rel == "dim_tracks/load_date=2026-01-01/dim_tracks__s0000000001__p00000.parquet"
+    md = pq.ParquetFile(tmp_path / rel).metadata
+    col = {md.schema.column(i).name: md.schema.column(i) for i in range(md.num_columns)}
+    assert md.row_group(0).column(0).compression == "SNAPPY"
+    assert col["updated_at"].physical_type == "INT64"
+    ts = col["updated_at"].logical_type.to_json()
+    assert '"timeUnit": "microseconds"' in ts and '"isAdjustedToUTC": true' in ts
+    assert col["danceability"].logical_type.to_json() == '{"Type": "Decimal", "precision": 4, "scale": 3}'
+    assert col["release_date"].logical_type.to_json() == '{"Type": "Date"}'
+    m = bronze.read_manifest((tmp_path / "_manifests/dim_tracks/s0000000001.json").read_text())
+    assert m["rows"] == 1 and m["files"][0]["path"] == rel and m["primaryKey"] == ["track_id"]
+    assert bronze.manifest_rows([m, m]) == {"dim_tracks": 2}
+    with pytest.raises(ValueError, match="version"):
+        bronze.read_manifest(json.dumps({**m, "version": 2}))

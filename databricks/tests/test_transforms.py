@@ -1,0 +1,69 @@
+import datetime as dt
+
+import pytest
+from pyspark.sql import Row
+
+from soundlake.config import DurationThresholds, parse_settings, settings
+from soundlake.silver import transforms as tr
+
+
+def test_user_names_are_upper_cased(spark):
+    df = spark.createDataFrame([(1, "alice"), (2, "Émile o'Brien"), (3, None)], "user_id int, user_name string")
+    out = [(r.user_id, r.user_name) for r in tr.upper_user_names(df).orderBy("user_id").collect()]
+    assert out == [(1, "ALICE"), (2, "ÉMILE O'BRIEN"), (3, None)]
+
+
+@pytest.mark.parametrize("raw, clean", [
+    ("AC/DC", "ACDC"),
+    ("Beyoncé!", "Beyoncé"),
+    ("Guns N' Roses", "Guns N Roses"),
+    ("Earth, Wind & Fire", "Earth Wind Fire"),
+    ("  P!nk  ", "Pnk"),
+    ("Ke$ha", "Keha"),
+    ("Sigur Rós", "Sigur Rós"),
+    ("blink-182", "blink182"),
+    ("坂本 龍一", "坂本 龍一"),
+    ("!!!", ""),
+    (None, None),
+])
+def test_special_characters_are_stripped_from_artist_names(spark, raw, clean):
+    df = spark.createDataFrame([(1, raw)], "artist_id int, artist_name string")
+    assert tr.strip_special_characters(df).first().artist_name == clean
+
+
+def test_duration_flag_boundaries_follow_the_thresholds(spark):
+    t = DurationThresholds(short_below_sec=150, long_from_sec=300)
+    secs = [0, 149, 150, 299, 300, 3600, None]
+    df = spark.createDataFrame([(i, s) for i, s in enumerate(secs)], "track_id int, duration_sec int")
+    out = [r.duration_flag for r in tr.add_duration_flag(df, t).orderBy("track_id").collect()]
+    assert out == ["short", "short", "medium", "medium", "long", "long", None]
+
+
+def test_duration_flag_uses_the_configured_thresholds_by_default(spark):
+    s = settings().duration
+    df = spark.createDataFrame([(1, s.short_below_sec - 1), (2, s.short_below_sec), (3, s.long_from_sec)],
+                               "track_id int, duration_sec int")
+    out = [r.duration_flag for r in tr.add_duration_flag(df).orderBy("track_id").collect()]
+    assert out == ["short", "medium", "long"]
+
+
+def test_thresholds_must_be_ordered():
+    with pytest.raises(ValueError, match="short_below_sec <= long_from_sec"):
+        DurationThresholds(short_below_sec=300, long_from_sec=200)
+
+
+def test_settings_parse_the_config_file():
+    s = settings()
+    assert s.duration == DurationThresholds(150, 300)
+    assert s.dim_date_start == dt.date(2020, 1, 1) and s.max_broken_reference_ratio == 0.01
+    with pytest.raises(KeyError):
+        parse_settings({"silver": {}, "gold": {}})
+
+
+def test_each_bronze_table_has_its_transformation(spark):
+    from soundlake.bronze import DEMO_TABLES
+
+    assert set(tr.TRANSFORMS) == set(DEMO_TABLES)
+    users = spark.createDataFrame([Row(user_id=1, user_name="bo")])
+    assert tr.transform("dim_users", users).first().user_name == "BO"
+    assert tr.transform("fact_streams", users).collect() == users.collect()
