@@ -1,0 +1,154 @@
+"""Silver's Auto Loader stand-in: files arriving in batches, rescue, reruns, backfills."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pyarrow as pa
+import pytest
+
+from soundlake import lake as lk
+from soundlake.bronze import DEMO_TABLES
+from soundlake.local.demo_bronze import write_slice
+from soundlake.silver.ingest import changes_name, run_table
+from soundlake.silver.sources import AutoLoaderSource, LocalFileSource, conform
+
+UTC = dt.timezone.utc
+USERS = DEMO_TABLES["dim_users"]
+STREAMS = DEMO_TABLES["fact_streams"]
+
+
+def ts(day: int) -> dt.datetime:
+    return dt.datetime(2026, 1, day, tzinfo=UTC)
+
+
+def user(uid: int, name: str, plan: str, day: int) -> dict:
+    return {"user_id": uid, "user_name": name, "country": "SE", "subscription_type": plan,
+            "signup_date": dt.date(2025, 1, 1), "updated_at": ts(day)}
+
+
+def silver_users(spark, lake) -> list[tuple]:
+    rows = lk.read(spark, lake, "silver", "users").orderBy("user_id").collect()
+    return [(r.user_id, r.user_name, r.subscription_type, r.updated_at.day) for r in rows]
+
+
+@pytest.mark.local_only
+def test_files_in_batches_rescue_reruns_and_backfills(spark, tmp_path):
+    bronze, lake = tmp_path / "bronze", lk.PathLake(str(tmp_path / "lake"))
+    src = LocalFileSource(str(bronze))
+
+    # 1. initial load in two parts
+    write_slice(bronze, USERS, [user(1, "alice", "free", 1), user(2, "bob", "premium", 1),
+                                user(3, "cy", "free", 1)], "s0000000001", "2026-01-01",
+                kind="initial", max_rows_per_file=2)
+    s = run_table(spark, lake, src, USERS)
+    assert (len(s.files), s.rows, s.rescued) == (2, 3, 0)
+    assert silver_users(spark, lake) == [(1, "ALICE", "free", 1), (2, "BOB", "premium", 1),
+                                         (3, "CY", "free", 1)]
+
+    # 2. an update, a new user, and a file with a column the contract does not know
+    write_slice(bronze, USERS, [user(1, "alice", "premium", 2), user(4, "dee", "student", 2)],
+                "s0000000002", "2026-01-02")
+    extra = write_slice(bronze, USERS, [{**user(2, "bob", "family", 3), "mood": "happy"}],
+                        "s0000000003", "2026-01-03", extra_columns={"mood": pa.string()})
+    s = run_table(spark, lake, src, USERS)
+    assert (len(s.files), s.rows, s.rescued) == (2, 3, 1)
+    assert silver_users(spark, lake) == [(1, "ALICE", "premium", 2), (2, "BOB", "family", 3),
+                                         (3, "CY", "free", 1), (4, "DEE", "student", 2)]
+    assert "_rescued_data" not in lk.read(spark, lake, "silver", "users").columns
+    [r] = lk.read(spark, lake, "silver", "rescued_data").collect()
+    payload = json.loads(r.rescued_data)
+    assert (r.table_name, r.record_key, payload["mood"]) == ("dim_users", '{"user_id":2}', "happy")
+    assert payload["_file_path"].endswith(extra[0]) and r.source_file.endswith(extra[0])
+
+    # 3. rerun with nothing new: no file processed twice, nothing changes
+    before = lk.read(spark, lake, "silver", changes_name(USERS)).count()
+    s = run_table(spark, lake, src, USERS)
+    assert (len(s.files), s.rows, s.batches) == (0, 0, 0)
+    assert lk.read(spark, lake, "silver", changes_name(USERS)).count() == before == 6
+
+    # 4. a backfill re-delivers old versions (one already seen, one never seen)
+    write_slice(bronze, USERS, [user(1, "alice", "free", 1), user(3, "cy", "student", 1)],
+                "b7-c0001", "2026-01-04", kind="backfill")
+    # ... and an ingestion rerun rewrites a committed file under the same name, same rows
+    write_slice(bronze, USERS, [user(1, "alice", "premium", 2), user(4, "dee", "student", 2)],
+                "s0000000002", "2026-01-02")
+    s = run_table(spark, lake, src, USERS)
+    assert len(s.files) == 1 and s.rows == 2
+    # cy: 'free' and 'student' share updated_at day 1; the greater values win, whatever arrived first
+    assert silver_users(spark, lake) == [(1, "ALICE", "premium", 2), (2, "BOB", "family", 3),
+                                         (3, "CY", "student", 1), (4, "DEE", "student", 2)]
+    ch = lk.read(spark, lake, "silver", changes_name(USERS))
+    assert ch.count() == 7  # only cy/student is a new distinct version
+    assert ch.groupBy("user_id", "updated_at", "_row_hash").count().where("count > 1").count() == 0
+
+
+@pytest.mark.local_only
+def test_streams_deduplicate_by_key_keeping_latest(spark, tmp_path):
+    bronze, lake = tmp_path / "bronze", lk.PathLake(str(tmp_path / "lake"))
+
+    def stream(sid: int, ms: int, day: int) -> dict:
+        return {"stream_id": sid, "user_id": 1, "track_id": 1, "streamed_at": ts(1),
+                "ms_played": ms, "device_type": "web", "updated_at": ts(day)}
+
+    write_slice(bronze, STREAMS, [stream(1, 100, 1), stream(2, 200, 1)], "s0000000001", "2026-01-01")
+    write_slice(bronze, STREAMS, [stream(1, 150, 2), stream(2, 999, 1)], "s0000000002", "2026-01-02")
+    write_slice(bronze, STREAMS, [stream(1, 50, 1)], "b1-c0000", "2026-01-03", kind="backfill")
+    run_table(spark, lake, LocalFileSource(str(bronze)), STREAMS)
+    rows = lk.read(spark, lake, "silver", "streams").orderBy("stream_id").collect()
+    assert [(r.stream_id, r.ms_played) for r in rows] == [(1, 150), (2, 999)]
+
+
+def test_conform_rescues_unknown_columns_and_mistyped_values(spark, tmp_path):
+    known = USERS.schema
+    raw = spark.createDataFrame(
+        [("1", "ann", "SE", "free", None, None, "blue"), ("x", "bo", None, None, None, None, None)],
+        "user_id string, user_name string, country string, subscription_type string, "
+        "signup_date date, updated_at timestamp, color string")
+    out = conform(raw, known, spark_path := __import__("pyspark.sql.functions", fromlist=["lit"]).lit("f.parquet"))
+    rows = out.orderBy("user_name").collect()
+    assert out.schema["user_id"].dataType.simpleString() == "int"
+    assert [(r.user_id, r.user_name) for r in rows] == [(1, "ann"), (None, "bo")]
+    assert json.loads(rows[0]._rescued_data) == {"color": "blue", "_file_path": "f.parquet"}
+    assert json.loads(rows[1]._rescued_data) == {"user_id": "x", "_file_path": "f.parquet"}
+    assert rows[0]._source_file == "f.parquet"
+    del spark_path
+
+
+def test_columns_missing_from_a_file_arrive_as_nulls(spark):
+    from pyspark.sql import functions as F
+
+    raw = spark.createDataFrame([(1, "ann")], "user_id int, user_name string")
+    r = conform(raw, USERS.schema, F.lit("f")).first()
+    assert (r.user_id, r.user_name, r.country, r._rescued_data) == (1, "ann", None, None)
+
+
+class _Recorder:
+    """Stands in for spark.readStream to check how Auto Loader is configured."""
+
+    def __init__(self):
+        self.calls: list[tuple] = []
+
+    def __getattr__(self, name):
+        def call(*args, **kwargs):
+            self.calls.append((name, args))
+            return self
+        return call
+
+
+def test_auto_loader_is_configured_for_parquet_rescue_and_schema_tracking():
+    rec = _Recorder()
+
+    class FakeSpark:
+        readStream = rec
+
+    AutoLoaderSource("abfss://bronze@acct.dfs.core.windows.net/", "/Volumes/c/silver/checkpoints/_schemas"
+                     ).stream(FakeSpark(), USERS)
+    opts = {a[0]: a[1] for n, a in rec.calls if n == "option"}
+    assert ("format", ("cloudFiles",)) in rec.calls
+    assert opts["cloudFiles.format"] == "parquet"
+    assert opts["cloudFiles.schemaEvolutionMode"] == "rescue"
+    assert opts["rescuedDataColumn"] == "_rescued_data"
+    assert opts["cloudFiles.schemaLocation"] == "/Volumes/c/silver/checkpoints/_schemas/dim_users"
+    assert ("load", ("abfss://bronze@acct.dfs.core.windows.net/dim_users/",)) in rec.calls
+    assert [a for n, a in rec.calls if n == "schema"] == [(USERS.schema,)]
