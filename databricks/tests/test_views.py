@@ -1,0 +1,102 @@
+"""Metadata-driven views: rendering, running the SQL, and clear errors for bad descriptions."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from soundlake.silver import views as v
+
+GOOD = {
+    "name": "plays",
+    "base": {"table": "streams", "alias": "s", "columns": ["stream_id", "ms_played"]},
+    "joins": [
+        {"table": "users", "alias": "u", "type": "left", "columns": ["user_name"],
+         "condition": "s.user_id = u.user_id"},
+        {"table": "tracks", "alias": "t", "columns": ["track_name"],
+         "condition": "s.track_id = t.track_id"},
+    ],
+}
+TABLES = {"streams", "users", "tracks", "artists", "albums"}
+
+
+def test_render_produces_the_expected_sql():
+    sql = v.render(v.validate(GOOD, known_tables=TABLES), "silver_plays", lambda t: f"silver_{t}",
+                   temporary=True)
+    assert sql.split() == """CREATE OR REPLACE TEMPORARY VIEW silver_plays AS SELECT
+        s.`stream_id`, s.`ms_played`, u.`user_name`, t.`track_name`
+        FROM silver_streams AS s
+        LEFT JOIN silver_users AS u ON s.user_id = u.user_id
+        INNER JOIN silver_tracks AS t ON s.track_id = t.track_id""".split()
+
+
+def test_rendered_view_runs_and_joins_as_described(spark):
+    spark.createDataFrame([(1, 1, 10, 500), (2, 9, 10, 700)], "stream_id long, user_id int, track_id int, ms_played int") \
+        .createOrReplaceTempView("tv_streams")
+    spark.createDataFrame([(1, "ANN")], "user_id int, user_name string").createOrReplaceTempView("tv_users")
+    spark.createDataFrame([(10, "Song")], "track_id int, track_name string").createOrReplaceTempView("tv_tracks")
+    spark.sql(v.render(v.validate(GOOD), "tv_plays", lambda t: f"tv_{t}", temporary=True))
+    rows = spark.table("tv_plays").orderBy("stream_id").collect()
+    assert [tuple(r) for r in rows] == [(1, 500, "ANN", "Song"), (2, 700, None, "Song")]
+
+
+def test_configured_views_parse_and_run_on_empty_silver_tables(spark):
+    from soundlake.bronze import DEMO_TABLES
+    from soundlake.silver.transforms import transform
+
+    for t in DEMO_TABLES.values():
+        transform(t.name, spark.createDataFrame([], t.schema)).createOrReplaceTempView(f"ev_{t.silver_name}")
+    for i, raw in enumerate(v.load_views()):
+        spec = v.validate(raw, f"views[{i}]", TABLES)
+        spark.sql(v.render(spec, f"ev_view_{i}", lambda t: f"ev_{t}", temporary=True))
+        cols = spark.table(f"ev_view_{i}").columns
+        assert cols == spec["base"]["columns"] + [c for j in spec["joins"] for c in j["columns"]]
+
+
+def test_persistent_view_sql_carries_a_comment():
+    sql = v.render(v.validate({**GOOD, "description": "it's a view"}), "`c`.`silver`.`plays`",
+                   lambda t: f"`c`.`silver`.`{t}`")
+    assert sql.startswith("CREATE OR REPLACE VIEW `c`.`silver`.`plays`\nCOMMENT 'it\\'s a view'\nAS")
+
+
+def _bad(path: str, value):
+    d = copy.deepcopy(GOOD)
+    parts = path.split(".")
+    node = d
+    for p in parts[:-1]:
+        node = node[int(p)] if p.isdigit() else node[p]
+    if value is KeyError:
+        del node[parts[-1]]
+    else:
+        node[parts[-1]] = value
+    return d
+
+
+@pytest.mark.parametrize("path, value, field, message", [
+    ("name", KeyError, "views[0].name", "is missing"),
+    ("name", "drop table", "views[0].name", "not a plain identifier"),
+    ("base.table", KeyError, "views[0].base.table", "is missing"),
+    ("base.table", "nope", "views[0].base.table", "unknown table 'nope'"),
+    ("base.alias", KeyError, "views[0].base.alias", "is missing"),
+    ("base.columns", [], "views[0].base.columns", "non-empty list"),
+    ("base.columns", ["ok", "bad name"], "views[0].base.columns[1]", "not a plain identifier"),
+    ("joins.0.condition", KeyError, "views[0].joins[0].condition", "is missing"),
+    ("joins.0.condition", "s.user_id = x.user_id", "views[0].joins[0].condition", "alias(es) ['x']"),
+    ("joins.0.condition", "s.user_id = t.user_id", "views[0].joins[0].condition", "alias(es) ['t']"),
+    ("joins.0.condition", "1 = 1", "views[0].joins[0].condition", "alias.column"),
+    ("joins.0.condition", "s.a = u.a; DROP TABLE x", "views[0].joins[0].condition", "';'"),
+    ("joins.0.type", "cross", "views[0].joins[0].type", "'cross' is not one of"),
+    ("joins.1.alias", "u", "views[0].joins[1].alias", "already used"),
+    ("joins.1.columns", ["user_name"], "views[0].columns", "selected from both u and t"),
+    ("joins", "users", "views[0].joins", "must be a list"),
+])
+def test_bad_descriptions_fail_naming_the_field(path, value, field, message):
+    with pytest.raises(v.ViewSpecError) as e:
+        v.validate(_bad(path, value), "views[0]", TABLES)
+    assert e.value.field == field
+    assert str(e.value).startswith(f"{field}: ") and message in str(e.value)
+
+
+def test_views_file_must_hold_a_list():
+    with pytest.raises(v.ViewSpecError, match="^views: must be a list"):
+        v.load_views("views: {}")
