@@ -154,9 +154,10 @@ def demo_passes(seed: int = 7, users: int = 60, tracks: int = 80, streams_per_pa
     return passes
 
 
-def write_demo(root: str | Path, seed: int = 7) -> list[str]:
+def write_demo(root: str | Path, seed: int = 7, **sizes: int) -> list[str]:
+    """Write the demo passes as bronze slices; `sizes` go to demo_passes (users, tracks, ...)."""
     written = []
-    for slice_id, tables in demo_passes(seed):
+    for slice_id, tables in demo_passes(seed, **sizes):
         for name, rows in tables.items():
             load_date = max(r["updated_at"] for r in rows).date().isoformat()
             kind = "initial" if slice_id == "s0000000001" else "incremental"
