@@ -152,3 +152,27 @@ def test_auto_loader_is_configured_for_parquet_rescue_and_schema_tracking():
     assert opts["cloudFiles.schemaLocation"] == "/Volumes/c/silver/checkpoints/_schemas/dim_users"
     assert ("load", ("abfss://bronze@acct.dfs.core.windows.net/dim_users/",)) in rec.calls
     assert [a for n, a in rec.calls if n == "schema"] == [(USERS.schema,)]
+
+
+@pytest.mark.local_only
+def test_a_file_from_the_typescript_writer_reads_exactly(spark, tmp_path):
+    """fixtures/ts-writer-bronze holds a dim_tracks part written by shared/bronze/ParquetPartWriter
+    (hyparquet-writer, Snappy): the other side of the contract, read by the stand-in and silver."""
+    import shutil
+    from decimal import Decimal
+    from pathlib import Path
+
+    bronze = tmp_path / "bronze"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "ts-writer-bronze", bronze)
+    lake = lk.PathLake(str(tmp_path / "lake"))
+    s = run_table(spark, lake, LocalFileSource(str(bronze)), DEMO_TABLES["dim_tracks"])
+    assert (len(s.files), s.rows, s.rescued) == (1, 3, 0)
+    rows = lk.read(spark, lake, "silver", "tracks").orderBy("track_id").collect()
+    r1, r2, r3 = rows
+    assert (r1.track_name, r1.duration_sec, r1.duration_flag, r1.release_date, r1.explicit) == (
+        "Bohemian Rhapsody", 354, "long", dt.date(1975, 10, 31), False)
+    assert (r1.danceability, r1.energy, r1.tempo_bpm) == (Decimal("0.414"), Decimal("0.404"), Decimal("71.67"))
+    assert r1.updated_at == dt.datetime(2026, 11, 25, 8, 46, 59, 123123)  # microseconds kept
+    assert (r2.track_name, r2.duration_flag, r2.release_date, r2.tempo_bpm) == (
+        "Ünïcødé ✓", "short", dt.date(2020, 2, 29), Decimal("120.00"))
+    assert (r3.track_name, r3.duration_flag, r3.updated_at) == (None, None, dt.datetime(1999, 12, 31, 23, 59, 59, 999123))

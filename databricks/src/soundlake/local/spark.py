@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 
 from pyspark.sql import SparkSession
 
@@ -30,7 +31,12 @@ def local_spark(app: str = "soundlake", extra: dict[str, str] | None = None) -> 
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     b = SparkSession.builder.master(os.environ.get("SOUNDLAKE_SPARK_MASTER", "local[2]")).appName(app)
-    for k, v in {**LOCAL_CONF, **(extra or {})}.items():
+    # no spark-warehouse/ or metastore_db/ in the working directory: the lake is path-based
+    warehouse = os.path.join(tempfile.gettempdir(), "soundlake-spark-warehouse")
+    conf = {"spark.sql.warehouse.dir": warehouse,
+            "spark.driver.extraJavaOptions": f"-Dderby.system.home={warehouse}",
+            **LOCAL_CONF, **(extra or {})}
+    for k, v in conf.items():
         b = b.config(k, v)
     spark = configure_spark_with_delta_pip(b).getOrCreate()
     spark.sparkContext.setLogLevel(os.environ.get("SOUNDLAKE_SPARK_LOG_LEVEL", "ERROR"))
