@@ -56,7 +56,7 @@ def test_files_in_batches_rescue_reruns_and_backfills(spark, tmp_path):
     assert silver_users(spark, lake) == [(1, "ALICE", "premium", 2), (2, "BOB", "family", 3),
                                          (3, "CY", "free", 1), (4, "DEE", "student", 2)]
     assert "_rescued_data" not in lk.read(spark, lake, "silver", "users").columns
-    [r] = lk.read(spark, lake, "silver", "rescued_data").collect()
+    [r] = lk.read(spark, lake, "silver", "users_rescued").collect()
     payload = json.loads(r.rescued_data)
     assert (r.table_name, r.record_key, payload["mood"]) == ("dim_users", '{"user_id":2}', "happy")
     assert payload["_file_path"].endswith(extra[0]) and r.source_file.endswith(extra[0])

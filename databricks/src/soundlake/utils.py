@@ -13,12 +13,12 @@ TECHNICAL_COLUMNS = (RESCUED_COLUMN, *LINEAGE_COLUMNS, "_row_hash")
 
 
 def drop_rescued_data(df: DataFrame) -> DataFrame:
-    """Drop `_rescued_data` once it has been processed (kept in silver.rescued_data)."""
+    """Drop `_rescued_data` once it has been processed (kept in silver.<name>_rescued)."""
     return df.drop(RESCUED_COLUMN)
 
 
 def rescued_rows(df: DataFrame, table: str, keys: Sequence[str]) -> DataFrame:
-    """Rows that carried unexpected data, shaped for `silver.rescued_data` (nothing is lost)."""
+    """Rows that carried unexpected data, shaped for `silver.<name>_rescued` (nothing is lost)."""
     return df.where(F.col(RESCUED_COLUMN).isNotNull()).select(
         F.lit(table).alias("table_name"),
         F.to_json(F.struct(*[F.col(k) for k in keys])).alias("record_key"),
@@ -61,3 +61,11 @@ def row_hash(columns: Sequence[str]) -> Column:
 
 def null_safe_key_condition(keys: Sequence[str], left: str = "t", right: str = "s") -> str:
     return " AND ".join(f"{left}.`{k}` <=> {right}.`{k}`" for k in keys)
+
+
+def try_persist(df: DataFrame) -> tuple[DataFrame, bool]:
+    """Cache a micro-batch that several writes read; serverless compute refuses to cache."""
+    try:
+        return df.persist(), True
+    except Exception:  # noqa: BLE001 - e.g. NOT_SUPPORTED_WITH_SERVERLESS
+        return df, False

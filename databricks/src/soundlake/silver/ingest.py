@@ -3,7 +3,7 @@
 Per bronze table, one streaming query (checkpointed, `availableNow`) hands each new file
 to `write_batch`, which in one micro-batch:
   1. applies the table's transformation (silver/transforms.py),
-  2. keeps rows with rescued data in `silver.rescued_data` (nothing unexpected is lost),
+  2. keeps rows with rescued data in `silver.<name>_rescued` (nothing unexpected is lost),
   3. drops `_rescued_data`,
   4. appends each distinct version to `silver.<name>_changes` (insert-only MERGE on key,
      updated_at and row hash: the append-only change feed gold's SCD2 reads),
@@ -26,6 +26,7 @@ from soundlake.silver.sources import BronzeSource
 from soundlake.silver.transforms import transform
 from soundlake.utils import (
     drop_rescued_data,
+    try_persist,
     latest_per_key,
     null_safe_key_condition,
     rescued_rows,
@@ -33,7 +34,6 @@ from soundlake.utils import (
     version_order,
 )
 
-RESCUED_TABLE = "rescued_data"
 RESCUED_SCHEMA = struct([("table_name", "string"), ("record_key", "string"),
                          ("source_file", "string"), ("rescued_data", "string"),
                          ("ingested_at", "timestamp")])
@@ -41,6 +41,11 @@ RESCUED_SCHEMA = struct([("table_name", "string"), ("record_key", "string"),
 
 def changes_name(table: BronzeTable) -> str:
     return f"{table.silver_name}_changes"
+
+
+def rescued_name(table: BronzeTable) -> str:
+    """One rescue table per bronze table, so parallel per-table streams never contend."""
+    return f"{table.silver_name}_rescued"
 
 
 def silver_schema(spark: SparkSession, table: BronzeTable) -> StructType:
@@ -61,8 +66,8 @@ def ensure_silver_tables(spark: SparkSession, lake: lk.Lake, table: BronzeTable)
                     f"Latest version per {', '.join(table.keys)} of bronze {table.name}")
     lk.ensure_table(spark, lake, "silver", changes_name(table), changes_schema(spark, table),
                     f"Every distinct version of bronze {table.name} (append-only CDC feed)")
-    lk.ensure_table(spark, lake, "silver", RESCUED_TABLE, RESCUED_SCHEMA,
-                    "Rows whose bronze file carried unexpected columns or values")
+    lk.ensure_table(spark, lake, "silver", rescued_name(table), RESCUED_SCHEMA,
+                    f"Rows of bronze {table.name} whose file carried unexpected columns or values")
 
 
 @dataclass
@@ -82,7 +87,7 @@ def write_batch(
 ) -> None:
     """Apply one micro-batch of bronze rows to silver (idempotent)."""
     df = transform(table.name, rows).withColumn("_ingested_at", F.current_timestamp())
-    df = df.persist()
+    df, cached = try_persist(df)
     try:
         if stats is not None:
             agg = df.agg(
@@ -99,7 +104,8 @@ def write_batch(
         _merge_changes(spark, lake, table, clean)
         _merge_latest(spark, lake, table, clean)
     finally:
-        df.unpersist()
+        if cached:
+            df.unpersist()
 
 
 def _business(spark: SparkSession, table: BronzeTable) -> list[str]:
@@ -111,7 +117,7 @@ def _merge_rescued(spark: SparkSession, lake: lk.Lake, table: BronzeTable, df: D
         ["table_name", "source_file", "record_key"]
     )
     (
-        lk.delta_table(spark, lake, "silver", RESCUED_TABLE).alias("t")
+        lk.delta_table(spark, lake, "silver", rescued_name(table)).alias("t")
         .merge(src.alias("s"), "t.table_name = s.table_name AND t.source_file = s.source_file "
                                "AND t.record_key = s.record_key")
         .whenNotMatchedInsertAll()
