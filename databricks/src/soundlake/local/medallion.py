@@ -63,7 +63,9 @@ def main(argv: Iterable[str] | None = None) -> int:
     say("spark: starting local Spark + Delta (driver 2g, shuffle partitions 4)")
     from soundlake.local.spark import local_spark
 
-    spark = local_spark("soundlake-medallion")
+    jvm_log = lake_dir / "_logs" / "spark.log"
+    spark = local_spark("soundlake-medallion", jvm_log=str(jvm_log))
+    say(f"spark: {spark.version}, JVM output in {jvm_log}")
     run(spark, bronze, lake_dir, say, a.top)
     say("done")
     spark.stop()

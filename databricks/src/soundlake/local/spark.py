@@ -25,8 +25,16 @@ LOCAL_CONF = {
 }
 
 
-def local_spark(app: str = "soundlake", extra: dict[str, str] | None = None) -> SparkSession:
-    """Local Spark with Delta (jars fetched once from Maven Central by delta-spark's pip helper)."""
+def local_spark(
+    app: str = "soundlake",
+    extra: dict[str, str] | None = None,
+    jvm_log: str | None = None,
+) -> SparkSession:
+    """Local Spark with Delta (jars fetched once from Maven Central by delta-spark's pip helper).
+
+    With `jvm_log`, the JVM's own output (Ivy's dependency report, Spark's log) goes to that
+    file instead of the terminal; Python-side errors still surface as exceptions.
+    """
     from delta import configure_spark_with_delta_pip
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -38,6 +46,17 @@ def local_spark(app: str = "soundlake", extra: dict[str, str] | None = None) -> 
             **LOCAL_CONF, **(extra or {})}
     for k, v in conf.items():
         b = b.config(k, v)
-    spark = configure_spark_with_delta_pip(b).getOrCreate()
+    if jvm_log is None:
+        spark = configure_spark_with_delta_pip(b).getOrCreate()
+    else:
+        os.makedirs(os.path.dirname(os.path.abspath(jvm_log)), exist_ok=True)
+        saved = os.dup(2)
+        try:
+            with open(jvm_log, "ab") as log:
+                os.dup2(log.fileno(), 2)  # the JVM child inherits this stderr
+                spark = configure_spark_with_delta_pip(b).getOrCreate()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
     spark.sparkContext.setLogLevel(os.environ.get("SOUNDLAKE_SPARK_LOG_LEVEL", "ERROR"))
     return spark
