@@ -91,10 +91,16 @@ def test_streams_deduplicate_by_key_keeping_latest(spark, tmp_path):
         return {"stream_id": sid, "user_id": 1, "track_id": 1, "streamed_at": ts(1),
                 "ms_played": ms, "device_type": "web", "updated_at": ts(day)}
 
+    src = LocalFileSource(str(bronze))
+    # within one micro-batch
     write_slice(bronze, STREAMS, [stream(1, 100, 1), stream(2, 200, 1)], "s0000000001", "2026-01-01")
     write_slice(bronze, STREAMS, [stream(1, 150, 2), stream(2, 999, 1)], "s0000000002", "2026-01-02")
+    run_table(spark, lake, src, STREAMS)
+    rows = lk.read(spark, lake, "silver", "streams").orderBy("stream_id").collect()
+    assert [(r.stream_id, r.ms_played) for r in rows] == [(1, 150), (2, 999)]
+    # across micro-batches: an older version arriving later changes nothing
     write_slice(bronze, STREAMS, [stream(1, 50, 1)], "b1-c0000", "2026-01-03", kind="backfill")
-    run_table(spark, lake, LocalFileSource(str(bronze)), STREAMS)
+    run_table(spark, lake, src, STREAMS)
     rows = lk.read(spark, lake, "silver", "streams").orderBy("stream_id").collect()
     assert [(r.stream_id, r.ms_played) for r in rows] == [(1, 150), (2, 999)]
 
