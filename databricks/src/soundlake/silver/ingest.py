@@ -89,17 +89,18 @@ def write_batch(
     df = transform(table.name, rows).withColumn("_ingested_at", F.current_timestamp())
     df, cached = try_persist(df)
     try:
+        agg = df.agg(
+            F.count(F.lit(1)).alias("n"),
+            F.count(RESCUED_COLUMN).alias("r"),
+            F.collect_set(SOURCE_FILE_COLUMN).alias("f"),
+        ).first()
         if stats is not None:
-            agg = df.agg(
-                F.count(F.lit(1)).alias("n"),
-                F.count(RESCUED_COLUMN).alias("r"),
-                F.collect_set(SOURCE_FILE_COLUMN).alias("f"),
-            ).first()
             stats.batches += 1
             stats.rows += agg["n"]
             stats.rescued += agg["r"]
             stats.files.update(agg["f"])
-        _merge_rescued(spark, lake, table, df)
+        if agg["r"]:
+            _merge_rescued(spark, lake, table, df)
         clean = drop_rescued_data(df)
         _merge_changes(spark, lake, table, clean)
         _merge_latest(spark, lake, table, clean)
