@@ -5,7 +5,6 @@ import type { TableConfig } from '../config/pipelineConfig.js';
 import type { Lake } from '../lake/lake.js';
 import type { Logger } from '../logging/logger.js';
 import type { Source, SourceColumn } from '../source/source.js';
-import { rowKey } from '../source/source.js';
 import type { FaultHooks } from './faultHooks.js';
 import type { PendingSlice } from './slice.js';
 
@@ -56,12 +55,11 @@ export async function extractSlice(
   const at = async (point: Parameters<NonNullable<FaultHooks['checkpoint']>>[0], part?: number): Promise<void> => {
     await hooks?.checkpoint?.(point, { table: table.name, slice: slice.slice, ...(part === undefined ? {} : { part }) });
   };
-  const width = columns.length;
   const kv = { 'soundlake.table': table.name, 'soundlake.slice': slice.slice, 'soundlake.run_id': slice.runId };
 
   if (!slice.exhausted) {
     let writer: ParquetPartWriter | undefined;
-    let lastRow: unknown[] | undefined;
+    let lastKey: string[] | null = null;
     let stoppedEarly = false;
 
     const closePart = async (): Promise<void> => {
@@ -71,7 +69,7 @@ export async function extractSlice(
       const rows = writer!.rows;
       writer = undefined;
       await at('part-committed', part);
-      slice = { ...slice, parts: [...slice.parts, { path, rows, bytes }], after: rowKey(lastRow!, width) };
+      slice = { ...slice, parts: [...slice.parts, { path, rows, bytes }], after: lastKey };
       await persist(slice);
       written.rows += rows;
       written.bytes += bytes;
@@ -96,7 +94,7 @@ export async function extractSlice(
         const take = Math.min(rows.length - offset, table.maxRowsPerFile - writer.rows);
         const chunk = offset === 0 && take === rows.length ? rows : rows.slice(offset, offset + take);
         await writer.add(chunk);
-        lastRow = chunk[chunk.length - 1];
+        lastKey = batch.key(chunk[chunk.length - 1]!);
         offset += take;
         await at('rows-written', slice.parts.length);
         if (writer.rows >= table.maxRowsPerFile) {

@@ -44,17 +44,39 @@ export interface ReadRequest {
 }
 
 /**
- * Rows of a read. Each row holds the requested columns in order, in the Parquet physical form
- * of each column's `parquet` type, followed by the primary-key values as text (the keyset
- * cursor for resuming after that row). Writers read only the first `columns.length` values.
+ * Rows of a read: the requested columns in order, each value already in the Parquet physical
+ * form of its column's `parquet` type. A row may carry extra trailing values the source needs
+ * for `key`; writers read only the first `columns.length` values.
  */
 export interface RowBatch {
   rows: unknown[][];
+  /** The keyset cursor of a row of this batch: its primary-key values as text, exact. */
+  key(row: unknown[]): string[];
 }
 
-/** The keyset cursor of a row read with `columns`: its trailing primary-key texts. */
-export function rowKey(row: unknown[], columnCount: number): string[] {
-  return row.slice(columnCount).map(String);
+/**
+ * How a source recovers each primary-key value of a row as exact text: integers and strings
+ * straight from the converted value, anything else (timestamps, decimals, ...) from an extra
+ * text column the source appends to its SELECT.
+ */
+export interface KeyPlan {
+  /** Primary-key columns that need an appended text column, in order. */
+  appended: string[];
+  key(row: unknown[]): string[];
+}
+
+export function planKeys(columns: SourceColumn[], primaryKey: string[]): KeyPlan {
+  const width = columns.length;
+  const appended: string[] = [];
+  const readers = primaryKey.map((name) => {
+    const i = columns.findIndex((c) => c.name === name);
+    const kind = i >= 0 ? columns[i]!.parquet.kind : undefined;
+    if (kind === 'int16' || kind === 'int32' || kind === 'int64' || kind === 'string') return (row: unknown[]) => String(row[i]);
+    const at = width + appended.length;
+    appended.push(name);
+    return (row: unknown[]) => String(row[at]);
+  });
+  return { appended, key: (row) => readers.map((r) => r(row)) };
 }
 
 /**

@@ -1,7 +1,7 @@
 import mssql from 'mssql';
 import { quoteMssql } from '../../config/identifiers.js';
 import type { ReadRequest, RowBatch, SliceBounds, Source, SourceColumn, TableRef, WatermarkSpec } from '../source.js';
-import { SourceError } from '../source.js';
+import { planKeys, SourceError } from '../source.js';
 import type { MssqlCatalogColumn } from './mssqlTypes.js';
 import { mssqlConverter, mssqlKeyTextExpression, mssqlParquetType, mssqlSelectExpression, mssqlTypeName } from './mssqlTypes.js';
 
@@ -189,7 +189,8 @@ export class MssqlSource implements Source {
       request.after.forEach((v, i) => req.input(`k${i}`, mssql.NVarChar(4000), v));
       keyset = ` AND (${ors.join(' OR ')})`;
     }
-    const select = [...columns.map((c) => mssqlSelectExpression(catalogOf(c.name))), ...primaryKey.map((k) => mssqlKeyTextExpression(catalogOf(k)))];
+    const keys = planKeys(columns, primaryKey);
+    const select = [...columns.map((c) => mssqlSelectExpression(catalogOf(c.name))), ...keys.appended.map((k) => mssqlKeyTextExpression(catalogOf(k)))];
     const sql = `SELECT ${select.join(', ')} FROM ${qualified(table)} WHERE ${where}${keyset} ORDER BY ${primaryKey.map(quoteMssql).join(', ')}`;
     const converters = columns.map((c) => mssqlConverter(catalogOf(c.name), c.parquet));
     const width = columns.length;
@@ -247,7 +248,7 @@ export class MssqlSource implements Source {
             } else row[i] = null;
           }
         }
-        yield { rows };
+        yield { rows, key: keys.key };
       }
       completed = true;
     } finally {

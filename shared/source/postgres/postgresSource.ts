@@ -2,7 +2,7 @@ import pg from 'pg';
 import Cursor from 'pg-cursor';
 import { quotePostgres } from '../../config/identifiers.js';
 import type { ReadRequest, RowBatch, SliceBounds, Source, SourceColumn, TableRef, WatermarkSpec } from '../source.js';
-import { SourceError } from '../source.js';
+import { planKeys, SourceError } from '../source.js';
 import { decimalToUnscaled, ValueError } from '../valueCodecs.js';
 import { parquetTypeParsers, postgresParquetType, textTypeParsers } from './postgresTypes.js';
 
@@ -156,7 +156,8 @@ export class PostgresSource implements Source {
       keyset = ` AND (${keyList}) > (${placeholders})`;
       params.push(...request.after);
     }
-    const select = [...columns.map((c) => quotePostgres(c.name)), ...primaryKey.map((k, i) => `${quotePostgres(k)}::text AS "__soundlake_key${i}"`)].join(', ');
+    const keys = planKeys(columns, primaryKey);
+    const select = [...columns.map((c) => quotePostgres(c.name)), ...keys.appended.map((k, i) => `${quotePostgres(k)}::text AS "__soundlake_key${i}"`)].join(', ');
     const sql = `SELECT ${select} FROM ${qualified(table)} WHERE ${where.sql}${keyset} ORDER BY ${keyList}`;
 
     const decimals = columns.flatMap((c, i) => (c.parquet.kind === 'decimal' ? [{ i, c, precision: c.parquet.precision!, scale: c.parquet.scale! }] : []));
@@ -175,13 +176,19 @@ export class PostgresSource implements Source {
       // multiplexed server it keeps other connections from interleaving with our portal.
       await client.query('BEGIN READ ONLY ISOLATION LEVEL REPEATABLE READ');
       cursor = client.query(new Cursor(sql, params, { rowMode: 'array', types: parquetTypeParsers }));
-      inFlight = cursor.read(batchRows);
-      for (;;) {
+      // One read ahead (pg-cursor serves a single outstanding read): the server fills the next
+      // batch while we convert this one.
+      const readAhead = (): Promise<unknown[][]> => {
+        const p = cursor!.read(batchRows);
+        // Marked handled now: if the connection dies, the read rejects before we await it.
+        p.catch(() => undefined);
+        return p;
+      };
+      inFlight = readAhead();
+      while (inFlight) {
         const rows: unknown[][] = await inFlight;
-        inFlight = undefined;
+        inFlight = rows.length === batchRows ? readAhead() : undefined;
         if (rows.length === 0) break;
-        // Ask for the next batch before converting this one, so the server works while we do.
-        if (rows.length === batchRows) inFlight = cursor.read(batchRows);
         for (const { i, c, precision, scale } of decimals) {
           for (const row of rows) {
             const v = row[i];
@@ -193,8 +200,7 @@ export class PostgresSource implements Source {
             }
           }
         }
-        yield { rows };
-        if (!inFlight) break;
+        yield { rows, key: keys.key };
       }
     } catch (err) {
       broken = err instanceof Error ? err : new Error(String(err));

@@ -1,0 +1,129 @@
+import { Command } from 'commander';
+import pg from 'pg';
+import { createApp } from '../shared/app/soundlakeApp.js';
+import type { TableConfig } from '../shared/config/pipelineConfig.js';
+import { loadSettings } from '../shared/config/settings.js';
+import { ingestTable } from '../shared/extract/ingestTable.js';
+import { createLogger } from '../shared/logging/logger.js';
+import { newRunId } from '../shared/run/runId.js';
+import { PostgresSource } from '../shared/source/postgres/postgresSource.js';
+import { startAzurite } from '../local/azurite.js';
+import { startEmbeddedPostgres } from '../local/embeddedPostgres.js';
+import { createDemoSchema, demoSize, seedStreams } from '../local/demoData.js';
+
+/**
+ * Extraction throughput against merely reading the same query with the same driver, and peak
+ * memory. Azurite and PGlite run as separate processes, as a real database and storage would.
+ */
+const opts = new Command()
+  .option('-r, --rows <n>', 'stream events to extract (repeatable list: 1000000,5000000)', '1000000')
+  .option('--rounds <n>', 'measurements per size (best is reported)', '2')
+  .parse()
+  .opts<{ rows: string; rounds: string }>();
+
+const sizes = opts.rows.split(',').map((s) => Number.parseInt(s, 10));
+const rounds = Number.parseInt(opts.rounds, 10);
+
+class PeakRss {
+  peak = 0;
+  private timer: NodeJS.Timeout | undefined;
+  start(): void {
+    this.peak = process.memoryUsage.rss();
+    this.timer = setInterval(() => (this.peak = Math.max(this.peak, process.memoryUsage.rss())), 20);
+  }
+  stop(): number {
+    clearInterval(this.timer);
+    this.peak = Math.max(this.peak, process.memoryUsage.rss());
+    return this.peak;
+  }
+}
+
+const mb = (n: number): string => (n / 1e6).toFixed(1);
+const logger = createLogger({ level: 'warn', fd: 2 });
+const azurite = await startAzurite({ ports: { blob: 22000, queue: 22001, table: 22002 }, reuse: false });
+const results: string[] = [];
+try {
+  for (const rows of sizes) {
+    const postgres = await startEmbeddedPostgres({ port: 25434, reuse: false });
+    try {
+      const db = new pg.Client({ connectionString: postgres.url });
+      await db.connect();
+      await createDemoSchema(db);
+      const t0 = performance.now();
+      await seedStreams(db, { ...demoSize(1), streams: rows }, (m) => process.stderr.write(`seed ${m}\n`));
+      process.stderr.write(`seeded ${rows} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+      await db.end();
+
+      const table: TableConfig = {
+        name: 'fact_streams',
+        schema: 'public',
+        table: 'fact_streams',
+        watermark: { column: 'updated_at', kind: 'timestamp' },
+        primaryKey: ['stream_id'],
+        enabled: true,
+        maxRowsPerFile: 1_000_000,
+        rowGroupRows: 131_072,
+        lagSeconds: 0,
+      };
+      let bestRead = 0;
+      let bestExtract = 0;
+      let extractMBps = 0;
+      let peak = 0;
+      for (let round = 1; round <= rounds; round++) {
+        // Baseline: the extractor's own query through the same driver and type parsers, rows dropped.
+        const source = new PostgresSource({ url: postgres.url });
+        const columns = await source.describe(table);
+        const high = (await source.safeUpperBound(table, table.watermark, 0))!;
+        let count = 0;
+        let t = performance.now();
+        for await (const batch of source.read({ table, columns, watermark: table.watermark, primaryKey: table.primaryKey, bounds: { low: null, high }, after: null, batchRows: 10_000 })) {
+          count += batch.rows.length;
+        }
+        const readRate = count / ((performance.now() - t) / 1000);
+        bestRead = Math.max(bestRead, readRate);
+        await source.close();
+
+        const id = `b${round}x${rows}`;
+        const settings = loadSettings({
+          SOUNDLAKE_STORAGE: azurite.connectionString,
+          SOURCE_URL: postgres.url,
+          BRONZE_CONTAINER: `bench-${id.toLowerCase()}`,
+          WATERMARK_TABLE: `wm${id}`,
+          LEDGER_TABLE: `runs${id}`,
+        });
+        const app = await createApp(settings, { logger, config: { tables: [table] } });
+        const rss = new PeakRss();
+        rss.start();
+        t = performance.now();
+        const result = await ingestTable(app.ingestDeps(), table, { runId: newRunId('bench'), trigger: 'bench' });
+        const seconds = (performance.now() - t) / 1000;
+        peak = Math.max(peak, rss.stop());
+        if (result.status !== 'succeeded' || result.rows !== rows) throw new Error(`bench extraction did not succeed: ${result.message}`);
+        const rate = result.rows / seconds;
+        if (rate > bestExtract) {
+          bestExtract = rate;
+          extractMBps = result.bytes / 1e6 / seconds;
+        }
+        process.stderr.write(
+          `round ${round}: read ${Math.round(readRate).toLocaleString('en')} rows/s, extract ${Math.round(rate).toLocaleString('en')} rows/s, ${result.files} files, ${mb(result.bytes)} MB\n`,
+        );
+        await app.close();
+      }
+      results.push(
+        [
+          `rows ${rows.toLocaleString('en')}`,
+          `extract ${Math.round(bestExtract).toLocaleString('en')} rows/s`,
+          `${extractMBps.toFixed(1)} MB/s`,
+          `read-only ${Math.round(bestRead).toLocaleString('en')} rows/s`,
+          `ratio ${(bestExtract / bestRead).toFixed(2)}`,
+          `peak RSS ${mb(peak)} MB`,
+        ].join(' | '),
+      );
+    } finally {
+      await postgres.stop();
+    }
+  }
+} finally {
+  await azurite.stop();
+}
+process.stdout.write(`\nsoundlake extraction benchmark (PGlite -> Azurite, Snappy Parquet via hyparquet-writer)\n${results.join('\n')}\n`);
