@@ -46,7 +46,7 @@ const configSchema = z
     defaults: z
       .object({
         maxRowsPerFile: tuning.maxRowsPerFile.default(1_000_000),
-        rowGroupRows: tuning.rowGroupRows.default(131_072),
+        rowGroupRows: tuning.rowGroupRows.default(65_536),
         lagSeconds: tuning.lagSeconds.default(30),
       })
       .strict()

@@ -78,34 +78,40 @@ export async function extractSlice(
       await at('part-recorded', part);
     };
 
-    for await (const batch of deps.source.read({
-      table,
-      columns,
-      watermark: table.watermark,
-      primaryKey: table.primaryKey,
-      bounds: { low: slice.low, high: slice.high },
-      after: slice.after,
-      batchRows: options.batchRows ?? 10_000,
-    })) {
-      const rows = batch.rows;
-      let offset = 0;
-      while (offset < rows.length) {
-        writer ??= new ParquetPartWriter(columns, deps.lake.upload(partPath(table.name, slice.loadDate, slice.slice, slice.parts.length)), table.rowGroupRows, kv);
-        const take = Math.min(rows.length - offset, table.maxRowsPerFile - writer.rows);
-        const chunk = offset === 0 && take === rows.length ? rows : rows.slice(offset, offset + take);
-        await writer.add(chunk);
-        lastKey = batch.key(chunk[chunk.length - 1]!);
-        offset += take;
-        await at('rows-written', slice.parts.length);
-        if (writer.rows >= table.maxRowsPerFile) {
-          await closePart();
-          if (options.deadline !== undefined && Date.now() >= options.deadline) {
-            stoppedEarly = true;
-            break;
+    try {
+      for await (const batch of deps.source.read({
+        table,
+        columns,
+        watermark: table.watermark,
+        primaryKey: table.primaryKey,
+        bounds: { low: slice.low, high: slice.high },
+        after: slice.after,
+        batchRows: options.batchRows ?? 10_000,
+      })) {
+        const rows = batch.rows;
+        let offset = 0;
+        while (offset < rows.length) {
+          writer ??= new ParquetPartWriter(columns, deps.lake.upload(partPath(table.name, slice.loadDate, slice.slice, slice.parts.length)), table.rowGroupRows, kv);
+          const take = Math.min(rows.length - offset, table.maxRowsPerFile - writer.rows);
+          const chunk = offset === 0 && take === rows.length ? rows : rows.slice(offset, offset + take);
+          await writer.add(chunk);
+          lastKey = batch.key(chunk[chunk.length - 1]!);
+          offset += take;
+          await at('rows-written', slice.parts.length);
+          if (writer.rows >= table.maxRowsPerFile) {
+            await closePart();
+            if (options.deadline !== undefined && Date.now() >= options.deadline) {
+              stoppedEarly = true;
+              break;
+            }
           }
         }
+        if (stoppedEarly) break;
       }
-      if (stoppedEarly) break;
+    } catch (err) {
+      // The open part was never committed: its staged blocks expire unseen.
+      writer?.abort();
+      throw err;
     }
     if (stoppedEarly) {
       deps.logger.info({ parts: slice.parts.length }, 'time budget used; slice continues in the next invocation');

@@ -1,0 +1,57 @@
+import { Worker } from 'node:worker_threads';
+import type { EncoderReply, EncoderRequest } from './parquetEncoderWorker.js';
+
+/**
+ * Encoder workers kept between files: starting a worker costs tens of milliseconds, a bronze
+ * part is written in seconds. Idle workers are unref'd so they never keep a process alive.
+ */
+export class EncoderHandle {
+  private listener: ((reply: EncoderReply) => void) | undefined;
+  private failure: ((err: Error) => void) | undefined;
+
+  constructor(readonly worker: Worker) {
+    worker.on('message', (reply: EncoderReply) => this.listener?.(reply));
+    worker.on('error', (err) => this.failure?.(err));
+    worker.on('exit', (code) => this.failure?.(new Error(`Parquet encoder worker exited with code ${code}`)));
+  }
+
+  attach(listener: (reply: EncoderReply) => void, failure: (err: Error) => void): void {
+    this.listener = listener;
+    this.failure = failure;
+    this.worker.ref();
+  }
+
+  send(request: EncoderRequest, transfer: ArrayBuffer[] = []): void {
+    this.worker.postMessage(request, transfer);
+  }
+
+  detach(): void {
+    this.listener = undefined;
+    this.failure = undefined;
+    this.worker.unref();
+  }
+}
+
+const idle: EncoderHandle[] = [];
+
+function spawn(): EncoderHandle {
+  const here = import.meta.url;
+  // Under tsx/vitest this module is TypeScript source, and so is its worker.
+  const typescript = here.endsWith('.ts');
+  const url = new URL(typescript ? './parquetEncoderWorker.ts' : './parquetEncoderWorker.js', here);
+  if (!typescript) return new EncoderHandle(new Worker(url));
+  // Workers do not inherit the parent's loader hooks: register tsx in the worker, then load the source.
+  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`;
+  return new EncoderHandle(new Worker(bootstrap, { eval: true }));
+}
+
+export function acquireEncoder(): EncoderHandle {
+  return idle.pop() ?? spawn();
+}
+
+/** Back to the pool after a finished file; a worker that saw an unfinished file is discarded instead. */
+export function releaseEncoder(handle: EncoderHandle, clean: boolean): void {
+  handle.detach();
+  if (clean && idle.length < 4) idle.push(handle);
+  else void handle.worker.terminate();
+}
