@@ -62,7 +62,7 @@ try {
         primaryKey: ['stream_id'],
         enabled: true,
         maxRowsPerFile: 1_000_000,
-        rowGroupRows: 131_072,
+        rowGroupRows: 65_536,
         lagSeconds: 0,
       };
       let bestRead = 0;

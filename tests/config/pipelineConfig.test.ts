@@ -39,7 +39,7 @@ function problemsOf(text: string): string[] {
 describe('soundlake.yaml', () => {
   it('applies defaults per table', () => {
     const cfg = parsePipelineConfig(good);
-    expect(cfg.tables[0]).toMatchObject({ name: 'dim_users', lagSeconds: 10, maxRowsPerFile: 1_000_000, rowGroupRows: 131_072, enabled: true });
+    expect(cfg.tables[0]).toMatchObject({ name: 'dim_users', lagSeconds: 10, maxRowsPerFile: 1_000_000, rowGroupRows: 65_536, enabled: true });
     expect(cfg.tables[1]).toMatchObject({ lagSeconds: 60, maxRowsPerFile: 500_000, enabled: false });
     expect(selectTables(cfg).map((t) => t.name)).toEqual(['dim_users']);
     expect(selectTables(cfg, ['fact_streams']).map((t) => t.name)).toEqual(['fact_streams']);

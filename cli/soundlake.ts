@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { createApp, type SoundlakeApp } from '../shared/app/soundlakeApp.js';
+import { selectTables } from '../shared/config/pipelineConfig.js';
+import { loadSettings } from '../shared/config/settings.js';
+import { runIngestion } from '../shared/ingest/runIngestion.js';
+import { createLogger } from '../shared/logging/logger.js';
+import { redactSecrets } from '../shared/logging/redact.js';
+import { newRunId } from '../shared/run/runId.js';
+import { sliceTotals } from '../shared/extract/slice.js';
+import { bytes, table } from './format.js';
+
+/**
+ * `soundlake`: the same core as the Functions, without the host. Results go to stdout (JSON with
+ * --json), logs to stderr.
+ */
+async function withApp<T>(fn: (app: SoundlakeApp) => Promise<T>): Promise<T> {
+  const settings = loadSettings();
+  const app = await createApp(settings, { logger: createLogger({ level: settings.logLevel, fd: 2 }) });
+  try {
+    return await fn(app);
+  } finally {
+    await app.close();
+  }
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+const program = new Command()
+  .name('soundlake')
+  .description('Metadata-driven, exactly-once extraction from SQL into bronze Parquet')
+  .showHelpAfterError();
+
+program
+  .command('ingest')
+  .description('run one incremental pass over the configured tables (or the named ones)')
+  .option('-t, --table <name>', 'only this table (repeatable)', collect)
+  .option('--json', 'print the per-table summary as JSON')
+  .addOption(new Option('-c, --concurrency <n>', 'tables extracted at once').argParser((v) => Number.parseInt(v, 10)))
+  .action(async (opts: { table?: string[]; json?: boolean; concurrency?: number }) => {
+    await withApp(async (app) => {
+      const tables = selectTables(app.config, opts.table);
+      const runId = newRunId();
+      app.logger.info({ runId, tables: tables.map((t) => t.name) }, 'ingest started');
+      const summary = await runIngestion(app.ingestDeps(), tables, { runId, trigger: 'cli', concurrency: opts.concurrency ?? app.settings.concurrency });
+      if (opts.json) {
+        process.stdout.write(
+          `${JSON.stringify(
+            summary.results.map((r) => ({ table: r.table, status: r.status, rows: r.rows, files: r.files, bytes: r.bytes, low: r.low, high: r.high, slice: r.slice ?? null, runId: r.runId, message: r.message, ...(r.error ? { error: r.error } : {}) })),
+            null,
+            2,
+          )}\n`,
+        );
+      } else {
+        process.stdout.write(`run ${runId}\n`);
+        process.stdout.write(
+          `${table(
+            ['table', 'status', 'rows', 'files', 'size', 'low', 'high'],
+            summary.results.map((r) => [r.table, r.status, r.rows, r.files, bytes(r.bytes), r.low, r.high]),
+          )}\n`,
+        );
+        for (const r of summary.results) if (r.status === 'failed' || r.status === 'skipped') process.stdout.write(`${r.table}: ${r.message}\n`);
+      }
+      if (!summary.ok) process.exitCode = 1;
+    });
+  });
+
+program
+  .command('status')
+  .description('print watermarks, slices in flight and recent runs')
+  .option('--json', 'print as JSON')
+  .addOption(new Option('-n, --limit <n>', 'recent runs to show').default(10).argParser((v) => Number.parseInt(v, 10)))
+  .action(async (opts: { json?: boolean; limit: number }) => {
+    await withApp(async (app) => {
+      const states = (await app.watermarks.list()).sort((a, b) => a.table.localeCompare(b.table));
+      const runs = (await app.ledger.recent(undefined, opts.limit * 4)).filter((r) => !r.subject.startsWith('_')).slice(0, opts.limit);
+      if (opts.json) {
+        const watermarks = states.map(({ etag: _e, ...s }) => s);
+        process.stdout.write(`${JSON.stringify({ watermarks, runs }, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write('watermarks\n');
+      process.stdout.write(
+        `${table(
+          ['table', 'watermark', 'slices', 'in flight', 'lease', 'committed'],
+          states.map((s) => [
+            s.table,
+            s.value,
+            s.seq,
+            s.pending ? `${s.pending.slice}: ${s.pending.parts.length} parts, ${sliceTotals(s.pending).rows} rows` : null,
+            s.lease && new Date(s.lease.expiresAt) > new Date() ? `${s.lease.owner} until ${s.lease.expiresAt}` : null,
+            s.committedAt,
+          ]),
+        )}\n\nrecent runs\n`,
+      );
+      process.stdout.write(
+        `${table(
+          ['started', 'run', 'table', 'status', 'rows', 'files', 'ms', 'detail'],
+          runs.map((r) => [r.startedAt, r.runId, r.subject, r.status, r.rows, r.files, r.durationMs, (r.error ?? r.detail ?? '').slice(0, 80)]),
+        )}\n`,
+      );
+    });
+  });
+
+program.parseAsync().catch((err: unknown) => {
+  process.stderr.write(`soundlake: ${redactSecrets(err instanceof Error ? err.message : String(err))}\n`);
+  process.exitCode = 2;
+});
