@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { Command } from 'commander';
 import pg from 'pg';
 import { createApp } from '../shared/app/soundlakeApp.js';
@@ -39,6 +41,20 @@ class PeakRss {
 }
 
 const mb = (n: number): string => (n / 1e6).toFixed(1);
+/** CPU seconds used so far by another process (the database), from /proc. */
+const cpuOfPid = (pid: number | undefined): number => {
+  if (!pid) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+};
+const ownCpu = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 const logger = createLogger({ level: 'warn', fd: 2 });
 const azurite = await startAzurite({ ports: { blob: 22000, queue: 22001, table: 22002 }, reuse: false });
 const results: string[] = [];
@@ -69,17 +85,21 @@ try {
       let bestExtract = 0;
       let extractMBps = 0;
       let peak = 0;
+      let readCpu = { own: 0, db: 0 };
+      let extractCpu = { own: 0, db: 0 };
       for (let round = 1; round <= rounds; round++) {
         // Baseline: the extractor's own query through the same driver and type parsers, rows dropped.
         const source = new PostgresSource({ url: postgres.url });
         const columns = await source.describe(table);
         const high = (await source.safeUpperBound(table, table.watermark, 0))!;
         let count = 0;
+        let c0 = { own: ownCpu(), db: cpuOfPid(postgres.pid) };
         let t = performance.now();
         for await (const batch of source.read({ table, columns, watermark: table.watermark, primaryKey: table.primaryKey, bounds: { low: null, high }, after: null, batchRows: 10_000 })) {
           count += batch.rows.length;
         }
         const readRate = count / ((performance.now() - t) / 1000);
+        if (readRate > bestRead) readCpu = { own: ownCpu() - c0.own, db: cpuOfPid(postgres.pid) - c0.db };
         bestRead = Math.max(bestRead, readRate);
         await source.close();
 
@@ -94,6 +114,7 @@ try {
         const app = await createApp(settings, { logger, config: { tables: [table] } });
         const rss = new PeakRss();
         rss.start();
+        c0 = { own: ownCpu(), db: cpuOfPid(postgres.pid) };
         t = performance.now();
         const result = await ingestTable(app.ingestDeps(), table, { runId: newRunId('bench'), trigger: 'bench' });
         const seconds = (performance.now() - t) / 1000;
@@ -101,6 +122,7 @@ try {
         if (result.status !== 'succeeded' || result.rows !== rows) throw new Error(`bench extraction did not succeed: ${result.message}`);
         const rate = result.rows / seconds;
         if (rate > bestExtract) {
+          extractCpu = { own: ownCpu() - c0.own, db: cpuOfPid(postgres.pid) - c0.db };
           bestExtract = rate;
           extractMBps = result.bytes / 1e6 / seconds;
         }
@@ -119,6 +141,11 @@ try {
           `peak RSS ${mb(peak)} MB`,
         ].join(' | '),
       );
+      const perM = (x: number): string => (x / (rows / 1e6)).toFixed(2);
+      results.push(
+        `  CPU s per 1M rows: read-only = soundlake ${perM(readCpu.own)} + database ${perM(readCpu.db)}; ` +
+          `extract = soundlake ${perM(extractCpu.own)} (main + encoder thread) + database ${perM(extractCpu.db)}; ${os.cpus().length} cores`,
+      );
     } finally {
       await postgres.stop();
     }
@@ -126,4 +153,4 @@ try {
 } finally {
   await azurite.stop();
 }
-process.stdout.write(`\nsoundlake extraction benchmark (PGlite -> Azurite, Snappy Parquet via hyparquet-writer)\n${results.join('\n')}\n`);
+process.stdout.write(`\nsoundlake extraction benchmark (PGlite -> Azurite, Snappy Parquet via hyparquet-writer; node ${process.version} ${process.execArgv.join(' ')})\n${results.join('\n')}\n`);

@@ -39,10 +39,13 @@ function spawn(): EncoderHandle {
   // Under tsx/vitest this module is TypeScript source, and so is its worker.
   const typescript = here.endsWith('.ts');
   const url = new URL(typescript ? './parquetEncoderWorker.ts' : './parquetEncoderWorker.js', here);
-  if (!typescript) return new EncoderHandle(new Worker(url));
+  // A row group in flight needs tens of MB; a small heap makes the worker collect early instead
+  // of growing towards the default limit.
+  const resourceLimits = { maxOldGenerationSizeMb: 192, maxYoungGenerationSizeMb: 32 };
+  if (!typescript) return new EncoderHandle(new Worker(url, { resourceLimits }));
   // Workers do not inherit the parent's loader hooks: register tsx in the worker, then load the source.
   const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`;
-  return new EncoderHandle(new Worker(bootstrap, { eval: true }));
+  return new EncoderHandle(new Worker(bootstrap, { eval: true, resourceLimits }));
 }
 
 export function acquireEncoder(): EncoderHandle {
