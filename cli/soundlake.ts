@@ -8,6 +8,7 @@ import { createLogger } from '../shared/logging/logger.js';
 import { redactSecrets } from '../shared/logging/redact.js';
 import { newRunId } from '../shared/run/runId.js';
 import { sliceTotals } from '../shared/extract/slice.js';
+import { RequestError } from '../shared/http/requestError.js';
 import { bytes, table } from './format.js';
 
 /**
@@ -99,6 +100,41 @@ program
           runs.map((r) => [r.startedAt, r.runId, r.subject, r.status, r.rows, r.files, r.durationMs, (r.error ?? r.detail ?? '').slice(0, 80)]),
         )}\n`,
       );
+    });
+  });
+
+program
+  .command('backfill')
+  .description('re-extract a window of a table (from <= watermark < to) into bronze, without moving its watermark')
+  .requiredOption('-t, --table <name>', 'table to backfill')
+  .requiredOption('--from <iso>', 'window start (ISO-8601, UTC unless an offset is given)')
+  .requiredOption('--to <iso>', 'window end, exclusive')
+  .option('--chunk <duration>', 'chunk size as an ISO-8601 duration (P1D, PT6H)')
+  .option('--request-id <id>', 'idempotency key: the same id is the same backfill')
+  .option('--json', 'print the final status as JSON')
+  .action(async (opts: { table: string; from: string; to: string; chunk?: string; requestId?: string; json?: boolean }) => {
+    await withApp(async (app) => {
+      const body = { table: opts.table, from: opts.from, to: opts.to, ...(opts.chunk ? { chunk: opts.chunk } : {}), ...(opts.requestId ? { requestId: opts.requestId } : {}) };
+      let plan;
+      try {
+        plan = app.backfill.plan(body);
+      } catch (err) {
+        if (err instanceof RequestError) throw new Error(`--${err.field === 'requestId' ? 'request-id' : err.field} ${err.problem}`);
+        throw err;
+      }
+      const { status: started, created } = await app.backfill.start(plan, { queue: false });
+      app.logger.info({ runId: started.runId, backfillId: started.id, chunks: started.totals.chunks }, created ? 'backfill started' : 'backfill resumed');
+      const status = await app.backfill.runAll(started.id, {
+        owner: `cli-${started.runId}`,
+        onChunk: (r) => app.logger.info({ runId: started.runId, backfillId: r.backfillId, chunk: r.chunk, status: r.status, rows: r.rows }, r.message),
+      });
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      } else {
+        process.stdout.write(`backfill ${status.id} (run ${status.runId}) of ${status.table} [${status.from}, ${status.to}): ${status.status}\n`);
+        process.stdout.write(`${table(['chunk', 'low', 'high', 'status', 'rows', 'files', 'error'], status.chunks.map((c) => [c.chunk, c.low, c.high, c.status, c.rows, c.files, c.error]))}\n`);
+      }
+      if (status.status !== 'done') process.exitCode = 1;
     });
   });
 

@@ -2,3 +2,6 @@
 import './ingest-timer.js';
 import './ingest-queue.js';
 import './ingest-poison.js';
+import './backfill-post.js';
+import './backfill-get.js';
+import './backfill-queue.js';

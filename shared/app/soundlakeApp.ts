@@ -1,3 +1,6 @@
+import { BackfillQueue } from '../backfill/backfillMessage.js';
+import { BackfillService } from '../backfill/backfillService.js';
+import { BackfillStore } from '../backfill/backfillStore.js';
 import type { PipelineConfig } from '../config/pipelineConfig.js';
 import { loadPipelineConfig } from '../config/pipelineConfig.js';
 import type { Settings } from '../config/settings.js';
@@ -29,6 +32,9 @@ export interface SoundlakeApp {
   ledger: RunLedger;
   notifier: Notifier;
   ingestQueue: IngestQueue;
+  backfills: BackfillStore;
+  backfillQueue: BackfillQueue;
+  backfill: BackfillService;
   ingestDeps(): IngestDeps;
   close(): Promise<void>;
 }
@@ -48,8 +54,12 @@ export async function createApp(settings: Settings, overrides: AppOverrides = {}
   const watermarks = new WatermarkStore(tableClient(settings.storage, settings.watermarkTable));
   const ledger = new RunLedger(tableClient(settings.storage, settings.ledgerTable));
   const ingestQueue = new IngestQueue(queueClient(settings.storage, settings.ingestQueue));
+  const backfills = new BackfillStore(tableClient(settings.storage, settings.backfill.table));
+  const backfillQueue = new BackfillQueue(queueClient(settings.storage, settings.backfill.queue));
   const notifier = overrides.notifier ?? new LogNotifier(logger);
-  await Promise.all([lake.ensure(), watermarks.ensure(), ledger.ensure()]);
+  await Promise.all([lake.ensure(), watermarks.ensure(), ledger.ensure(), backfills.ensure(), backfillQueue.ensure(), ingestQueue.ensure()]);
+  const ingestDeps = (): IngestDeps => ({ source, lake, watermarks, ledger, notifier, logger, leaseMs: settings.leaseMs });
+  const backfill = new BackfillService({ ...ingestDeps(), config, backfills, backfillQueue }, { ...settings.backfill });
   const app: SoundlakeApp = {
     settings,
     config,
@@ -60,7 +70,10 @@ export async function createApp(settings: Settings, overrides: AppOverrides = {}
     ledger,
     notifier,
     ingestQueue,
-    ingestDeps: () => ({ source, lake, watermarks, ledger, notifier, logger, leaseMs: settings.leaseMs }),
+    backfills,
+    backfillQueue,
+    backfill,
+    ingestDeps,
     close: async () => {
       await source.close();
     },

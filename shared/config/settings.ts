@@ -20,6 +20,14 @@ export interface Settings {
   invocationBudgetMs: number;
   concurrency: number;
   logLevel: string;
+  backfill: {
+    table: string;
+    queue: string;
+    maxWindowDays: number;
+    defaultChunk: string;
+    maxChunks: number;
+    concurrency: number;
+  };
 }
 
 export const EMBEDDED_SOURCE_URL = 'postgres://postgres@127.0.0.1:5433/postgres';
@@ -41,6 +49,12 @@ const envSchema = z.object({
   LEASE_SECONDS: intFromEnv(10, 86_400).default(900),
   INVOCATION_BUDGET_SECONDS: intFromEnv(10, 3_600).default(480),
   INGEST_CONCURRENCY: intFromEnv(1, 64).default(2),
+  BACKFILL_TABLE: azureName(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name (3-63 letters and digits)').default('soundlakebackfills'),
+  BACKFILL_QUEUE: azureName(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a queue name (3-63 lower-case letters, digits, hyphens)').default('soundlake-backfill'),
+  BACKFILL_MAX_DAYS: intFromEnv(1, 36_500).default(366),
+  BACKFILL_DEFAULT_CHUNK: z.string().regex(/^P(\d+D)?(T(\d+H)?(\d+M)?)?$/, 'must be an ISO-8601 duration such as P1D or PT6H').default('P1D'),
+  BACKFILL_MAX_CHUNKS: intFromEnv(1, 100_000).default(1000),
+  BACKFILL_CONCURRENCY: intFromEnv(1, 64).default(2),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -78,5 +92,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     invocationBudgetMs: e.INVOCATION_BUDGET_SECONDS * 1000,
     concurrency: e.INGEST_CONCURRENCY,
     logLevel: e.LOG_LEVEL,
+    backfill: {
+      table: e.BACKFILL_TABLE,
+      queue: e.BACKFILL_QUEUE,
+      maxWindowDays: e.BACKFILL_MAX_DAYS,
+      defaultChunk: e.BACKFILL_DEFAULT_CHUNK,
+      maxChunks: e.BACKFILL_MAX_CHUNKS,
+      concurrency: e.BACKFILL_CONCURRENCY,
+    },
   };
 }

@@ -15,6 +15,7 @@ export interface PendingSlice {
   /** `s0000000042` for scheduled slices, `b<id>-c<chunk>` for backfill chunks. */
   slice: string;
   kind: SliceKind;
+  /** Scheduled slices take `low < wm <= high`; backfill chunks take `low <= wm < high`. */
   low: string | null;
   high: string;
   /** Run that planned the slice; a resuming run keeps it for the manifest and logs its own id. */

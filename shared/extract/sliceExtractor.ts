@@ -84,7 +84,7 @@ export async function extractSlice(
         columns,
         watermark: table.watermark,
         primaryKey: table.primaryKey,
-        bounds: { low: slice.low, high: slice.high },
+        bounds: { low: slice.low, high: slice.high, ...(slice.kind === 'backfill' ? { window: 'closed-open' as const } : {}) },
         after: slice.after,
         batchRows: options.batchRows ?? 10_000,
       })) {

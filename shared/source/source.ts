@@ -29,6 +29,11 @@ export interface WatermarkSpec {
 export interface SliceBounds {
   low: string | null;
   high: string;
+  /**
+   * Backfill windows are half-open the other way round, `low <= wm < high`, so consecutive
+   * chunks of a window neither overlap nor leave a gap.
+   */
+  window?: 'closed-open';
 }
 
 export interface ReadRequest {

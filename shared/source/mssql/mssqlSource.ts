@@ -119,6 +119,11 @@ export class MssqlSource implements Source {
     const bound = (name: string): string =>
       watermark.kind === 'rowversion' ? `CONVERT(binary(8), CONVERT(bigint, @${name}))` : `CAST(@${name} AS ${castType})`;
     request.input('high', mssql.VarChar(64), bounds.high);
+    if (bounds.window === 'closed-open') {
+      if (bounds.low === null) throw new SourceError('a backfill window needs a lower bound');
+      request.input('low', mssql.VarChar(64), bounds.low);
+      return `${wm} >= ${bound('low')} AND ${wm} < ${bound('high')}`;
+    }
     if (bounds.low === null) return `(${wm} <= ${bound('high')} OR ${wm} IS NULL)`;
     request.input('low', mssql.VarChar(64), bounds.low);
     return `${wm} > ${bound('low')} AND ${wm} <= ${bound('high')}`;

@@ -22,6 +22,10 @@ const qualified = (t: TableRef): string => `${quotePostgres(t.schema)}.${quotePo
 function slicePredicate(watermark: WatermarkSpec, bounds: SliceBounds, firstParam: number): { sql: string; params: unknown[] } {
   const wm = quotePostgres(watermark.column);
   // Untyped parameters take the column's own type, so the comparison happens in the source's type at full precision.
+  if (bounds.window === 'closed-open') {
+    if (bounds.low === null) throw new SourceError('a backfill window needs a lower bound');
+    return { sql: `${wm} >= $${firstParam} AND ${wm} < $${firstParam + 1}`, params: [bounds.low, bounds.high] };
+  }
   if (bounds.low === null) return { sql: `(${wm} <= $${firstParam} OR ${wm} IS NULL)`, params: [bounds.high] };
   return { sql: `${wm} > $${firstParam} AND ${wm} <= $${firstParam + 1}`, params: [bounds.low, bounds.high] };
 }

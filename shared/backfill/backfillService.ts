@@ -1,0 +1,135 @@
+import pLimit from 'p-limit';
+import type { Logger } from '../logging/logger.js';
+import { newRunId } from '../run/runId.js';
+import type { BackfillLimits, BackfillPlan } from './backfillRequest.js';
+import { cutWindow, planBackfill } from './backfillRequest.js';
+import type { BackfillMessage, BackfillQueue } from './backfillMessage.js';
+import type { BackfillHeader, BackfillStore, ChunkState, ChunkStatus } from './backfillStore.js';
+import type { BackfillDeps, ChunkRunResult } from './runBackfillChunk.js';
+import { runBackfillChunk } from './runBackfillChunk.js';
+
+export interface BackfillSettings extends BackfillLimits {
+  concurrency: number;
+}
+
+export interface BackfillStatus {
+  id: string;
+  table: string;
+  from: string;
+  to: string;
+  runId: string;
+  requestId: string | null;
+  createdAt: string;
+  status: ChunkStatus;
+  totals: { chunks: number; done: number; running: number; pending: number; failed: number; rows: number; files: number; bytes: number };
+  chunks: { chunk: number; low: string; high: string; status: ChunkStatus; rows: number; files: number; bytes: number; attempts: number; error: string | null }[];
+}
+
+export function summarise(header: BackfillHeader, chunks: ChunkState[]): BackfillStatus {
+  const count = (s: ChunkStatus): number => chunks.filter((c) => c.status === s).length;
+  const totals = {
+    chunks: header.chunks,
+    done: count('done'),
+    running: count('running'),
+    pending: count('pending') + Math.max(0, header.chunks - chunks.length),
+    failed: count('failed'),
+    rows: chunks.reduce((n, c) => n + c.rows, 0),
+    files: chunks.reduce((n, c) => n + c.files, 0),
+    bytes: chunks.reduce((n, c) => n + c.bytes, 0),
+  };
+  const status: ChunkStatus = totals.done === totals.chunks ? 'done' : totals.failed > 0 ? 'failed' : totals.running > 0 || totals.done > 0 ? 'running' : 'pending';
+  return {
+    id: header.id,
+    table: header.table,
+    from: header.from,
+    to: header.to,
+    runId: header.runId,
+    requestId: header.requestId,
+    createdAt: header.createdAt,
+    status,
+    totals,
+    chunks: chunks.map(({ chunk, low, high, status: s, rows, files, bytes, attempts, error }) => ({ chunk, low, high, status: s, rows, files, bytes, attempts, error })),
+  };
+}
+
+/**
+ * Backfills end to end: accept a request (idempotently), queue its chunks in lanes, run a chunk
+ * and chain the next, report status. The HTTP functions, the queue function and the CLI all
+ * come through here.
+ */
+export class BackfillService {
+  constructor(
+    private readonly deps: BackfillDeps & { backfillQueue: BackfillQueue; logger: Logger },
+    private readonly settings: BackfillSettings,
+  ) {}
+
+  plan(body: unknown): BackfillPlan {
+    return planBackfill(body, this.deps.config, this.settings);
+  }
+
+  /** Store the backfill (or find it again) and make sure every unfinished chunk is on its way. */
+  async start(plan: BackfillPlan, options: { queue: boolean }): Promise<{ status: BackfillStatus; created: boolean }> {
+    const now = new Date();
+    const header: BackfillHeader = {
+      id: plan.id,
+      table: plan.table.name,
+      from: plan.from.toISOString(),
+      to: plan.to.toISOString(),
+      chunkMs: plan.chunkMs,
+      chunks: cutWindow(plan).length,
+      requestId: plan.requestId,
+      runId: newRunId('bf', now),
+      createdAt: now.toISOString(),
+      loadDate: now.toISOString().slice(0, 10),
+    };
+    const { header: stored, created } = await this.deps.backfills.createOrGet(header, cutWindow(plan));
+    const chunks = await this.deps.backfills.chunks(stored.id);
+    if (options.queue) await this.queueLanes(stored, chunks);
+    this.deps.logger.info({ runId: stored.runId, backfillId: stored.id, table: stored.table, chunks: stored.chunks, created }, created ? 'backfill accepted' : 'backfill requested again; unfinished chunks re-queued');
+    return { status: summarise(stored, chunks), created };
+  }
+
+  private async queueLanes(header: BackfillHeader, chunks: ChunkState[]): Promise<void> {
+    const lanes = Math.max(1, Math.min(this.settings.concurrency, header.chunks));
+    const open = chunks.filter((c) => c.status !== 'done');
+    for (let lane = 0; lane < lanes; lane++) {
+      const first = open.find((c) => c.chunk % lanes === lane);
+      if (first) await this.deps.backfillQueue.send({ backfillId: header.id, chunk: first.chunk, lanes });
+    }
+  }
+
+  async status(id: string): Promise<BackfillStatus | null> {
+    const header = await this.deps.backfills.header(id);
+    return header ? summarise(header, await this.deps.backfills.chunks(id)) : null;
+  }
+
+  /** Queue-triggered step: run the chunk, then hand the lane on (same chunk again if it ran out of time). */
+  async runMessage(message: BackfillMessage, options: { owner: string; deadline?: number }): Promise<ChunkRunResult> {
+    const result = await runBackfillChunk(this.deps, message.backfillId, message.chunk, options);
+    if (result.status === 'partial') {
+      await this.deps.backfillQueue.send(message);
+    } else if (result.status === 'done') {
+      const chunks = await this.deps.backfills.chunks(message.backfillId);
+      const next = chunks.find((c) => c.chunk > message.chunk && c.chunk % message.lanes === message.chunk % message.lanes && c.status !== 'done');
+      if (next) await this.deps.backfillQueue.send({ ...message, chunk: next.chunk });
+    }
+    return result;
+  }
+
+  /** In-process run of every unfinished chunk (the CLI): same chunk code, p-limit instead of a queue. */
+  async runAll(id: string, options: { owner: string; onChunk?: (r: ChunkRunResult) => void }): Promise<BackfillStatus> {
+    const chunks = await this.deps.backfills.chunks(id);
+    const limit = pLimit(this.settings.concurrency);
+    await Promise.all(
+      chunks
+        .filter((c) => c.status !== 'done')
+        .map((c) =>
+          limit(async () => {
+            const r = await runBackfillChunk(this.deps, id, c.chunk, { owner: options.owner });
+            options.onChunk?.(r);
+          }),
+        ),
+    );
+    return (await this.status(id))!;
+  }
+}

@@ -1,0 +1,200 @@
+import type { TableClient, TableEntityResult } from '@azure/data-tables';
+import type { PendingSlice } from '../extract/slice.js';
+import type { Lease } from '../state/watermarkStore.js';
+import { isConflict, isNotFound, isPreconditionFailed } from '../state/tableErrors.js';
+import type { ChunkWindow } from './backfillRequest.js';
+
+export type ChunkStatus = 'pending' | 'running' | 'done' | 'failed';
+
+export interface BackfillHeader {
+  id: string;
+  table: string;
+  from: string;
+  to: string;
+  chunkMs: number;
+  chunks: number;
+  requestId: string | null;
+  /** Run id of the backfill: every chunk's log lines, ledger rows and alerts carry it. */
+  runId: string;
+  createdAt: string;
+  /** The `load_date=` folder of every backfilled file. */
+  loadDate: string;
+}
+
+export interface ChunkState {
+  backfillId: string;
+  chunk: number;
+  low: string;
+  high: string;
+  status: ChunkStatus;
+  rows: number;
+  bytes: number;
+  files: number;
+  attempts: number;
+  error: string | null;
+  pending: PendingSlice | null;
+  lease: Lease | null;
+  updatedAt: string;
+  etag: string;
+}
+
+export class ChunkLeaseLostError extends Error {
+  constructor(id: string, chunk: number) {
+    super(`backfill ${id} chunk ${chunk} changed under this run (lease lost)`);
+    this.name = 'ChunkLeaseLostError';
+  }
+}
+
+const HEADER = 'backfill';
+const chunkKey = (chunk: number): string => `c${String(chunk).padStart(5, '0')}`;
+
+type ChunkEntity = Omit<ChunkState, 'pending' | 'lease' | 'etag' | 'error' | 'backfillId'> & {
+  partitionKey: string;
+  rowKey: string;
+  error?: string;
+  pending?: string;
+  leaseOwner?: string;
+  leaseExpiresAt?: string;
+};
+
+function toChunkEntity(s: Omit<ChunkState, 'etag'>): ChunkEntity {
+  const { pending, lease, error, backfillId, ...rest } = s;
+  return {
+    ...rest,
+    partitionKey: backfillId,
+    rowKey: chunkKey(s.chunk),
+    ...(error ? { error } : {}),
+    ...(pending ? { pending: JSON.stringify(pending) } : {}),
+    ...(lease ? { leaseOwner: lease.owner, leaseExpiresAt: lease.expiresAt } : {}),
+  };
+}
+
+function fromChunkEntity(e: TableEntityResult<ChunkEntity>): ChunkState {
+  return {
+    backfillId: e.partitionKey!,
+    chunk: Number(e.chunk),
+    low: e.low,
+    high: e.high,
+    status: e.status,
+    rows: Number(e.rows ?? 0),
+    bytes: Number(e.bytes ?? 0),
+    files: Number(e.files ?? 0),
+    attempts: Number(e.attempts ?? 0),
+    error: e.error ?? null,
+    pending: e.pending ? (JSON.parse(e.pending) as PendingSlice) : null,
+    lease: e.leaseOwner && e.leaseExpiresAt ? { owner: e.leaseOwner, expiresAt: e.leaseExpiresAt } : null,
+    updatedAt: e.updatedAt,
+    etag: e.etag,
+  };
+}
+
+export type ChunkClaim = { claimed: true; state: ChunkState } | { claimed: false; reason: 'done' | 'busy' | 'missing'; state?: ChunkState };
+
+/**
+ * Backfills in Table Storage: one partition per backfill, a header row and a row per chunk.
+ * A chunk carries its own pending slice and lease, exactly like a table's watermark record,
+ * and never touches the live watermark.
+ */
+export class BackfillStore {
+  constructor(private readonly client: TableClient) {}
+
+  async ensure(): Promise<void> {
+    try {
+      await this.client.createTable();
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+    }
+  }
+
+  /** Create the backfill and its chunks, or return the existing one with that id (requests are idempotent). */
+  async createOrGet(header: BackfillHeader, windows: ChunkWindow[]): Promise<{ header: BackfillHeader; created: boolean }> {
+    let created = true;
+    try {
+      await this.client.createEntity({ partitionKey: header.id, rowKey: HEADER, ...header, requestId: header.requestId ?? '' });
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+      created = false;
+    }
+    const existing = created ? header : await this.header(header.id);
+    if (!existing) throw new Error(`backfill ${header.id} vanished while being created`);
+    // Chunks are (re)inserted one by one, ignoring those that exist: a crash halfway through creation heals on the next request.
+    const now = new Date().toISOString();
+    const have = new Set((await this.chunks(header.id)).map((c) => c.chunk));
+    for (const w of windows) {
+      if (have.has(w.chunk)) continue;
+      const chunk: Omit<ChunkState, 'etag'> = { backfillId: header.id, chunk: w.chunk, low: w.low, high: w.high, status: 'pending', rows: 0, bytes: 0, files: 0, attempts: 0, error: null, pending: null, lease: null, updatedAt: now };
+      try {
+        await this.client.createEntity(toChunkEntity(chunk));
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+      }
+    }
+    return { header: existing, created };
+  }
+
+  async header(id: string): Promise<BackfillHeader | null> {
+    try {
+      const e = await this.client.getEntity<Record<string, unknown>>(id, HEADER);
+      return {
+        id,
+        table: e.table as string,
+        from: e.from as string,
+        to: e.to as string,
+        chunkMs: Number(e.chunkMs),
+        chunks: Number(e.chunks),
+        requestId: (e.requestId as string) || null,
+        runId: e.runId as string,
+        createdAt: e.createdAt as string,
+        loadDate: e.loadDate as string,
+      };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  async chunks(id: string): Promise<ChunkState[]> {
+    const out: ChunkState[] = [];
+    const filter = `PartitionKey eq '${id.replaceAll("'", "''")}' and RowKey ne '${HEADER}'`;
+    for await (const e of this.client.listEntities<ChunkEntity>({ queryOptions: { filter } })) out.push(fromChunkEntity(e));
+    return out.sort((a, b) => a.chunk - b.chunk);
+  }
+
+  async chunk(id: string, chunk: number): Promise<ChunkState | null> {
+    try {
+      return fromChunkEntity(await this.client.getEntity<ChunkEntity>(id, chunkKey(chunk)));
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  /** Take a chunk for `owner` unless it is done or another live run holds it. */
+  async claim(id: string, chunk: number, owner: string, leaseMs: number, now = new Date()): Promise<ChunkClaim> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const state = await this.chunk(id, chunk);
+      if (!state) return { claimed: false, reason: 'missing' };
+      if (state.status === 'done') return { claimed: false, reason: 'done', state };
+      if (state.lease && state.lease.owner !== owner && new Date(state.lease.expiresAt) > now) return { claimed: false, reason: 'busy', state };
+      try {
+        const lease = { owner, expiresAt: new Date(now.getTime() + leaseMs).toISOString() };
+        return { claimed: true, state: await this.save({ ...state, status: 'running', lease, attempts: state.attempts + 1 }) };
+      } catch (err) {
+        if (err instanceof ChunkLeaseLostError) continue;
+        throw err;
+      }
+    }
+    return { claimed: false, reason: 'busy' };
+  }
+
+  async save(state: ChunkState): Promise<ChunkState> {
+    const next = { ...state, updatedAt: new Date().toISOString() };
+    try {
+      const res = await this.client.updateEntity(toChunkEntity(next), 'Replace', { etag: state.etag });
+      return { ...next, etag: res.etag! };
+    } catch (err) {
+      if (isPreconditionFailed(err) || isNotFound(err)) throw new ChunkLeaseLostError(state.backfillId, state.chunk);
+      throw err;
+    }
+  }
+}

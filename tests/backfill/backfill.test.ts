@@ -1,0 +1,180 @@
+import { HttpRequest, InvocationContext } from '@azure/functions';
+import type { QueueClient } from '@azure/storage-queue';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backfillGet } from '../../functions/backfill-get.js';
+import { backfillPost } from '../../functions/backfill-post.js';
+import { backfillQueue } from '../../functions/backfill-queue.js';
+import { setApp } from '../../shared/app/appSingleton.js';
+import { runBackfillChunk } from '../../shared/backfill/runBackfillChunk.js';
+import type { BackfillStatus } from '../../shared/backfill/backfillService.js';
+import { createHarness, type Harness } from '../support/harness.js';
+import { countById, ingest, InjectedCrash } from '../support/ingest.js';
+import { drainQueue, peekAll, queueOf } from '../support/queueDrain.js';
+
+/**
+ * Backfills over HTTP and the queue, as the host would run them: validation with field-level
+ * 400s, chunks in bounded lanes, exactly-once per chunk, crash and resume, and a live watermark
+ * that never moves.
+ */
+let h: Harness;
+let queue: QueueClient;
+const ctx = (): InvocationContext => new InvocationContext({ functionName: 'test', invocationId: `inv-${Math.random().toString(16).slice(2)}`, logHandler: () => undefined });
+
+const post = async (body: unknown): Promise<{ status: number; body: any }> => {
+  const res = await backfillPost(
+    new HttpRequest({ method: 'POST', url: 'http://localhost:7071/api/backfill', body: { string: typeof body === 'string' ? body : JSON.stringify(body) }, headers: { 'content-type': 'application/json' } }),
+    ctx(),
+  );
+  return { status: res.status!, body: res.jsonBody };
+};
+const get = async (id: string): Promise<{ status: number; body: BackfillStatus & { error?: unknown } }> => {
+  const res = await backfillGet(new HttpRequest({ method: 'GET', url: `http://localhost:7071/api/backfill/${id}`, params: { id } }), ctx());
+  return { status: res.status!, body: res.jsonBody as BackfillStatus };
+};
+const drain = () => drainQueue(queue, (payload) => backfillQueue(payload, ctx()));
+
+beforeAll(async () => {
+  h = await createHarness((schema) => [
+    { name: 'plays', schema, table: 'plays', watermark: { column: 'updated_at', kind: 'timestamp' }, primaryKey: ['id'], enabled: true, maxRowsPerFile: 40, rowGroupRows: 20, lagSeconds: 0 },
+    { name: 'ints', schema, table: 'ints', watermark: { column: 'seq', kind: 'integer' }, primaryKey: ['id'], enabled: true, maxRowsPerFile: 100, rowGroupRows: 100, lagSeconds: 0 },
+  ]);
+  // One row per hour over ten days of 2026-03.
+  await h.db.query(`CREATE TABLE ${h.schema}.plays (id integer PRIMARY KEY, payload text, updated_at timestamptz NOT NULL)`);
+  await h.db.query(`INSERT INTO ${h.schema}.plays SELECT i, 'v1', TIMESTAMPTZ '2026-03-01 00:00:00+00' + (i - 1) * INTERVAL '1 hour' FROM generate_series(1, 240) i`);
+  await h.db.query(`CREATE TABLE ${h.schema}.ints (id integer PRIMARY KEY, seq bigint NOT NULL)`);
+  h.app.settings.backfill.concurrency = 2;
+  (h.app.backfill as unknown as { settings: { concurrency: number; maxWindowDays: number } }).settings.maxWindowDays = 31;
+  queue = queueOf(h.settings, h.settings.backfill.queue);
+  setApp(h.app);
+});
+afterAll(async () => {
+  setApp(undefined);
+  await h?.close();
+});
+
+describe('bad requests', () => {
+  const cases: [string, unknown, string, RegExp][] = [
+    ['not JSON', '{"table": ', 'body', /not valid JSON/],
+    ['not an object', [1, 2], 'body', /JSON object/],
+    ['unknown table', { table: 'nope', from: '2026-03-01', to: '2026-03-02' }, 'table', /unknown table "nope"/],
+    ['missing from', { table: 'plays', to: '2026-03-02' }, 'from', /.+/],
+    ['from after to', { table: 'plays', from: '2026-03-05', to: '2026-03-02' }, 'to', /must be after from/],
+    ['from equal to', { table: 'plays', from: '2026-03-05T00:00:00Z', to: '2026-03-05' }, 'to', /must be after from/],
+    ['unparseable date', { table: 'plays', from: 'yesterday', to: '2026-03-02' }, 'from', /ISO-8601/],
+    ['impossible date', { table: 'plays', from: '2026-02-30T25:00:00Z', to: '2026-03-02' }, 'from', /not a valid date-time|ISO-8601/],
+    ['window too large', { table: 'plays', from: '2026-01-01', to: '2026-03-01' }, 'to', /exceeds the maximum of 31 days/],
+    ['bad chunk', { table: 'plays', from: '2026-03-01', to: '2026-03-02', chunk: '6 hours' }, 'chunk', /ISO-8601 duration/],
+    ['unknown field', { table: 'plays', from: '2026-03-01', to: '2026-03-02', colour: 'red' }, 'colour', /not a known field/],
+    ['non-time watermark', { table: 'ints', from: '2026-03-01', to: '2026-03-02' }, 'table', /integer watermark/],
+  ];
+  for (const [name, body, field, problem] of cases) {
+    it(`answers 400 naming the field: ${name}`, async () => {
+      const res = await post(body);
+      expect(res.status).toBe(400);
+      expect(res.body.error.field).toBe(field);
+      expect(res.body.error.problem).toMatch(problem);
+    });
+  }
+
+  it('queues and stores nothing for any of them', async () => {
+    expect(await peekAll(queue)).toEqual([]);
+    const stored: unknown[] = [];
+    for await (const e of (h.app.backfills as unknown as { client: { listEntities(): AsyncIterable<unknown> } }).client.listEntities()) stored.push(e);
+    expect(stored).toEqual([]);
+  });
+
+  it('answers 404 for an unknown id and 400 for a malformed one', async () => {
+    expect((await get('0123456789ab')).status).toBe(404);
+    expect((await get('nope')).status).toBe(400);
+  });
+});
+
+describe('a backfill, end to end', () => {
+  it('runs every chunk once, in bounded lanes, and never moves the live watermark', async () => {
+    await ingest(h, h.app.config.tables[0]!);
+    const before = await h.app.watermarks.get('plays');
+    await h.db.query(`UPDATE ${h.schema}.plays SET payload = 'v2' WHERE updated_at >= '2026-03-02' AND updated_at < '2026-03-04 12:00'`);
+
+    const accepted = await post({ table: 'plays', from: '2026-03-02T00:00:00Z', to: '2026-03-04T12:00:00Z', chunk: 'PT12H', requestId: 'fix-plays-1' });
+    expect(accepted.status).toBe(202);
+    expect(accepted.body).toMatchObject({ created: true, chunks: 5, status: 'pending' });
+    expect(accepted.body.statusUrl).toBe(`http://localhost:7071/api/backfill/${accepted.body.id}`);
+    // Two lanes: two messages, chunks 0 and 1.
+    expect((await peekAll(queue)).map((m) => (m as { chunk: number }).chunk).sort()).toEqual([0, 1]);
+
+    const { handled, failures } = await drain();
+    expect(failures).toEqual([]);
+    expect(handled).toBe(5);
+    const status = (await get(accepted.body.id)).body;
+    expect(status.status).toBe('done');
+    expect(status.chunks.map((c) => [c.chunk, c.status, c.rows])).toEqual([0, 1, 2, 3, 4].map((c) => [c, 'done', 12]));
+    expect(status.chunks[0]).toMatchObject({ low: '2026-03-02 00:00:00.000000', high: '2026-03-02 12:00:00.000000' });
+    expect(status.totals).toMatchObject({ rows: 60, done: 5, failed: 0 });
+
+    // Backfilled rows are the 60 in the window, each once, told apart by path and manifest.
+    const files = (await h.bronzeFiles('plays')).filter((f) => f.path.includes(`__b${accepted.body.id}-c`));
+    expect(files).toHaveLength(5);
+    const manifests = (await h.manifests('plays')).filter((m) => m.kind === 'backfill');
+    expect(manifests).toHaveLength(5);
+    expect(manifests.every((m) => m.backfillId === accepted.body.id && m.runId === status.runId)).toBe(true);
+    const backfilled = (await h.bronzeRows('plays')).filter((r) => r.payload === 'v2');
+    expect(countById(backfilled).size).toBe(60);
+    expect([...countById(backfilled).values()].every((n) => n === 1)).toBe(true);
+
+    const after = await h.app.watermarks.get('plays');
+    expect(after).toMatchObject({ value: before!.value, seq: before!.seq, pending: null });
+
+    // The same request again: same backfill, nothing queued, no new files.
+    const filesBefore = (await h.bronzeFiles('plays')).length;
+    const again = await post({ table: 'plays', from: '2026-03-02T00:00:00Z', to: '2026-03-04T12:00:00Z', chunk: 'PT12H', requestId: 'fix-plays-1' });
+    expect(again.status).toBe(202);
+    expect(again.body).toMatchObject({ id: accepted.body.id, created: false, status: 'done' });
+    expect(await peekAll(queue)).toEqual([]);
+    expect((await h.bronzeFiles('plays')).length).toBe(filesBefore);
+  });
+
+  it('resumes after a crash mid-chunk: the chunk is rewritten under the same names, nothing twice', async () => {
+    const accepted = await post({ table: 'plays', from: '2026-03-06', to: '2026-03-08', chunk: 'P1D', requestId: 'crashy' });
+    expect(accepted.status).toBe(202);
+    await queue.clearMessages();
+    // Chunk 0 dies after its first part is in the lake but before it is recorded.
+    const crashed = await runBackfillChunk({ ...h.app.ingestDeps(), config: h.app.config, backfills: h.app.backfills }, accepted.body.id, 0, {
+      owner: 'crashing-instance',
+      hooks: {
+        checkpoint: (p, d) => {
+          if (p === 'part-committed' && d.part === 0) throw new InjectedCrash(p);
+        },
+      },
+    });
+    expect(crashed.status).toBe('failed');
+    const failed = (await get(accepted.body.id)).body;
+    expect(failed.status).toBe('failed');
+    expect(failed.chunks[0]).toMatchObject({ status: 'failed', attempts: 1, error: expect.stringMatching(/injected crash/) });
+    expect(h.notifier.notices.some((n) => n.kind === 'backfill-chunk-failed' && n.runId === failed.runId && n.lookAt?.includes(accepted.body.id))).toBe(true);
+
+    // Asking again resumes the unfinished chunks.
+    const resumed = await post({ table: 'plays', from: '2026-03-06', to: '2026-03-08', chunk: 'P1D', requestId: 'crashy' });
+    expect(resumed.body).toMatchObject({ id: accepted.body.id, created: false });
+    const { failures } = await drain();
+    expect(failures).toEqual([]);
+    const done = (await get(accepted.body.id)).body;
+    expect(done.chunks.map((c) => [c.status, c.rows])).toEqual([
+      ['done', 24],
+      ['done', 24],
+    ]);
+    expect(done.chunks[0]!.attempts).toBe(2);
+    const files = (await h.bronzeFiles('plays')).filter((f) => f.path.includes(`__b${accepted.body.id}-c`));
+    expect(files.map((f) => f.path.replace(/.*__b\w+-/, ''))).toEqual(['c00000__p00000.parquet', 'c00001__p00000.parquet']);
+  });
+
+  it('runs in-process on the same core for the CLI', async () => {
+    const plan = h.app.backfill.plan({ table: 'plays', from: '2026-03-09', to: '2026-03-10T06:00:00', chunk: 'PT10H' });
+    const { status } = await h.app.backfill.start(plan, { queue: false });
+    expect(await peekAll(queue)).toEqual([]);
+    const seen: number[] = [];
+    const done = await h.app.backfill.runAll(status.id, { owner: 'cli', onChunk: (r) => seen.push(r.chunk) });
+    expect(seen.sort()).toEqual([0, 1, 2]);
+    expect(done.status).toBe('done');
+    expect(done.totals.rows).toBe(30);
+  });
+});
