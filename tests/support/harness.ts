@@ -49,6 +49,8 @@ export function testEnv(id: string): NodeJS.ProcessEnv {
     WATERMARK_TABLE: `wm${id}`,
     LEDGER_TABLE: `runs${id}`,
     INGEST_QUEUE: `ingest-${id}`,
+    BACKFILL_TABLE: `bf${id}`,
+    BACKFILL_QUEUE: `backfill-${id}`,
     LEASE_SECONDS: '60',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
   };
