@@ -12,7 +12,7 @@ import type { Lake } from '../lake/lake.js';
 import type { Logger } from '../logging/logger.js';
 import { createLogger } from '../logging/logger.js';
 import type { Notifier } from '../notify/notifier.js';
-import { LogNotifier } from '../notify/notifier.js';
+import { createNotifier } from '../notify/createNotifier.js';
 import { createSource } from '../source/createSource.js';
 import type { Source } from '../source/source.js';
 import { RunLedger } from '../state/runLedger.js';
@@ -56,7 +56,7 @@ export async function createApp(settings: Settings, overrides: AppOverrides = {}
   const ingestQueue = new IngestQueue(queueClient(settings.storage, settings.ingestQueue));
   const backfills = new BackfillStore(tableClient(settings.storage, settings.backfill.table));
   const backfillQueue = new BackfillQueue(queueClient(settings.storage, settings.backfill.queue));
-  const notifier = overrides.notifier ?? new LogNotifier(logger);
+  const notifier = overrides.notifier ?? createNotifier(settings.alerts, { logger, storage: settings.storage });
   await Promise.all([lake.ensure(), watermarks.ensure(), ledger.ensure(), backfills.ensure(), backfillQueue.ensure(), ingestQueue.ensure()]);
   const ingestDeps = (): IngestDeps => ({ source, lake, watermarks, ledger, notifier, logger, leaseMs: settings.leaseMs });
   const backfill = new BackfillService({ ...ingestDeps(), config, backfills, backfillQueue }, { ...settings.backfill });

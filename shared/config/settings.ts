@@ -2,6 +2,11 @@ import { z } from 'zod';
 import type { StorageAccess } from '../azure/storageClients.js';
 import { azuriteConnectionString } from '../azure/storageClients.js';
 import type { SourceKind } from '../source/source.js';
+import type { AlertSettings } from '../notify/alertSettings.js';
+import { loadAlertSettings } from '../notify/alertSettings.js';
+import { SettingsError } from './settingsError.js';
+
+export { SettingsError } from './settingsError.js';
 
 /**
  * Process settings from environment variables (app settings in Azure, local.settings.json or
@@ -20,6 +25,7 @@ export interface Settings {
   invocationBudgetMs: number;
   concurrency: number;
   logLevel: string;
+  alerts: AlertSettings;
   backfill: {
     table: string;
     queue: string;
@@ -58,12 +64,6 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
-export class SettingsError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid settings:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'SettingsError';
-  }
-}
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const parsed = envSchema.safeParse(env);
@@ -92,6 +92,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     invocationBudgetMs: e.INVOCATION_BUDGET_SECONDS * 1000,
     concurrency: e.INGEST_CONCURRENCY,
     logLevel: e.LOG_LEVEL,
+    alerts: loadAlertSettings(env),
     backfill: {
       table: e.BACKFILL_TABLE,
       queue: e.BACKFILL_QUEUE,

@@ -4,6 +4,7 @@ import type { IngestDeps, TableRunResult } from '../extract/ingestTable.js';
 import { ingestTable } from '../extract/ingestTable.js';
 import type { IngestMessage } from './ingestMessage.js';
 import { MessageError } from './ingestMessage.js';
+import { summariseIfRunComplete } from './runSummary.js';
 import type { IngestQueue } from './ingestQueue.js';
 
 export class IngestFailedError extends Error {
@@ -37,6 +38,9 @@ export async function handleIngestMessage(
     trigger: message.continuation > 0 ? `${message.trigger}+continuation` : message.trigger,
     deadline: (options.now ?? Date.now()) + options.budgetMs,
   });
+  if (result.status !== 'partial') {
+    await summariseIfRunComplete(deps, message.runId).catch((err: unknown) => deps.logger.warn({ err, runId: message.runId }, 'run summary failed'));
+  }
   if (result.status === 'failed') throw new IngestFailedError(result);
   if (result.status === 'partial') {
     if (message.continuation + 1 > MAX_CONTINUATIONS) {

@@ -22,7 +22,7 @@ export async function planRun(
   const tables = selectTables(deps.config, options.tables).map((t) => t.name);
   const entry = await deps.ledger.start({ runId, subject: '_runs', activity: 'plan', trigger: options.trigger, startedAt: new Date().toISOString() });
   for (const table of tables) await deps.ingestQueue.send({ runId, table, trigger: options.trigger, continuation: 0 });
-  await deps.ledger.finish(entry, { status: 'succeeded', files: 0, detail: `queued ${tables.length} tables: ${tables.join(', ')}` });
+  await deps.ledger.finish(entry, { status: 'succeeded', tables: tables.join(','), detail: `queued ${tables.length} tables: ${tables.join(', ')}` });
   deps.logger.info({ runId, tables, queue: deps.ingestQueue.name }, `run planned: ${tables.length} tables queued`);
   return { runId, tables };
 }

@@ -2,6 +2,7 @@ import pLimit from 'p-limit';
 import type { TableConfig } from '../config/pipelineConfig.js';
 import type { IngestDeps, IngestRun, TableRunResult } from '../extract/ingestTable.js';
 import { ingestTable } from '../extract/ingestTable.js';
+import { summaryNotice } from './runSummary.js';
 
 export interface RunSummary {
   runId: string;
@@ -17,5 +18,6 @@ export async function runIngestion(deps: IngestDeps, tables: TableConfig[], run:
   const limit = pLimit(run.concurrency);
   const { concurrency: _c, ...perTable } = run;
   const results = await Promise.all(tables.map((t) => limit(() => ingestTable(deps, t, perTable))));
+  await deps.notifier.notify(summaryNotice(run.runId, run.trigger, results));
   return { runId: run.runId, results, ok: results.every((r) => r.status !== 'failed') };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SettingsError } from '../config/settings.js';
+import { SettingsError } from '../config/settingsError.js';
 
 export type WebhookKind = 'teams' | 'slack';
 

@@ -22,6 +22,8 @@ export interface LedgerEntry {
   high?: string | null;
   error?: string;
   detail?: string;
+  /** For a run's plan: the tables it queued, comma-separated. */
+  tables?: string;
 }
 
 export interface LedgerRecord extends LedgerEntry {

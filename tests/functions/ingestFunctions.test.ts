@@ -81,7 +81,11 @@ describe('timer -> queue -> extractor', () => {
     const ledger = await app.ledger.ofRun(runId);
     const plays = ledger.filter((e) => e.subject === 'plays').map((e) => e.status).sort();
     expect(plays).toEqual(['partial', 'partial', 'partial', 'partial', 'succeeded']);
-    expect(ledger.find((e) => e.subject === '_runs')).toMatchObject({ activity: 'plan', status: 'succeeded' });
+    expect(ledger.find((e) => e.subject === '_runs')).toMatchObject({ activity: 'plan', status: 'succeeded', tables: 'songs,plays' });
+    // The invocation that finished the run's last table sent the run summary, once.
+    const summaries = h.notifier.notices.filter((n) => n.kind === 'run-summary' && n.runId === runId);
+    expect(summaries).toHaveLength(1);
+    expect(summaries[0]!.detail).toBe('songs: succeeded, 150 rows, 1 files\nplays: succeeded, 900 rows, 5 files');
     app.settings.invocationBudgetMs = 480_000;
   });
 
