@@ -1,0 +1,19 @@
+// prod: zone-redundant lake, the 15-minute schedule, longer log retention. Values that differ per
+// organisation come from the environment (the deploy workflow sets them from GitHub environment
+// variables); nothing here is a secret.
+using 'main.bicep'
+
+param environmentName = 'prod'
+param sourceSqlServer = readEnvironmentVariable('SOUNDLAKE_SQL_SERVER')
+param sourceSqlDatabase = readEnvironmentVariable('SOUNDLAKE_SQL_DATABASE')
+param alertEmailTo = readEnvironmentVariable('SOUNDLAKE_ALERT_EMAIL_TO')
+param communicationDataLocation = 'Europe'
+param ingestSchedule = '0 */15 * * * *'
+param lakeStorageSku = 'Standard_ZRS'
+param functionMaximumInstanceCount = 100
+param logRetentionInDays = 90
+param medallionJobId = readEnvironmentVariable('SOUNDLAKE_MEDALLION_JOB_ID', '')
+param deployEventSubscription = bool(readEnvironmentVariable('SOUNDLAKE_DEPLOY_EVENT_SUBSCRIPTION', 'true'))
+param tags = {
+  costCenter: 'data-platform'
+}

@@ -1,0 +1,365 @@
+/**
+ * Infrastructure as code, checked without the Bicep compiler (it cannot be installed here) and
+ * without network: the templates are read by a small Bicep reader (tests/infra/bicep.ts) and each
+ * check (tests/infra/checks.ts) runs twice, on the real files (no problem) and on a copy with one
+ * deliberate mistake (the problem is reported), so no check passes vacuously.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadSettings } from '../../shared/config/settings.js';
+import type { Value } from './bicep.js';
+import { at, decl, evaluate, parseBicep } from './bicep.js';
+import type { BlobEvent, Repo } from './checks.js';
+import {
+  altered,
+  appSettingsDecl,
+  bicep,
+  checkAppSettings,
+  checkLakeNames,
+  checkModuleParams,
+  checkNoSecrets,
+  checkParamFiles,
+  checkParamsUsed,
+  checkReferences,
+  checkRoleIds,
+  checkWorkflows,
+  delivers,
+  eventGridFilter,
+  EVENT_GRID,
+  FUNCTION_APP,
+  loadRepo,
+  MAIN,
+  moduleScope,
+  REPO_ROOT,
+  RBAC,
+  rbacGrants,
+  rbacWiring,
+  ROLES,
+  settingsReadByCode,
+} from './checks.js';
+
+const repo: Repo = loadRepo();
+
+/** Replace exactly one occurrence (so an alteration that no longer applies fails loudly). */
+const once = (from: string | RegExp, to: string) => (text: string): string => {
+  const count = typeof from === 'string' ? text.split(from).length - 1 : (text.match(new RegExp(from.source, `${from.flags.replace('g', '')}g`)) ?? []).length;
+  if (count !== 1) throw new Error(`expected one occurrence of ${String(from)}, found ${count}`);
+  return text.replace(from, to);
+};
+
+describe('bicep reader', () => {
+  it('reads params, decorators, modules, loops, conditions and interpolated strings', () => {
+    const file = parseBicep(
+      'x.bicep',
+      [
+        "import { a } from 'lib.bicep'",
+        '@description(\'d\')',
+        '@allowed([',
+        "  'x'",
+        '])',
+        'param p string',
+        'param q int = 2 // trailing comment',
+        'param r object?',
+        "var v = '${p}-${string(q)}'",
+        "module m 'mod.bicep' = if (q > 1) {",
+        "  name: 'm'",
+        '  params: {',
+        '    one: p',
+        '    two: [',
+        "      'a'",
+        "      '${p}b'",
+        '    ]',
+        '  }',
+        '}',
+        "resource rs 'T@1' = [for i in range(0, 2): {",
+        "  name: 'n${i}'",
+        '}]',
+      ].join('\n'),
+    );
+    expect(file.decls.map((d) => `${d.kind}:${d.name}`)).toEqual(['import:{a}', 'param:p', 'param:q', 'param:r', 'var:v', 'module:m', 'resource:rs']);
+    expect(decl(file, 'param', 'p')).toMatchObject({ hasDefault: false, type: 'string', decorators: ['description', 'allowed'] });
+    expect(decl(file, 'param', 'q')).toMatchObject({ hasDefault: true });
+    expect(decl(file, 'param', 'r').type).toBe('object?');
+    const scope = (n: string): unknown => ({ p: 'P', q: 2 })[n];
+    expect(evaluate(decl(file, 'var', 'v').value!, scope)).toBe('P-2');
+    const m = decl(file, 'module', 'm');
+    expect(m.type).toBe('mod.bicep');
+    expect(m.value?.kind).toBe('if');
+    expect(decl(file, 'resource', 'rs').value?.kind).toBe('for');
+  });
+});
+
+describe('templates', () => {
+  it('every module and import path resolves to a local template', () => {
+    expect(checkReferences(repo)).toEqual([]);
+    const missing = altered(repo, 'infra/bicep/modules/databricks.bicep', () => undefined);
+    expect(checkReferences(missing)).toEqual([expect.stringContaining("module 'databricks' refers to missing infra/bicep/modules/databricks.bicep")]);
+    const registry = altered(repo, MAIN, once("module databricks 'modules/databricks.bicep'", "module databricks 'br/public:avm/res/databricks/workspace:0.1.0'"));
+    expect(checkReferences(registry)).toEqual([expect.stringContaining('comes from a registry')]);
+  });
+
+  it('main passes every required parameter of each module, and only parameters the module declares', () => {
+    expect(checkModuleParams(repo)).toEqual([]);
+    const dropped = altered(repo, MAIN, once('    sourceSqlDatabase: sourceSqlDatabase\n', ''));
+    expect(checkModuleParams(dropped)).toEqual([expect.stringContaining("does not pass required parameter 'sourceSqlDatabase'")]);
+    const unknown = altered(repo, MAIN, once('    functionPrincipalId: functionApp.outputs.principalId\n', '    functionPrincipalId: functionApp.outputs.principalId\n    extra: 1\n'));
+    expect(checkModuleParams(unknown)).toEqual([expect.stringContaining("passes 'extra'")]);
+    const newRequired = altered(repo, 'infra/bicep/modules/communication.bicep', once('param tags object = {}', 'param tags object = {}\n\nparam senderName string'));
+    expect(checkModuleParams(newRequired)).toEqual([expect.stringContaining("does not pass required parameter 'senderName'")]);
+  });
+
+  it('every declared parameter is used', () => {
+    expect(checkParamsUsed(repo)).toEqual([]);
+    const unused = altered(repo, 'infra/bicep/modules/monitoring.bicep', once('param tags object = {}', 'param tags object = {}\n\nparam unusedKnob int = 1'));
+    expect(checkParamsUsed(unused)).toEqual([expect.stringContaining("'unusedKnob' is never used")]);
+  });
+
+  it('main.dev.bicepparam and main.prod.bicepparam set every required parameter of main.bicep', () => {
+    expect(checkParamFiles(repo)).toEqual([]);
+    const missing = altered(repo, 'infra/bicep/main.prod.bicepparam', once(/^param alertEmailTo = .*\n/m, ''));
+    expect(checkParamFiles(missing)).toEqual([expect.stringContaining("main.prod.bicepparam: does not set required parameter 'alertEmailTo'")]);
+    const unknown = altered(repo, 'infra/bicep/main.dev.bicepparam', once("param environmentName = 'dev'", "param environmentName = 'dev'\nparam colour = 'blue'"));
+    expect(checkParamFiles(unknown)).toEqual([expect.stringContaining("sets 'colour'")]);
+  });
+});
+
+describe('Function App settings', () => {
+  it('set every setting the code reads, identity-based, none that Flex Consumption rejects', () => {
+    const { names, connections } = settingsReadByCode(repo);
+    // The reader really sees the code: settings.ts keys, binding expressions, connections.
+    for (const n of ['SOURCE_KIND', 'SOURCE_URL', 'BRONZE_CONTAINER', 'WATERMARK_TABLE', 'LEDGER_TABLE', 'INGEST_QUEUE', 'SOUNDLAKE_STORAGE__accountName', 'INGEST_SCHEDULE']) {
+      expect(names.has(n), n).toBe(true);
+    }
+    expect([...connections]).toContain('SOUNDLAKE_STORAGE');
+    expect(checkAppSettings(repo)).toEqual([]);
+  });
+
+  it('a setting the code reads but infra does not set fails the check', () => {
+    const dropped = altered(repo, FUNCTION_APP, once('  LEDGER_TABLE: lake.ledgerTable\n', ''));
+    expect(checkAppSettings(dropped)).toEqual([expect.stringContaining('app setting LEDGER_TABLE (read by the code) is not set')]);
+    const newSetting = altered(repo, 'shared/config/settings.ts', once("  LOG_LEVEL: z.enum(", "  SPOTIFY_MARKET: z.string().default('SE'),\n  LOG_LEVEL: z.enum("));
+    expect(checkAppSettings(newSetting)).toEqual([expect.stringContaining('SPOTIFY_MARKET')]);
+    const newBinding = altered(repo, 'functions/ingest-timer.ts', once("'%INGEST_SCHEDULE%'", "'%NIGHTLY_SCHEDULE%'"));
+    expect(checkAppSettings(newBinding)).toEqual([expect.stringContaining('NIGHTLY_SCHEDULE')]);
+    const flex = altered(repo, FUNCTION_APP, once("  SOUNDLAKE_CONFIG: 'soundlake.yaml'\n", "  SOUNDLAKE_CONFIG: 'soundlake.yaml'\n  FUNCTIONS_WORKER_RUNTIME: 'node'\n"));
+    expect(checkAppSettings(flex)).toEqual([expect.stringContaining('FUNCTIONS_WORKER_RUNTIME must not be set')]);
+    const keyed = altered(repo, FUNCTION_APP, once('  AzureWebJobsStorage__accountName: hostStorageName\n', ''));
+    expect(checkAppSettings(keyed)).toEqual([expect.stringContaining('AzureWebJobsStorage__accountName')]);
+  });
+
+  it('the values infra sets pass every settings loader of the app', async () => {
+    const scope = moduleScope(
+      repo,
+      FUNCTION_APP,
+      { sourceSqlServer: 'sql-soundlake-prod.database.windows.net', sourceSqlDatabase: 'soundlake', alertEmailTo: 'data-team@example.com', medallionJobId: '123456789012' },
+      {
+        hostStorageName: 'stsoundlakefuncprod1a2b3',
+        lakeStorageName: 'stsoundlakelakeprod1a2b3',
+        appInsightsConnectionString: 'IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/',
+        acsEndpoint: 'https://acs-soundlake-prod-1a2b3.europe.communication.azure.com',
+        alertEmailFrom: 'DoNotReply@00000000-0000-0000-0000-000000000000.azurecomm.net',
+        databricksHost: 'https://adb-1234567890123456.7.azuredatabricks.net',
+      },
+    );
+    const env = Object.fromEntries([...appSettingsDecl(repo)].map(([k, v]) => [k, String(evaluate(v, scope))]));
+    const settings = loadSettings(env);
+    expect(settings.storage).toEqual({ accountName: 'stsoundlakelakeprod1a2b3', endpointSuffix: 'core.windows.net' });
+    expect(settings.source).toEqual({ kind: 'mssql', url: 'mssql://sql-soundlake-prod.database.windows.net/soundlake' });
+    expect(settings).toMatchObject({ bronzeContainer: 'bronze', watermarkTable: 'soundlakewatermarks', ledgerTable: 'soundlakeruns', ingestQueue: 'soundlake-ingest' });
+    expect(settings.backfill).toMatchObject({ table: 'soundlakebackfills', queue: 'soundlake-backfill' });
+    expect(env).toMatchObject({ INGEST_SCHEDULE: '0 */15 * * * *', KICK_QUEUE: 'soundlake-kick', KICK_TABLE: 'soundlakekicks', ALERT_THROTTLE_TABLE: 'soundlakealerts', KICK_APIS: 'PutBlob,PutBlockList,FlushWithClose' });
+
+    // Every `export function load...Settings(env...)` in shared/ accepts these values as they are.
+    const loaders = [...repo].flatMap(([path, text]) => (path.startsWith('shared/') ? [...text.matchAll(/export function (load\w*Settings)\(env/g)].map((m) => [path, m[1]!] as const) : []));
+    expect(loaders.map(([, name]) => name)).toContain('loadSettings');
+    for (const [path, name] of loaders) {
+      const module = (await import(join(REPO_ROOT, path))) as Record<string, (env: NodeJS.ProcessEnv) => unknown>;
+      expect(() => module[name]!(env), `${path} ${name}`).not.toThrow();
+    }
+  });
+
+  it('every container, queue and table a setting names is created in the lake, and matches databricks.yml', () => {
+    expect(checkLakeNames(repo)).toEqual([]);
+    const noQueue = altered(repo, MAIN, once('      lake.kickQueue\n', ''));
+    expect(checkLakeNames(noQueue)).toEqual([expect.stringContaining("KICK_QUEUE names queue 'soundlake-kick'")]);
+    const noPoison = altered(repo, MAIN, once("      '${lake.ingestQueue}-poison'\n", ''));
+    expect(checkLakeNames(noPoison)).toEqual([expect.stringContaining("no poison queue 'soundlake-ingest-poison'")]);
+    const renamed = altered(repo, MAIN, once("  lakeContainer: 'lake'", "  lakeContainer: 'silver-gold'"));
+    expect(checkLakeNames(renamed)).toEqual([expect.stringContaining('lake_location container is lake')]);
+  });
+});
+
+describe('identity and access', () => {
+  it('role GUIDs are the documented built-in ids, kept in lib/roles.bicep only', () => {
+    expect(checkRoleIds(repo)).toEqual([]);
+    const typo = altered(repo, ROLES, once('ba92f5b4-2d11-453d-a403-e96b0029c9fe', 'ba92f5b4-2d11-453d-a403-e96b0029c9ff'));
+    expect(checkRoleIds(typo)).toEqual([expect.stringContaining('StorageBlobDataContributor is ba92f5b4-2d11-453d-a403-e96b0029c9ff')]);
+    // Owner (8e3af657-...) is a documented built-in role, but not one soundlake may hand out.
+    const owner = altered(repo, ROLES, once('var builtInRoleIds = {', "var builtInRoleIds = {\n  Owner: '8e3af657-a8ff-443c-a75c-2fe8c4bcb635'"));
+    expect(checkRoleIds(owner)).toEqual([expect.stringContaining('Owner is not a documented built-in role here')]);
+    const inline = altered(repo, RBAC, once("    role: 'MonitoringMetricsPublisher'", "    role: 'MonitoringMetricsPublisher' // 3913510d-42f4-4e42-8a64-420c390055eb"));
+    expect(checkRoleIds(inline)).toEqual([expect.stringContaining('outside infra/bicep/lib/roles.bicep')]);
+  });
+
+  it('the RBAC map grants exactly what each identity needs, on one resource each', () => {
+    const map = (r: Repo): string[] => rbacGrants(r).map((g) => `${g.scope} | ${g.principal} | ${g.role}`).sort();
+    const expected = [
+      // Function App identity on the lake: bronze files, queues, tables.
+      'lakeStorage | functionPrincipalId | StorageBlobDataContributor',
+      'lakeStorage | functionPrincipalId | StorageQueueDataContributor',
+      'lakeStorage | functionPrincipalId | StorageTableDataContributor',
+      // Databricks Access Connector on the lake: Unity Catalog external locations.
+      'lakeStorage | accessConnectorPrincipalId | StorageBlobDataContributor',
+      // Function App identity on its host storage (AzureWebJobsStorage, deployment package).
+      'hostStorage | functionPrincipalId | StorageBlobDataOwner',
+      'hostStorage | functionPrincipalId | StorageQueueDataContributor',
+      'hostStorage | functionPrincipalId | StorageTableDataContributor',
+      // Telemetry and alert e-mail with Entra auth.
+      'appInsights | functionPrincipalId | MonitoringMetricsPublisher',
+      'communication | functionPrincipalId | CommunicationAndEmailServiceOwner',
+    ].sort();
+    expect(map(repo)).toEqual(expected);
+
+    // Each scope is the existing resource named by the parameter main.bicep fills from the right module.
+    const rbac = bicep(repo, RBAC);
+    const scopes: [string, string, string][] = [
+      ['lakeStorage', 'Microsoft.Storage/storageAccounts', 'lakeStorageName'],
+      ['hostStorage', 'Microsoft.Storage/storageAccounts', 'hostStorageName'],
+      ['appInsights', 'Microsoft.Insights/components', 'appInsightsName'],
+      ['communication', 'Microsoft.Communication/communicationServices', 'communicationServiceName'],
+    ];
+    for (const [symbol, type, param] of scopes) {
+      const target = decl(rbac, 'resource', symbol);
+      expect(target.existing, symbol).toBe(true);
+      expect(target.type?.split('@')[0], symbol).toBe(type);
+      expect(evaluate(target.value!, (n) => `<${n}>`), symbol).toEqual({ name: `<${param}>` });
+    }
+    expect(rbacWiring(repo)).toEqual({
+      lakeStorageName: 'lakeStorage.outputs.name',
+      hostStorageName: 'hostStorage.outputs.name',
+      appInsightsName: 'monitoring.outputs.appInsightsName',
+      communicationServiceName: 'communication.outputs.name',
+      functionPrincipalId: 'functionApp.outputs.principalId',
+      accessConnectorPrincipalId: 'databricks.outputs.accessConnectorPrincipalId',
+    });
+
+    // Blob Data Owner moved onto the lake, or a broader role added, changes the map.
+    const moved = altered(repo, RBAC, once('    scope: hostStorage\n', '    scope: lakeStorage\n'));
+    expect(map(moved)).not.toEqual(expected);
+    const broader = altered(repo, RBAC, once("    role: 'StorageBlobDataContributor'\n  }\n]\n\n// On the Functions host", "    role: 'StorageBlobDataContributor'\n  }\n  {\n    principalId: functionPrincipalId\n    role: 'StorageBlobDataOwner'\n  }\n]\n\n// On the Functions host"));
+    expect(map(broader)).toContain('lakeStorage | functionPrincipalId | StorageBlobDataOwner');
+    expect(map(broader)).not.toEqual(expected);
+  });
+
+  it('no key, SAS, password or secure default anywhere; keys are switched off where a service has them', () => {
+    expect(checkNoSecrets(repo)).toEqual([]);
+    const listKeys = altered(repo, 'infra/bicep/modules/communication.bicep', once("output name string = communication.name", 'output name string = communication.listKeys().primaryConnectionString'));
+    expect(checkNoSecrets(listKeys)).toEqual([expect.stringContaining('listKeys()')]);
+    const sharedKey = altered(repo, 'infra/bicep/modules/storage-account.bicep', once('allowSharedKeyAccess: false', 'allowSharedKeyAccess: true'));
+    expect(checkNoSecrets(sharedKey)).toEqual([expect.stringContaining('without allowSharedKeyAccess: false')]);
+    const acsKeys = altered(repo, 'infra/bicep/modules/communication.bicep', once('disableLocalAuth: true', 'disableLocalAuth: false'));
+    expect(checkNoSecrets(acsKeys)).toEqual([expect.stringContaining('Communication Services with access keys enabled')]);
+    const secureDefault = altered(repo, 'infra/bicep/modules/monitoring.bicep', once('param tags object = {}', "param tags object = {}\n\n@secure()\nparam token string = 'abc'"));
+    expect(checkNoSecrets(secureDefault)).toEqual([expect.stringContaining("secure parameter 'token' has a default")]);
+    const sqlPassword = altered(repo, FUNCTION_APP, once("'mssql://${sourceSqlServer}/${sourceSqlDatabase}'", "'mssql://etl:${sourceSqlDatabase}@${sourceSqlServer}/${sourceSqlDatabase}'"));
+    expect(checkNoSecrets(sqlPassword)).toEqual([expect.stringContaining('SOURCE_URL must be an mssql:// URL without user or password')]);
+    const accountKey = altered(repo, '.github/workflows/deploy-environment.yml', once('          set -euo pipefail\n          npm ci', "          set -euo pipefail\n          export CS='AccountKey=abc'\n          npm ci"));
+    expect(checkNoSecrets(accountKey)).toEqual([expect.stringContaining('an account key')]);
+  });
+});
+
+describe('Event Grid', () => {
+  const prefix = '/blobServices/default/containers/bronze/blobs/';
+  const created = (path: string, api = 'PutBlockList', container = 'bronze'): BlobEvent => ({
+    eventType: 'Microsoft.Storage.BlobCreated',
+    subject: `/blobServices/default/containers/${container}/blobs/${path}`,
+    data: { api },
+  });
+  const dataFile = 'dim_users/load_date=2026-11-25/dim_users__s0000000003__p00000.parquet';
+
+  it('delivers committed bronze data files only: never _manifests/, _ folders, other containers or other events', () => {
+    const filter = eventGridFilter(repo);
+    expect(filter.subjectBeginsWith).toBe(prefix);
+    expect(delivers(filter, created(dataFile))).toBe(true);
+    expect(delivers(filter, created(dataFile, 'PutBlob'))).toBe(true);
+    expect(delivers(filter, created(dataFile, 'FlushWithClose'))).toBe(true);
+    expect(delivers(filter, created('fact_streams/load_date=2026-11-25/fact_streams__bab12cd34ef56-c00003__p00012.parquet'))).toBe(true);
+
+    expect(delivers(filter, created('_manifests/dim_users/s0000000003.json', 'PutBlob'))).toBe(false);
+    expect(delivers(filter, created('_manifests/dim_users/s0000000003.parquet', 'PutBlob'))).toBe(false);
+    expect(delivers(filter, created('_MANIFESTS/dim_users/s0000000003.parquet'))).toBe(false);
+    expect(delivers(filter, created('_backfills/ab12cd34ef56/plan.parquet'))).toBe(false);
+    expect(delivers(filter, created('dim_users/_staging/dim_users__s0000000003__p00000.parquet'))).toBe(false);
+    expect(delivers(filter, created(dataFile, 'PutBlockList', 'lake'))).toBe(false);
+    expect(delivers(filter, created(dataFile, 'PutBlockList', 'bronze-archive'))).toBe(false);
+    expect(delivers(filter, created(dataFile, 'CreateFile'))).toBe(false); // DFS create: an empty file, the flush follows
+    expect(delivers(filter, created(dataFile, 'CopyBlob'))).toBe(false);
+    expect(delivers(filter, { ...created(dataFile), eventType: 'Microsoft.Storage.BlobDeleted' })).toBe(false);
+  });
+
+  it('a subscription without the _ exclusions would deliver manifests (the check bites)', () => {
+    const loose = altered(repo, EVENT_GRID, once("            '${bronzeSubjectPrefix}_'", "            '${bronzeSubjectPrefix}_tmp/'"));
+    const noDeep = altered(loose, EVENT_GRID, once("            '/_'", "            '/__none__'"));
+    const filter = eventGridFilter(noDeep);
+    expect(delivers(filter, created('_manifests/dim_users/s0000000003.parquet'))).toBe(true);
+  });
+
+  it('targets the bronze-blob-created function with retries and a dead-letter container', () => {
+    const file = bicep(repo, EVENT_GRID);
+    const sub = decl(file, 'resource', 'bronzeBlobCreated');
+    const scope = moduleScope(repo, EVENT_GRID, {}, { functionAppName: 'func-soundlake-dev-1a2b3' });
+    const resources: Record<string, unknown> = { functionApp: { id: '/sites/func' }, deadLetterStorage: { id: '/storage/host' }, systemTopic: {}, deadLetterWriter: {} };
+    expect(sub.value?.kind).toBe('if');
+    const props = evaluate((sub.value as Extract<Value, { kind: 'if' }>).body, (n) => (n in resources ? resources[n] : scope(n))) as {
+      properties: {
+        destination: { endpointType: string; properties: { resourceId: string } };
+        retryPolicy: { maxDeliveryAttempts: number; eventTimeToLiveInMinutes: number };
+        deadLetterWithResourceIdentity: { identity: { type: string }; deadLetterDestination: { endpointType: string; properties: { blobContainerName: string } } };
+        filter: { includedEventTypes: string[] };
+      };
+    };
+    expect(props.properties.destination.endpointType).toBe('AzureFunction');
+    expect(props.properties.destination.properties.resourceId).toBe('/sites/func/functions/bronze-blob-created');
+    expect(props.properties.filter.includedEventTypes).toEqual(['Microsoft.Storage.BlobCreated']);
+    expect(props.properties.retryPolicy.maxDeliveryAttempts).toBeGreaterThan(1);
+    expect(props.properties.deadLetterWithResourceIdentity.identity.type).toBe('SystemAssigned');
+    expect(props.properties.deadLetterWithResourceIdentity.deadLetterDestination).toMatchObject({ endpointType: 'StorageBlob', properties: { blobContainerName: 'eventgrid-deadletter' } });
+  });
+});
+
+describe('CI/CD workflows', () => {
+  it('ci runs .ci/run; deploy uses OIDC, environments, both parameter files, the Functions package and the bundle', () => {
+    expect(checkWorkflows(repo)).toEqual([]);
+    const creds = altered(repo, '.github/workflows/deploy-environment.yml', once('          client-id: ${{ secrets.AZURE_CLIENT_ID }}\n', '          creds: ${{ secrets.AZURE_CREDENTIALS }}\n'));
+    expect(checkWorkflows(creds)).toEqual(expect.arrayContaining([expect.stringContaining('client-id does not come from a secret'), expect.stringContaining('stored credential')]));
+    const noEnv = altered(repo, '.github/workflows/deploy-environment.yml', once('    environment: ${{ inputs.environment }}\n', ''));
+    expect(checkWorkflows(noEnv)).toEqual([expect.stringContaining('does not run in a GitHub environment')]);
+    const noCi = altered(repo, '.github/workflows/ci.yml', once('        run: bash .ci/run', '        run: npm test'));
+    expect(checkWorkflows(noCi)).toEqual(['ci.yml: does not run `bash .ci/run`']);
+    const wrongParams = altered(repo, '.github/workflows/deploy-environment.yml', once('      PARAMETERS: infra/bicep/main.${{ inputs.environment }}.bicepparam', '      PARAMETERS: infra/bicep/main.staging.bicepparam'));
+    expect(checkWorkflows(wrongParams)).toEqual([expect.stringContaining('missing infra/bicep/main.staging.bicepparam')]);
+  });
+});
+
+describe('host.json and the deployed package', () => {
+  it('the function timeout fits the invocation budget infra sets', () => {
+    const host = JSON.parse(repo.get('host.json')!) as { functionTimeout?: string };
+    const [h, m, s] = (host.functionTimeout ?? '00:30:00').split(':').map(Number);
+    const timeoutSeconds = h! * 3600 + m! * 60 + s!;
+    const budget = appSettingsDecl(repo).get('INVOCATION_BUDGET_SECONDS');
+    expect(budget?.kind).toBe('string');
+    expect(Number(evaluate(budget!, () => undefined))).toBeLessThan(timeoutSeconds);
+  });
+
+  it('the Function App runs Node 20 on Flex Consumption with a system-assigned identity reading its package', () => {
+    const site = decl(bicep(repo, FUNCTION_APP), 'resource', 'site');
+    const config = at(site.value, 'properties', 'functionAppConfig');
+    const literal = (...path: string[]): unknown => evaluate(at(config, ...path)!, () => undefined);
+    expect(literal('runtime')).toEqual({ name: 'node', version: '20' });
+    expect(literal('deployment', 'storage', 'authentication')).toEqual({ type: 'SystemAssignedIdentity' });
+    expect(evaluate(at(site.value, 'identity')!, () => undefined)).toEqual({ type: 'SystemAssigned' });
+    const plan = decl(bicep(repo, FUNCTION_APP), 'resource', 'plan');
+    expect(evaluate(at(plan.value, 'sku')!, () => undefined)).toEqual({ name: 'FC1', tier: 'FlexConsumption' });
+    expect(JSON.parse(repo.get('package.json')!).main).toMatch(/^dist\//);
+  });
+});
