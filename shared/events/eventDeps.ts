@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import type { TokenCredential } from '@azure/core-auth';
+import { azureCredential } from '../azure/credential.js';
+import type { StorageAccess } from '../azure/storageClients.js';
+import { queueClient, tableClient } from '../azure/storageClients.js';
+import { entraAuth, patAuth } from '../databricks/databricksAuth.js';
+import { DatabricksClient } from '../databricks/databricksClient.js';
+import type { Logger } from '../logging/logger.js';
+import type { Notifier } from '../notify/notifier.js';
+import type { RunLedger } from '../state/runLedger.js';
+import { classify, EventParseError, parseStorageEvents } from './blobCreatedEvent.js';
+import { Debouncer, type RecordOutcome } from './debouncer.js';
+import type { EventSettings } from './eventSettings.js';
+import { type KickOutcome, Kicker } from './kicker.js';
+import { KickQueue, parseKickMessage } from './kickQueue.js';
+import { KickStore } from './kickStore.js';
+
+export interface EventDepsInput {
+  settings: EventSettings;
+  storage: StorageAccess;
+  ledger: RunLedger;
+  notifier: Notifier;
+  logger: Logger;
+  /** Used when DATABRICKS_TOKEN is not set (default: the process-wide DefaultAzureCredential). */
+  credential?: TokenCredential;
+  /** Replaces the client built from settings (tests). */
+  databricks?: DatabricksClient;
+  now?: () => Date;
+}
+
+export interface AcceptedFile {
+  eventId: string;
+  path: string;
+  table: string;
+  outcome: RecordOutcome['outcome'];
+  windowId: string;
+}
+
+export interface BlobCreatedResult {
+  accepted: AcceptedFile[];
+  ignored: { eventId: string; reason: string }[];
+  /** Set when the delivery was not a storage event at all (logged, dropped: a retry cannot fix it). */
+  invalid?: string;
+}
+
+/** The BlobCreated -> Databricks path, built once from settings: what the two functions call. */
+export interface EventDeps {
+  settings: EventSettings;
+  store: KickStore;
+  kickQueue: KickQueue;
+  databricks: DatabricksClient;
+  debouncer: Debouncer;
+  kicker: Kicker;
+  /** Handle one Event Grid delivery (one event, an array, or JSON text). Throws only when storage fails. */
+  onBlobCreated(payload: unknown): Promise<BlobCreatedResult>;
+  /** Handle one kick-queue message. Throws when the kick failed (after notifying), so the host retries. */
+  onKickMessage(payload: unknown, context?: { owner?: string }): Promise<KickOutcome>;
+}
+
+export function databricksClientFrom(settings: EventSettings, logger: Logger, credential?: TokenCredential): DatabricksClient {
+  const { host, token, timeoutMs, maxRetries } = settings.databricks;
+  return new DatabricksClient({ host, auth: token ? patAuth(token) : entraAuth(credential ?? azureCredential()), timeoutMs, maxRetries, logger });
+}
+
+export async function createEventDeps(input: EventDepsInput): Promise<EventDeps> {
+  const { settings, storage, ledger, notifier } = input;
+  const logger = input.logger.child({ component: 'events' });
+  const store = new KickStore(tableClient(storage, settings.kickTable));
+  const kickQueue = new KickQueue(queueClient(storage, settings.kickQueue));
+  await Promise.all([store.ensure(), kickQueue.ensure(), ledger.ensure()]);
+  const databricks = input.databricks ?? databricksClientFrom(settings, logger, input.credential);
+  const clock = input.now ? { now: input.now } : {};
+  const debouncer = new Debouncer(store, kickQueue, { windowMs: settings.windowMs, logger, ...clock });
+  const kicker = new Kicker(
+    { store, queue: kickQueue, databricks, ledger, notifier },
+    { mode: settings.databricks.mode, pollSeconds: settings.pollSeconds, maxPolls: settings.maxPolls, logger, ...clock },
+  );
+  const filter = { container: settings.bronzeContainer, apis: settings.apis };
+
+  return {
+    settings,
+    store,
+    kickQueue,
+    databricks,
+    debouncer,
+    kicker,
+    onBlobCreated: async (payload) => {
+      const result: BlobCreatedResult = { accepted: [], ignored: [] };
+      let events;
+      try {
+        events = parseStorageEvents(payload);
+      } catch (err) {
+        if (!(err instanceof EventParseError)) throw err;
+        logger.error({ problems: err.problems }, `dropped an Event Grid delivery that is not a storage event: ${err.message}`);
+        return { ...result, invalid: err.message };
+      }
+      for (const event of events) {
+        const verdict = classify(event, filter);
+        if (!verdict.accepted) {
+          logger.debug({ eventId: event.id, reason: verdict.reason }, `ignored event ${event.id}: ${verdict.reason}`);
+          result.ignored.push({ eventId: event.id, reason: verdict.reason });
+          continue;
+        }
+        const { path } = verdict.event;
+        const recorded = await debouncer.record({ eventId: event.id, eventTime: event.time, path, table: verdict.table });
+        logger.debug({ runId: recorded.windowId, eventId: event.id, path }, `${path}: ${recorded.outcome} window ${recorded.windowId}`);
+        result.accepted.push({ eventId: event.id, path, table: verdict.table, outcome: recorded.outcome, windowId: recorded.windowId });
+      }
+      return result;
+    },
+    onKickMessage: async (payload, context = {}) => kicker.handle(parseKickMessage(payload), { owner: context.owner ?? randomUUID() }),
+  };
+}

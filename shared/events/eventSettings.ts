@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { SettingsError } from '../config/settings.js';
+import { COMPLETING_APIS, KNOWN_COMPLETING_APIS } from './blobCreatedEvent.js';
+
+/**
+ * Settings of the BlobCreated -> Databricks path, from environment variables. Kept apart from
+ * the ingestion settings so ingestion never depends on Databricks being configured.
+ */
+export type KickMode = { kind: 'job'; jobId: number } | { kind: 'job-then-pipeline'; silverJobId: number; pipelineId: string };
+
+export interface DatabricksSettings {
+  /** Workspace URL (or a local stand-in). */
+  host: string;
+  /** Personal access token; when absent, a Microsoft Entra token (DefaultAzureCredential). Never logged. */
+  token?: string;
+  mode: KickMode;
+  timeoutMs: number;
+  maxRetries: number;
+}
+
+export interface EventSettings {
+  bronzeContainer: string;
+  /** Debounce window: files within this time of the first file lead to one run. */
+  windowMs: number;
+  kickTable: string;
+  kickQueue: string;
+  /** data.api values that count as a completed file. */
+  apis: string[];
+  /** Mode job-then-pipeline: how often the silver run is polled, and for how long. */
+  pollSeconds: number;
+  maxPolls: number;
+  databricks: DatabricksSettings;
+}
+
+const containerName = z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a container name (3-63 lower-case letters, digits, hyphens)');
+const queueName = z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a queue name (3-63 lower-case letters, digits, hyphens)');
+const tableName = z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name (3-63 letters and digits)');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const jobId = z
+  .string()
+  .refine((s) => /^\d{1,16}$/.test(s) && Number(s) <= Number.MAX_SAFE_INTEGER, 'must be a Databricks job id (digits)')
+  .transform(Number);
+const blank = (v: unknown): unknown => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+
+const envSchema = z.object({
+  BRONZE_CONTAINER: containerName.default('bronze'),
+  KICK_WINDOW_SECONDS: int(1, 3_600).default(120),
+  KICK_TABLE: tableName.default('soundlakekicks'),
+  KICK_QUEUE: queueName.default('soundlake-kick'),
+  KICK_APIS: z
+    .string()
+    .default(COMPLETING_APIS.join(','))
+    .transform((s) => s.split(',').map((a) => a.trim()).filter(Boolean))
+    .refine((list) => list.length > 0 && list.every((a) => (KNOWN_COMPLETING_APIS as readonly string[]).includes(a)), `must list some of ${KNOWN_COMPLETING_APIS.join(', ')}`),
+  KICK_POLL_SECONDS: int(5, 3_600).default(60),
+  KICK_MAX_POLLS: int(1, 10_000).default(240),
+  DATABRICKS_HOST: z.preprocess(blank, z.string({ error: 'required: the workspace URL, e.g. https://adb-1234567890123456.7.azuredatabricks.net' }).min(1)),
+  DATABRICKS_TOKEN: z.preprocess(blank, z.string().optional()),
+  DATABRICKS_KICK_MODE: z.preprocess(blank, z.enum(['job', 'job-then-pipeline']).default('job')),
+  DATABRICKS_JOB_ID: z.preprocess(blank, jobId.optional()),
+  DATABRICKS_SILVER_JOB_ID: z.preprocess(blank, jobId.optional()),
+  DATABRICKS_PIPELINE_ID: z.preprocess(blank, z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a pipeline id').optional()),
+  DATABRICKS_TIMEOUT_SECONDS: int(1, 300).default(30),
+  DATABRICKS_MAX_RETRIES: int(0, 10).default(5),
+});
+
+export function loadEventSettings(env: NodeJS.ProcessEnv = process.env): EventSettings {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) throw new SettingsError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  const e = parsed.data;
+  try {
+    new URL(/^https?:\/\//i.test(e.DATABRICKS_HOST) ? e.DATABRICKS_HOST : `https://${e.DATABRICKS_HOST}`);
+  } catch {
+    throw new SettingsError([`DATABRICKS_HOST: not a URL: ${e.DATABRICKS_HOST}`]);
+  }
+  let mode: KickMode;
+  if (e.DATABRICKS_KICK_MODE === 'job') {
+    if (e.DATABRICKS_JOB_ID === undefined) throw new SettingsError(['DATABRICKS_JOB_ID: required when DATABRICKS_KICK_MODE is job (the medallion job: silver then gold)']);
+    mode = { kind: 'job', jobId: e.DATABRICKS_JOB_ID };
+  } else {
+    const problems = [
+      ...(e.DATABRICKS_SILVER_JOB_ID === undefined ? ['DATABRICKS_SILVER_JOB_ID: required when DATABRICKS_KICK_MODE is job-then-pipeline'] : []),
+      ...(e.DATABRICKS_PIPELINE_ID === undefined ? ['DATABRICKS_PIPELINE_ID: required when DATABRICKS_KICK_MODE is job-then-pipeline'] : []),
+    ];
+    if (problems.length > 0) throw new SettingsError(problems);
+    mode = { kind: 'job-then-pipeline', silverJobId: e.DATABRICKS_SILVER_JOB_ID!, pipelineId: e.DATABRICKS_PIPELINE_ID! };
+  }
+  return {
+    bronzeContainer: e.BRONZE_CONTAINER,
+    windowMs: e.KICK_WINDOW_SECONDS * 1000,
+    kickTable: e.KICK_TABLE,
+    kickQueue: e.KICK_QUEUE,
+    apis: e.KICK_APIS,
+    pollSeconds: e.KICK_POLL_SECONDS,
+    maxPolls: e.KICK_MAX_POLLS,
+    databricks: {
+      host: e.DATABRICKS_HOST,
+      ...(e.DATABRICKS_TOKEN ? { token: e.DATABRICKS_TOKEN } : {}),
+      mode,
+      timeoutMs: e.DATABRICKS_TIMEOUT_SECONDS * 1000,
+      maxRetries: e.DATABRICKS_MAX_RETRIES,
+    },
+  };
+}

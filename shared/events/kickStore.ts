@@ -1,0 +1,223 @@
+import { createHash } from 'node:crypto';
+import { odata, type TableClient } from '@azure/data-tables';
+import { isConflict, isNotFound, isPreconditionFailed } from '../state/tableErrors.js';
+
+/**
+ * The debounce state of Databricks kicks, in one Azure Table (setting KICK_TABLE):
+ *
+ *   pointer / current            the window new files join while it is open (ETag-swapped)
+ *   window / <windowId>          one row per window: bounds, status, what was started in Databricks
+ *   member-<windowId> / <hash>   one row per file of the window (upserted: a file counts once)
+ *   event-<yyyy-mm-dd> / <id>    one row per Event Grid event id, partitioned by the event's own
+ *                                time, so a redelivery (same id, same time) is found and ignored
+ *
+ * Every write that decides something is conditional (insert-if-absent or ETag), so any number of
+ * Function instances can handle events and kick messages at once.
+ */
+export type WindowStatus = 'open' | 'closing' | 'empty' | 'kicked' | 'silver-started' | 'silver-failed' | 'gave-up';
+
+export interface KickWindow {
+  id: string;
+  opensAt: string;
+  closesAt: string;
+  status: WindowStatus;
+  files?: number;
+  tables?: string[];
+  kickedAt?: string;
+  /** Run of the medallion job (mode `job`). */
+  databricksRunId?: number;
+  /** Run of the silver job (mode `job-then-pipeline`). */
+  silverRunId?: number;
+  pipelineUpdateId?: string;
+  goldClaim?: { owner: string; at: string };
+  error?: string;
+  etag: string;
+}
+
+export interface WindowPointer {
+  windowId: string;
+  closesAt: string;
+  etag: string;
+}
+
+export interface WindowFile {
+  eventId: string;
+  eventTime: string;
+  path: string;
+  table: string;
+}
+
+type WindowEntity = {
+  partitionKey: string;
+  rowKey: string;
+  opensAt: string;
+  closesAt: string;
+  status: string;
+  files?: number;
+  tables?: string;
+  kickedAt?: string;
+  databricksRunId?: string;
+  silverRunId?: string;
+  pipelineUpdateId?: string;
+  goldClaimOwner?: string;
+  goldClaimAt?: string;
+  error?: string;
+};
+
+const POINTER = { partitionKey: 'pointer', rowKey: 'current' } as const;
+const WINDOW = 'window';
+const memberPartition = (windowId: string): string => `member-${windowId}`;
+const eventPartition = (eventTime: string): string => `event-${new Date(eventTime).toISOString().slice(0, 10)}`;
+
+/** RowKeys may not hold / \ # ? or control characters, and stay under 1 KiB. */
+export function rowKeyOf(value: string): string {
+  const escaped = value.replace(/[/\\#?%\u0000-\u001f\u007f-\u009f]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return escaped.length <= 255 ? escaped : `h-${createHash('sha256').update(value).digest('hex')}`;
+}
+
+const pathKey = (path: string): string => createHash('sha256').update(path).digest('hex');
+
+function fromEntity(e: WindowEntity & { etag?: string }): KickWindow {
+  return {
+    id: e.rowKey,
+    opensAt: e.opensAt,
+    closesAt: e.closesAt,
+    status: e.status as WindowStatus,
+    ...(e.files !== undefined ? { files: Number(e.files) } : {}),
+    ...(e.tables ? { tables: JSON.parse(e.tables) as string[] } : {}),
+    ...(e.kickedAt ? { kickedAt: e.kickedAt } : {}),
+    ...(e.databricksRunId ? { databricksRunId: Number(e.databricksRunId) } : {}),
+    ...(e.silverRunId ? { silverRunId: Number(e.silverRunId) } : {}),
+    ...(e.pipelineUpdateId ? { pipelineUpdateId: e.pipelineUpdateId } : {}),
+    ...(e.goldClaimOwner && e.goldClaimAt ? { goldClaim: { owner: e.goldClaimOwner, at: e.goldClaimAt } } : {}),
+    ...(e.error ? { error: e.error } : {}),
+    etag: e.etag!,
+  };
+}
+
+export type WindowChanges = Partial<Omit<KickWindow, 'id' | 'opensAt' | 'closesAt' | 'etag' | 'goldClaim'>> & { goldClaim?: { owner: string; at: string } | null };
+
+function toChanges(changes: WindowChanges): Partial<WindowEntity> {
+  const out: Partial<WindowEntity> = {};
+  if (changes.status !== undefined) out.status = changes.status;
+  if (changes.files !== undefined) out.files = changes.files;
+  if (changes.tables !== undefined) out.tables = JSON.stringify(changes.tables);
+  if (changes.kickedAt !== undefined) out.kickedAt = changes.kickedAt;
+  if (changes.databricksRunId !== undefined) out.databricksRunId = String(changes.databricksRunId);
+  if (changes.silverRunId !== undefined) out.silverRunId = String(changes.silverRunId);
+  if (changes.pipelineUpdateId !== undefined) out.pipelineUpdateId = changes.pipelineUpdateId;
+  if (changes.error !== undefined) out.error = changes.error;
+  if (changes.goldClaim !== undefined) {
+    out.goldClaimOwner = changes.goldClaim?.owner ?? '';
+    out.goldClaimAt = changes.goldClaim?.at ?? '';
+  }
+  return out;
+}
+
+export class KickStore {
+  constructor(private readonly client: TableClient) {}
+
+  async ensure(): Promise<void> {
+    try {
+      await this.client.createTable();
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+    }
+  }
+
+  async pointer(): Promise<WindowPointer | null> {
+    try {
+      const e = await this.client.getEntity<{ windowId: string; closesAt: string }>(POINTER.partitionKey, POINTER.rowKey);
+      return { windowId: e.windowId, closesAt: e.closesAt, etag: e.etag };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  /** Point new files at `window` if the pointer is still the one read (`etag`, or absent); false when another writer won. */
+  async swapPointer(window: { id: string; closesAt: string }, etag: string | undefined): Promise<boolean> {
+    const entity = { ...POINTER, windowId: window.id, closesAt: window.closesAt };
+    try {
+      if (etag === undefined) await this.client.createEntity(entity);
+      else await this.client.updateEntity(entity, 'Replace', { etag });
+      return true;
+    } catch (err) {
+      if (isConflict(err) || isPreconditionFailed(err) || isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  async createWindow(window: { id: string; opensAt: string; closesAt: string }): Promise<void> {
+    await this.client.createEntity<WindowEntity>({ partitionKey: WINDOW, rowKey: window.id, opensAt: window.opensAt, closesAt: window.closesAt, status: 'open' });
+  }
+
+  async window(id: string): Promise<KickWindow | null> {
+    try {
+      return fromEntity(await this.client.getEntity<WindowEntity>(WINDOW, id));
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  /** Merge changes; with `etag`, only if nobody wrote since (returns null when someone did). */
+  async updateWindow(id: string, changes: WindowChanges, etag?: string): Promise<KickWindow | null> {
+    try {
+      await this.client.updateEntity({ partitionKey: WINDOW, rowKey: id, ...toChanges(changes) }, 'Merge', etag ? { etag } : {});
+    } catch (err) {
+      if (etag && isPreconditionFailed(err)) return null;
+      throw err;
+    }
+    return this.window(id);
+  }
+
+  /**
+   * Stop the window taking files: `open` becomes `closing`. A file that joined before this is
+   * listed by the caller afterwards; a joiner that reads the window after this moves on to a
+   * new window (Debouncer.record).
+   */
+  async closeWindow(id: string): Promise<KickWindow | null> {
+    for (;;) {
+      const w = await this.window(id);
+      if (!w || w.status !== 'open') return w;
+      const closed = await this.updateWindow(id, { status: 'closing' }, w.etag);
+      if (closed) return closed;
+    }
+  }
+
+  async addMember(windowId: string, file: WindowFile): Promise<void> {
+    await this.client.upsertEntity({ partitionKey: memberPartition(windowId), rowKey: pathKey(file.path), ...file }, 'Replace');
+  }
+
+  async members(windowId: string): Promise<WindowFile[]> {
+    const out: WindowFile[] = [];
+    const filter = odata`PartitionKey eq ${memberPartition(windowId)}`;
+    for await (const e of this.client.listEntities<WindowFile>({ queryOptions: { filter } })) {
+      out.push({ eventId: e.eventId, eventTime: e.eventTime, path: e.path, table: e.table });
+    }
+    return out.sort((a, b) => a.path.localeCompare(b.path));
+  }
+
+  /** The window an event id was counted in, if it was. */
+  async seen(eventId: string, eventTime: string): Promise<string | null> {
+    try {
+      const e = await this.client.getEntity<{ windowId: string }>(eventPartition(eventTime), rowKeyOf(eventId));
+      return e.windowId;
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  /** Remember that an event id was counted; false when it already was (a concurrent redelivery). */
+  async markSeen(file: WindowFile, windowId: string): Promise<boolean> {
+    try {
+      await this.client.createEntity({ partitionKey: eventPartition(file.eventTime), rowKey: rowKeyOf(file.eventId), windowId, path: file.path });
+      return true;
+    } catch (err) {
+      if (isConflict(err)) return false;
+      throw err;
+    }
+  }
+}

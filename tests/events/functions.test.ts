@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import { InvocationContext } from '@azure/functions';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { bronzeBlobCreated } from '../../functions/bronze-blob-created.js';
+import { databricksKick } from '../../functions/databricks-kick.js';
+import { blobService } from '../../shared/azure/storageClients.js';
+import { setEventDeps } from '../../shared/events/eventDepsSingleton.js';
+import { blobCreatedEventFor, deliverBlobCreated, lakeWithBlobEvents } from '../../shared/events/localDelivery.js';
+import { BlobLake } from '../../shared/lake/blobLake.js';
+import { createEventHarness, dataPath, type EventHarness, fixture, sampleEvent } from './eventSupport.js';
+
+/**
+ * The two function handlers outside the host, fed what the host feeds them: one Event Grid
+ * event (either schema) and one decoded kick-queue message. Dependencies come from
+ * getEventDeps(), replaced here with setEventDeps().
+ */
+let h: EventHarness;
+const logs: string[] = [];
+const context = (name: string): InvocationContext =>
+  new InvocationContext({ functionName: name, invocationId: randomUUID(), logHandler: (level, ...args) => logs.push(`${level}: ${args.join(' ')}`) });
+
+beforeAll(async () => {
+  h = await createEventHarness();
+  setEventDeps(h.deps);
+});
+afterAll(async () => {
+  setEventDeps(undefined);
+  await h?.close();
+});
+
+describe('function handlers', () => {
+  it('bronze-blob-created takes a CloudEvent and an Event Grid event; databricks-kick starts the run', async () => {
+    const path = dataPath('dim_tracks', 5);
+    await bronzeBlobCreated(sampleEvent('blob-created.cloudevents', { container: h.container, path, id: randomUUID() }), context('bronze-blob-created'));
+    await bronzeBlobCreated(sampleEvent('adls-blob-created.eventgrid', { container: h.container, path: dataPath('dim_tracks', 5, 1), api: 'FlushWithClose', id: randomUUID() }), context('bronze-blob-created'));
+    const opened = logs.find((l) => l.includes(`${path}: opened kick window`));
+    expect(opened).toBeDefined();
+    const windowId = /kick window (w-\S+)/.exec(opened!)![1]!;
+    expect(logs).toContain(`information: ${dataPath('dim_tracks', 5, 1)}: joined kick window ${windowId}`);
+
+    await new Promise((r) => setTimeout(r, 2_100));
+    await databricksKick({ windowId, step: 'kick' }, context('databricks-kick'));
+    const runId = h.standIn.runs.at(-1)!.runId;
+    expect(logs.at(-1)).toBe(`information: kick window ${windowId}: kicked (run ${runId})`);
+    await databricksKick({ windowId, step: 'kick' }, context('databricks-kick'));
+    expect(logs.at(-1)).toBe(`information: kick window ${windowId}: already-kicked (run ${runId})`);
+    await expect(databricksKick({ windowId }, context('databricks-kick'))).rejects.toThrow('kick message invalid: step: ');
+    await h.drain();
+  });
+
+  it('ignored and malformed deliveries do not throw (Event Grid would retry them for a day)', async () => {
+    await bronzeBlobCreated(fixture('adls-blob-created.cloudevents')[0], context('bronze-blob-created'));
+    expect(logs.at(-1)).toMatch(/^debug: event 831e1650-001e-001b-66ab-eeb76e069631 ignored: container my-file-system is not the bronze container/);
+    await bronzeBlobCreated({ hello: 'world' }, context('bronze-blob-created'));
+    expect(logs.at(-1)).toMatch(/^error: not a storage event: id: /);
+  });
+
+  it('the local runner delivers a BlobCreated per uploaded file with deliverBlobCreated', async () => {
+    const event = blobCreatedEventFor(dataPath('dim_users', 9), { container: h.container, contentLength: 1234 });
+    expect(event).toMatchObject({ eventType: 'Microsoft.Storage.BlobCreated', subject: `/blobServices/default/containers/${h.container}/blobs/${dataPath('dim_users', 9)}`, data: { api: 'PutBlockList', contentLength: 1234, blobType: 'BlockBlob' }, dataVersion: '', metadataVersion: '1' });
+    const first = await deliverBlobCreated(h.deps, dataPath('dim_users', 9, 0));
+    const again = await deliverBlobCreated(h.deps, dataPath('dim_users', 9, 1));
+    const manifest = await deliverBlobCreated(h.deps, '_manifests/dim_users/s0000000009.json', { api: 'PutBlob' });
+    expect(first.accepted[0]!.outcome).toBe('opened');
+    expect(again.accepted[0]).toMatchObject({ outcome: 'joined', windowId: first.accepted[0]!.windowId });
+    expect(manifest.ignored[0]!.reason).toBe('_manifests/dim_users/s0000000009.json is a manifest (_manifests/), not data');
+    const [outcome] = await h.kicks((o) => o.status === 'kicked');
+    expect(outcome).toMatchObject({ windowId: first.accepted[0]!.windowId, files: 2, tables: ['dim_users'] });
+  });
+
+  it('or wraps the lake, so every committed upload raises BlobCreated as Event Grid would', async () => {
+    const lake = lakeWithBlobEvents(new BlobLake({ container: blobService({ connectionString: inject('storageConnectionString') }).getContainerClient(h.container) }), h.deps);
+    await lake.ensure();
+    const path = dataPath('dim_artists', 3);
+    const upload = lake.upload(path);
+    await upload.stage(new Uint8Array([80, 65, 82, 49]));
+    expect(await h.deps.store.pointer().then((p) => p && Date.parse(p.closesAt) > Date.now())).toBeFalsy();
+    await upload.commit('application/vnd.apache.parquet');
+    await lake.put('_manifests/dim_artists/s0000000003.json', '{}', 'application/json');
+    const pointer = await h.deps.store.pointer();
+    expect(await h.deps.store.members(pointer!.windowId)).toMatchObject([{ path, table: 'dim_artists' }]);
+    const [outcome] = await h.kicks((o) => o.status === 'kicked');
+    expect(outcome).toMatchObject({ windowId: pointer!.windowId, files: 1, tables: ['dim_artists'] });
+  });
+});
