@@ -5,3 +5,5 @@ import './ingest-poison.js';
 import './backfill-post.js';
 import './backfill-get.js';
 import './backfill-queue.js';
+import './bronze-blob-created.js';
+import './databricks-kick.js';

@@ -44,13 +44,16 @@ export interface AppOverrides {
   notifier?: Notifier;
   config?: PipelineConfig;
   source?: Source;
+  /** Wraps the bronze lake, e.g. to raise BlobCreated events locally where Azurite has no Event Grid. */
+  wrapLake?: (lake: Lake) => Lake;
 }
 
 export async function createApp(settings: Settings, overrides: AppOverrides = {}): Promise<SoundlakeApp> {
   const logger = overrides.logger ?? createLogger({ level: settings.logLevel });
   const config = overrides.config ?? (await loadPipelineConfig(settings.configPath));
   const source = overrides.source ?? createSource(settings.source);
-  const lake = new BlobLake({ container: blobService(settings.storage).getContainerClient(settings.bronzeContainer) });
+  const blobLake = new BlobLake({ container: blobService(settings.storage).getContainerClient(settings.bronzeContainer) });
+  const lake = overrides.wrapLake ? overrides.wrapLake(blobLake) : blobLake;
   const watermarks = new WatermarkStore(tableClient(settings.storage, settings.watermarkTable));
   const ledger = new RunLedger(tableClient(settings.storage, settings.ledgerTable));
   const ingestQueue = new IngestQueue(queueClient(settings.storage, settings.ingestQueue));

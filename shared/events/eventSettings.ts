@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SettingsError } from '../config/settings.js';
+import { SettingsError } from '../config/settingsError.js';
 import { COMPLETING_APIS, KNOWN_COMPLETING_APIS } from './blobCreatedEvent.js';
 
 /**

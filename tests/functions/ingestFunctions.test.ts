@@ -17,7 +17,7 @@ let h: Harness;
 let app: SoundlakeApp;
 let queue: QueueClient;
 
-const timer: Timer = { isPastDue: false, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
+const timer: Timer = { isPastDue: false, schedule: { adjustForDST: true }, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
 const context = (name: string, dequeueCount = 1): InvocationContext =>
   new InvocationContext({ functionName: name, invocationId: 'test', logHandler: () => undefined, triggerMetadata: { dequeueCount } });
 

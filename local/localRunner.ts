@@ -1,0 +1,116 @@
+import { backfillGet } from '../functions/backfill-get.js';
+import { backfillPost } from '../functions/backfill-post.js';
+import { backfillQueue } from '../functions/backfill-queue.js';
+import { databricksKick } from '../functions/databricks-kick.js';
+import { ingestPoison } from '../functions/ingest-poison.js';
+import { ingestQueue } from '../functions/ingest-queue.js';
+import { ingestTimer } from '../functions/ingest-timer.js';
+import { setApp } from '../shared/app/appSingleton.js';
+import { createApp, type SoundlakeApp } from '../shared/app/soundlakeApp.js';
+import { queueClient } from '../shared/azure/storageClients.js';
+import type { PipelineConfig } from '../shared/config/pipelineConfig.js';
+import { loadSettings } from '../shared/config/settings.js';
+import type { EventDeps } from '../shared/events/eventDeps.js';
+import { createEventDeps } from '../shared/events/eventDeps.js';
+import { setEventDeps } from '../shared/events/eventDepsSingleton.js';
+import { loadEventSettings } from '../shared/events/eventSettings.js';
+import { lakeWithBlobEvents } from '../shared/events/localDelivery.js';
+import type { Logger } from '../shared/logging/logger.js';
+import type { Notifier } from '../shared/notify/notifier.js';
+import { startDatabricksStandIn, type DatabricksStandIn, type StandInRun } from './databricksStandIn.js';
+import { LocalHost } from './localHost.js';
+
+export interface LocalRunnerOptions {
+  /** Settings as the Functions would read them (storage, source, queues, alerts ...). */
+  env: NodeJS.ProcessEnv;
+  logger: Logger;
+  config?: PipelineConfig;
+  notifier?: Notifier;
+  /** HTTP port for /api (0: any free port). */
+  port?: number;
+  /** NCRONTAB of the ingest timer; null: no timer (trigger runs by hand). */
+  schedule?: string | null;
+  kickWindowSeconds?: number;
+  /** Called for every Databricks run the stand-in accepts (the local runner runs the medallion). */
+  onDatabricksRun?: (run: StandInRun) => Promise<void>;
+  maxDequeueCount?: number;
+  retryDelaySeconds?: number;
+}
+
+export interface LocalRunner {
+  url: string;
+  app: SoundlakeApp;
+  events: EventDeps;
+  databricks: DatabricksStandIn;
+  host: LocalHost;
+  stop(): Promise<void>;
+}
+
+const LOCAL_DATABRICKS_TOKEN = 'local-stand-in-token';
+
+/**
+ * The Functions app on one machine: the same handlers behind a small stand-in for the host
+ * (HTTP on localhost, the timer, queue triggers with retries and poison queues), a Databricks
+ * REST stand-in, and BlobCreated delivered after every bronze commit, since Azurite has no
+ * Event Grid.
+ */
+export async function startLocalRunner(options: LocalRunnerOptions): Promise<LocalRunner> {
+  const databricks = await startDatabricksStandIn({ token: LOCAL_DATABRICKS_TOKEN, jobs: [1], ...(options.onDatabricksRun ? { onRun: options.onDatabricksRun } : {}) });
+  const env: NodeJS.ProcessEnv = {
+    ...options.env,
+    DATABRICKS_HOST: databricks.url,
+    DATABRICKS_TOKEN: LOCAL_DATABRICKS_TOKEN,
+    DATABRICKS_KICK_MODE: 'job',
+    DATABRICKS_JOB_ID: '1',
+    KICK_WINDOW_SECONDS: String(options.kickWindowSeconds ?? options.env.KICK_WINDOW_SECONDS ?? 10),
+  };
+  const settings = loadSettings(env);
+  const eventSettings = loadEventSettings(env);
+  // The lake is wrapped before the events exist; they are filled in before the first upload.
+  let events: EventDeps | undefined;
+  const lazyEvents = new Proxy({} as EventDeps, {
+    get: (_, key) => {
+      if (!events) throw new Error('BlobCreated delivery used before the event pipeline started');
+      return events[key as keyof EventDeps];
+    },
+  });
+  const app = await createApp(settings, {
+    logger: options.logger,
+    ...(options.notifier ? { notifier: options.notifier } : {}),
+    ...(options.config ? { config: options.config } : {}),
+    wrapLake: (lake) => lakeWithBlobEvents(lake, lazyEvents),
+  });
+  events = await createEventDeps({ settings: eventSettings, storage: settings.storage, ledger: app.ledger, notifier: app.notifier, logger: options.logger });
+  setApp(app);
+  setEventDeps(events);
+
+  const host = new LocalHost({
+    logger: options.logger,
+    ...(options.maxDequeueCount ? { maxDequeueCount: options.maxDequeueCount } : {}),
+    ...(options.retryDelaySeconds !== undefined ? { retryDelaySeconds: options.retryDelaySeconds } : {}),
+  });
+  const q = (name: string) => queueClient(settings.storage, name);
+  host.http('backfill-post', 'POST', 'backfill', backfillPost);
+  host.http('backfill-get', 'GET', 'backfill/{id}', backfillGet);
+  host.queue('ingest-queue', q(settings.ingestQueue), q(`${settings.ingestQueue}-poison`), ingestQueue);
+  host.queue('ingest-poison', q(`${settings.ingestQueue}-poison`), q(`${settings.ingestQueue}-poison-poison`), ingestPoison);
+  host.queue('backfill-queue', q(settings.backfill.queue), q(`${settings.backfill.queue}-poison`), backfillQueue);
+  host.queue('databricks-kick', q(eventSettings.kickQueue), q(`${eventSettings.kickQueue}-poison`), databricksKick);
+  if (options.schedule) host.timer('ingest-timer', options.schedule, ingestTimer);
+  const url = await host.listen(options.port ?? 7071);
+  return {
+    url,
+    app,
+    events,
+    databricks,
+    host,
+    stop: async () => {
+      await host.stop();
+      await databricks.idle();
+      await databricks.close();
+      setApp(undefined);
+      setEventDeps(undefined);
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,123 @@
+import { InvocationContext } from '@azure/functions';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingestTimer } from '../../functions/ingest-timer.js';
+import { createLogger } from '../../shared/logging/logger.js';
+import { startLocalRunner, type LocalRunner } from '../../local/localRunner.js';
+import { HttpStandIn } from '../support/alertStandIns.js';
+import { createHarness, testEnv, type Harness } from '../support/harness.js';
+
+/**
+ * The local runner end to end, as a new user meets it: a scheduled run lands bronze files whose
+ * BlobCreated events start Databricks once per burst; a backfill POSTed over HTTP completes
+ * through its status URL and starts one more run; a failing table produces one alert.
+ */
+let h: Harness;
+let runner: LocalRunner;
+let webhook: HttpStandIn;
+
+const tick = () =>
+  ingestTimer(
+    { isPastDue: false, schedule: { adjustForDST: true }, scheduleStatus: { last: '', next: '', lastUpdated: '' } },
+    new InvocationContext({ functionName: 'ingest-timer', invocationId: 'tick', logHandler: () => undefined }),
+  );
+
+async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 45_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+beforeAll(async () => {
+  h = await createHarness();
+  for (const name of ['songs', 'plays']) {
+    await h.db.query(`CREATE TABLE ${h.schema}.${name} (id integer PRIMARY KEY, updated_at timestamptz NOT NULL)`);
+    await h.db.query(`INSERT INTO ${h.schema}.${name} SELECT i, TIMESTAMPTZ '2026-03-01' + i * INTERVAL '1 hour' FROM generate_series(1, 60) i`);
+  }
+  webhook = await HttpStandIn.start(() => ({ status: 200, body: 'ok' }));
+  runner = await startLocalRunner({
+    env: {
+      ...testEnv(h.id),
+      KICK_TABLE: `kick${h.id}`,
+      KICK_QUEUE: `kick-${h.id}`,
+      ALERT_WEBHOOK_URL: webhook.url('/hooks/soundlake'),
+      ALERT_WEBHOOK_KIND: 'slack',
+      ALERT_THROTTLE_TABLE: `alerts${h.id}`,
+      ALERT_RETRIES: '0',
+    },
+    logger: createLogger({ level: 'silent' }),
+    config: { tables: ['songs', 'plays'].map((name) => h.table(name, { maxRowsPerFile: 25, rowGroupRows: 25 })) },
+    port: 0,
+    schedule: null,
+    kickWindowSeconds: 2,
+    maxDequeueCount: 3,
+    retryDelaySeconds: 1,
+  });
+});
+afterAll(async () => {
+  await runner?.stop();
+  await webhook?.close();
+  await h?.close();
+});
+
+describe('the local runner', () => {
+  it('turns a scheduled run into bronze files and one Databricks run for the burst', async () => {
+    await tick();
+    const runs = await until('a Databricks run', () => (runner.databricks.runs.length > 0 ? runner.databricks.runs : undefined));
+    // Six files (three parts per table) arrived as one burst.
+    expect((await h.bronzeFiles('songs')).length + (await h.bronzeFiles('plays')).length).toBe(6);
+    await sleep(3_500);
+    expect(runner.databricks.runs).toHaveLength(1);
+    const runNow = runner.databricks.requests.filter((r) => r.path === '/api/2.2/jobs/run-now');
+    expect(runNow).toHaveLength(1);
+    expect(runNow[0]!.headers.authorization).toBe('Bearer local-stand-in-token');
+    expect(runNow[0]!.body).toMatchObject({ job_id: 1, idempotency_token: expect.stringMatching(/^soundlake-1-/) });
+    const kicks = await h.app.ledger.recent('_databricks');
+    expect(kicks).toHaveLength(1);
+    expect(kicks[0]).toMatchObject({ status: 'succeeded', files: 6 });
+    expect(kicks[0]!.detail).toContain(String(runs[0]!.runId));
+  });
+
+  it('accepts a backfill over HTTP, completes it through the status URL, and kicks once more', async () => {
+    const res = await fetch(`${runner.url}/api/backfill`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ table: 'plays', from: '2026-03-01T06:00:00Z', to: '2026-03-02T06:00:00Z', chunk: 'PT8H' }),
+    });
+    expect(res.status).toBe(202);
+    const accepted = (await res.json()) as { id: string; statusUrl: string };
+    expect(res.headers.get('location')).toBe(accepted.statusUrl);
+    const done = await until('the backfill to finish', async () => {
+      const status = (await (await fetch(accepted.statusUrl)).json()) as { status: string; totals: { rows: number; chunks: number } };
+      return status.status === 'done' ? status : undefined;
+    });
+    expect(done.totals).toMatchObject({ chunks: 3, rows: 24 });
+    await until('the second Databricks run', () => (runner.databricks.runs.length === 2 ? true : undefined));
+    await sleep(3_500);
+    expect(runner.databricks.runs).toHaveLength(2);
+
+    const bad = await fetch(`${runner.url}/api/backfill`, { method: 'POST', body: '{"table": "plays", "from": "soon"' });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { field: string } }).error.field).toBe('body');
+  });
+
+  it('raises one alert for a failing table, however often the host retries it', async () => {
+    await h.db.query(`ALTER TABLE ${h.schema}.songs RENAME TO songs_moved`);
+    await tick();
+    const poisoned = await until('the poison report', async () => ((await h.app.ledger.recent('songs')).find((e) => e.activity === 'poison') ? true : undefined));
+    expect(poisoned).toBe(true);
+    const attempts = (await h.app.ledger.recent('songs')).filter((e) => e.activity === 'ingest' && e.status === 'failed');
+    expect(attempts).toHaveLength(3);
+    await sleep(500);
+    const bodies = webhook.to('/hooks/soundlake').map((r) => JSON.parse(r.body) as { text: string });
+    const failures = bodies.filter((b) => b.text.includes('ingestion of songs failed'));
+    expect(failures).toHaveLength(1);
+    expect(failures[0]!.text).toMatch(/r-\d{8}T\d{6}Z-[0-9a-f]{6}/);
+    expect(bodies.filter((b) => /given up/.test(b.text))).toHaveLength(1);
+    await h.db.query(`ALTER TABLE ${h.schema}.songs_moved RENAME TO songs`);
+  });
+});
