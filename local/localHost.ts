@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
-import { HttpRequest, InvocationContext, type HttpResponseInit, type Timer } from '@azure/functions';
+import functions, { type HttpResponseInit, type Timer } from '@azure/functions';
 import type { QueueClient } from '@azure/storage-queue';
 import { Cron } from 'croner';
 import type { Logger } from '../shared/logging/logger.js';
@@ -10,6 +10,11 @@ import type { Logger } from '../shared/logging/logger.js';
  * HTTP routes, NCRONTAB timers, and Storage Queue triggers with the host's retry semantics
  * (base64 JSON, dequeue count, maxDequeueCount, then the `-poison` queue).
  */
+// A CommonJS package: Node's ESM loader sees `app` as a named export but not these classes.
+const { HttpRequest, InvocationContext } = functions;
+type HttpRequest = InstanceType<typeof HttpRequest>;
+type InvocationContext = InstanceType<typeof InvocationContext>;
+
 type HttpHandler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
 type QueueHandler = (message: unknown, context: InvocationContext) => Promise<void>;
 type TimerHandler = (timer: Timer, context: InvocationContext) => Promise<void>;
@@ -72,6 +77,8 @@ export class LocalHost {
   queue(name: string, queue: QueueClient, poison: QueueClient, handler: QueueHandler): void {
     const max = this.options.maxDequeueCount ?? 5;
     const loop = async (): Promise<void> => {
+      // The host creates trigger queues (and poison queues on first use); so do we, up front.
+      await Promise.all([queue.createIfNotExists(), poison.createIfNotExists()]).catch(() => undefined);
       while (!this.abort.signal.aborted) {
         let handled = 0;
         try {
@@ -85,7 +92,6 @@ export class LocalHost {
             } catch (err) {
               this.options.logger.warn({ err, function: name, dequeueCount: item.dequeueCount }, `${name} failed (attempt ${item.dequeueCount} of ${max})`);
               if (item.dequeueCount >= max) {
-                await poison.createIfNotExists();
                 await poison.sendMessage(item.messageText);
                 await queue.deleteMessage(item.messageId, item.popReceipt);
               } else {
