@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { JsonQueue } from '../queue/jsonQueue.js';
+import { parseMessage } from '../queue/parseMessage.js';
 
 /**
  * One backfill chunk to run. Chunks run in `lanes` chains: a lane runs chunk c, then queues the
@@ -19,15 +20,5 @@ export type BackfillMessage = z.output<typeof backfillMessageSchema>;
 export class BackfillQueue extends JsonQueue<BackfillMessage> {}
 
 export function parseBackfillMessage(payload: unknown): BackfillMessage {
-  let value = payload;
-  if (typeof payload === 'string') {
-    try {
-      value = JSON.parse(payload);
-    } catch {
-      throw new Error('backfill message is not JSON');
-    }
-  }
-  const parsed = backfillMessageSchema.safeParse(value);
-  if (!parsed.success) throw new Error(`backfill message invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
-  return parsed.data;
+  return parseMessage(backfillMessageSchema, payload, 'backfill message');
 }

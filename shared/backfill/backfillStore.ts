@@ -1,7 +1,7 @@
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import type { PendingSlice } from '../extract/slice.js';
 import type { Lease } from '../state/watermarkStore.js';
-import { isConflict, isNotFound, isPreconditionFailed } from '../state/tableErrors.js';
+import { ensureTable, isConflict, isNotFound, isPreconditionFailed } from '../state/tableErrors.js';
 import type { ChunkWindow } from './backfillRequest.js';
 
 export type ChunkStatus = 'pending' | 'running' | 'done' | 'failed';
@@ -99,11 +99,7 @@ export class BackfillStore {
   constructor(private readonly client: TableClient) {}
 
   async ensure(): Promise<void> {
-    try {
-      await this.client.createTable();
-    } catch (err) {
-      if (!isConflict(err)) throw err;
-    }
+    await ensureTable(this.client);
   }
 
   /** Create the backfill and its chunks, or return the existing one with that id (requests are idempotent). */

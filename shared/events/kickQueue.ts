@@ -1,6 +1,7 @@
 import type { QueueClient } from '@azure/storage-queue';
 import { z } from 'zod';
 import { JsonQueue } from '../queue/jsonQueue.js';
+import { parseMessage } from '../queue/parseMessage.js';
 
 /**
  * A delayed message per debounce window: `kick` arrives when the window closes (visibility
@@ -19,17 +20,7 @@ export const kickMessageSchema = z
 export type KickMessage = z.output<typeof kickMessageSchema>;
 
 export function parseKickMessage(payload: unknown): KickMessage {
-  let value = payload;
-  if (typeof payload === 'string') {
-    try {
-      value = JSON.parse(payload);
-    } catch {
-      throw new Error('kick message is not JSON');
-    }
-  }
-  const parsed = kickMessageSchema.safeParse(value);
-  if (!parsed.success) throw new Error(`kick message invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
-  return parsed.data;
+  return parseMessage(kickMessageSchema, payload, 'kick message');
 }
 
 export interface ReceivedKick {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
-import { isConflict, isNotFound, isPreconditionFailed } from '../state/tableErrors.js';
+import { ensureTable, isConflict, isNotFound, isPreconditionFailed } from '../state/tableErrors.js';
 
 /**
  * The debounce state of Databricks kicks, in one Azure Table (setting KICK_TABLE):
@@ -118,11 +118,7 @@ export class KickStore {
   constructor(private readonly client: TableClient) {}
 
   async ensure(): Promise<void> {
-    try {
-      await this.client.createTable();
-    } catch (err) {
-      if (!isConflict(err)) throw err;
-    }
+    await ensureTable(this.client);
   }
 
   async pointer(): Promise<WindowPointer | null> {

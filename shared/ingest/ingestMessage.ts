@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseMessage } from '../queue/parseMessage.js';
 
 /** One queue message per table per run: what the queue-triggered function extracts. */
 export const ingestMessageSchema = z
@@ -22,17 +23,9 @@ export class MessageError extends Error {
 
 /** Queue payloads arrive as parsed JSON (the host decodes base64 JSON) or as text. */
 export function parseIngestMessage(payload: unknown): IngestMessage {
-  let value = payload;
-  if (typeof payload === 'string') {
-    try {
-      value = JSON.parse(payload);
-    } catch {
-      throw new MessageError('ingest message is not JSON');
-    }
+  try {
+    return parseMessage(ingestMessageSchema, payload, 'ingest message');
+  } catch (err) {
+    throw new MessageError((err as Error).message);
   }
-  const parsed = ingestMessageSchema.safeParse(value);
-  if (!parsed.success) {
-    throw new MessageError(`ingest message invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
-  }
-  return parsed.data;
 }

@@ -112,6 +112,13 @@ export class SourceError extends Error {
   }
 }
 
+/** Any failure of a source call as a SourceError that says which source and what it was doing. */
+export function sourceFailure(kind: SourceKind, err: unknown, what: string): SourceError {
+  if (err instanceof SourceError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new SourceError(`${kind} source: ${what} failed: ${message}`, { cause: err });
+}
+
 /** Watermark column types each kind accepts, by source; checked before anything is read. */
 export function checkWatermarkColumn(kind: SourceKind, column: SourceColumn, watermark: WatermarkSpec): string | null {
   const t = column.sourceType.toLowerCase();

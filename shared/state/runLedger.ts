@@ -1,5 +1,5 @@
 import type { TableClient } from '@azure/data-tables';
-import { isConflict } from './tableErrors.js';
+import { ensureTable } from './tableErrors.js';
 
 export type RunStatus = 'running' | 'succeeded' | 'nochange' | 'partial' | 'skipped' | 'failed';
 
@@ -41,11 +41,7 @@ export class RunLedger {
   constructor(private readonly client: TableClient) {}
 
   async ensure(): Promise<void> {
-    try {
-      await this.client.createTable();
-    } catch (err) {
-      if (!isConflict(err)) throw err;
-    }
+    await ensureTable(this.client);
   }
 
   async start(entry: Omit<LedgerEntry, 'status'>): Promise<LedgerRecord> {

@@ -6,3 +6,12 @@ export function statusOf(err: unknown): number | undefined {
 export const isConflict = (err: unknown): boolean => statusOf(err) === 409;
 export const isPreconditionFailed = (err: unknown): boolean => statusOf(err) === 412;
 export const isNotFound = (err: unknown): boolean => statusOf(err) === 404;
+
+/** Create a Table Storage table unless it exists (409 from a racing creator is success too). */
+export async function ensureTable(client: { createTable(): Promise<unknown> }): Promise<void> {
+  try {
+    await client.createTable();
+  } catch (err) {
+    if (!isConflict(err)) throw err;
+  }
+}

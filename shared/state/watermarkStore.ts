@@ -1,7 +1,7 @@
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import type { WatermarkKind } from '../config/pipelineConfig.js';
 import type { PendingSlice } from '../extract/slice.js';
-import { isConflict, isNotFound, isPreconditionFailed } from './tableErrors.js';
+import { ensureTable, isConflict, isNotFound, isPreconditionFailed } from './tableErrors.js';
 
 /** Columns seen at the last committed slice: the reference for schema-drift checks. */
 export interface ColumnSnapshot {
@@ -98,11 +98,7 @@ export class WatermarkStore {
   constructor(private readonly client: TableClient) {}
 
   async ensure(): Promise<void> {
-    try {
-      await this.client.createTable();
-    } catch (err) {
-      if (!isConflict(err)) throw err;
-    }
+    await ensureTable(this.client);
   }
 
   async get(table: string): Promise<WatermarkState | null> {

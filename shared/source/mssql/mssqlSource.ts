@@ -1,7 +1,7 @@
 import mssql from 'mssql';
 import { quoteMssql } from '../../config/identifiers.js';
 import type { ReadRequest, RowBatch, SliceBounds, Source, SourceColumn, TableRef, WatermarkSpec } from '../source.js';
-import { planKeys, SourceError } from '../source.js';
+import { planKeys, SourceError, sourceFailure } from '../source.js';
 import type { MssqlCatalogColumn } from './mssqlTypes.js';
 import { mssqlConverter, mssqlKeyTextExpression, mssqlParquetType, mssqlSelectExpression, mssqlTypeName } from './mssqlTypes.js';
 
@@ -49,11 +49,7 @@ export function mssqlConfigFromUrl(url: string, options: Pick<MssqlSourceOptions
 
 const qualified = (t: TableRef): string => `${quoteMssql(t.schema)}.${quoteMssql(t.table)}`;
 
-function describeError(err: unknown, what: string): SourceError {
-  if (err instanceof SourceError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new SourceError(`mssql source: ${what} failed: ${message}`, { cause: err });
-}
+const describeError = (err: unknown, what: string): SourceError => sourceFailure('mssql', err, what);
 
 /** Azure SQL Database / SQL Server through `mssql` (tedious). */
 export class MssqlSource implements Source {

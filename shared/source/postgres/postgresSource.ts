@@ -2,7 +2,7 @@ import pg from 'pg';
 import Cursor from 'pg-cursor';
 import { quotePostgres } from '../../config/identifiers.js';
 import type { ReadRequest, RowBatch, SliceBounds, Source, SourceColumn, TableRef, WatermarkSpec } from '../source.js';
-import { planKeys, SourceError } from '../source.js';
+import { planKeys, SourceError, sourceFailure } from '../source.js';
 import { decimalToUnscaled, ValueError } from '../valueCodecs.js';
 import { parquetTypeParsers, postgresParquetType, textTypeParsers } from './postgresTypes.js';
 
@@ -30,11 +30,7 @@ function slicePredicate(watermark: WatermarkSpec, bounds: SliceBounds, firstPara
   return { sql: `${wm} > $${firstParam} AND ${wm} <= $${firstParam + 1}`, params: [bounds.low, bounds.high] };
 }
 
-function describeError(err: unknown, what: string): SourceError {
-  if (err instanceof SourceError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new SourceError(`postgres source: ${what} failed: ${message}`, { cause: err });
-}
+const describeError = (err: unknown, what: string): SourceError => sourceFailure('postgres', err, what);
 
 /** PostgreSQL over the wire protocol (`pg`): real Postgres, Azure Database for PostgreSQL, or embedded PGlite. */
 export class PostgresSource implements Source {
