@@ -118,3 +118,21 @@ describe('initial, incremental and no-change passes', () => {
     expect(countById(await h.bronzeRows('big')).size).toBe(2500);
   });
 });
+
+describe('a configured table that does not match the source', () => {
+  it('fails with every mismatch named, before reading a row, and leaves no state', async () => {
+    await createEvents('mismatch');
+    const r = await ingest(h, h.table('mismatch', { columns: ['id', 'payload', 'colour', 'updated_at'], primaryKey: ['id', 'region'], watermark: { column: 'payload', kind: 'timestamp' } }));
+    expect(r.status).toBe('failed');
+    expect(r.error).toContain('columns: column "colour" not found');
+    expect(r.error).toContain('primaryKey: column "region" not found');
+    expect(r.error).toContain('watermark: watermark kind "timestamp" needs a timestamp column, "payload" is text');
+    expect(await h.bronzeFiles('mismatch')).toEqual([]);
+    expect(await h.app.watermarks.get('mismatch')).toMatchObject({ value: null, pending: null, lease: null });
+  });
+
+  it('refuses rowversion watermarks on Postgres with the reason', async () => {
+    const r = await ingest(h, h.table('events', { watermark: { column: 'updated_at', kind: 'rowversion' } }));
+    expect(r.error).toMatch(/rowversion" exists only on SQL Server/);
+  });
+});
