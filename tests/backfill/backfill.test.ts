@@ -7,7 +7,7 @@ import { backfillQueue } from '../../functions/backfill-queue.js';
 import { setApp } from '../../shared/app/appSingleton.js';
 import { runBackfillChunk } from '../../shared/backfill/runBackfillChunk.js';
 import type { BackfillStatus } from '../../shared/backfill/backfillService.js';
-import { createHarness, type Harness } from '../support/harness.js';
+import { createHarness, testTable, type Harness } from '../support/harness.js';
 import { countById, ingest, InjectedCrash } from '../support/ingest.js';
 import { drainQueue, peekAll, queueOf } from '../support/queueDrain.js';
 
@@ -35,8 +35,8 @@ const drain = () => drainQueue(queue, (payload) => backfillQueue(payload, ctx())
 
 beforeAll(async () => {
   h = await createHarness((schema) => [
-    { name: 'plays', schema, table: 'plays', watermark: { column: 'updated_at', kind: 'timestamp' }, primaryKey: ['id'], enabled: true, maxRowsPerFile: 40, rowGroupRows: 20, lagSeconds: 0 },
-    { name: 'ints', schema, table: 'ints', watermark: { column: 'seq', kind: 'integer' }, primaryKey: ['id'], enabled: true, maxRowsPerFile: 100, rowGroupRows: 100, lagSeconds: 0 },
+    testTable(schema, 'plays', { maxRowsPerFile: 40, rowGroupRows: 20 }),
+    testTable(schema, 'ints', { watermark: { column: 'seq', kind: 'integer' } }),
   ]);
   // One row per hour over ten days of 2026-03.
   await h.db.query(`CREATE TABLE ${h.schema}.plays (id integer PRIMARY KEY, payload text, updated_at timestamptz NOT NULL)`);

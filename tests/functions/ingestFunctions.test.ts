@@ -6,7 +6,7 @@ import { ingestQueue } from '../../functions/ingest-queue.js';
 import { ingestTimer } from '../../functions/ingest-timer.js';
 import { setApp } from '../../shared/app/appSingleton.js';
 import type { SoundlakeApp } from '../../shared/app/soundlakeApp.js';
-import { createHarness, type Harness } from '../support/harness.js';
+import { createHarness, testTable, type Harness } from '../support/harness.js';
 import { countById } from '../support/ingest.js';
 
 /**
@@ -43,8 +43,8 @@ async function drain(): Promise<{ handled: number; failures: Error[] }> {
 
 beforeAll(async () => {
   h = await createHarness((schema) => [
-    { name: 'songs', schema, table: 'songs', watermark: { column: 'updated_at', kind: 'timestamp' }, primaryKey: ['id'], enabled: true, maxRowsPerFile: 200, rowGroupRows: 100, lagSeconds: 0 },
-    { name: 'plays', schema, table: 'plays', watermark: { column: 'updated_at', kind: 'timestamp' }, primaryKey: ['id'], enabled: true, maxRowsPerFile: 200, rowGroupRows: 100, lagSeconds: 0 },
+    testTable(schema, 'songs', { maxRowsPerFile: 200, rowGroupRows: 100 }),
+    testTable(schema, 'plays', { maxRowsPerFile: 200, rowGroupRows: 100 }),
   ]);
   for (const [name, n] of [['songs', 150], ['plays', 900]] as const) {
     await h.db.query(`CREATE TABLE ${h.schema}.${name} (id integer PRIMARY KEY, updated_at timestamptz NOT NULL)`);

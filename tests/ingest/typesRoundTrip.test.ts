@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestTable } from '../../shared/extract/ingestTable.js';
 import { newRunId } from '../../shared/run/runId.js';
-import { createHarness, type Harness } from '../support/harness.js';
+import { createHarness, testTable, type Harness } from '../support/harness.js';
 
 /**
  * Every column type the Postgres source maps, read back from bronze by an independent Parquet
@@ -25,19 +25,7 @@ const ROWS = `
    '2262-04-11 23:47:16.854775', '1900-02-28 12:00:00.5+05:30', '[]', '2026-11-01 00:00:00.000004+00')`;
 
 beforeAll(async () => {
-  h = await createHarness((schema) => [
-    {
-      name: 'types_all',
-      schema,
-      table: 'types_all',
-      watermark: { column: 'updated_at', kind: 'timestamp' },
-      primaryKey: ['id'],
-      enabled: true,
-      maxRowsPerFile: 1_000_000,
-      rowGroupRows: 100_000,
-      lagSeconds: 0,
-    },
-  ]);
+  h = await createHarness((schema) => [testTable(schema, 'types_all')]);
   await h.db.query(`
     CREATE TABLE ${h.schema}.types_all (
       id integer PRIMARY KEY,

@@ -36,6 +36,22 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** A table config with test defaults: watermark updated_at, key id, no lag, small files. */
+export function testTable(schema: string, name: string, overrides: Partial<TableConfig> = {}): TableConfig {
+  return {
+    name,
+    schema,
+    table: name,
+    watermark: { column: 'updated_at', kind: 'timestamp' },
+    primaryKey: ['id'],
+    enabled: true,
+    maxRowsPerFile: 1_000_000,
+    rowGroupRows: 100_000,
+    lagSeconds: 0,
+    ...overrides,
+  };
+}
+
 export function testId(): string {
   return randomBytes(4).toString('hex');
 }
@@ -84,18 +100,7 @@ export async function createHarness(tables: (schema: string) => TableConfig[] = 
     settings,
     app,
     notifier,
-    table: (name, overrides = {}) => ({
-      name,
-      schema,
-      table: name,
-      watermark: { column: 'updated_at', kind: 'timestamp' },
-      primaryKey: ['id'],
-      enabled: true,
-      maxRowsPerFile: 1_000_000,
-      rowGroupRows: 100_000,
-      lagSeconds: 0,
-      ...overrides,
-    }),
+    table: (name, overrides = {}) => testTable(schema, name, overrides),
     bronzeFiles: async (table) => {
       const out: { path: string; size: number }[] = [];
       for await (const o of app.lake.list(`${table}/`)) if (isBronzeDataPath(o.path)) out.push(o);
