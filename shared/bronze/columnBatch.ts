@@ -36,6 +36,23 @@ export function payloadKind(column: SourceColumn): Encoding {
   }
 }
 
+type TypedKind = Exclude<Encoding, 'plain'>;
+type TypedArray = Int32Array | BigInt64Array | Float64Array | Uint8Array;
+
+const TYPED: Record<TypedKind, (n: number) => TypedArray> = {
+  int32: (n) => new Int32Array(n),
+  int64: (n) => new BigInt64Array(n),
+  float64: (n) => new Float64Array(n),
+  bool: (n) => new Uint8Array(n),
+};
+
+const STORE: Record<TypedKind, (a: TypedArray, i: number, v: unknown) => void> = {
+  int32: (a, i, v) => void ((a as Int32Array)[i] = v as number),
+  int64: (a, i, v) => void ((a as BigInt64Array)[i] = v as bigint),
+  float64: (a, i, v) => void ((a as Float64Array)[i] = v as number),
+  bool: (a, i, v) => void ((a as Uint8Array)[i] = v ? 1 : 0),
+};
+
 /** Transpose `count` rows starting at `from` into column payloads; returns the buffers to transfer too. */
 export function rowsToColumns(kinds: Encoding[], rows: unknown[][], from = 0, count = rows.length - from): { columns: ColumnPayload[]; transfer: ArrayBuffer[] } {
   const transfer: ArrayBuffer[] = [];
@@ -46,43 +63,14 @@ export function rowsToColumns(kinds: Encoding[], rows: unknown[][], from = 0, co
       return { kind, values };
     }
     let nulls: Uint8Array | null = null;
-    const markNull = (i: number): void => {
-      nulls ??= new Uint8Array(count);
-      nulls[i] = 1;
-    };
-    let typed: Int32Array | BigInt64Array | Float64Array | Uint8Array;
-    if (kind === 'int64') {
-      const values = new BigInt64Array(count);
-      for (let i = 0; i < count; i++) {
-        const v = rows[from + i]![j];
-        if (v === null || v === undefined) markNull(i);
-        else values[i] = v as bigint;
-      }
-      typed = values;
-    } else if (kind === 'int32') {
-      const values = new Int32Array(count);
-      for (let i = 0; i < count; i++) {
-        const v = rows[from + i]![j];
-        if (v === null || v === undefined) markNull(i);
-        else values[i] = v as number;
-      }
-      typed = values;
-    } else if (kind === 'float64') {
-      const values = new Float64Array(count);
-      for (let i = 0; i < count; i++) {
-        const v = rows[from + i]![j];
-        if (v === null || v === undefined) markNull(i);
-        else values[i] = v as number;
-      }
-      typed = values;
-    } else {
-      const values = new Uint8Array(count);
-      for (let i = 0; i < count; i++) {
-        const v = rows[from + i]![j];
-        if (v === null || v === undefined) markNull(i);
-        else values[i] = v ? 1 : 0;
-      }
-      typed = values;
+    const typed = TYPED[kind](count);
+    const store = STORE[kind];
+    for (let i = 0; i < count; i++) {
+      const v = rows[from + i]![j];
+      if (v === null || v === undefined) {
+        nulls ??= new Uint8Array(count);
+        nulls[i] = 1;
+      } else store(typed, i, v);
     }
     transfer.push(typed.buffer as ArrayBuffer);
     if (nulls) transfer.push((nulls as Uint8Array).buffer as ArrayBuffer);

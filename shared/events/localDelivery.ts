@@ -49,7 +49,7 @@ export function blobCreatedEventFor(path: string, options: SyntheticEventOptions
 /**
  * What Event Grid would do after an upload to the bronze container: deliver a BlobCreated event
  * for `path` to the BlobCreated handler. The local runner calls this once per committed file
- * (and runs `runKickLoop` to play the kick queue's Functions host).
+ * (local/localRunner.ts plays the kick queue's Functions host).
  */
 export function deliverBlobCreated(deps: EventDeps, path: string, options: Partial<SyntheticEventOptions> = {}): Promise<BlobCreatedResult> {
   return deps.onBlobCreated(blobCreatedEventFor(path, { container: deps.settings.bronzeContainer, ...options }));

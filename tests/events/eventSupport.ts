@@ -6,7 +6,7 @@ import { patAuth } from '../../shared/databricks/databricksAuth.js';
 import { DatabricksClient } from '../../shared/databricks/databricksClient.js';
 import { createEventDeps, type EventDeps } from '../../shared/events/eventDeps.js';
 import { loadEventSettings } from '../../shared/events/eventSettings.js';
-import { processVisibleKicks } from '../../shared/events/kickPump.js';
+import { processVisibleKicks } from './kickPump.js';
 import type { KickOutcome } from '../../shared/events/kicker.js';
 import { createLogger } from '../../shared/logging/logger.js';
 import { RunLedger } from '../../shared/state/runLedger.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { processVisibleKicks } from '../../shared/events/kickPump.js';
+import { processVisibleKicks } from './kickPump.js';
 import { idempotencyToken } from '../../shared/events/kicker.js';
 import { createEventHarness, dataPath, type EventHarness, JOB_ID, sampleEvent } from './eventSupport.js';
 

@@ -8,6 +8,7 @@ import { setApp } from '../../shared/app/appSingleton.js';
 import type { SoundlakeApp } from '../../shared/app/soundlakeApp.js';
 import { createHarness, testTable, type Harness } from '../support/harness.js';
 import { countById } from '../support/ingest.js';
+import { drainQueue } from '../support/queueDrain.js';
 
 /**
  * The function handlers outside the host: the timer fans out to the real Azurite queue, and the
@@ -21,25 +22,8 @@ const timer: Timer = { isPastDue: false, schedule: { adjustForDST: true }, sched
 const context = (name: string, dequeueCount = 1): InvocationContext =>
   new InvocationContext({ functionName: name, invocationId: 'test', logHandler: () => undefined, triggerMetadata: { dequeueCount } });
 
-/** What the host does: receive, decode base64 JSON, invoke, delete on success; counts failures. */
-async function drain(): Promise<{ handled: number; failures: Error[] }> {
-  let handled = 0;
-  const failures: Error[] = [];
-  for (;;) {
-    const { receivedMessageItems: items } = await queue.receiveMessages({ numberOfMessages: 16, visibilityTimeout: 60 });
-    if (items.length === 0) return { handled, failures };
-    for (const item of items) {
-      const payload: unknown = JSON.parse(Buffer.from(item.messageText, 'base64').toString('utf8'));
-      try {
-        await ingestQueue(payload, context('ingest-queue'));
-        handled++;
-      } catch (err) {
-        failures.push(err as Error);
-      }
-      await queue.deleteMessage(item.messageId, item.popReceipt);
-    }
-  }
-}
+/** What the host does: receive, decode base64 JSON, invoke, delete. */
+const drain = () => drainQueue(queue, (payload) => ingestQueue(payload, context('ingest-queue')));
 
 beforeAll(async () => {
   h = await createHarness((schema) => [

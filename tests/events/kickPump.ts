@@ -1,8 +1,7 @@
-import { setTimeout as delay } from 'node:timers/promises';
-import type { Logger } from '../logging/logger.js';
-import { silentLogger } from '../logging/logger.js';
-import type { EventDeps } from './eventDeps.js';
-import type { KickOutcome } from './kicker.js';
+import type { Logger } from '../../shared/logging/logger.js';
+import { silentLogger } from '../../shared/logging/logger.js';
+import type { EventDeps } from '../../shared/events/eventDeps.js';
+import type { KickOutcome } from '../../shared/events/kicker.js';
 
 export interface KickPumpOptions {
   /** Give up on a message after this many failed deliveries, like host.json maxDequeueCount (default 5). */
@@ -13,9 +12,9 @@ export interface KickPumpOptions {
 }
 
 /**
- * The kick queue played the way the Functions host plays it, for runners without a host (the
- * local runner, tests): every visible message is handled, deleted on success, left to reappear
- * on failure, and dropped after maxDequeueCount failures.
+ * The kick queue played the way the Functions host plays it, for tests (the local runner plays
+ * every queue through local/localHost.ts): every visible message is handled, deleted on success,
+ * left to reappear on failure, and dropped after maxDequeueCount failures.
  */
 export async function processVisibleKicks(deps: EventDeps, options: KickPumpOptions = {}): Promise<{ outcomes: KickOutcome[]; failures: Error[] }> {
   const max = options.maxDequeueCount ?? 5;
@@ -37,19 +36,5 @@ export async function processVisibleKicks(deps: EventDeps, options: KickPumpOpti
         }
       }
     }
-  }
-}
-
-/** Process kick messages every `intervalMs` until `signal` aborts. */
-export async function runKickLoop(deps: EventDeps, options: KickPumpOptions & { signal: AbortSignal; intervalMs?: number; onOutcome?: (o: KickOutcome) => void }): Promise<void> {
-  const logger = options.logger ?? silentLogger;
-  while (!options.signal.aborted) {
-    try {
-      const { outcomes } = await processVisibleKicks(deps, options);
-      for (const o of outcomes) options.onOutcome?.(o);
-    } catch (err) {
-      logger.error({ err }, 'kick queue could not be read');
-    }
-    await delay(options.intervalMs ?? 1000, undefined, { signal: options.signal }).catch(() => undefined);
   }
 }
