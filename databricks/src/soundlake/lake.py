@@ -77,6 +77,18 @@ def read_stream(spark: SparkSession, lake: Lake, layer: str, name: str) -> DataF
     return spark.readStream.table(lake.sql_name(layer, name).replace("`", ""))
 
 
+def drain_stream(stream: DataFrame, on_batch, lake: Lake, layer: str, name: str) -> None:
+    """Process everything available now, once, through `on_batch`; the checkpoint makes reruns resume."""
+    (
+        stream.writeStream.foreachBatch(on_batch)
+        .option("checkpointLocation", lake.checkpoint(layer, name))
+        .queryName(f"{layer}_{name}")
+        .trigger(availableNow=True)
+        .start()
+        .awaitTermination()
+    )
+
+
 def delta_table(spark: SparkSession, lake: Lake, layer: str, name: str) -> DeltaTable:
     if isinstance(lake, PathLake):
         return DeltaTable.forPath(spark, lake.path(layer, name))

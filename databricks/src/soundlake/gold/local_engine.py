@@ -70,15 +70,7 @@ def run_dimension(spark: SparkSession, lake: lk.Lake, spec: ScdSpec) -> DimStats
         target = lk.delta_table(s, lake, "gold", spec.name)
         apply_incremental(s, target, spec, all_events, kept.select(*spec.keys))
 
-    q = (
-        lk.read_stream(spark, lake, "silver", spec.silver_changes)
-        .writeStream.foreachBatch(on_batch)
-        .option("checkpointLocation", lake.checkpoint("gold", spec.name))
-        .queryName(f"gold_{spec.name}")
-        .trigger(availableNow=True)
-        .start()
-    )
-    q.awaitTermination()
+    lk.drain_stream(lk.read_stream(spark, lake, "silver", spec.silver_changes), on_batch, lake, "gold", spec.name)
     return stats
 
 

@@ -175,15 +175,7 @@ def run_table(
         s = batch.sparkSession
         write_batch(s, lake, table, source.rows(s, table, batch), stats)
 
-    query = (
-        source.stream(spark, table)
-        .writeStream.foreachBatch(on_batch)
-        .option("checkpointLocation", lake.checkpoint("silver", table.silver_name))
-        .queryName(f"silver_{table.silver_name}")
-        .trigger(availableNow=True)
-        .start()
-    )
-    query.awaitTermination()
+    lk.drain_stream(source.stream(spark, table), on_batch, lake, "silver", table.silver_name)
     return stats
 
 
