@@ -1,96 +1,224 @@
-import type { SourceColumn } from '../source/source.js';
+import type { ParquetKind } from '../source/parquetTypes.js';
 
 /**
- * Rows turned into columns that cross a worker boundary cheaply: numbers and 64-bit values in
- * typed arrays (transferred, not copied) with a null mask, everything else as plain arrays.
+ * Rows transposed into Arrow's memory layout: one typed array per column, strings as UTF-8
+ * bytes with offsets, nulls as a validity bitmap. Every buffer crosses to the encoder thread
+ * by transfer, never by structured clone, and the encoder wraps them without copying.
  */
+type Fixed = Int16Array | Int32Array | BigInt64Array | Float32Array | Float64Array;
+
 export type ColumnPayload =
-  | { kind: 'int32'; values: Int32Array; nulls: Uint8Array | null }
-  | { kind: 'int64'; values: BigInt64Array; nulls: Uint8Array | null }
-  | { kind: 'float64'; values: Float64Array; nulls: Uint8Array | null }
-  | { kind: 'bool'; values: Uint8Array; nulls: Uint8Array | null }
-  | { kind: 'plain'; values: unknown[] };
+  | { layout: 'fixed'; values: Fixed; validity: Uint8Array | null; nulls: number }
+  | { layout: 'bool'; values: Uint8Array; validity: Uint8Array | null; nulls: number }
+  | { layout: 'bytes'; offsets: Int32Array; data: Uint8Array; validity: Uint8Array | null; nulls: number }
+  /** Unscaled 128-bit two's complement, two little-endian 64-bit words per value. */
+  | { layout: 'decimal'; values: BigInt64Array; validity: Uint8Array | null; nulls: number };
 
-type Encoding = ColumnPayload['kind'];
+interface ColumnBuilder {
+  /** Copy column `j` of `rows[from, from + count)` to positions `at...`. */
+  append(rows: unknown[][], j: number, from: number, count: number, at: number): void;
+  /** The first `length` values as a payload; the builder starts over with fresh buffers. */
+  take(length: number): { payload: ColumnPayload; transfer: ArrayBuffer[] };
+}
 
-export function payloadKind(column: SourceColumn): Encoding {
-  const p = column.parquet;
-  switch (p.kind) {
-    case 'int16':
-    case 'int32':
-    case 'date':
-      return 'int32';
-    case 'int64':
-    case 'timestamp':
-      return 'int64';
-    case 'decimal':
-      // Unscaled values of up to 18 digits fit a signed 64-bit integer.
-      return (p.precision ?? 38) <= 18 ? 'int64' : 'plain';
-    case 'float':
-    case 'double':
-      return 'float64';
-    case 'boolean':
-      return 'bool';
-    default:
-      return 'plain';
+/** Validity bitmap allocated at the first null: most columns never have one. */
+class Validity {
+  bitmap: Uint8Array | null = null;
+  nulls = 0;
+  constructor(private readonly capacity: number) {}
+  setNull(i: number): void {
+    this.bitmap ??= new Uint8Array(Math.ceil(this.capacity / 8)).fill(0xff);
+    this.bitmap[i >> 3]! &= ~(1 << (i & 7));
+    this.nulls++;
   }
-}
-
-type TypedKind = Exclude<Encoding, 'plain'>;
-type TypedArray = Int32Array | BigInt64Array | Float64Array | Uint8Array;
-
-const TYPED: Record<TypedKind, (n: number) => TypedArray> = {
-  int32: (n) => new Int32Array(n),
-  int64: (n) => new BigInt64Array(n),
-  float64: (n) => new Float64Array(n),
-  bool: (n) => new Uint8Array(n),
-};
-
-const STORE: Record<TypedKind, (a: TypedArray, i: number, v: unknown) => void> = {
-  int32: (a, i, v) => void ((a as Int32Array)[i] = v as number),
-  int64: (a, i, v) => void ((a as BigInt64Array)[i] = v as bigint),
-  float64: (a, i, v) => void ((a as Float64Array)[i] = v as number),
-  bool: (a, i, v) => void ((a as Uint8Array)[i] = v ? 1 : 0),
-};
-
-/** Transpose `count` rows starting at `from` into column payloads; returns the buffers to transfer too. */
-export function rowsToColumns(kinds: Encoding[], rows: unknown[][], from = 0, count = rows.length - from): { columns: ColumnPayload[]; transfer: ArrayBuffer[] } {
-  const transfer: ArrayBuffer[] = [];
-  const columns = kinds.map((kind, j): ColumnPayload => {
-    if (kind === 'plain') {
-      const values = new Array<unknown>(count);
-      for (let i = 0; i < count; i++) values[i] = rows[from + i]![j];
-      return { kind, values };
-    }
-    let nulls: Uint8Array | null = null;
-    const typed = TYPED[kind](count);
-    const store = STORE[kind];
-    for (let i = 0; i < count; i++) {
-      const v = rows[from + i]![j];
-      if (v === null || v === undefined) {
-        nulls ??= new Uint8Array(count);
-        nulls[i] = 1;
-      } else store(typed, i, v);
-    }
-    transfer.push(typed.buffer as ArrayBuffer);
-    if (nulls) transfer.push((nulls as Uint8Array).buffer as ArrayBuffer);
-    return { kind, values: typed, nulls } as ColumnPayload;
-  });
-  return { columns, transfer };
-}
-
-/** Back to the arrays the Parquet writer takes: nulls as null, booleans as booleans. */
-export function columnToData(payload: ColumnPayload): unknown[] | Int32Array | Float64Array | BigInt64Array {
-  if (payload.kind === 'plain') return payload.values;
-  const { values, nulls } = payload;
-  if (payload.kind === 'bool') {
-    const out = new Array<boolean | null>(values.length);
-    for (let i = 0; i < values.length; i++) out[i] = nulls?.[i] ? null : values[i] === 1;
+  take(): { validity: Uint8Array | null; nulls: number; transfer: ArrayBuffer[] } {
+    const out = { validity: this.bitmap, nulls: this.nulls, transfer: this.bitmap ? [this.bitmap.buffer as ArrayBuffer] : [] };
+    this.bitmap = null;
+    this.nulls = 0;
     return out;
   }
-  // Without nulls the typed array goes straight to the writer, which reads it like an array.
-  if (!nulls) return payload.values;
-  const out = new Array<unknown>(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = nulls[i] ? null : values[i];
-  return out;
+}
+
+class FixedBuilder<T extends Fixed> implements ColumnBuilder {
+  private values: T;
+  private readonly validity: Validity;
+  constructor(
+    private readonly make: (n: number) => T,
+    private readonly capacity: number,
+  ) {
+    this.values = make(capacity);
+    this.validity = new Validity(capacity);
+  }
+  append(rows: unknown[][], j: number, from: number, count: number, at: number): void {
+    const values = this.values as unknown as (number | bigint)[];
+    for (let i = 0; i < count; i++) {
+      const v = rows[from + i]![j] as number | bigint | null | undefined;
+      if (v === null || v === undefined) this.validity.setNull(at + i);
+      else values[at + i] = v;
+    }
+  }
+  take(length: number): { payload: ColumnPayload; transfer: ArrayBuffer[] } {
+    const values = this.values.subarray(0, length) as T;
+    this.values = this.make(this.capacity);
+    const { validity, nulls, transfer } = this.validity.take();
+    return { payload: { layout: 'fixed', values, validity, nulls }, transfer: [values.buffer as ArrayBuffer, ...transfer] };
+  }
+}
+
+class BoolBuilder implements ColumnBuilder {
+  private bits: Uint8Array;
+  private readonly validity: Validity;
+  constructor(private readonly capacity: number) {
+    this.bits = new Uint8Array(Math.ceil(capacity / 8));
+    this.validity = new Validity(capacity);
+  }
+  append(rows: unknown[][], j: number, from: number, count: number, at: number): void {
+    for (let i = 0; i < count; i++) {
+      const v = rows[from + i]![j];
+      if (v === null || v === undefined) this.validity.setNull(at + i);
+      else if (v) this.bits[(at + i) >> 3]! |= 1 << ((at + i) & 7);
+    }
+  }
+  take(): { payload: ColumnPayload; transfer: ArrayBuffer[] } {
+    const values = this.bits;
+    this.bits = new Uint8Array(values.length);
+    const { validity, nulls, transfer } = this.validity.take();
+    return { payload: { layout: 'bool', values, validity, nulls }, transfer: [values.buffer as ArrayBuffer, ...transfer] };
+  }
+}
+
+/** Strings (encoded to UTF-8 here, once) and binaries, back to back with Arrow's offsets. */
+class BytesBuilder implements ColumnBuilder {
+  private offsets: Int32Array;
+  private data: Buffer;
+  private readonly validity: Validity;
+  constructor(
+    private readonly capacity: number,
+    private readonly text: boolean,
+  ) {
+    this.offsets = new Int32Array(capacity + 1);
+    this.data = BytesBuilder.alloc(capacity * 16);
+    this.validity = new Validity(capacity);
+  }
+  // Backed by an ArrayBuffer of its own: a pooled Buffer's memory cannot be transferred.
+  private static alloc(size: number): Buffer {
+    return Buffer.from(new ArrayBuffer(size));
+  }
+  private reserve(end: number): void {
+    if (end <= this.data.length) return;
+    const grown = BytesBuilder.alloc(Math.max(end, this.data.length * 2));
+    this.data.copy(grown);
+    this.data = grown;
+  }
+  append(rows: unknown[][], j: number, from: number, count: number, at: number): void {
+    const offsets = this.offsets;
+    let pos = offsets[at]!;
+    for (let i = 0; i < count; i++) {
+      const v = rows[from + i]![j];
+      if (v === null || v === undefined) this.validity.setNull(at + i);
+      else if (this.text) {
+        const s = v as string;
+        // UTF-8 needs at most three bytes per UTF-16 code unit.
+        this.reserve(pos + s.length * 3);
+        pos += this.data.write(s, pos, "utf8");
+      } else {
+        const b = v as Uint8Array;
+        this.reserve(pos + b.length);
+        this.data.set(b, pos);
+        pos += b.length;
+      }
+      offsets[at + i + 1] = pos;
+    }
+  }
+  take(length: number): { payload: ColumnPayload; transfer: ArrayBuffer[] } {
+    const offsets = this.offsets.subarray(0, length + 1);
+    const data = new Uint8Array(this.data.buffer, 0, offsets[length]!);
+    this.offsets = new Int32Array(this.capacity + 1);
+    this.data = BytesBuilder.alloc(Math.max(this.capacity * 16, data.length));
+    const { validity, nulls, transfer } = this.validity.take();
+    return { payload: { layout: 'bytes', offsets, data, validity, nulls }, transfer: [offsets.buffer as ArrayBuffer, data.buffer as ArrayBuffer, ...transfer] };
+  }
+}
+
+class DecimalBuilder implements ColumnBuilder {
+  private words: BigInt64Array;
+  private readonly validity: Validity;
+  constructor(private readonly capacity: number) {
+    this.words = new BigInt64Array(capacity * 2);
+    this.validity = new Validity(capacity);
+  }
+  append(rows: unknown[][], j: number, from: number, count: number, at: number): void {
+    const words = this.words;
+    for (let i = 0; i < count; i++) {
+      const v = rows[from + i]![j] as bigint | null | undefined;
+      if (v === null || v === undefined) this.validity.setNull(at + i);
+      else {
+        words[2 * (at + i)] = BigInt.asIntN(64, v);
+        words[2 * (at + i) + 1] = BigInt.asIntN(64, v >> 64n);
+      }
+    }
+  }
+  take(length: number): { payload: ColumnPayload; transfer: ArrayBuffer[] } {
+    const values = this.words.subarray(0, 2 * length);
+    this.words = new BigInt64Array(this.capacity * 2);
+    const { validity, nulls, transfer } = this.validity.take();
+    return { payload: { layout: 'decimal', values, validity, nulls }, transfer: [values.buffer as ArrayBuffer, ...transfer] };
+  }
+}
+
+function builderFor(kind: ParquetKind, capacity: number): ColumnBuilder {
+  switch (kind) {
+    case 'int16':
+      return new FixedBuilder((n) => new Int16Array(n), capacity);
+    case 'int32':
+    case 'date':
+      return new FixedBuilder((n) => new Int32Array(n), capacity);
+    case 'int64':
+    case 'timestamp':
+      return new FixedBuilder((n) => new BigInt64Array(n), capacity);
+    case 'float':
+      return new FixedBuilder((n) => new Float32Array(n), capacity);
+    case 'double':
+      return new FixedBuilder((n) => new Float64Array(n), capacity);
+    case 'boolean':
+      return new BoolBuilder(capacity);
+    case 'string':
+      return new BytesBuilder(capacity, true);
+    case 'binary':
+      return new BytesBuilder(capacity, false);
+    case 'decimal':
+      return new DecimalBuilder(capacity);
+  }
+}
+
+/** Up to `capacity` rows (one row group) of a table, column by column. */
+export class ColumnBatch {
+  private readonly builders: ColumnBuilder[];
+  length = 0;
+
+  constructor(
+    kinds: ParquetKind[],
+    readonly capacity: number,
+  ) {
+    this.builders = kinds.map((k) => builderFor(k, capacity));
+  }
+
+  get full(): boolean {
+    return this.length === this.capacity;
+  }
+
+  /** Appends up to the free room and returns how many rows were taken. */
+  append(rows: unknown[][], from: number, count: number): number {
+    const n = Math.min(count, this.capacity - this.length);
+    for (let j = 0; j < this.builders.length; j++) this.builders[j]!.append(rows, j, from, n, this.length);
+    this.length += n;
+    return n;
+  }
+
+  take(): { columns: ColumnPayload[]; rows: number; transfer: ArrayBuffer[] } {
+    const rows = this.length;
+    const taken = this.builders.map((b) => b.take(rows));
+    this.length = 0;
+    return { columns: taken.map((t) => t.payload), rows, transfer: taken.flatMap((t) => t.transfer) };
+  }
 }

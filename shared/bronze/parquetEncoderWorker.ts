@@ -1,67 +1,139 @@
 import { parentPort } from 'node:worker_threads';
-import type { SchemaElement } from 'hyparquet';
-import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
-import { compressSync } from 'snappy';
+import * as arrow from 'apache-arrow';
+import * as parquet from 'parquet-wasm/node';
+import type { ParquetKind } from '../source/parquetTypes.js';
+import type { ColumnSpec } from './arrowBatch.js';
+import { arrowSchema, toRecordBatch } from './arrowBatch.js';
 import type { ColumnPayload } from './columnBatch.js';
-import { columnToData } from './columnBatch.js';
 
 /**
- * Parquet encoding off the main thread: the main thread reads and converts rows while this
- * thread encodes and compresses the previous row group. One file at a time per worker.
+ * Parquet encoding off the main thread, by arrow-rs (parquet-wasm): the main thread reads and
+ * transposes rows while this thread encodes and compresses. One file at a time per worker;
+ * row groups stream through, so a file of any size holds about two row groups here.
  */
 export type EncoderRequest =
-  | { type: 'open'; schema: SchemaElement[]; kv: { key: string; value: string }[] }
+  | { type: 'open'; columns: ColumnSpec[]; kv: { key: string; value: string }[]; rowGroupRows: number }
   | { type: 'group'; columns: ColumnPayload[]; rows: number }
   | { type: 'finish' };
 
-export type EncoderReply = { type: 'bytes'; bytes: Uint8Array; last: boolean } | { type: 'error'; message: string };
+export type EncoderReply =
+  | { type: 'bytes'; bytes: Uint8Array }
+  /** A row group was taken by the encoder: the main thread may send another. */
+  | { type: 'ack' }
+  | { type: 'end' }
+  | { type: 'error'; message: string };
 
-class CollectingWriter extends ByteWriter {
-  flush(): void {
-    if (this.index === 0) return;
-    const bytes = new Uint8Array(this.buffer.slice(0, this.index));
-    this.index = 0;
-    parentPort!.postMessage({ type: 'bytes', bytes, last: false } satisfies EncoderReply, [bytes.buffer as ArrayBuffer]);
+const post = (reply: EncoderReply, transfer: ArrayBuffer[] = []): void => parentPort!.postMessage(reply, transfer);
+
+/**
+ * Dictionary encoding where repeats are likely (codes, names, small integers); not for 64-bit
+ * values, times and measures, which are mostly distinct and would build a dictionary only to
+ * fall back to plain at twice the cost.
+ */
+const DICTIONARY: Record<ParquetKind, boolean> = {
+  string: true,
+  binary: true,
+  int16: true,
+  int32: true,
+  date: true,
+  boolean: false,
+  int64: false,
+  timestamp: false,
+  float: false,
+  double: false,
+  decimal: false,
+};
+
+function writerProperties(columns: ColumnSpec[], kv: { key: string; value: string }[], rowGroupRows: number): parquet.WriterProperties {
+  let builder = new parquet.WriterPropertiesBuilder()
+    .setCompression(parquet.Compression.SNAPPY)
+    .setMaxRowGroupSize(rowGroupRows)
+    .setKeyValueMetadata(new Map(kv.map(({ key, value }) => [key, value])));
+  for (const c of columns) builder = builder.setColumnDictionaryEnabled(c.name, DICTIONARY[c.parquet.kind]);
+  return builder.build();
+}
+
+/** Row groups waiting for the encoder to pull them; `undefined` ends the file. */
+class Inbox {
+  private readonly items: (parquet.RecordBatch | undefined)[] = [];
+  private waiter: ((item: parquet.RecordBatch | undefined) => void) | undefined;
+  push(item: parquet.RecordBatch | undefined): void {
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w(item);
+    } else this.items.push(item);
+  }
+  next(): Promise<parquet.RecordBatch | undefined> {
+    if (this.items.length > 0) return Promise.resolve(this.items.shift());
+    return new Promise((resolve) => (this.waiter = resolve));
+  }
+  drop(): void {
+    for (const b of this.items.splice(0)) b?.free();
   }
 }
 
-const nativeSnappy = (input: Uint8Array): Uint8Array => {
-  const out = compressSync(Buffer.from(input.buffer, input.byteOffset, input.byteLength));
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-};
+interface OpenFile {
+  schema: arrow.Schema;
+  inbox: Inbox;
+  failed: boolean;
+}
 
-let writer: ParquetWriter | undefined;
-let out: CollectingWriter | undefined;
-let names: string[] = [];
+let file: OpenFile | undefined;
+
+function fail(target: OpenFile, err: unknown): void {
+  if (target.failed) return;
+  target.failed = true;
+  target.inbox.drop();
+  if (file === target) file = undefined;
+  post({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+}
+
+function open(req: Extract<EncoderRequest, { type: 'open' }>): void {
+  const target: OpenFile = { schema: arrowSchema(req.columns), inbox: new Inbox(), failed: false };
+  file = target;
+  let pulled = false;
+  const input = new ReadableStream<parquet.RecordBatch>(
+    {
+      async pull(controller) {
+        // Pulled again means the previous row group is encoded.
+        if (pulled) post({ type: 'ack' });
+        pulled = true;
+        const batch = await target.inbox.next();
+        if (batch) controller.enqueue(batch);
+        else controller.close();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  void (async () => {
+    const output = (await parquet.transformParquetStream(input, writerProperties(req.columns, req.kv, req.rowGroupRows))) as ReadableStream<Uint8Array>;
+    for await (const chunk of output as unknown as AsyncIterable<Uint8Array>) {
+      if (target.failed) return;
+      // Chunks are copies out of wasm memory; transfer them whole, never a view of a larger buffer.
+      const bytes = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength ? chunk : chunk.slice();
+      post({ type: 'bytes', bytes }, [bytes.buffer as ArrayBuffer]);
+    }
+    if (target.failed) return;
+    if (file === target) file = undefined;
+    post({ type: 'end' });
+  })().catch((err: unknown) => fail(target, err));
+}
 
 parentPort!.on('message', (req: EncoderRequest) => {
+  if (req.type === 'open') return open(req);
+  const target = file;
+  if (!target) return post({ type: 'error', message: `no open file for ${req.type}` });
   try {
-    if (req.type === 'open') {
-      out = new CollectingWriter(1 << 20);
-      names = req.schema.slice(1).map((e) => e.name);
-      writer = new ParquetWriter({
-        writer: out,
-        schema: req.schema,
-        codec: 'SNAPPY',
-        // Native Snappy (napi-rs): the pure-JS compressor was a fifth of the encoding time.
-        compressors: { SNAPPY: nativeSnappy },
-        createdBy: 'soundlake (hyparquet-writer)',
-        kvMetadata: req.kv,
-      });
-    } else if (req.type === 'group') {
-      const columnData = req.columns.map((c, j) => ({ name: names[j]!, data: columnToData(c) as never }));
-      void writer!.write({ columnData, rowGroupSize: req.rows });
-    } else {
-      void writer!.finish();
-      const bytes = new Uint8Array(out!.buffer.slice(0, out!.index));
-      out!.index = 0;
-      parentPort!.postMessage({ type: 'bytes', bytes, last: true } satisfies EncoderReply, [bytes.buffer as ArrayBuffer]);
-      writer = undefined;
-      out = undefined;
-    }
+    if (req.type === 'group') {
+      // IPC is how a batch enters wasm memory: one copy of the buffers, none of the values.
+      const ipc = arrow.tableToIPC(new arrow.Table([toRecordBatch(target.schema, req.columns, req.rows)]), 'stream');
+      const table = parquet.Table.fromIPCStream(ipc);
+      const batch = table.recordBatch(0)!;
+      table.free();
+      target.inbox.push(batch);
+    } else target.inbox.push(undefined);
   } catch (err) {
-    writer = undefined;
-    out = undefined;
-    parentPort!.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err) } satisfies EncoderReply);
+    fail(target, err);
   }
 });

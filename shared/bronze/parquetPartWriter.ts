@@ -1,29 +1,24 @@
-import type { SchemaElement } from 'hyparquet';
 import type { LakeUpload } from '../lake/lake.js';
-import { schemaElement } from '../source/parquetTypes.js';
 import type { SourceColumn } from '../source/source.js';
-import type { ColumnPayload } from './columnBatch.js';
-import { payloadKind, rowsToColumns } from './columnBatch.js';
+import { ColumnBatch } from './columnBatch.js';
 import type { EncoderHandle } from './parquetEncoderPool.js';
 import { acquireEncoder, releaseEncoder } from './parquetEncoderPool.js';
 import type { EncoderReply } from './parquetEncoderWorker.js';
 
 export const PARQUET_CONTENT_TYPE = 'application/vnd.apache.parquet';
 
-/** Row groups handed to the encoder and not yet back as bytes: bounds memory while keeping both threads busy. */
+/** Row groups handed to the encoder and not yet taken: bounds memory while keeping both threads busy. */
 const MAX_GROUPS_IN_FLIGHT = 2;
 
 /**
  * One bronze Parquet file (Snappy), written row group by row group to a lake upload. The main
- * thread buffers rows and transposes them; a worker thread encodes and compresses; the bytes of
- * each row group are staged as a block as soon as they come back, so an open file holds about
- * two row groups in memory however large it grows.
+ * thread transposes rows into a column batch; a worker thread encodes and compresses; bytes are
+ * staged as blocks as soon as they come back, so an open file holds about two row groups in
+ * memory however large it grows.
  */
 export class ParquetPartWriter {
   private readonly encoder: EncoderHandle;
-  private readonly kinds: ReturnType<typeof payloadKind>[];
-  private pending: unknown[][][] = [];
-  private pendingRows = 0;
+  private readonly batch: ColumnBatch;
   private inFlight = 0;
   private staged: Promise<void> = Promise.resolve();
   private failure: Error | undefined;
@@ -35,28 +30,44 @@ export class ParquetPartWriter {
   constructor(
     columns: SourceColumn[],
     private readonly upload: LakeUpload,
-    private readonly rowGroupRows: number,
+    rowGroupRows: number,
     kvMetadata: Record<string, string> = {},
   ) {
-    const schema: SchemaElement[] = [{ name: 'schema', num_children: columns.length }, ...columns.map((c) => schemaElement(c.name, c.parquet, c.nullable))];
-    this.kinds = columns.map(payloadKind);
+    this.batch = new ColumnBatch(
+      columns.map((c) => c.parquet.kind),
+      rowGroupRows,
+    );
     this.encoder = acquireEncoder();
     this.encoder.attach(
       (reply) => this.onReply(reply),
       (err) => this.fail(err),
     );
-    this.encoder.send({ type: 'open', schema, kv: Object.entries(kvMetadata).map(([key, value]) => ({ key, value })) });
+    this.encoder.send({
+      type: 'open',
+      columns: columns.map(({ name, parquet, nullable }) => ({ name, parquet, nullable })),
+      kv: Object.entries(kvMetadata).map(([key, value]) => ({ key, value })),
+      rowGroupRows,
+    });
   }
 
   private onReply(reply: EncoderReply): void {
-    if (reply.type === 'error') return this.fail(new Error(`Parquet encoding failed: ${reply.message}`));
-    // Staged in arrival order, which is the order the encoder produced the bytes.
-    const stage = this.upload.stage(reply.bytes);
-    this.staged = this.staged.then(() => stage);
-    stage.catch((err: unknown) => this.fail(err as Error));
-    if (reply.last) this.finished?.(true);
-    else this.inFlight--;
-    this.wake?.();
+    switch (reply.type) {
+      case 'error':
+        return this.fail(new Error(`Parquet encoding failed: ${reply.message}`));
+      case 'bytes': {
+        // Staged in arrival order, which is the order the encoder produced the bytes.
+        const stage = this.upload.stage(reply.bytes);
+        this.staged = this.staged.then(() => stage);
+        stage.catch((err: unknown) => this.fail(err as Error));
+        return;
+      }
+      case 'ack':
+        this.inFlight--;
+        this.wake?.();
+        return;
+      case 'end':
+        this.finished?.(true);
+    }
   }
 
   private fail(err: Error): void {
@@ -65,40 +76,28 @@ export class ParquetPartWriter {
     this.finished?.(false);
   }
 
-  /** Buffer rows; hands a row group to the encoder whenever enough are buffered. */
+  /** Buffer rows; hands a row group to the encoder whenever one is full. */
   async add(rows: unknown[][]): Promise<void> {
     if (this.failure) throw this.failure;
-    if (rows.length === 0) return;
-    this.pending.push(rows);
-    this.pendingRows += rows.length;
+    let from = 0;
+    while (from < rows.length) {
+      from += this.batch.append(rows, from, rows.length - from);
+      if (this.batch.full) await this.sendGroup();
+    }
     this.rows += rows.length;
-    while (this.pendingRows >= this.rowGroupRows) await this.sendGroup(this.rowGroupRows);
   }
 
-  private async sendGroup(count: number): Promise<void> {
+  private async sendGroup(): Promise<void> {
     while (this.inFlight >= MAX_GROUPS_IN_FLIGHT && !this.failure) await new Promise<void>((resolve) => (this.wake = resolve));
     if (this.failure) throw this.failure;
-    const parts: { columns: ReturnType<typeof rowsToColumns>['columns']; transfer: ArrayBuffer[] }[] = [];
-    let left = count;
-    // Transpose batch by batch, without first copying rows into one big array.
-    while (left > 0) {
-      const head = this.pending[0]!;
-      const take = Math.min(head.length, left);
-      parts.push(rowsToColumns(this.kinds, head, 0, take));
-      if (take === head.length) this.pending.shift();
-      else this.pending[0] = head.slice(take);
-      left -= take;
-    }
-    this.pendingRows -= count;
-    const columns = parts.length === 1 ? parts[0]!.columns : mergeColumns(parts.map((p) => p.columns));
-    const transfer = parts.length === 1 ? parts[0]!.transfer : columnsTransfer(columns);
+    const { columns, rows, transfer } = this.batch.take();
     this.inFlight++;
-    this.encoder.send({ type: 'group', columns, rows: count }, transfer);
+    this.encoder.send({ type: 'group', columns, rows }, transfer);
   }
 
   /** Writes what is buffered and the footer, then commits the file; returns its size in bytes. */
   async finish(): Promise<number> {
-    if (this.pendingRows > 0) await this.sendGroup(this.pendingRows);
+    if (this.batch.length > 0) await this.sendGroup();
     const done = new Promise<boolean>((resolve) => (this.finished = resolve));
     if (this.failure) throw this.failure;
     this.encoder.send({ type: 'finish' });
@@ -119,29 +118,4 @@ export class ParquetPartWriter {
     this.released = true;
     releaseEncoder(this.encoder, clean);
   }
-}
-
-function mergeColumns(groups: ColumnPayload[][]): ColumnPayload[] {
-  return groups[0]!.map((first, j) => {
-    const pieces = groups.map((g) => g[j]!);
-    if (first.kind === 'plain') return { kind: 'plain', values: pieces.flatMap((p) => (p as { values: unknown[] }).values) };
-    const total = pieces.reduce((n, p) => n + p.values.length, 0);
-    const Ctor = first.values.constructor as new (n: number) => Int32Array | BigInt64Array | Float64Array | Uint8Array;
-    const values = new Ctor(total);
-    let nulls: Uint8Array | null = null;
-    let offset = 0;
-    for (const p of pieces as Exclude<ColumnPayload, { kind: 'plain' }>[]) {
-      (values as Int32Array).set(p.values as Int32Array, offset);
-      if (p.nulls) {
-        nulls ??= new Uint8Array(total);
-        nulls.set(p.nulls, offset);
-      }
-      offset += p.values.length;
-    }
-    return { kind: first.kind, values, nulls } as ColumnPayload;
-  });
-}
-
-function columnsTransfer(columns: ColumnPayload[]): ArrayBuffer[] {
-  return columns.flatMap((c) => (c.kind === 'plain' ? [] : [c.values.buffer as ArrayBuffer, ...(c.nulls ? [c.nulls.buffer as ArrayBuffer] : [])]));
 }
