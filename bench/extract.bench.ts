@@ -153,4 +153,4 @@ try {
 } finally {
   await azurite.stop();
 }
-process.stdout.write(`\nsoundlake extraction benchmark (PGlite -> Azurite, Snappy Parquet via hyparquet-writer; node ${process.version} ${process.execArgv.join(' ')})\n${results.join('\n')}\n`);
+process.stdout.write(`\nsoundlake extraction benchmark (PGlite -> Azurite, Snappy Parquet via parquet-wasm (arrow-rs); node ${process.version} ${process.execArgv.join(' ')})\n${results.join('\n')}\n`);

@@ -40,7 +40,8 @@ export class BlobLake implements Lake {
         // Block ids must all have the same length within a blob.
         const id = Buffer.from(`block-${String(ids.length).padStart(8, '0')}`).toString('base64');
         ids.push(id);
-        const body = Buffer.from(bytes);
+        // A view, not a copy: the encoder hands over bytes it no longer touches.
+        const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
         bytesStaged += body.length;
         const p: Promise<void> = blob
           .stageBlock(id, body, body.length)

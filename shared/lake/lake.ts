@@ -9,6 +9,7 @@ export interface LakeObject {
 
 /** A file being written block by block; nothing is visible until `commit`. */
 export interface LakeUpload {
+  /** Takes the bytes as they are, without copying: the caller must not change them afterwards. */
   stage(bytes: Uint8Array): Promise<void>;
   /** Makes the object visible in one step; returns its size in bytes. */
   commit(contentType: string): Promise<number>;

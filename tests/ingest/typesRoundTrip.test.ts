@@ -109,21 +109,33 @@ describe('types round trip', () => {
 
     const files = await h.bronzeFiles('types_all');
     const { readParquetBytes } = await import('../support/parquetReader.js');
-    const contents = readParquetBytes((await h.app.lake.get(files[0]!.path))!);
+    const contents = await readParquetBytes((await h.app.lake.get(files[0]!.path))!);
     const types = Object.fromEntries(contents.columns.map((c) => [c.name, c.type]));
-    expect(types.c_num).toBe('Decimal(12,3)');
-    expect(types.c_num_wide).toBe('Decimal(38,10)');
-    expect(types.c_int8).toBe('Int64');
-    expect(types.c_int2).toBe('Int16');
-    expect(types.c_tstz).toMatch(/^Timestamp<MICROSECOND/);
-    expect(types.c_date).toMatch(/^Date32<DAY>/);
-    expect(types.c_bool).toBe('Bool');
-    expect(types.c_bytea).toBe('Binary');
+    // The footer as written: physical type, then logical annotation, as Spark will read it.
+    expect(types).toMatchObject({
+      c_int2: 'INT32 INT(16,signed)',
+      c_int4: 'INT32',
+      c_int8: 'INT64',
+      c_num: 'INT64 DECIMAL(12,3)',
+      c_num_wide: 'FIXED_LEN_BYTE_ARRAY DECIMAL(38,10)',
+      c_num_free: 'BYTE_ARRAY STRING',
+      c_f4: 'FLOAT',
+      c_f8: 'DOUBLE',
+      c_bool: 'BOOLEAN',
+      c_text: 'BYTE_ARRAY STRING',
+      c_bytea: 'BYTE_ARRAY',
+      c_date: 'INT32 DATE',
+      c_ts: 'INT64 TIMESTAMP(MICROS,UTC)',
+      c_tstz: 'INT64 TIMESTAMP(MICROS,UTC)',
+    });
     // Snappy on every column chunk: checked from the raw footer through hyparquet's metadata reader.
     const { parquetMetadata } = await import('hyparquet');
     const bytes = (await h.app.lake.get(files[0]!.path))!;
     const meta = parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
     const codecs = new Set(meta.row_groups.flatMap((g) => g.columns.map((c) => c.meta_data?.codec)));
     expect([...codecs]).toEqual(['SNAPPY']);
+    // The slice that wrote the file is named in the footer, so a file found alone can be traced.
+    const kv = Object.fromEntries((meta.key_value_metadata ?? []).map((e) => [e.key, e.value]));
+    expect(kv).toMatchObject({ 'soundlake.table': 'types_all', 'soundlake.slice': manifest!.slice, 'soundlake.run_id': manifest!.runId });
   });
 });

@@ -110,7 +110,7 @@ export async function createHarness(tables: (schema: string) => TableConfig[] = 
       const rows: Record<string, unknown>[] = [];
       for (const f of await harness.bronzeFiles(table)) {
         const bytes = await app.lake.get(f.path);
-        rows.push(...readParquetBytes(bytes!).rows);
+        rows.push(...(await readParquetBytes(bytes!)).rows);
       }
       return rows;
     },
