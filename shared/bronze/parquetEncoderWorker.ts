@@ -26,16 +26,17 @@ export type EncoderReply =
 const post = (reply: EncoderReply, transfer: ArrayBuffer[] = []): void => parentPort!.postMessage(reply, transfer);
 
 /**
- * Dictionary encoding where repeats are likely (codes, names, small integers); not for 64-bit
- * values, times and measures, which are mostly distinct and would build a dictionary only to
- * fall back to plain at twice the cost.
+ * Dictionary encoding for strings and binaries, where repeats are likely and values are wide.
+ * Not for numbers, dates and times: measured on fact_streams, dictionaries on its integer
+ * columns took 25% more encoding CPU to save 13% of the file, and on mostly distinct values
+ * (ids, times, measures) arrow-rs builds a whole dictionary page before it falls back to plain.
  */
 const DICTIONARY: Record<ParquetKind, boolean> = {
   string: true,
   binary: true,
-  int16: true,
-  int32: true,
-  date: true,
+  int16: false,
+  int32: false,
+  date: false,
   boolean: false,
   int64: false,
   timestamp: false,
