@@ -5,5 +5,7 @@ import './ingest-poison.js';
 import './backfill-post.js';
 import './backfill-get.js';
 import './backfill-queue.js';
+import './backfill-poison.js';
 import './bronze-blob-created.js';
 import './databricks-kick.js';
+import './databricks-kick-poison.js';

@@ -1,6 +1,8 @@
 import { backfillGet } from '../functions/backfill-get.js';
 import { backfillPost } from '../functions/backfill-post.js';
 import { backfillQueue } from '../functions/backfill-queue.js';
+import { backfillPoison } from '../functions/backfill-poison.js';
+import { databricksKickPoison } from '../functions/databricks-kick-poison.js';
 import { databricksKick } from '../functions/databricks-kick.js';
 import { ingestPoison } from '../functions/ingest-poison.js';
 import { ingestQueue } from '../functions/ingest-queue.js';
@@ -95,7 +97,9 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
   host.queue('ingest-queue', q(settings.ingestQueue), q(`${settings.ingestQueue}-poison`), ingestQueue);
   host.queue('ingest-poison', q(`${settings.ingestQueue}-poison`), q(`${settings.ingestQueue}-poison-poison`), ingestPoison);
   host.queue('backfill-queue', q(settings.backfill.queue), q(`${settings.backfill.queue}-poison`), backfillQueue);
+  host.queue('backfill-poison', q(`${settings.backfill.queue}-poison`), q(`${settings.backfill.queue}-poison-poison`), backfillPoison);
   host.queue('databricks-kick', q(eventSettings.kickQueue), q(`${eventSettings.kickQueue}-poison`), databricksKick);
+  host.queue('databricks-kick-poison', q(`${eventSettings.kickQueue}-poison`), q(`${eventSettings.kickQueue}-poison-poison`), databricksKickPoison);
   if (options.schedule) host.timer('ingest-timer', options.schedule, ingestTimer);
   const url = await host.listen(options.port ?? 7071);
   return {

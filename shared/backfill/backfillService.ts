@@ -1,9 +1,12 @@
 import pLimit from 'p-limit';
 import type { Logger } from '../logging/logger.js';
+import type { Notice } from '../notify/notifier.js';
+import { reportPoison } from '../queue/reportPoison.js';
 import { newRunId } from '../run/runId.js';
 import type { BackfillLimits, BackfillPlan } from './backfillRequest.js';
 import { cutWindow, planBackfill } from './backfillRequest.js';
 import type { BackfillMessage, BackfillQueue } from './backfillMessage.js';
+import { backfillMessageSchema } from './backfillMessage.js';
 import type { BackfillHeader, BackfillStore, ChunkState, ChunkStatus } from './backfillStore.js';
 import type { BackfillDeps, ChunkRunResult } from './runBackfillChunk.js';
 import { runBackfillChunk } from './runBackfillChunk.js';
@@ -109,11 +112,46 @@ export class BackfillService {
     if (result.status === 'partial') {
       await this.deps.backfillQueue.send(message);
     } else if (result.status === 'done') {
-      const chunks = await this.deps.backfills.chunks(message.backfillId);
-      const next = chunks.find((c) => c.chunk > message.chunk && c.chunk % message.lanes === message.chunk % message.lanes && c.status !== 'done');
-      if (next) await this.deps.backfillQueue.send({ ...message, chunk: next.chunk });
+      await this.handOn(message);
     }
     return result;
+  }
+
+  /** Queue the lane's next unfinished chunk after `message.chunk`, if any. */
+  private async handOn(message: BackfillMessage): Promise<void> {
+    const chunks = await this.deps.backfills.chunks(message.backfillId);
+    const next = chunks.find((c) => c.chunk > message.chunk && c.chunk % message.lanes === message.chunk % message.lanes && c.status !== 'done');
+    if (next) await this.deps.backfillQueue.send({ ...message, chunk: next.chunk });
+  }
+
+  /**
+   * A chunk message the host gave up on (backfill poison queue): report it, then hand its lane
+   * on, so one chunk that keeps failing does not strand the chunks queued behind it. The chunk
+   * stays failed; requesting the same backfill again re-queues it.
+   */
+  async giveUp(payload: unknown, meta: { dequeueCount: number }): Promise<Notice> {
+    const { notice, message } = await reportPoison(
+      this.deps,
+      {
+        queue: 'backfill',
+        schema: backfillMessageSchema,
+        describe: async (m, attempts) => {
+          const [header, state] = await Promise.all([this.deps.backfills.header(m.backfillId), this.deps.backfills.chunk(m.backfillId, m.chunk)]);
+          const table = header?.table ?? '_backfill';
+          return {
+            runId: header?.runId ?? 'unknown-run',
+            subject: table,
+            title: `backfill ${m.backfillId} of ${table}: chunk ${m.chunk} failed ${attempts} and was given up`,
+            detail: `${state ? `window ${state.low} .. ${state.high}, last error: ${state.error ?? 'none recorded'}. ` : ''}The lane goes on with its next chunk; send the same backfill request again to retry this one.`,
+            lookAt: `GET /api/backfill/${m.backfillId}; run ledger: subject ${table}, run ${header?.runId ?? 'unknown-run'}`,
+          };
+        },
+      },
+      payload,
+      meta,
+    );
+    if (message) await this.handOn(message);
+    return notice;
   }
 
   /** In-process run of every unfinished chunk (the CLI): same chunk code, p-limit instead of a queue. */

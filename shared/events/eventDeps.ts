@@ -6,13 +6,14 @@ import { queueClient, tableClient } from '../azure/storageClients.js';
 import { entraAuth, patAuth } from '../databricks/databricksAuth.js';
 import { DatabricksClient } from '../databricks/databricksClient.js';
 import type { Logger } from '../logging/logger.js';
-import type { Notifier } from '../notify/notifier.js';
+import type { Notice, Notifier } from '../notify/notifier.js';
+import { reportPoison } from '../queue/reportPoison.js';
 import type { RunLedger } from '../state/runLedger.js';
 import { classify, EventParseError, parseStorageEvents } from './blobCreatedEvent.js';
 import { Debouncer, type RecordOutcome } from './debouncer.js';
 import type { EventSettings } from './eventSettings.js';
-import { type KickOutcome, Kicker } from './kicker.js';
-import { KickQueue, parseKickMessage } from './kickQueue.js';
+import { DATABRICKS_SUBJECT, type KickOutcome, Kicker } from './kicker.js';
+import { KickQueue, kickMessageSchema, parseKickMessage } from './kickQueue.js';
 import { KickStore } from './kickStore.js';
 
 export interface EventDepsInput {
@@ -55,6 +56,8 @@ export interface EventDeps {
   onBlobCreated(payload: unknown): Promise<BlobCreatedResult>;
   /** Handle one kick-queue message. Throws when the kick failed (after notifying), so the host retries. */
   onKickMessage(payload: unknown, context?: { owner?: string }): Promise<KickOutcome>;
+  /** Report a kick-queue message the host gave up on (the kick poison queue). */
+  onKickPoison(payload: unknown, meta: { dequeueCount: number }): Promise<Notice>;
 }
 
 export function databricksClientFrom(settings: EventSettings, logger: Logger, credential?: TokenCredential): DatabricksClient {
@@ -109,5 +112,27 @@ export async function createEventDeps(input: EventDepsInput): Promise<EventDeps>
       return result;
     },
     onKickMessage: async (payload, context = {}) => kicker.handle(parseKickMessage(payload), { owner: context.owner ?? randomUUID() }),
+    onKickPoison: async (payload, meta) => {
+      const { notice } = await reportPoison(
+        { notifier, ledger, logger },
+        {
+          queue: 'kick',
+          schema: kickMessageSchema,
+          describe: (m, attempts) => ({
+            runId: m.windowId,
+            subject: DATABRICKS_SUBJECT,
+            title: `Databricks ${m.step === 'kick' ? 'start' : 'gold step'} for window ${m.windowId} failed ${attempts} and was given up`,
+            detail:
+              m.step === 'kick'
+                ? "The window's bronze files are safe but not yet in silver or gold: the next window's run takes them too (Auto Loader processes every file it has not seen), or start the medallion job by hand."
+                : "Silver was started for this window, gold was not updated: the next window's gold update takes these rows too, or start the gold pipeline by hand.",
+            lookAt: `run ledger: subject ${DATABRICKS_SUBJECT}, run ${m.windowId}; logs filtered on runId=${m.windowId}`,
+          }),
+        },
+        payload,
+        meta,
+      );
+      return notice;
+    },
   };
 }

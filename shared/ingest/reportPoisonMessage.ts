@@ -1,45 +1,28 @@
-import type { Logger } from '../logging/logger.js';
-import type { Notice, Notifier } from '../notify/notifier.js';
-import type { RunLedger } from '../state/runLedger.js';
+import type { Notice } from '../notify/notifier.js';
+import type { PoisonDeps } from '../queue/reportPoison.js';
+import { reportPoison } from '../queue/reportPoison.js';
 import { ingestMessageSchema } from './ingestMessage.js';
 
 /**
- * A message the host retried until it gave up. Tell a person which run and table, and record
- * it in the ledger; the table's pending slice (if any) is resumed by the next scheduled run.
+ * An ingest message the host gave up on. The table's pending slice (if any) is resumed by the
+ * next scheduled run, so reporting it is all there is to do.
  */
-export async function reportPoisonMessage(
-  deps: { notifier: Notifier; ledger: RunLedger; logger: Logger },
-  payload: unknown,
-  meta: { dequeueCount: number },
-): Promise<Notice> {
-  let value = payload;
-  if (typeof payload === 'string') {
-    try {
-      value = JSON.parse(payload);
-    } catch {
-      value = payload;
-    }
-  }
-  const parsed = ingestMessageSchema.safeParse(value);
-  const runId = parsed.success ? parsed.data.runId : 'unknown-run';
-  const subject = parsed.success ? parsed.data.table : '_poison';
-  const raw = JSON.stringify(value).slice(0, 500);
-  const notice: Notice = {
-    kind: 'poison-message',
-    severity: 'error',
-    runId,
-    subject,
-    title: parsed.success
-      ? `ingestion of ${subject} in run ${runId} failed ${meta.dequeueCount || 'several'} times and was given up`
-      : `an unreadable ingest message was given up: ${raw}`,
-    detail: parsed.success ? `message: ${raw}` : `the message does not match the ingest message schema: ${raw}`,
-    lookAt: `run ledger: subject ${subject}, run ${runId}; logs filtered on runId=${runId}`,
-    key: `poison:${subject}`,
-  };
-  const now = new Date().toISOString();
-  const entry = await deps.ledger.start({ runId, subject, activity: 'poison', trigger: 'poison-queue', startedAt: now });
-  await deps.ledger.finish(entry, { status: 'failed', error: notice.title, detail: notice.detail });
-  deps.logger.error({ runId, table: subject }, notice.title);
-  await deps.notifier.notify(notice);
+export async function reportPoisonMessage(deps: PoisonDeps, payload: unknown, meta: { dequeueCount: number }): Promise<Notice> {
+  const { notice } = await reportPoison(
+    deps,
+    {
+      queue: 'ingest',
+      schema: ingestMessageSchema,
+      describe: (m, attempts) => ({
+        runId: m.runId,
+        subject: m.table,
+        title: `ingestion of ${m.table} in run ${m.runId} failed ${attempts} and was given up`,
+        detail: `message: ${JSON.stringify(m).slice(0, 500)}; the next scheduled run resumes the table's pending slice`,
+        lookAt: `run ledger: subject ${m.table}, run ${m.runId}; logs filtered on runId=${m.runId}`,
+      }),
+    },
+    payload,
+    meta,
+  );
   return notice;
 }

@@ -2,6 +2,7 @@ import { HttpRequest, InvocationContext } from '@azure/functions';
 import type { QueueClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backfillGet } from '../../functions/backfill-get.js';
+import { backfillPoison } from '../../functions/backfill-poison.js';
 import { backfillPost } from '../../functions/backfill-post.js';
 import { backfillQueue } from '../../functions/backfill-queue.js';
 import { setApp } from '../../shared/app/appSingleton.js';
@@ -165,6 +166,40 @@ describe('a backfill, end to end', () => {
     expect(done.chunks[0]!.attempts).toBe(2);
     const files = (await h.bronzeFiles('plays')).filter((f) => f.path.includes(`__b${accepted.body.id}-c`));
     expect(files.map((f) => f.path.replace(/.*__b\w+-/, ''))).toEqual(['c00000__p00000.parquet', 'c00001__p00000.parquet']);
+  });
+
+  it('reports a chunk the host gave up on, and its lane goes on with the next chunk', async () => {
+    const accepted = await post({ table: 'plays', from: '2026-03-05', to: '2026-03-05T18:00:00Z', chunk: 'PT6H', requestId: 'poisoned' });
+    expect(accepted.body).toMatchObject({ chunks: 3 });
+    await queue.clearMessages();
+    const id = accepted.body.id as string;
+    const failed = await runBackfillChunk({ ...h.app.ingestDeps(), config: h.app.config, backfills: h.app.backfills }, id, 0, {
+      owner: 'failing-instance',
+      hooks: {
+        checkpoint: (p) => {
+          if (p === 'part-committed') throw new InjectedCrash(p);
+        },
+      },
+    });
+    expect(failed.status).toBe('failed');
+
+    const context = new InvocationContext({ functionName: 'backfill-poison', invocationId: 'inv-poison', logHandler: () => undefined, triggerMetadata: { dequeueCount: 5 } });
+    await backfillPoison({ backfillId: id, chunk: 0, lanes: 2 }, context);
+    const status = (await get(id)).body;
+    const notice = h.notifier.notices.find((n) => n.kind === 'poison-message' && n.runId === status.runId);
+    expect(notice).toMatchObject({ severity: 'error', subject: 'plays', title: `backfill ${id} of plays: chunk 0 failed 5 times and was given up` });
+    expect(notice!.detail).toMatch(/last error: .*injected crash/);
+    expect(notice!.lookAt).toContain(`/api/backfill/${id}`);
+    expect((await h.app.ledger.ofRun(status.runId)).some((e) => e.activity === 'poison' && e.status === 'failed')).toBe(true);
+
+    // Lane 0 of 2 holds chunks 0 and 2: chunk 2 is queued in place of the given-up chunk.
+    expect(await peekAll(queue)).toEqual([{ backfillId: id, chunk: 2, lanes: 2 }]);
+    expect((await drain()).failures).toEqual([]);
+    expect((await get(id)).body.chunks.map((c) => c.status)).toEqual(['failed', 'pending', 'done']);
+
+    await backfillPoison('not json at all', context);
+    expect(h.notifier.notices.at(-1)).toMatchObject({ kind: 'poison-message', runId: 'unknown-run', subject: '_poison' });
+    expect(await peekAll(queue)).toEqual([]);
   });
 
   it('runs in-process on the same core for the CLI', async () => {

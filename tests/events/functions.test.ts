@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { InvocationContext } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bronzeBlobCreated } from '../../functions/bronze-blob-created.js';
+import { databricksKickPoison } from '../../functions/databricks-kick-poison.js';
 import { databricksKick } from '../../functions/databricks-kick.js';
 import { blobService } from '../../shared/azure/storageClients.js';
 import { setEventDeps } from '../../shared/events/eventDepsSingleton.js';
@@ -16,8 +17,8 @@ import { createEventHarness, dataPath, type EventHarness, fixture, sampleEvent }
  */
 let h: EventHarness;
 const logs: string[] = [];
-const context = (name: string): InvocationContext =>
-  new InvocationContext({ functionName: name, invocationId: randomUUID(), logHandler: (level, ...args) => logs.push(`${level}: ${args.join(' ')}`) });
+const context = (name: string, dequeueCount = 1): InvocationContext =>
+  new InvocationContext({ functionName: name, invocationId: randomUUID(), logHandler: (level, ...args) => logs.push(`${level}: ${args.join(' ')}`), triggerMetadata: { dequeueCount } });
 
 beforeAll(async () => {
   h = await createEventHarness();
@@ -66,6 +67,19 @@ describe('function handlers', () => {
     expect(manifest.ignored[0]!.reason).toBe('_manifests/dim_users/s0000000009.json is a manifest (_manifests/), not data');
     const [outcome] = await h.kicks((o) => o.status === 'kicked');
     expect(outcome).toMatchObject({ windowId: first.accepted[0]!.windowId, files: 2, tables: ['dim_users'] });
+  });
+
+  it('databricks-kick-poison reports a kick the host gave up on, with the window as run id', async () => {
+    const windowId = 'w-20261125T120000Z-0a1b2c';
+    await databricksKickPoison({ windowId, step: 'kick' }, context('databricks-kick-poison', 5));
+    const notice = h.notifier.notices.find((n) => n.kind === 'poison-message' && n.runId === windowId);
+    expect(notice).toMatchObject({ severity: 'error', subject: '_databricks', title: `Databricks start for window ${windowId} failed 5 times and was given up` });
+    expect(notice!.detail).toMatch(/next window's run takes them too/);
+    expect(logs.at(-1)).toBe(`warning: ${notice!.title}`);
+    expect(await h.ledger.ofRun(windowId)).toMatchObject([{ subject: '_databricks', activity: 'poison', status: 'failed', error: notice!.title }]);
+
+    await databricksKickPoison('{"windowId":', context('databricks-kick-poison', 5));
+    expect(h.notifier.notices.at(-1)).toMatchObject({ kind: 'poison-message', runId: 'unknown-run', title: 'an unreadable kick message was given up: "{\\"windowId\\":"' });
   });
 
   it('or wraps the lake, so every committed upload raises BlobCreated as Event Grid would', async () => {

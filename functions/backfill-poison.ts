@@ -1,0 +1,11 @@
+import { app, type InvocationContext } from '@azure/functions';
+import { getApp } from '../shared/app/appSingleton.js';
+
+/** Chunk messages the host gave up on are reported, and their lane goes on with its next chunk. */
+export async function backfillPoison(message: unknown, context: InvocationContext): Promise<void> {
+  const soundlake = await getApp();
+  const notice = await soundlake.backfill.giveUp(message, { dequeueCount: Number(context.triggerMetadata?.dequeueCount ?? 0) });
+  context.warn(notice.title);
+}
+
+app.storageQueue('backfill-poison', { queueName: '%BACKFILL_QUEUE%-poison', connection: 'SOUNDLAKE_STORAGE', handler: backfillPoison });
