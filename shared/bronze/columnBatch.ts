@@ -19,6 +19,8 @@ interface ColumnBuilder {
   append(rows: unknown[][], j: number, from: number, count: number, at: number): void;
   /** The first `length` values as a payload; the builder starts over with fresh buffers. */
   take(length: number): { payload: ColumnPayload; transfer: ArrayBuffer[] };
+  /** Bytes the first `length` values take. */
+  bytes(length: number): number;
 }
 
 /** Validity bitmap allocated at the first null: most columns never have one. */
@@ -57,6 +59,9 @@ class FixedBuilder<T extends Fixed> implements ColumnBuilder {
       else values[at + i] = v;
     }
   }
+  bytes(length: number): number {
+    return length * this.values.BYTES_PER_ELEMENT;
+  }
   take(length: number): { payload: ColumnPayload; transfer: ArrayBuffer[] } {
     const values = this.values.subarray(0, length) as T;
     this.values = this.make(this.capacity);
@@ -78,6 +83,9 @@ class BoolBuilder implements ColumnBuilder {
       if (v === null || v === undefined) this.validity.setNull(at + i);
       else if (v) this.bits[(at + i) >> 3]! |= 1 << ((at + i) & 7);
     }
+  }
+  bytes(length: number): number {
+    return Math.ceil(length / 8);
   }
   take(): { payload: ColumnPayload; transfer: ArrayBuffer[] } {
     const values = this.bits;
@@ -130,6 +138,9 @@ class BytesBuilder implements ColumnBuilder {
       offsets[at + i + 1] = pos;
     }
   }
+  bytes(length: number): number {
+    return this.offsets[length]! + 4 * length;
+  }
   take(length: number): { payload: ColumnPayload; transfer: ArrayBuffer[] } {
     const offsets = this.offsets.subarray(0, length + 1);
     const data = new Uint8Array(this.data.buffer, 0, offsets[length]!);
@@ -157,6 +168,9 @@ class DecimalBuilder implements ColumnBuilder {
         words[2 * (at + i) + 1] = BigInt.asIntN(64, v >> 64n);
       }
     }
+  }
+  bytes(length: number): number {
+    return 16 * length;
   }
   take(length: number): { payload: ColumnPayload; transfer: ArrayBuffer[] } {
     const values = this.words.subarray(0, 2 * length);
@@ -191,34 +205,52 @@ function builderFor(kind: ParquetKind, capacity: number): ColumnBuilder {
   }
 }
 
-/** Up to `capacity` rows (one row group) of a table, column by column. */
+/** Rows appended between checks of the batch's size: at most this many, fewer near the limit. */
+const SIZE_CHECK_ROWS = 1024;
+/** Before the first check nothing is known of the rows' width: one row tells. */
+const FIRST_SLICE_ROWS = 1;
+
+/**
+ * One row group of a table, column by column: up to `capacity` rows, and cut earlier when its
+ * buffers reach `maxBytes`, so a table of wide rows cannot hold a row group of any size.
+ */
 export class ColumnBatch {
   private readonly builders: ColumnBuilder[];
+  private bytes = 0;
   length = 0;
 
   constructor(
     kinds: ParquetKind[],
     readonly capacity: number,
+    readonly maxBytes: number = Number.POSITIVE_INFINITY,
   ) {
     this.builders = kinds.map((k) => builderFor(k, capacity));
   }
 
   get full(): boolean {
-    return this.length === this.capacity;
+    return this.length === this.capacity || this.bytes >= this.maxBytes;
   }
 
-  /** Appends up to the free room and returns how many rows were taken. */
+  /** Appends until the batch is full or the rows run out; returns how many rows were taken. */
   append(rows: unknown[][], from: number, count: number): number {
-    const n = Math.min(count, this.capacity - this.length);
-    for (let j = 0; j < this.builders.length; j++) this.builders[j]!.append(rows, j, from, n, this.length);
-    this.length += n;
-    return n;
+    let taken = 0;
+    while (taken < count && !this.full) {
+      // Sized from the rows so far, so even very wide rows overshoot the limit by about one row.
+      const room = this.length === 0 ? FIRST_SLICE_ROWS : Math.max(1, Math.floor(((this.maxBytes - this.bytes) * this.length) / this.bytes));
+      const n = Math.min(count - taken, this.capacity - this.length, SIZE_CHECK_ROWS, room);
+      for (let j = 0; j < this.builders.length; j++) this.builders[j]!.append(rows, j, from + taken, n, this.length);
+      this.length += n;
+      taken += n;
+      this.bytes = this.builders.reduce((sum, b) => sum + b.bytes(this.length), 0);
+    }
+    return taken;
   }
 
   take(): { columns: ColumnPayload[]; rows: number; transfer: ArrayBuffer[] } {
     const rows = this.length;
     const taken = this.builders.map((b) => b.take(rows));
     this.length = 0;
+    this.bytes = 0;
     return { columns: taken.map((t) => t.payload), rows, transfer: taken.flatMap((t) => t.transfer) };
   }
 }

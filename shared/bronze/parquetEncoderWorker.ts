@@ -12,7 +12,7 @@ import type { ColumnPayload } from './columnBatch.js';
  * row groups stream through, so a file of any size holds about two row groups here.
  */
 export type EncoderRequest =
-  | { type: 'open'; columns: ColumnSpec[]; kv: { key: string; value: string }[]; rowGroupRows: number }
+  | { type: 'open'; columns: ColumnSpec[]; kv: { key: string; value: string }[]; rowGroupRows: number; rowGroupBytes: number }
   | { type: 'group'; columns: ColumnPayload[]; rows: number }
   | { type: 'finish' };
 
@@ -45,10 +45,13 @@ const DICTIONARY: Record<ParquetKind, boolean> = {
   decimal: false,
 };
 
-function writerProperties(columns: ColumnSpec[], kv: { key: string; value: string }[], rowGroupRows: number): parquet.WriterProperties {
+function writerProperties(req: Extract<EncoderRequest, { type: 'open' }>): parquet.WriterProperties {
+  const { columns, kv } = req;
   let builder = new parquet.WriterPropertiesBuilder()
     .setCompression(parquet.Compression.SNAPPY)
-    .setMaxRowGroupSize(rowGroupRows)
+    .setMaxRowGroupSize(req.rowGroupRows)
+    // A batch the main thread cut by size ends its row group instead of joining the next one.
+    .setMaxRowGroupBytes(req.rowGroupBytes)
     .setKeyValueMetadata(new Map(kv.map(({ key, value }) => [key, value])));
   for (const c of columns) builder = builder.setColumnDictionaryEnabled(c.name, DICTIONARY[c.parquet.kind]);
   return builder.build();
@@ -108,7 +111,7 @@ function open(req: Extract<EncoderRequest, { type: 'open' }>): void {
     { highWaterMark: 0 },
   );
   void (async () => {
-    const output = (await parquet.transformParquetStream(input, writerProperties(req.columns, req.kv, req.rowGroupRows))) as ReadableStream<Uint8Array>;
+    const output = (await parquet.transformParquetStream(input, writerProperties(req))) as ReadableStream<Uint8Array>;
     for await (const chunk of output as unknown as AsyncIterable<Uint8Array>) {
       if (target.failed) return;
       // Chunks are copies out of wasm memory; transfer them whole, never a view of a larger buffer.

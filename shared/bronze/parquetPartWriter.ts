@@ -11,6 +11,12 @@ export const PARQUET_CONTENT_TYPE = 'application/vnd.apache.parquet';
 const MAX_GROUPS_IN_FLIGHT = 2;
 
 /**
+ * A row group is cut at this many bytes (in memory, before encoding) even short of its row
+ * count: the encoder's WebAssembly memory grows to the largest row group and never shrinks.
+ */
+export const DEFAULT_ROW_GROUP_BYTES = 32 * 1024 * 1024;
+
+/**
  * One bronze Parquet file (Snappy), written row group by row group to a lake upload. The main
  * thread transposes rows into a column batch; a worker thread encodes and compresses; bytes are
  * staged as blocks as soon as they come back, so an open file holds about two row groups in
@@ -32,10 +38,12 @@ export class ParquetPartWriter {
     private readonly upload: LakeUpload,
     rowGroupRows: number,
     kvMetadata: Record<string, string> = {},
+    rowGroupBytes = DEFAULT_ROW_GROUP_BYTES,
   ) {
     this.batch = new ColumnBatch(
       columns.map((c) => c.parquet.kind),
       rowGroupRows,
+      rowGroupBytes,
     );
     this.encoder = acquireEncoder();
     this.encoder.attach(
@@ -47,6 +55,7 @@ export class ParquetPartWriter {
       columns: columns.map(({ name, parquet, nullable }) => ({ name, parquet, nullable })),
       kv: Object.entries(kvMetadata).map(([key, value]) => ({ key, value })),
       rowGroupRows,
+      rowGroupBytes,
     });
   }
 

@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import { parquetMetadata } from 'hyparquet';
+import { describe, expect, it } from 'vitest';
+import { ColumnBatch } from '../../shared/bronze/columnBatch.js';
+import { ParquetPartWriter } from '../../shared/bronze/parquetPartWriter.js';
+import type { LakeUpload } from '../../shared/lake/lake.js';
+import type { SourceColumn } from '../../shared/source/source.js';
+import { readParquetBytes } from '../support/parquetReader.js';
+
+/**
+ * The part writer on its own, into memory: row groups are cut by rows, and by bytes when rows
+ * are wide, so neither thread ever holds a row group of unbounded size.
+ */
+function memoryUpload(): { upload: LakeUpload; bytes: () => Uint8Array } {
+  const parts: Uint8Array[] = [];
+  let committed: Uint8Array | undefined;
+  return {
+    upload: {
+      stage: async (b) => void parts.push(b),
+      commit: async () => {
+        committed = Buffer.concat(parts);
+        return committed.length;
+      },
+    },
+    bytes: () => committed!,
+  };
+}
+
+const columns: SourceColumn[] = [
+  { name: 'id', sourceType: 'integer', nullable: false, parquet: { kind: 'int32' } },
+  { name: 'body', sourceType: 'text', nullable: true, parquet: { kind: 'string' } },
+];
+const wideRows = (n: number, width: number): unknown[][] => Array.from({ length: n }, (_, i) => [i, randomBytes(width).toString('base64').slice(0, width)]);
+const rowGroups = (file: Uint8Array): number[] =>
+  parquetMetadata(file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength) as ArrayBuffer).row_groups.map((g) => Number(g.num_rows));
+
+describe('column batch', () => {
+  it('is full at its row count', () => {
+    const batch = new ColumnBatch(['int32', 'string'], 400);
+    const rows = wideRows(1000, 8);
+    expect(batch.append(rows, 0, 1000)).toBe(400);
+    expect(batch.full).toBe(true);
+    expect(batch.take().rows).toBe(400);
+    expect(batch.append(rows, 400, 600)).toBe(400);
+  });
+
+  it('is cut by size when rows are wide, about one row past the limit', () => {
+    // 10,000 text bytes + 4 offset bytes + 4 id bytes a row: the tenth row crosses 100,000.
+    const batch = new ColumnBatch(['int32', 'string'], 65_536, 100_000);
+    const rows = wideRows(50, 10_000);
+    const sizes: number[] = [];
+    let from = 0;
+    while (from < rows.length) {
+      from += batch.append(rows, from, rows.length - from);
+      if (batch.full || from === rows.length) sizes.push(batch.take().rows);
+    }
+    expect(sizes).toEqual([10, 10, 10, 10, 10]);
+  });
+});
+
+describe('parquet part writer', () => {
+  it('writes row groups of the configured row count', async () => {
+    const { upload, bytes } = memoryUpload();
+    const writer = new ParquetPartWriter(columns, upload, 400);
+    const rows = wideRows(1000, 8);
+    for (let i = 0; i < rows.length; i += 300) await writer.add(rows.slice(i, i + 300));
+    await writer.finish();
+    expect(rowGroups(bytes())).toEqual([400, 400, 200]);
+    expect((await readParquetBytes(bytes())).rows).toEqual(rows.map(([id, body]) => ({ id, body })));
+  });
+
+  it('ends a row group early when its rows reach the byte limit, and loses nothing', async () => {
+    const { upload, bytes } = memoryUpload();
+    const writer = new ParquetPartWriter(columns, upload, 65_536, {}, 100_000);
+    const rows = wideRows(200, 10_000);
+    await writer.add(rows);
+    await writer.finish();
+    const groups = rowGroups(bytes());
+    expect(groups.length).toBeGreaterThan(1);
+    expect(Math.max(...groups)).toBeLessThanOrEqual(20);
+    expect(groups.reduce((a, b) => a + b, 0)).toBe(200);
+    expect((await readParquetBytes(bytes())).rows).toEqual(rows.map(([id, body]) => ({ id, body })));
+  });
+});
