@@ -76,7 +76,7 @@ export async function createEventDeps(input: EventDepsInput): Promise<EventDeps>
   const debouncer = new Debouncer(store, kickQueue, { windowMs: settings.windowMs, logger, ...clock });
   const kicker = new Kicker(
     { store, queue: kickQueue, databricks, ledger, notifier },
-    { mode: settings.databricks.mode, pollSeconds: settings.pollSeconds, maxPolls: settings.maxPolls, logger, ...clock },
+    { mode: settings.databricks.mode, pollSeconds: settings.pollSeconds, maxPolls: settings.maxPolls, retentionMs: settings.retentionDays * 86_400_000, logger, ...clock },
   );
   const filter = { container: settings.bronzeContainer, apis: settings.apis };
 

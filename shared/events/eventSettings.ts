@@ -29,6 +29,8 @@ export interface EventSettings {
   /** Mode job-then-pipeline: how often the silver run is polled, and for how long. */
   pollSeconds: number;
   maxPolls: number;
+  /** How long event ids, windows and their files are kept in the kick table. */
+  retentionDays: number;
   databricks: DatabricksSettings;
 }
 
@@ -54,6 +56,8 @@ const envSchema = z.object({
     .refine((list) => list.length > 0 && list.every((a) => (KNOWN_COMPLETING_APIS as readonly string[]).includes(a)), `must list some of ${KNOWN_COMPLETING_APIS.join(', ')}`),
   KICK_POLL_SECONDS: int(5, 3_600).default(60),
   KICK_MAX_POLLS: int(1, 10_000).default(240),
+  // Event Grid redelivers for up to a day: two days is the least that still drops duplicates.
+  KICK_RETENTION_DAYS: int(2, 3_650).default(14),
   DATABRICKS_HOST: z.preprocess(blank, z.string({ error: 'required: the workspace URL, e.g. https://adb-1234567890123456.7.azuredatabricks.net' }).min(1)),
   DATABRICKS_TOKEN: z.preprocess(blank, z.string().optional()),
   DATABRICKS_KICK_MODE: z.preprocess(blank, z.enum(['job', 'job-then-pipeline']).default('job')),
@@ -93,6 +97,7 @@ export function loadEventSettings(env: NodeJS.ProcessEnv = process.env): EventSe
     apis: e.KICK_APIS,
     pollSeconds: e.KICK_POLL_SECONDS,
     maxPolls: e.KICK_MAX_POLLS,
+    retentionDays: e.KICK_RETENTION_DAYS,
     databricks: {
       host: e.DATABRICKS_HOST,
       ...(e.DATABRICKS_TOKEN ? { token: e.DATABRICKS_TOKEN } : {}),

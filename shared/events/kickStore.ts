@@ -68,6 +68,10 @@ const POINTER = { partitionKey: 'pointer', rowKey: 'current' } as const;
 const WINDOW = 'window';
 const memberPartition = (windowId: string): string => `member-${windowId}`;
 const eventPartition = (eventTime: string): string => `event-${new Date(eventTime).toISOString().slice(0, 10)}`;
+/** Window ids sort by the time they opened (w-20261125T084700Z-5f2c9a): the id of an instant sorts before every window opened at or after it. */
+const windowIdAt = (at: Date): string => `w-${at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+/** Entity group transactions take up to 100 operations, all in one partition. */
+const TRANSACTION_SIZE = 100;
 
 /** RowKeys may not hold / \ # ? or control characters, and stay under 1 KiB. */
 export function rowKeyOf(value: string): string {
@@ -204,6 +208,47 @@ export class KickStore {
       if (isNotFound(err)) return null;
       throw err;
     }
+  }
+
+  /**
+   * Forget what is older than `before`: event ids (Event Grid stops redelivering after a day),
+   * and windows with their members (their Databricks runs started or were given up hours after
+   * they closed). The window the pointer names stays, however old.
+   */
+  async purge(before: Date): Promise<{ events: number; windows: number; members: number }> {
+    const pointer = await this.pointer();
+    const keep = pointer ? memberPartition(pointer.windowId) : undefined;
+    const oldest = windowIdAt(before);
+    const events = await this.deleteWhere(odata`PartitionKey ge ${'event-'} and PartitionKey lt ${eventPartition(before.toISOString())}`);
+    const members = await this.deleteWhere(odata`PartitionKey ge ${'member-w-'} and PartitionKey lt ${memberPartition(oldest)}`, (pk) => pk !== keep);
+    const windows = await this.deleteWhere(odata`PartitionKey eq ${WINDOW} and RowKey lt ${oldest}`, (_pk, rk) => rk !== pointer?.windowId);
+    return { events, windows, members };
+  }
+
+  private async deleteWhere(filter: string, remove: (pk: string, rk: string) => boolean = () => true): Promise<number> {
+    const byPartition = new Map<string, string[]>();
+    for await (const e of this.client.listEntities({ queryOptions: { filter, select: ['PartitionKey', 'RowKey'] } })) {
+      if (!remove(e.partitionKey!, e.rowKey!)) continue;
+      const rows = byPartition.get(e.partitionKey!) ?? [];
+      rows.push(e.rowKey!);
+      byPartition.set(e.partitionKey!, rows);
+    }
+    let deleted = 0;
+    for (const [partitionKey, rowKeys] of byPartition) {
+      for (let i = 0; i < rowKeys.length; i += TRANSACTION_SIZE) {
+        const batch = rowKeys.slice(i, i + TRANSACTION_SIZE);
+        try {
+          await this.client.submitTransaction(batch.map((rowKey) => ['delete', { partitionKey, rowKey }] as const));
+        } catch {
+          // Another instance purging at the same time took some rows first: one by one, gone is fine.
+          for (const rowKey of batch) await this.client.deleteEntity(partitionKey, rowKey).catch((err: unknown) => {
+            if (!isNotFound(err)) throw err;
+          });
+        }
+        deleted += batch.length;
+      }
+    }
+    return deleted;
   }
 
   /** Remember that an event id was counted; false when it already was (a concurrent redelivery). */

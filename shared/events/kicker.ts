@@ -19,6 +19,8 @@ export interface KickerOptions {
   /** Mode job-then-pipeline: delay between polls of the silver run, and the most polls. */
   pollSeconds: number;
   maxPolls: number;
+  /** Kick state older than this is removed after each successful kick (absent: kept forever). */
+  retentionMs?: number;
   now?: () => Date;
   logger?: Logger;
 }
@@ -76,7 +78,21 @@ export class Kicker {
   }
 
   async handle(message: KickMessage, context: { owner: string }): Promise<KickOutcome> {
-    return message.step === 'kick' ? this.kick(message.windowId) : this.gold(message.windowId, message.poll ?? 0, context.owner);
+    const outcome = message.step === 'kick' ? await this.kick(message.windowId) : await this.gold(message.windowId, message.poll ?? 0, context.owner);
+    if (outcome.status === 'kicked' || outcome.status === 'silver-started') await this.purge(message.windowId);
+    return outcome;
+  }
+
+  /** Housekeeping rides on kicks, which come at most once per window: never fails the kick. */
+  private async purge(windowId: string): Promise<void> {
+    if (this.options.retentionMs === undefined) return;
+    const before = new Date(this.now().getTime() - this.options.retentionMs);
+    try {
+      const removed = await this.deps.store.purge(before);
+      if (removed.events + removed.windows + removed.members > 0) this.logger.info({ runId: windowId, ...removed }, `kick state before ${before.toISOString()} removed`);
+    } catch (err) {
+      this.logger.warn({ runId: windowId, err }, 'removing old kick state failed; the next kick tries again');
+    }
   }
 
   private async kick(windowId: string): Promise<KickOutcome> {

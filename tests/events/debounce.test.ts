@@ -170,6 +170,46 @@ describe('debounce', () => {
     expect(tokens).toEqual([idempotencyToken(JOB_ID, windowId), idempotencyToken(JOB_ID, windowId)]);
   });
 
+  it('old kick state leaves the table after a kick; state within retention stays', async () => {
+    const store = h.deps.store;
+    const old = 'w-20250101T000000Z-0a0a0a';
+    await store.createWindow({ id: old, opensAt: '2025-01-01T00:00:00.000Z', closesAt: '2025-01-01T00:00:02.000Z' });
+    const oldFile = { eventId: randomUUID(), eventTime: '2025-01-01T00:00:01.000Z', path: dataPath('dim_users', 1, 99), table: 'dim_users' };
+    await store.addMember(old, oldFile);
+    await store.markSeen(oldFile, old);
+
+    // Housekeeping rides on a kick, as in production (KICK_RETENTION_DAYS, 14 by default).
+    const files = [sampleEvent('blob-created.eventgrid', { container: h.container, path: dataPath('dim_artists', 6, 0), id: randomUUID() })];
+    const windowId = (await deliver(files))[0]!.windowId;
+    await new Promise((r) => setTimeout(r, 2_100));
+    expect(await h.deps.onKickMessage({ windowId, step: 'kick' })).toMatchObject({ status: 'kicked', windowId });
+
+    expect(await store.window(old)).toBeNull();
+    expect(await store.members(old)).toEqual([]);
+    expect(await store.seen(oldFile.eventId, oldFile.eventTime)).toBeNull();
+    expect(await store.window(firstWindow)).toMatchObject({ status: 'kicked', files: 75 });
+    expect(await store.members(firstWindow)).toHaveLength(75);
+    // Redeliveries of the first burst are still recognised.
+    expect((await deliver(firstBurst.slice(0, 3).map((e) => structuredClone(e)))).map((a) => [a.outcome, a.windowId])).toEqual([
+      ['duplicate', firstWindow],
+      ['duplicate', firstWindow],
+      ['duplicate', firstWindow],
+    ]);
+    await h.drain();
+  });
+
+  it('a purge keeps the window the pointer names, however old', async () => {
+    const store = h.deps.store;
+    const pointer = (await store.pointer())!;
+    const removed = await store.purge(new Date(Date.now() + 86_400_000));
+    expect(removed.windows).toBeGreaterThanOrEqual(4);
+    expect(removed.events).toBeGreaterThanOrEqual(75);
+    expect(await store.window(firstWindow)).toBeNull();
+    expect(await store.window(pointer.windowId)).toMatchObject({ id: pointer.windowId });
+    expect(await store.members(pointer.windowId)).toHaveLength(1);
+    expect(await store.purge(new Date(Date.now() + 86_400_000))).toEqual({ events: 0, windows: 0, members: 0 });
+  });
+
   it('a kick message for a window that no longer exists, or a malformed one, is handled plainly', async () => {
     expect(await h.deps.onKickMessage({ windowId: 'w-20200101T000000Z-000000', step: 'kick' })).toEqual({ status: 'no-window', windowId: 'w-20200101T000000Z-000000' });
     await expect(h.deps.onKickMessage({ windowId: 'nope', step: 'kick' })).rejects.toThrow(/^kick message invalid: windowId: must be a window id/);

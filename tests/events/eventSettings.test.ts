@@ -23,6 +23,7 @@ describe('event settings', () => {
       apis: ['PutBlob', 'PutBlockList', 'FlushWithClose'],
       pollSeconds: 60,
       maxPolls: 240,
+      retentionDays: 14,
       databricks: { host: base.DATABRICKS_HOST, mode: { kind: 'job', jobId: 123 }, timeoutMs: 30_000, maxRetries: 5 },
     });
   });
@@ -43,6 +44,7 @@ describe('event settings', () => {
     ]);
     expect(problems({ ...base, DATABRICKS_JOB_ID: 'medallion' })).toEqual(['DATABRICKS_JOB_ID: must be a Databricks job id (digits)']);
     expect(problems({ ...base, KICK_WINDOW_SECONDS: '0' })[0]).toMatch(/^KICK_WINDOW_SECONDS: /);
+    expect(problems({ ...base, KICK_RETENTION_DAYS: '1' })).toEqual([expect.stringMatching(/^KICK_RETENTION_DAYS: /)]);
     expect(problems({ ...base, KICK_APIS: 'PutBlockList,CreateFile' })).toEqual(['KICK_APIS: must list some of PutBlob, PutBlockList, FlushWithClose, CopyBlob']);
     expect(problems({ ...base, KICK_QUEUE: 'Kick_Queue' })[0]).toMatch(/^KICK_QUEUE: must be a queue name/);
     expect(problems({ ...base, DATABRICKS_KICK_MODE: 'pipeline' })[0]).toMatch(/^DATABRICKS_KICK_MODE: /);

@@ -142,6 +142,7 @@ var appSettings = {
   KICK_APIS: join(completingBlobApis, ',')
   KICK_POLL_SECONDS: '60'
   KICK_MAX_POLLS: '240'
+  KICK_RETENTION_DAYS: '14'
   DATABRICKS_HOST: databricksHost
   DATABRICKS_KICK_MODE: 'job'
   DATABRICKS_JOB_ID: medallionJobId
