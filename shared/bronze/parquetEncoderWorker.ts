@@ -18,7 +18,7 @@ export type EncoderRequest =
 
 export type EncoderReply =
   | { type: 'bytes'; bytes: Uint8Array }
-  /** A row group was taken by the encoder: the main thread may send another. */
+  /** A batch was taken by the encoder: the main thread may send another. */
   | { type: 'ack' }
   | { type: 'end' }
   | { type: 'error'; message: string };
@@ -50,7 +50,7 @@ function writerProperties(req: Extract<EncoderRequest, { type: 'open' }>): parqu
   let builder = new parquet.WriterPropertiesBuilder()
     .setCompression(parquet.Compression.SNAPPY)
     .setMaxRowGroupSize(req.rowGroupRows)
-    // A batch the main thread cut by size ends its row group instead of joining the next one.
+    // Bounds the encoded row group held in WebAssembly memory, which grows but never shrinks.
     .setMaxRowGroupBytes(req.rowGroupBytes)
     .setKeyValueMetadata(new Map(kv.map(({ key, value }) => [key, value])));
   for (const c of columns) builder = builder.setColumnDictionaryEnabled(c.name, DICTIONARY[c.parquet.kind]);
@@ -100,7 +100,7 @@ function open(req: Extract<EncoderRequest, { type: 'open' }>): void {
   const input = new ReadableStream<parquet.RecordBatch>(
     {
       async pull(controller) {
-        // Pulled again means the previous row group is encoded.
+        // Pulled again means the previous batch is encoded.
         if (pulled) post({ type: 'ack' });
         pulled = true;
         const batch = await target.inbox.next();

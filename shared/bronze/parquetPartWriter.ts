@@ -11,8 +11,9 @@ export const PARQUET_CONTENT_TYPE = 'application/vnd.apache.parquet';
 const MAX_GROUPS_IN_FLIGHT = 2;
 
 /**
- * A row group is cut at this many bytes (in memory, before encoding) even short of its row
- * count: the encoder's WebAssembly memory grows to the largest row group and never shrinks.
+ * Size bound of a row group: a batch is handed over once its Arrow buffers reach it, and the
+ * encoder ends a row group once its encoded pages do. The encoder's WebAssembly memory grows to
+ * the largest row group and never shrinks, so rows alone must not decide.
  */
 export const DEFAULT_ROW_GROUP_BYTES = 32 * 1024 * 1024;
 
