@@ -41,22 +41,53 @@ class Validity {
   }
 }
 
+type Check = 'int16' | 'int32' | 'number' | 'bigint';
+
+const EXPECTED: Record<Check, string> = { int16: 'a 16-bit integer', int32: 'a 32-bit integer', number: 'a number', bigint: 'a bigint' };
+
+/**
+ * A typed array converts whatever it is given (a string to a number, 2^40 to its low 32 bits),
+ * so every value is checked first: a source that breaks its contract fails the slice instead
+ * of writing wrong numbers.
+ */
 class FixedBuilder<T extends Fixed> implements ColumnBuilder {
   private values: T;
   private readonly validity: Validity;
   constructor(
     private readonly make: (n: number) => T,
     private readonly capacity: number,
+    private readonly check: Check,
   ) {
     this.values = make(capacity);
     this.validity = new Validity(capacity);
   }
   append(rows: unknown[][], j: number, from: number, count: number, at: number): void {
-    const values = this.values as unknown as (number | bigint)[];
+    const values = this.values as unknown as unknown[];
+    const check = this.check;
     for (let i = 0; i < count; i++) {
-      const v = rows[from + i]![j] as number | bigint | null | undefined;
-      if (v === null || v === undefined) this.validity.setNull(at + i);
-      else values[at + i] = v;
+      const v = rows[from + i]![j];
+      if (v === null || v === undefined) {
+        this.validity.setNull(at + i);
+        continue;
+      }
+      // A switch, not a function per check: this loop runs for every value of every row.
+      let fits: boolean;
+      switch (check) {
+        case 'int32':
+          fits = typeof v === 'number' && (v | 0) === v;
+          break;
+        case 'bigint':
+          // Every int64 the sources make (int8, bigint, microseconds since 1970) is in range.
+          fits = typeof v === 'bigint';
+          break;
+        case 'int16':
+          fits = typeof v === 'number' && (v << 16) >> 16 === v;
+          break;
+        default:
+          fits = typeof v === 'number';
+      }
+      if (!fits) throw new TypeError(badValue(EXPECTED[check], v));
+      values[at + i] = v;
     }
   }
   bytes(length: number): number {
@@ -81,6 +112,7 @@ class BoolBuilder implements ColumnBuilder {
     for (let i = 0; i < count; i++) {
       const v = rows[from + i]![j];
       if (v === null || v === undefined) this.validity.setNull(at + i);
+      else if (typeof v !== 'boolean') throw new TypeError(badValue('a boolean', v));
       else if (v) this.bits[(at + i) >> 3]! |= 1 << ((at + i) & 7);
     }
   }
@@ -125,12 +157,14 @@ class BytesBuilder implements ColumnBuilder {
       const v = rows[from + i]![j];
       if (v === null || v === undefined) this.validity.setNull(at + i);
       else if (this.text) {
-        const s = v as string;
+        if (typeof v !== 'string') throw new TypeError(badValue('a string', v));
+        const s = v;
         // UTF-8 needs at most three bytes per UTF-16 code unit.
         this.reserve(pos + s.length * 3);
         pos += this.data.write(s, pos, "utf8");
       } else {
-        const b = v as Uint8Array;
+        if (!(v instanceof Uint8Array)) throw new TypeError(badValue('bytes', v));
+        const b = v;
         this.reserve(pos + b.length);
         this.data.set(b, pos);
         pos += b.length;
@@ -161,8 +195,9 @@ class DecimalBuilder implements ColumnBuilder {
   append(rows: unknown[][], j: number, from: number, count: number, at: number): void {
     const words = this.words;
     for (let i = 0; i < count; i++) {
-      const v = rows[from + i]![j] as bigint | null | undefined;
+      const v = rows[from + i]![j];
       if (v === null || v === undefined) this.validity.setNull(at + i);
+      else if (typeof v !== 'bigint') throw new TypeError(badValue('an unscaled bigint', v));
       else {
         words[2 * (at + i)] = BigInt.asIntN(64, v);
         words[2 * (at + i) + 1] = BigInt.asIntN(64, v >> 64n);
@@ -180,20 +215,25 @@ class DecimalBuilder implements ColumnBuilder {
   }
 }
 
+function badValue(expected: string, v: unknown): string {
+  const shown = typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? `${v.length} bytes` : JSON.stringify(v);
+  return `expected ${expected}, got ${typeof v} ${String(shown).slice(0, 60)}`;
+}
+
 function builderFor(kind: ParquetKind, capacity: number): ColumnBuilder {
   switch (kind) {
     case 'int16':
-      return new FixedBuilder((n) => new Int16Array(n), capacity);
+      return new FixedBuilder((n) => new Int16Array(n), capacity, 'int16');
     case 'int32':
     case 'date':
-      return new FixedBuilder((n) => new Int32Array(n), capacity);
+      return new FixedBuilder((n) => new Int32Array(n), capacity, 'int32');
     case 'int64':
     case 'timestamp':
-      return new FixedBuilder((n) => new BigInt64Array(n), capacity);
+      return new FixedBuilder((n) => new BigInt64Array(n), capacity, 'bigint');
     case 'float':
-      return new FixedBuilder((n) => new Float32Array(n), capacity);
+      return new FixedBuilder((n) => new Float32Array(n), capacity, 'number');
     case 'double':
-      return new FixedBuilder((n) => new Float64Array(n), capacity);
+      return new FixedBuilder((n) => new Float64Array(n), capacity, 'number');
     case 'boolean':
       return new BoolBuilder(capacity);
     case 'string':
@@ -220,11 +260,11 @@ export class ColumnBatch {
   length = 0;
 
   constructor(
-    kinds: ParquetKind[],
+    private readonly columns: { name: string; kind: ParquetKind }[],
     readonly capacity: number,
     readonly maxBytes: number = Number.POSITIVE_INFINITY,
   ) {
-    this.builders = kinds.map((k) => builderFor(k, capacity));
+    this.builders = columns.map((c) => builderFor(c.kind, capacity));
   }
 
   get full(): boolean {
@@ -238,7 +278,13 @@ export class ColumnBatch {
       // Sized from the rows so far, so even very wide rows overshoot the limit by about one row.
       const room = this.length === 0 ? FIRST_SLICE_ROWS : Math.max(1, Math.floor(((this.maxBytes - this.bytes) * this.length) / this.bytes));
       const n = Math.min(count - taken, this.capacity - this.length, SIZE_CHECK_ROWS, room);
-      for (let j = 0; j < this.builders.length; j++) this.builders[j]!.append(rows, j, from + taken, n, this.length);
+      for (let j = 0; j < this.builders.length; j++) {
+        try {
+          this.builders[j]!.append(rows, j, from + taken, n, this.length);
+        } catch (err) {
+          throw new TypeError(`column ${this.columns[j]!.name}: ${(err as Error).message}`);
+        }
+      }
       this.length += n;
       taken += n;
       this.bytes = this.builders.reduce((sum, b) => sum + b.bytes(this.length), 0);

@@ -42,7 +42,7 @@ export class ParquetPartWriter {
     rowGroupBytes = DEFAULT_ROW_GROUP_BYTES,
   ) {
     this.batch = new ColumnBatch(
-      columns.map((c) => c.parquet.kind),
+      columns.map((c) => ({ name: c.name, kind: c.parquet.kind })),
       rowGroupRows,
       rowGroupBytes,
     );

@@ -30,13 +30,14 @@ const columns: SourceColumn[] = [
   { name: 'id', sourceType: 'integer', nullable: false, parquet: { kind: 'int32' } },
   { name: 'body', sourceType: 'text', nullable: true, parquet: { kind: 'string' } },
 ];
+const batchColumns = columns.map((c) => ({ name: c.name, kind: c.parquet.kind }));
 const wideRows = (n: number, width: number): unknown[][] => Array.from({ length: n }, (_, i) => [i, randomBytes(width).toString('base64').slice(0, width)]);
 const rowGroups = (file: Uint8Array): number[] =>
   parquetMetadata(file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength) as ArrayBuffer).row_groups.map((g) => Number(g.num_rows));
 
 describe('column batch', () => {
   it('is full at its row count', () => {
-    const batch = new ColumnBatch(['int32', 'string'], 400);
+    const batch = new ColumnBatch(batchColumns, 400);
     const rows = wideRows(1000, 8);
     expect(batch.append(rows, 0, 1000)).toBe(400);
     expect(batch.full).toBe(true);
@@ -46,7 +47,7 @@ describe('column batch', () => {
 
   it('is cut by size when rows are wide, about one row past the limit', () => {
     // 10,000 text bytes + 4 offset bytes + 4 id bytes a row: the tenth row crosses 100,000.
-    const batch = new ColumnBatch(['int32', 'string'], 65_536, 100_000);
+    const batch = new ColumnBatch(batchColumns, 65_536, 100_000);
     const rows = wideRows(50, 10_000);
     const sizes: number[] = [];
     let from = 0;
@@ -59,6 +60,22 @@ describe('column batch', () => {
 });
 
 describe('parquet part writer', () => {
+  it('refuses a value of the wrong type, naming the column, and commits nothing', async () => {
+    const cases: [unknown[], RegExp][] = [
+      [['7', 'x'], /^column id: expected a 32-bit integer, got string "7"$/],
+      [[2 ** 40, 'x'], /^column id: expected a 32-bit integer, got number 1099511627776$/],
+      [[1.5, 'x'], /^column id: expected a 32-bit integer, got number 1.5$/],
+      [[1, 42], /^column body: expected a string, got number 42$/],
+    ];
+    for (const [row, problem] of cases) {
+      let committed = false;
+      const writer = new ParquetPartWriter(columns, { stage: async () => undefined, commit: async () => ((committed = true), 0) }, 400);
+      await expect(writer.add([[0, 'fine'], row])).rejects.toThrow(problem);
+      writer.abort();
+      expect(committed).toBe(false);
+    }
+  });
+
   it('writes row groups of the configured row count', async () => {
     const { upload, bytes } = memoryUpload();
     const writer = new ParquetPartWriter(columns, upload, 400);
