@@ -76,6 +76,32 @@ describe('parquet part writer', () => {
     }
   });
 
+  it('fails the file, commits nothing, when its encoder thread dies; the next file gets a new one', async () => {
+    let committed = false;
+    const writer = new ParquetPartWriter(columns, { stage: async () => undefined, commit: async () => ((committed = true), 0) }, 400);
+    await writer.add(wideRows(500, 8));
+    // What an out-of-memory kill of the worker looks like from the main thread.
+    await (writer as unknown as { encoder: { worker: { terminate(): Promise<number> } } }).encoder.worker.terminate();
+    await expect(writer.finish()).rejects.toThrow(/^Parquet encoder worker exited with code \d+$/);
+    expect(committed).toBe(false);
+
+    const { upload, bytes } = memoryUpload();
+    const next = new ParquetPartWriter(columns, upload, 400);
+    const rows = wideRows(10, 8);
+    await next.add(rows);
+    await next.finish();
+    expect((await readParquetBytes(bytes())).rows).toEqual(rows.map(([id, body]) => ({ id, body })));
+  });
+
+  it('reports an error inside the encoder as a failed file', async () => {
+    let committed = false;
+    const writer = new ParquetPartWriter(columns, { stage: async () => undefined, commit: async () => ((committed = true), 0) }, 400);
+    // A row group whose columns do not match the schema: the worker cannot build the batch.
+    (writer as unknown as { encoder: { send(m: unknown): void } }).encoder.send({ type: 'group', columns: [], rows: 3 });
+    await expect(writer.finish()).rejects.toThrow(/^Parquet encoding failed: /);
+    expect(committed).toBe(false);
+  });
+
   it('writes row groups of the configured row count', async () => {
     const { upload, bytes } = memoryUpload();
     const writer = new ParquetPartWriter(columns, upload, 400);
