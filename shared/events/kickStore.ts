@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
+import { runIdStamp } from '../run/runId.js';
 import { ensureTable, isConflict, isNotFound, isPreconditionFailed } from '../state/tableErrors.js';
 
 /**
@@ -69,7 +70,7 @@ const WINDOW = 'window';
 const memberPartition = (windowId: string): string => `member-${windowId}`;
 const eventPartition = (eventTime: string): string => `event-${new Date(eventTime).toISOString().slice(0, 10)}`;
 /** Window ids sort by the time they opened (w-20261125T084700Z-5f2c9a): the id of an instant sorts before every window opened at or after it. */
-const windowIdAt = (at: Date): string => `w-${at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+const windowIdAt = (at: Date): string => `w-${runIdStamp(at)}`;
 /** Entity group transactions take up to 100 operations, all in one partition. */
 const TRANSACTION_SIZE = 100;
 
