@@ -1,9 +1,10 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app/appSingleton.js';
 import { accepted, answering, readJson } from '../shared/http/responses.js';
+import { loggingToInvocation } from '../shared/logging/invocationScope.js';
 
 /** POST /api/backfill {table, from, to, chunk?, requestId?} -> 202 with the backfill id and its status URL. */
-export async function backfillPost(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+export const backfillPost = loggingToInvocation(async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
   return answering(async () => {
     const soundlake = await getApp();
     const plan = soundlake.backfill.plan(await readJson(request));
@@ -12,6 +13,6 @@ export async function backfillPost(request: HttpRequest, context: InvocationCont
     context.log(`backfill ${status.id} (${status.runId}) ${created ? 'accepted' : 'requested again'}: ${status.table} ${status.from}..${status.to}, ${status.totals.chunks} chunks`);
     return accepted({ id: status.id, runId: status.runId, created, statusUrl, status: status.status, chunks: status.totals.chunks }, statusUrl);
   });
-}
+});
 
 app.http('backfill-post', { route: 'backfill', methods: ['POST'], authLevel: 'function', handler: backfillPost });

@@ -1,9 +1,10 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app/appSingleton.js';
 import { parseBackfillMessage } from '../shared/backfill/backfillMessage.js';
+import { loggingToInvocation } from '../shared/logging/invocationScope.js';
 
 /** One backfill chunk per message; a failed chunk throws so the host retries it, then poisons it. */
-export async function backfillQueue(message: unknown, context: InvocationContext): Promise<void> {
+export const backfillQueue = loggingToInvocation(async (message: unknown, context: InvocationContext): Promise<void> => {
   const soundlake = await getApp();
   const result = await soundlake.backfill.runMessage(parseBackfillMessage(message), {
     owner: `${context.invocationId}`,
@@ -11,6 +12,6 @@ export async function backfillQueue(message: unknown, context: InvocationContext
   });
   if (result.status === 'failed') throw new Error(`backfill ${result.backfillId} chunk ${result.chunk}: ${result.error}`);
   context.log(`backfill ${result.backfillId} chunk ${result.chunk}: ${result.status}: ${result.message}`);
-}
+});
 
 app.storageQueue('backfill-queue', { queueName: '%BACKFILL_QUEUE%', connection: 'SOUNDLAKE_STORAGE', handler: backfillQueue });

@@ -1,11 +1,12 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { getEventDeps } from '../shared/events/eventDepsSingleton.js';
+import { loggingToInvocation } from '../shared/logging/invocationScope.js';
 
 /** Kick messages the host gave up on are reported: that window's files wait for the next run. */
-export async function databricksKickPoison(message: unknown, context: InvocationContext): Promise<void> {
+export const databricksKickPoison = loggingToInvocation(async (message: unknown, context: InvocationContext): Promise<void> => {
   const events = await getEventDeps();
   const notice = await events.onKickPoison(message, { dequeueCount: Number(context.triggerMetadata?.dequeueCount ?? 0) });
   context.warn(notice.title);
-}
+});
 
 app.storageQueue('databricks-kick-poison', { queueName: '%KICK_QUEUE%-poison', connection: 'SOUNDLAKE_STORAGE', handler: databricksKickPoison });

@@ -2,15 +2,16 @@ import { app, type InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app/appSingleton.js';
 import { handleIngestMessage } from '../shared/ingest/handleIngestMessage.js';
 import { parseIngestMessage } from '../shared/ingest/ingestMessage.js';
+import { loggingToInvocation } from '../shared/logging/invocationScope.js';
 
 /** One table per message; throws on failure so the host retries and, at last, poisons the message. */
-export async function ingestQueue(message: unknown, context: InvocationContext): Promise<void> {
+export const ingestQueue = loggingToInvocation(async (message: unknown, context: InvocationContext): Promise<void> => {
   const soundlake = await getApp();
   const msg = parseIngestMessage(message);
   const result = await handleIngestMessage({ ...soundlake.ingestDeps(), config: soundlake.config, ingestQueue: soundlake.ingestQueue }, msg, {
     budgetMs: soundlake.settings.invocationBudgetMs,
   });
   context.log(`run ${result.runId} ${result.table}: ${result.status}: ${result.message}`);
-}
+});
 
 app.storageQueue('ingest-queue', { queueName: '%INGEST_QUEUE%', connection: 'SOUNDLAKE_STORAGE', handler: ingestQueue });

@@ -1,12 +1,13 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { getApp } from '../shared/app/appSingleton.js';
 import { planRun } from '../shared/ingest/planRun.js';
+import { loggingToInvocation } from '../shared/logging/invocationScope.js';
 
 /** Every INGEST_SCHEDULE tick: a new run id and one queue message per enabled table. */
-export async function ingestTimer(timer: Timer, context: InvocationContext): Promise<void> {
+export const ingestTimer = loggingToInvocation(async (timer: Timer, context: InvocationContext): Promise<void> => {
   const soundlake = await getApp();
   const run = await planRun(soundlake, { trigger: timer.isPastDue ? 'schedule(past-due)' : 'schedule' });
   context.log(`run ${run.runId}: queued ${run.tables.length} tables`);
-}
+});
 
 app.timer('ingest-timer', { schedule: '%INGEST_SCHEDULE%', runOnStartup: false, handler: ingestTimer });
