@@ -4,11 +4,12 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { azureCredential } from './credential.js';
 
 /**
- * How to reach the storage account: a connection string for local emulators, an account name
- * (and managed identity) in Azure. Follows the Functions convention `SOUNDLAKE_STORAGE` /
- * `SOUNDLAKE_STORAGE__accountName`, so bindings and our own clients share one setting.
+ * How to reach the storage account: a connection string for local emulators; in Azure, the
+ * service URIs (and the managed identity) of the Functions identity-based connection convention
+ * (`SOUNDLAKE_STORAGE__blobServiceUri`, `__queueServiceUri`, `__tableServiceUri`), so the queue
+ * triggers and our own clients read the same settings. URIs carry no trailing slash.
  */
-export type StorageAccess = { connectionString: string } | { accountName: string; endpointSuffix: string };
+export type StorageAccess = { connectionString: string } | { blobServiceUri: string; queueServiceUri: string; tableServiceUri: string };
 
 /** Azurite's documented development account; its key is public by design. */
 export function azuriteConnectionString(host = '127.0.0.1', ports = { blob: 10000, queue: 10001, table: 10002 }): string {
@@ -22,25 +23,22 @@ export function azuriteConnectionString(host = '127.0.0.1', ports = { blob: 1000
   ].join(';');
 }
 
-const endpoint = (a: { accountName: string; endpointSuffix: string }, service: 'blob' | 'queue' | 'table'): string =>
-  `https://${a.accountName}.${service}.${a.endpointSuffix}`;
-
 const isHttp = (connectionString: string): boolean => /DefaultEndpointsProtocol=http;|Endpoint=http:\/\//i.test(connectionString);
 
 export function blobService(access: StorageAccess): BlobServiceClient {
   return 'connectionString' in access
     ? BlobServiceClient.fromConnectionString(access.connectionString)
-    : new BlobServiceClient(endpoint(access, 'blob'), azureCredential());
+    : new BlobServiceClient(access.blobServiceUri, azureCredential());
 }
 
 export function queueClient(access: StorageAccess, queueName: string): QueueClient {
   return 'connectionString' in access
     ? new QueueClient(access.connectionString, queueName)
-    : new QueueClient(`${endpoint(access, 'queue')}/${queueName}`, azureCredential());
+    : new QueueClient(`${access.queueServiceUri}/${queueName}`, azureCredential());
 }
 
 export function tableClient(access: StorageAccess, tableName: string): TableClient {
   return 'connectionString' in access
     ? TableClient.fromConnectionString(access.connectionString, tableName, { allowInsecureConnection: isHttp(access.connectionString) })
-    : new TableClient(endpoint(access, 'table'), tableName, azureCredential());
+    : new TableClient(access.tableServiceUri, tableName, azureCredential());
 }

@@ -40,14 +40,23 @@ export const EMBEDDED_SOURCE_URL = 'postgres://postgres@127.0.0.1:5433/postgres'
 
 const intFromEnv = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const azureName = (pattern: RegExp, rule: string) => z.string().regex(pattern, rule);
+const serviceUri = (service: 'blob' | 'queue' | 'table') =>
+  z
+    .string()
+    .regex(/^https:\/\/[^/?#\s]+\/?$/, `must be the account's ${service} endpoint, e.g. https://<account>.${service}.core.windows.net`)
+    .transform((uri) => uri.replace(/\/$/, ''));
 
 const envSchema = z.object({
   SOUNDLAKE_CONFIG: z.string().min(1).default('soundlake.yaml'),
   SOURCE_KIND: z.enum(['postgres', 'mssql']).default('postgres'),
   SOURCE_URL: z.string().min(1).optional(),
   SOUNDLAKE_STORAGE: z.string().min(1).optional(),
-  SOUNDLAKE_STORAGE__accountName: azureName(/^[a-z0-9]{3,24}$/, 'must be a storage account name (3-24 lower-case letters and digits)').optional(),
-  SOUNDLAKE_STORAGE__endpointSuffix: z.string().default('core.windows.net'),
+  // Identity-based: the service URIs the Functions storage extensions read for a connection other
+  // than AzureWebJobsStorage; the app's own clients read the same three.
+  SOUNDLAKE_STORAGE__blobServiceUri: serviceUri('blob').optional(),
+  SOUNDLAKE_STORAGE__queueServiceUri: serviceUri('queue').optional(),
+  SOUNDLAKE_STORAGE__tableServiceUri: serviceUri('table').optional(),
+  SOUNDLAKE_STORAGE__accountName: z.string().optional(),
   BRONZE_CONTAINER: azureName(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a container name (3-63 lower-case letters, digits, hyphens)').default('bronze'),
   WATERMARK_TABLE: azureName(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name (3-63 letters and digits)').default('soundlakewatermarks'),
   LEDGER_TABLE: azureName(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name (3-63 letters and digits)').default('soundlakeruns'),
@@ -75,8 +84,11 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   let storage: StorageAccess;
   if (e.SOUNDLAKE_STORAGE) {
     storage = { connectionString: e.SOUNDLAKE_STORAGE === 'UseDevelopmentStorage=true' ? azuriteConnectionString() : e.SOUNDLAKE_STORAGE };
+  } else if (e.SOUNDLAKE_STORAGE__blobServiceUri || e.SOUNDLAKE_STORAGE__queueServiceUri || e.SOUNDLAKE_STORAGE__tableServiceUri) {
+    storage = storageServiceUris(e);
   } else if (e.SOUNDLAKE_STORAGE__accountName) {
-    storage = { accountName: e.SOUNDLAKE_STORAGE__accountName, endpointSuffix: e.SOUNDLAKE_STORAGE__endpointSuffix };
+    // The form earlier releases read: refuse it rather than fall through to another account.
+    throw new SettingsError(['SOUNDLAKE_STORAGE__accountName: no longer read; set SOUNDLAKE_STORAGE__blobServiceUri, __queueServiceUri and __tableServiceUri (the identity-based connection the queue triggers use)']);
   } else {
     storage = { connectionString: azuriteConnectionString() };
   }
@@ -102,4 +114,12 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       concurrency: e.BACKFILL_CONCURRENCY,
     },
   };
+}
+
+/** The app reads blobs, queues and tables: with identity-based storage all three URIs are needed. */
+function storageServiceUris(e: z.infer<typeof envSchema>): StorageAccess {
+  const uris = { blob: e.SOUNDLAKE_STORAGE__blobServiceUri, queue: e.SOUNDLAKE_STORAGE__queueServiceUri, table: e.SOUNDLAKE_STORAGE__tableServiceUri };
+  const missing = Object.entries(uris).filter(([, uri]) => !uri).map(([service]) => `SOUNDLAKE_STORAGE__${service}ServiceUri: required with the other SOUNDLAKE_STORAGE__*ServiceUri settings (the app uses blobs, queues and tables)`);
+  if (missing.length > 0) throw new SettingsError(missing);
+  return { blobServiceUri: uris.blob!, queueServiceUri: uris.queue!, tableServiceUri: uris.table! };
 }

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadPipelineConfig, parsePipelineConfig, selectTables } from '../../shared/config/pipelineConfig.js';
 import { quoteMssql, quotePostgres } from '../../shared/config/identifiers.js';
 import { loadSettings, SettingsError } from '../../shared/config/settings.js';
+import { storageUris } from '../support/storageUris.js';
 
 const good = `
 version: 1
@@ -123,9 +124,9 @@ describe('settings from the environment', () => {
     expect('connectionString' in s.storage && s.storage.connectionString).toMatch(/BlobEndpoint=http:\/\/127\.0\.0\.1:10000/);
   });
 
-  it('uses managed identity when only an account name is given', () => {
-    const s = loadSettings({ SOUNDLAKE_STORAGE__accountName: 'soundlakeprod', SOURCE_KIND: 'mssql', SOURCE_URL: 'mssql://sql.example.net/music' });
-    expect(s.storage).toEqual({ accountName: 'soundlakeprod', endpointSuffix: 'core.windows.net' });
+  it('uses managed identity when the identity-based service URIs are given', () => {
+    const s = loadSettings({ ...storageUris('soundlakeprod'), SOURCE_KIND: 'mssql', SOURCE_URL: 'mssql://sql.example.net/music' });
+    expect(s.storage).toEqual({ blobServiceUri: 'https://soundlakeprod.blob.core.windows.net', queueServiceUri: 'https://soundlakeprod.queue.core.windows.net', tableServiceUri: 'https://soundlakeprod.table.core.windows.net' });
   });
 
   it('names each bad setting', () => {

@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { queueClient } from '../../shared/azure/storageClients.js';
 import { loadSettings } from '../../shared/config/settings.js';
 import type { Value } from './bicep.js';
 import { at, decl, evaluate, parseBicep } from './bicep.js';
@@ -127,10 +128,11 @@ describe('Function App settings', () => {
   it('set every setting the code reads, identity-based, none that Flex Consumption rejects', () => {
     const { names, connections } = settingsReadByCode(repo);
     // The reader really sees the code: settings.ts keys, binding expressions, connections.
-    for (const n of ['SOURCE_KIND', 'SOURCE_URL', 'BRONZE_CONTAINER', 'WATERMARK_TABLE', 'LEDGER_TABLE', 'INGEST_QUEUE', 'SOUNDLAKE_STORAGE__accountName', 'INGEST_SCHEDULE']) {
+    for (const n of ['SOURCE_KIND', 'SOURCE_URL', 'BRONZE_CONTAINER', 'WATERMARK_TABLE', 'LEDGER_TABLE', 'INGEST_QUEUE', 'SOUNDLAKE_STORAGE__queueServiceUri', 'SOUNDLAKE_STORAGE__blobServiceUri', 'SOUNDLAKE_STORAGE__tableServiceUri', 'INGEST_SCHEDULE']) {
       expect(names.has(n), n).toBe(true);
     }
     expect([...connections]).toContain('SOUNDLAKE_STORAGE');
+    expect(settingsReadByCode(repo).connectionServices.get('SOUNDLAKE_STORAGE')).toEqual(new Set(['queue']));
     expect(checkAppSettings(repo)).toEqual([]);
   });
 
@@ -145,6 +147,14 @@ describe('Function App settings', () => {
     expect(checkAppSettings(flex)).toEqual([expect.stringContaining('FUNCTIONS_WORKER_RUNTIME must not be set')]);
     const keyed = altered(repo, FUNCTION_APP, once('  AzureWebJobsStorage__accountName: hostStorageName\n', ''));
     expect(checkAppSettings(keyed)).toEqual([expect.stringContaining('AzureWebJobsStorage__accountName')]);
+    // Queue triggers on the lake read SOUNDLAKE_STORAGE__queueServiceUri; an account name alone does not serve them.
+    const accountName = altered(repo, FUNCTION_APP, once(/^  SOUNDLAKE_STORAGE__queueServiceUri: .*\n/m, '  SOUNDLAKE_STORAGE__accountName: lakeStorageName\n'));
+    expect(checkAppSettings(accountName)).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('has no identity-based SOUNDLAKE_STORAGE__queueServiceUri setting'),
+        expect.stringContaining('SOUNDLAKE_STORAGE__accountName is set'),
+      ]),
+    );
   });
 
   it('the values infra sets pass every settings loader of the app', async () => {
@@ -163,7 +173,13 @@ describe('Function App settings', () => {
     );
     const env = Object.fromEntries([...appSettingsDecl(repo)].map(([k, v]) => [k, String(evaluate(v, scope))]));
     const settings = loadSettings(env);
-    expect(settings.storage).toEqual({ accountName: 'stsoundlakelakeprod1a2b3', endpointSuffix: 'core.windows.net' });
+    expect(settings.storage).toEqual({
+      blobServiceUri: 'https://stsoundlakelakeprod1a2b3.blob.core.windows.net',
+      queueServiceUri: 'https://stsoundlakelakeprod1a2b3.queue.core.windows.net',
+      tableServiceUri: 'https://stsoundlakelakeprod1a2b3.table.core.windows.net',
+    });
+    // The triggers' connection and the app's own queue client address the same queue.
+    expect(queueClient(settings.storage, settings.ingestQueue).url).toBe(`${env.SOUNDLAKE_STORAGE__queueServiceUri}/soundlake-ingest`);
     expect(settings.source).toEqual({ kind: 'mssql', url: 'mssql://sql-soundlake-prod.database.windows.net/soundlake' });
     expect(settings).toMatchObject({ bronzeContainer: 'bronze', watermarkTable: 'soundlakewatermarks', ledgerTable: 'soundlakeruns', ingestQueue: 'soundlake-ingest' });
     expect(settings.backfill).toMatchObject({ table: 'soundlakebackfills', queue: 'soundlake-backfill' });
@@ -351,11 +367,13 @@ describe('host.json and the deployed package', () => {
     expect(Number(evaluate(budget!, () => undefined))).toBeLessThan(timeoutSeconds);
   });
 
-  it('the Function App runs Node 20 on Flex Consumption with a system-assigned identity reading its package', () => {
+  it('the Function App runs Node 22 on Flex Consumption with a system-assigned identity reading its package', () => {
     const site = decl(bicep(repo, FUNCTION_APP), 'resource', 'site');
     const config = at(site.value, 'properties', 'functionAppConfig');
     const literal = (...path: string[]): unknown => evaluate(at(config, ...path)!, () => undefined);
-    expect(literal('runtime')).toEqual({ name: 'node', version: '20' });
+    expect(literal('runtime')).toEqual({ name: 'node', version: '22' });
+    // ftpsState is deprecated on Flex Consumption (no FTP there); publishing credentials are off instead.
+    expect(at(site.value, 'properties', 'siteConfig', 'ftpsState')).toBeUndefined();
     expect(literal('deployment', 'storage', 'authentication')).toEqual({ type: 'SystemAssignedIdentity' });
     expect(evaluate(at(site.value, 'identity')!, () => undefined)).toEqual({ type: 'SystemAssigned' });
     const plan = decl(bicep(repo, FUNCTION_APP), 'resource', 'plan');

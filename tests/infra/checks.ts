@@ -172,13 +172,14 @@ function objectKeys(text: string, open: number): string[] {
 /**
  * App settings the code reads: the keys of every environment schema in shared/ (`const
  * envSchema = z.object({...})` in settings.ts, alertSettings.ts, eventSettings.ts, ...),
- * `process.env.X` in functions/ and shared/, `%X%` binding expressions, and
- * `<connection>__accountName` for every binding connection (identity-based, never the
- * connection-string form).
+ * `process.env.X` in functions/ and shared/, `%X%` binding expressions, and the binding
+ * connections by trigger kind (each must be identity-based: `<connection>__queueServiceUri` for a
+ * queue trigger, `__blobServiceUri` for a blob trigger, never the connection-string form).
  */
-export function settingsReadByCode(repo: Repo): { names: Set<string>; connections: Set<string>; schemas: string[] } {
+export function settingsReadByCode(repo: Repo): { names: Set<string>; connections: Set<string>; connectionServices: Map<string, Set<'blob' | 'queue'>>; schemas: string[] } {
   const names = new Set<string>();
   const connections = new Set<string>();
+  const connectionServices = new Map<string, Set<'blob' | 'queue'>>();
   const schemas: string[] = [];
   for (const [path, text] of repo) {
     if (!(path.startsWith('functions/') || path.startsWith('shared/')) || !path.endsWith('.ts')) continue;
@@ -190,14 +191,20 @@ export function settingsReadByCode(repo: Repo): { names: Set<string>; connection
     if (!path.startsWith('functions/')) continue;
     for (const m of text.matchAll(/'%([A-Za-z_]\w*)%/g)) names.add(m[1]!);
     for (const m of text.matchAll(/connection:\s*'([A-Za-z_]\w*)'/g)) connections.add(m[1]!);
+    for (const m of text.matchAll(/app\.storage(Queue|Blob)\([^;]*?connection:\s*'([A-Za-z_]\w*)'/g)) {
+      const services = connectionServices.get(m[2]!) ?? new Set();
+      services.add(m[1] === 'Queue' ? 'queue' : 'blob');
+      connectionServices.set(m[2]!, services);
+    }
   }
   if (!schemas.includes(SETTINGS)) throw new Error(`${SETTINGS}: no env schema found (the reader is out of date)`);
-  return { names, connections, schemas };
+  return { names, connections, connectionServices, schemas };
 }
 
 /** Read by the code but deliberately not set in Azure, with the reason. */
 export const NOT_SET_IN_AZURE: Record<string, string> = {
-  SOUNDLAKE_STORAGE: 'the connection-string form, for Azurite; Azure uses SOUNDLAKE_STORAGE__accountName (managed identity)',
+  SOUNDLAKE_STORAGE: 'the connection-string form, for Azurite; Azure uses the SOUNDLAKE_STORAGE__*ServiceUri settings (managed identity)',
+  SOUNDLAKE_STORAGE__accountName: 'read only to refuse it: the form earlier releases used, which queue triggers outside AzureWebJobsStorage do not accept',
   ACS_CONNECTION_STRING: 'carries an access key, for local stand-ins; Azure uses ACS_ENDPOINT with the managed identity',
   DATABRICKS_TOKEN: 'a personal access token; Azure uses an Entra token of the managed identity',
   ALERT_WEBHOOK_URL: 'a Teams/Slack webhook URL is a secret; infra holds none (README: Key Vault reference)',
@@ -228,13 +235,19 @@ export function appSettingsDecl(repo: Repo): Map<string, Value> {
 export function checkAppSettings(repo: Repo): string[] {
   const problems: string[] = [];
   const set = appSettingsDecl(repo);
-  const { names, connections } = settingsReadByCode(repo);
+  const { names, connections, connectionServices } = settingsReadByCode(repo);
   for (const name of names) {
     if (name in NOT_SET_IN_AZURE) continue;
     if (!set.has(name)) problems.push(`${FUNCTION_APP}: app setting ${name} (read by the code) is not set`);
   }
+  // Functions identity-based connections: `__accountName` serves AzureWebJobsStorage only; any
+  // other connection is read through its service URIs.
   for (const c of connections) {
-    if (!set.has(`${c}__accountName`)) problems.push(`${FUNCTION_APP}: binding connection ${c} has no identity-based ${c}__accountName setting`);
+    if (c === 'AzureWebJobsStorage') continue;
+    for (const service of connectionServices.get(c) ?? []) {
+      if (!set.has(`${c}__${service}ServiceUri`)) problems.push(`${FUNCTION_APP}: binding connection ${c} (${service} trigger) has no identity-based ${c}__${service}ServiceUri setting`);
+    }
+    if (set.has(`${c}__accountName`)) problems.push(`${FUNCTION_APP}: ${c}__accountName is set; outside AzureWebJobsStorage a connection is identity-based through its __*ServiceUri settings`);
   }
   if (!set.has('AzureWebJobsStorage__accountName')) problems.push(`${FUNCTION_APP}: the host storage is not identity-based (AzureWebJobsStorage__accountName)`);
   for (const name of FORBIDDEN_SETTINGS) if (set.has(name)) problems.push(`${FUNCTION_APP}: app setting ${name} must not be set (Flex Consumption / no keys)`);

@@ -1,4 +1,4 @@
-// The soundlake Function App: Linux, Node 20, Flex Consumption (FC1), system-assigned identity.
+// The soundlake Function App: Linux, Node 22, Flex Consumption (FC1), system-assigned identity.
 //
 // Why Flex Consumption and not (Linux) Consumption: Consumption keeps the app content on an
 // Azure Files share reached with an account key (WEBSITE_CONTENTAZUREFILECONNECTIONSTRING), so
@@ -9,7 +9,8 @@
 //
 // Every app setting the code reads (the env schemas in shared/, binding expressions in
 // functions/*.ts) is set here; tests/infra/bicep.test.ts fails when one is missing. Connections
-// are identity-based (`<NAME>__accountName`); there is no secret among the settings.
+// are identity-based (`AzureWebJobsStorage__accountName`, `SOUNDLAKE_STORAGE__*ServiceUri`); there
+// is no secret among the settings.
 
 @description('Function App name (globally unique host name).')
 param name string
@@ -114,8 +115,12 @@ var appSettings = {
   SOUNDLAKE_CONFIG: 'soundlake.yaml'
   SOURCE_KIND: 'mssql'
   SOURCE_URL: 'mssql://${sourceSqlServer}/${sourceSqlDatabase}'
-  SOUNDLAKE_STORAGE__accountName: lakeStorageName
-  SOUNDLAKE_STORAGE__endpointSuffix: environment().suffixes.storage
+  // The lake, identity-based: the queue triggers' connection 'SOUNDLAKE_STORAGE' reads the
+  // service URIs (the __accountName form is only for AzureWebJobsStorage), and so do the app's
+  // own blob, queue and table clients.
+  SOUNDLAKE_STORAGE__blobServiceUri: 'https://${lakeStorageName}.blob.${environment().suffixes.storage}'
+  SOUNDLAKE_STORAGE__queueServiceUri: 'https://${lakeStorageName}.queue.${environment().suffixes.storage}'
+  SOUNDLAKE_STORAGE__tableServiceUri: 'https://${lakeStorageName}.table.${environment().suffixes.storage}'
   BRONZE_CONTAINER: lake.bronzeContainer
   WATERMARK_TABLE: lake.watermarkTable
   LEDGER_TABLE: lake.ledgerTable
@@ -189,7 +194,6 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     publicNetworkAccess: 'Enabled'
     siteConfig: {
       minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       http20Enabled: true
       appSettings: [
         for setting in items(appSettings): {
@@ -214,7 +218,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       }
       runtime: {
         name: 'node'
-        version: '20'
+        version: '22'
       }
     }
   }
