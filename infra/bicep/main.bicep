@@ -84,7 +84,7 @@ param logRetentionInDays int = 30
 @description('Job id of soundlake-medallion (`databricks bundle summary`); empty before the first bundle deploy.')
 param medallionJobId string = ''
 
-@description('Create the Event Grid subscription; false on a first deployment, before the function code is published.')
+@description('Create the Event Grid subscription once the function code is published (false on the pass before it). It is created only when medallionJobId is set too.')
 param deployEventSubscription bool = true
 
 var suffix = take(uniqueString(subscription().id, resourceGroup().id, workload, environmentName), 5)
@@ -263,7 +263,11 @@ module eventGrid 'modules/event-grid.bicep' = {
     deadLetterStorageName: hostStorage.outputs.name
     deadLetterContainerName: hostNames.deadLetterContainer
     completingBlobApis: completingBlobApis
-    deployEventSubscription: deployEventSubscription
+    // A BlobCreated event is only useful once the app can start Databricks: without a job id the
+    // function cannot be configured, so every event would fail 30 deliveries and be dead-lettered.
+    // Nothing is lost by waiting: Auto Loader's checkpoint, not the event, decides which files a
+    // run reads, so the first kicked run also takes the files that landed before the subscription.
+    deployEventSubscription: deployEventSubscription && !empty(medallionJobId)
   }
 }
 

@@ -320,6 +320,21 @@ describe('Event Grid', () => {
     expect(delivers(filter, created('_manifests/dim_users/s0000000003.parquet'))).toBe(true);
   });
 
+  it('is created only once the app can serve it: code published and the medallion job id set', () => {
+    // Before the bundle has produced a job id, the function cannot start Databricks; a subscription
+    // then would fail every BlobCreated 30 times and dead-letter it.
+    const created = (r: Repo, mainValues: Record<string, unknown>): unknown => {
+      const scope = moduleScope(r, EVENT_GRID, mainValues, {});
+      const sub = decl(bicep(r, EVENT_GRID), 'resource', 'bronzeBlobCreated').value as Extract<Value, { kind: 'if' }>;
+      return evaluate({ kind: 'expr', text: sub.cond.replace(/^\(|\)$/g, ''), line: sub.line }, scope);
+    };
+    expect(created(repo, { medallionJobId: '', deployEventSubscription: true })).toBe(false);
+    expect(created(repo, { medallionJobId: '123456789012', deployEventSubscription: false })).toBe(false);
+    expect(created(repo, { medallionJobId: '123456789012', deployEventSubscription: true })).toBe(true);
+    const unguarded = altered(repo, MAIN, once('deployEventSubscription: deployEventSubscription && !empty(medallionJobId)', 'deployEventSubscription: deployEventSubscription'));
+    expect(created(unguarded, { medallionJobId: '', deployEventSubscription: true })).toBe(true);
+  });
+
   it('targets the bronze-blob-created function with retries and a dead-letter container', () => {
     const file = bicep(repo, EVENT_GRID);
     const sub = decl(file, 'resource', 'bronzeBlobCreated');

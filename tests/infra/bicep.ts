@@ -363,6 +363,15 @@ export function evalExpr(text: string, scope: Scope): unknown {
   if (/^-?\d+$/.test(text)) return Number(text);
   if (text === 'true' || text === 'false') return text === 'true';
   if (text === 'environment().suffixes.storage') return 'core.windows.net';
+  const and = splitTopLevel(text, '&&');
+  if (and.length > 1) return and.every((part) => evalExpr(part, scope) === true);
+  const not = /^!(.+)$/.exec(text);
+  if (not) return !(evalExpr(not[1]!, scope) as boolean);
+  const empty = /^empty\((.+)\)$/.exec(text);
+  if (empty) {
+    const v = evalExpr(empty[1]!, scope);
+    return v === null || v === '' || (Array.isArray(v) && v.length === 0) || (typeof v === 'object' && v !== null && Object.keys(v).length === 0);
+  }
   const str = /^string\((.+)\)$/.exec(text);
   if (str) return String(evalExpr(str[1]!, scope));
   const join = /^join\(([^,]+),('[^']*')\)$/.exec(text);
@@ -381,4 +390,26 @@ export function evalExpr(text: string, scope: Scope): unknown {
     return evaluate(value, scope);
   }
   throw new Unsupported(`cannot evaluate '${text}'`);
+}
+
+/** `text` cut at each `sep` outside parentheses, brackets and strings. */
+function splitTopLevel(text: string, sep: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let inString = false;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (ch === "'" && text[i - 1] !== '\\') inString = !inString;
+    if (inString) continue;
+    if (ch === '(' || ch === '[' || ch === '{') depth++;
+    if (ch === ')' || ch === ']' || ch === '}') depth--;
+    if (depth === 0 && text.startsWith(sep, i)) {
+      parts.push(text.slice(start, i).trim());
+      start = i + sep.length;
+      i += sep.length - 1;
+    }
+  }
+  parts.push(text.slice(start).trim());
+  return parts;
 }

@@ -4,9 +4,10 @@
 // and only committed writes count (Put Blob, Put Block List, or a DFS flush with close).
 // Undeliverable events go to a dead-letter container, written with the topic's own identity.
 //
-// Event Grid checks that the destination function exists when the subscription is created, so on
-// the very first deployment (before any code is published) deploy with
-// deployEventSubscription=false, publish the app, then deploy again (deploy.yml does this).
+// Event Grid checks that the destination function exists when the subscription is created, and
+// the function can only serve events once DATABRICKS_JOB_ID is set; main.bicep therefore creates
+// the subscription only after the code is published and the bundle has produced the medallion job
+// id (deploy-environment.yml: first pass without it, publish, bundle, second pass with it).
 
 import { builtInRoleIds } from '../lib/roles.bicep'
 
@@ -40,7 +41,7 @@ param deadLetterContainerName string
 @description('Blob API names that finish a file (data.api): Put Blob, Put Block List, a DFS flush with close.')
 param completingBlobApis string[]
 
-@description('Create the subscription (needs the function to be published already).')
+@description('Create the subscription (needs the function published and its Databricks job id set).')
 param deployEventSubscription bool = true
 
 resource lakeStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
