@@ -81,6 +81,18 @@ param functionMaximumInstanceCount int = 40
 @maxValue(730)
 param logRetentionInDays int = 30
 
+@description('Days after which bronze files (data and manifests) move to the cool tier; 0 keeps them hot.')
+@minValue(0)
+param bronzeCoolAfterDays int = 30
+
+@description('Days after which bronze files are deleted; 0 keeps them. Silver holds the data once Auto Loader has read a file, but bronze is the only replay source for a silver rebuild.')
+@minValue(0)
+param bronzeRetentionDays int = 0
+
+@description('Days an undeliverable Event Grid event is kept in the dead-letter container.')
+@minValue(1)
+param deadLetterRetentionDays int = 30
+
 @description('Job id of soundlake-medallion (`databricks bundle summary`); empty before the first bundle deploy.')
 param medallionJobId string = ''
 
@@ -177,6 +189,14 @@ module lakeStorage 'modules/storage-account.bicep' = {
       lake.alertTable
       lake.kickTable
     ]
+    lifecycleRules: [
+      {
+        name: 'bronze-age'
+        prefix: '${lake.bronzeContainer}/'
+        coolAfterDays: bronzeCoolAfterDays
+        deleteAfterDays: bronzeRetentionDays
+      }
+    ]
   }
 }
 
@@ -189,6 +209,14 @@ module hostStorage 'modules/storage-account.bicep' = {
     containers: [
       hostNames.deploymentContainer
       hostNames.deadLetterContainer
+    ]
+    lifecycleRules: [
+      {
+        name: 'dead-letter-expiry'
+        prefix: '${hostNames.deadLetterContainer}/'
+        coolAfterDays: 0
+        deleteAfterDays: deadLetterRetentionDays
+      }
     ]
   }
 }
@@ -243,6 +271,7 @@ module rbac 'modules/rbac.bicep' = {
   name: 'rbac'
   params: {
     lakeStorageName: lakeStorage.outputs.name
+    lake: lake
     hostStorageName: hostStorage.outputs.name
     appInsightsName: monitoring.outputs.appInsightsName
     communicationServiceName: communication.outputs.name

@@ -11,6 +11,10 @@ param ingestSchedule = '0 0 * * * *'
 param lakeStorageSku = 'Standard_LRS'
 param functionMaximumInstanceCount = 40
 param logRetentionInDays = 30
+// dev: bronze is reproducible from the source; keep 90 days.
+param bronzeCoolAfterDays = 7
+param bronzeRetentionDays = 90
+param deadLetterRetentionDays = 30
 param medallionJobId = readEnvironmentVariable('SOUNDLAKE_MEDALLION_JOB_ID', '')
 param deployEventSubscription = bool(readEnvironmentVariable('SOUNDLAKE_DEPLOY_EVENT_SUBSCRIPTION', 'true'))
 param tags = {

@@ -12,6 +12,10 @@ param ingestSchedule = '0 */15 * * * *'
 param lakeStorageSku = 'Standard_ZRS'
 param functionMaximumInstanceCount = 100
 param logRetentionInDays = 90
+// prod: bronze is the replay source of silver; cool it after 30 days, never delete it.
+param bronzeCoolAfterDays = 30
+param bronzeRetentionDays = 0
+param deadLetterRetentionDays = 30
 param medallionJobId = readEnvironmentVariable('SOUNDLAKE_MEDALLION_JOB_ID', '')
 param deployEventSubscription = bool(readEnvironmentVariable('SOUNDLAKE_DEPLOY_EVENT_SUBSCRIPTION', 'true'))
 param tags = {

@@ -37,8 +37,24 @@ export function queueClient(access: StorageAccess, queueName: string): QueueClie
     : new QueueClient(`${access.queueServiceUri}/${queueName}`, azureCredential());
 }
 
+/**
+ * In Azure, infra creates every table and gives the app a role on each table alone (rbac.bicep).
+ * Create Table is a call on the service (POST /Tables), which a table-scoped role may not cover:
+ * a 403 there means "not ours to create", not a failure. A table that is really missing still
+ * fails, at its first read or write, with 404.
+ */
+class ProvisionedTableClient extends TableClient {
+  override async createTable(options?: Parameters<TableClient['createTable']>[0]): Promise<void> {
+    try {
+      await super.createTable(options);
+    } catch (err) {
+      if ((err as { statusCode?: number } | null)?.statusCode !== 403) throw err;
+    }
+  }
+}
+
 export function tableClient(access: StorageAccess, tableName: string): TableClient {
   return 'connectionString' in access
     ? TableClient.fromConnectionString(access.connectionString, tableName, { allowInsecureConnection: isHttp(access.connectionString) })
-    : new TableClient(access.tableServiceUri, tableName, azureCredential());
+    : new ProvisionedTableClient(access.tableServiceUri, tableName, azureCredential());
 }

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { queueClient } from '../../shared/azure/storageClients.js';
 import { loadSettings } from '../../shared/config/settings.js';
 import type { Value } from './bicep.js';
-import { at, decl, evaluate, parseBicep } from './bicep.js';
+import { at, decl, evaluate, parseBicep, Unsupported } from './bicep.js';
 import type { BlobEvent, Repo } from './checks.js';
 import {
   altered,
@@ -28,6 +28,7 @@ import {
   eventGridFilter,
   EVENT_GRID,
   FUNCTION_APP,
+  lakeResources,
   loadRepo,
   MAIN,
   moduleScope,
@@ -37,6 +38,7 @@ import {
   rbacWiring,
   ROLES,
   settingsReadByCode,
+  templateScope,
 } from './checks.js';
 
 const repo: Repo = loadRepo();
@@ -205,6 +207,31 @@ describe('Function App settings', () => {
   });
 });
 
+describe('lifecycle', () => {
+  it('ages out the dead letters and old bronze, by parameter, in containers that exist', () => {
+    const main = bicep(repo, MAIN);
+    const rulesOf = (r: Repo, module: string, values: Record<string, unknown>): { name: string; prefix: string; coolAfterDays: number; deleteAfterDays: number }[] => {
+      const file = bicep(r, MAIN);
+      const scope = templateScope(file, () => { throw new Unsupported('main.bicep has no caller'); }, values);
+      return evaluate(at(decl(file, 'module', module).value, 'params', 'lifecycleRules')!, scope) as never;
+    };
+    const containersOf = (module: string): string[] => evaluate(at(decl(main, 'module', module).value, 'params', 'containers')!, templateScope(main, () => { throw new Unsupported('x'); })) as string[];
+    const values = { bronzeCoolAfterDays: 30, bronzeRetentionDays: 400, deadLetterRetentionDays: 14 };
+    expect(rulesOf(repo, 'lakeStorage', values)).toEqual([{ name: 'bronze-age', prefix: 'bronze/', coolAfterDays: 30, deleteAfterDays: 400 }]);
+    expect(rulesOf(repo, 'hostStorage', values)).toEqual([{ name: 'dead-letter-expiry', prefix: 'eventgrid-deadletter/', coolAfterDays: 0, deleteAfterDays: 14 }]);
+    for (const module of ['lakeStorage', 'hostStorage']) {
+      for (const rule of rulesOf(repo, module, values)) expect(containersOf(module)).toContain(rule.prefix.split('/')[0]);
+    }
+    // The dead letters are always deleted in the end; prod keeps bronze (its replay source).
+    expect(decl(main, 'param', 'deadLetterRetentionDays').decorators).toContain('minValue');
+    expect(repo.get('infra/bicep/main.prod.bicepparam')).toMatch(/^param bronzeRetentionDays = 0$/m);
+    // The module writes a management policy from exactly these rules.
+    const policy = decl(bicep(repo, 'infra/bicep/modules/storage-account.bicep'), 'resource', 'lifecycle');
+    expect(policy.type).toBe('Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01');
+    expect(policy.value?.kind).toBe('if');
+  });
+});
+
 describe('identity and access', () => {
   it('role GUIDs are the documented built-in ids, kept in lib/roles.bicep only', () => {
     expect(checkRoleIds(repo)).toEqual([]);
@@ -217,15 +244,17 @@ describe('identity and access', () => {
     expect(checkRoleIds(inline)).toEqual([expect.stringContaining('outside infra/bicep/lib/roles.bicep')]);
   });
 
-  it('the RBAC map grants exactly what each identity needs, on one resource each', () => {
+  it('the RBAC map grants exactly what each identity needs, each on the narrowest resource', () => {
     const map = (r: Repo): string[] => rbacGrants(r).map((g) => `${g.scope} | ${g.principal} | ${g.role}`).sort();
     const expected = [
-      // Function App identity on the lake: bronze files, queues, tables.
-      'lakeStorage | functionPrincipalId | StorageBlobDataContributor',
-      'lakeStorage | functionPrincipalId | StorageQueueDataContributor',
-      'lakeStorage | functionPrincipalId | StorageTableDataContributor',
-      // Databricks Access Connector on the lake: Unity Catalog external locations.
-      'lakeStorage | accessConnectorPrincipalId | StorageBlobDataContributor',
+      // Function App identity in the lake: the bronze container, its queues (with their poison
+      // queues) and its tables, one by one; nothing else in the account.
+      'container bronze | functionPrincipalId | StorageBlobDataContributor',
+      ...['soundlake-ingest', 'soundlake-backfill', 'soundlake-kick'].flatMap((q) => [`queue ${q} | functionPrincipalId | StorageQueueDataContributor`, `queue ${q}-poison | functionPrincipalId | StorageQueueDataContributor`]),
+      ...['soundlakewatermarks', 'soundlakeruns', 'soundlakebackfills', 'soundlakealerts', 'soundlakekicks'].map((t) => `table ${t} | functionPrincipalId | StorageTableDataContributor`),
+      // Databricks Access Connector: reads bronze, writes only the lake container (Unity Catalog).
+      'container bronze | accessConnectorPrincipalId | StorageBlobDataReader',
+      'container lake | accessConnectorPrincipalId | StorageBlobDataContributor',
       // Function App identity on its host storage (AzureWebJobsStorage, deployment package).
       'hostStorage | functionPrincipalId | StorageBlobDataOwner',
       'hostStorage | functionPrincipalId | StorageQueueDataContributor',
@@ -236,10 +265,19 @@ describe('identity and access', () => {
     ].sort();
     expect(map(repo)).toEqual(expected);
 
-    // Each scope is the existing resource named by the parameter main.bicep fills from the right module.
+    // Every queue, table and container granted is one main.bicep creates in the lake, and every
+    // queue and table the lake has is granted (a new one without a role would fail in Azure only).
+    const created = lakeResources(repo);
+    const granted = rbacGrants(repo);
+    for (const kind of ['container', 'queue', 'table'] as const) {
+      const names = granted.filter((g) => g.scope.startsWith(`${kind} `)).map((g) => g.scope.slice(kind.length + 1));
+      expect(created[`${kind}s`], kind).toEqual(expect.arrayContaining(names));
+      if (kind !== 'container') expect(new Set(names), kind).toEqual(new Set(created[`${kind}s`]));
+    }
+
+    // Each single-resource scope is the existing resource named by the parameter main.bicep fills from the right module.
     const rbac = bicep(repo, RBAC);
     const scopes: [string, string, string][] = [
-      ['lakeStorage', 'Microsoft.Storage/storageAccounts', 'lakeStorageName'],
       ['hostStorage', 'Microsoft.Storage/storageAccounts', 'hostStorageName'],
       ['appInsights', 'Microsoft.Insights/components', 'appInsightsName'],
       ['communication', 'Microsoft.Communication/communicationServices', 'communicationServiceName'],
@@ -250,8 +288,21 @@ describe('identity and access', () => {
       expect(target.type?.split('@')[0], symbol).toBe(type);
       expect(evaluate(target.value!, (n) => `<${n}>`), symbol).toEqual({ name: `<${param}>` });
     }
+    // The loop scopes are children of the lake account.
+    for (const [symbol, type] of [
+      ['lakeContainers', 'Microsoft.Storage/storageAccounts/blobServices/containers'],
+      ['lakeQueues', 'Microsoft.Storage/storageAccounts/queueServices/queues'],
+      ['lakeTables', 'Microsoft.Storage/storageAccounts/tableServices/tables'],
+    ] as const) {
+      const target = decl(rbac, 'resource', symbol);
+      expect(target.existing, symbol).toBe(true);
+      expect(target.type?.split('@')[0], symbol).toBe(type);
+      const name = at(target.value, 'name');
+      expect(name?.kind === 'string' && name.parts[0], symbol).toEqual({ expr: 'lakeStorageName' });
+    }
     expect(rbacWiring(repo)).toEqual({
       lakeStorageName: 'lakeStorage.outputs.name',
+      lake: 'lake',
       hostStorageName: 'hostStorage.outputs.name',
       appInsightsName: 'monitoring.outputs.appInsightsName',
       communicationServiceName: 'communication.outputs.name',
@@ -259,12 +310,15 @@ describe('identity and access', () => {
       accessConnectorPrincipalId: 'databricks.outputs.accessConnectorPrincipalId',
     });
 
-    // Blob Data Owner moved onto the lake, or a broader role added, changes the map.
-    const moved = altered(repo, RBAC, once('    scope: hostStorage\n', '    scope: lakeStorage\n'));
-    expect(map(moved)).not.toEqual(expected);
-    const broader = altered(repo, RBAC, once("    role: 'StorageBlobDataContributor'\n  }\n]\n\n// On the Functions host", "    role: 'StorageBlobDataContributor'\n  }\n  {\n    principalId: functionPrincipalId\n    role: 'StorageBlobDataOwner'\n  }\n]\n\n// On the Functions host"));
-    expect(map(broader)).toContain('lakeStorage | functionPrincipalId | StorageBlobDataOwner');
-    expect(map(broader)).not.toEqual(expected);
+    // The connector allowed to write bronze changes the map; a table without its role is caught.
+    const writer = altered(repo, RBAC, once("    principalId: accessConnectorPrincipalId\n    role: 'StorageBlobDataReader'", "    principalId: accessConnectorPrincipalId\n    role: 'StorageBlobDataContributor'"));
+    expect(map(writer)).toContain('container bronze | accessConnectorPrincipalId | StorageBlobDataContributor');
+    expect(map(writer)).not.toEqual(expected);
+    const dropped = altered(repo, RBAC, once("  lake.kickTable\n", ''));
+    expect(() => {
+      const names = rbacGrants(dropped).filter((g) => g.scope.startsWith('table ')).map((g) => g.scope.slice(6));
+      expect(new Set(names)).toEqual(new Set(lakeResources(dropped).tables));
+    }).toThrow();
   });
 
   it('no key, SAS, password or secure default anywhere; keys are switched off where a service has them', () => {

@@ -354,6 +354,13 @@ export function evaluate(value: Value, scope: Scope): unknown {
       return value.items.map((v) => evaluate(v, scope));
     case 'expr':
       return evalExpr(value.text, scope);
+    case 'for': {
+      // `[for x in xs: ...]` or `[for (x, i) in xs: ...]`
+      const [item, index] = value.item.replace(/^\(|\)$/g, '').split(',').map((n) => n.trim());
+      const source = evalExpr(value.source, scope);
+      if (!Array.isArray(source)) throw new Unsupported(`'${value.source}' is not a list (line ${value.line})`);
+      return source.map((v, i) => evaluate(value.body, (n) => (n === item ? v : n === index ? i : scope(n))));
+    }
     default:
       throw new Unsupported(`cannot evaluate a ${value.kind} (line ${value.line})`);
   }
@@ -385,7 +392,7 @@ export function evalExpr(text: string, scope: Scope): unknown {
     }
     return v;
   }
-  if (text.startsWith("'")) {
+  if (text.startsWith("'") || text.startsWith('[')) {
     const [value] = parseValue(tokenize(text), 0);
     return evaluate(value, scope);
   }

@@ -388,26 +388,35 @@ export function checkRoleIds(repo: Repo): string[] {
 
 export type Grant = { scope: string; scopeType: string; principal: string; role: string };
 
-/** The RBAC map of rbac.bicep: which principal gets which role on which resource, and main's wiring. */
+/**
+ * The RBAC map of rbac.bicep: which principal gets which role on which resource. A grant on one
+ * resource of a loop (a container, queue or table) is named after it: `container bronze`.
+ * Principals are the rbac.bicep parameters they come from; names come from main.bicep's `lake`.
+ */
 export function rbacGrants(repo: Repo): Grant[] {
   const file = bicep(repo, RBAC);
+  const main = bicep(repo, MAIN);
+  const lake = evaluate(decl(main, 'var', 'lake').value!, () => { throw new Unsupported('lake'); });
+  const principals = Object.fromEntries(declsOf(file, 'param').filter((p) => p.name.endsWith('PrincipalId')).map((p) => [p.name, p.name]));
+  const scope = templateScope(file, (n) => { throw new Unsupported(n); }, { lake, ...principals });
   const grants: Grant[] = [];
   for (const r of declsOf(file, 'resource')) {
     if (!r.type?.startsWith('Microsoft.Authorization/roleAssignments@')) continue;
     if (r.value?.kind !== 'for') throw new Error(`${RBAC}:${r.line}: expected a loop over an assignment list`);
     const scopeValue = body(r.value).get('scope');
-    const scope = scopeValue?.kind === 'expr' ? scopeValue.text : '?';
-    const target = decl(file, 'resource', scope);
+    const scopeText = scopeValue?.kind === 'expr' ? scopeValue.text : '?';
+    const indexed = /^(\w+)\[\w+\]$/.exec(scopeText);
+    const target = decl(file, 'resource', indexed ? indexed[1]! : scopeText);
     const list = decl(file, 'var', r.value.source).value;
-    if (list?.kind !== 'array') throw new Error(`${RBAC}: ${r.value.source} is not a list`);
-    for (const item of list.items) {
-      const principal = body(item).get('principalId');
-      const role = body(item).get('role');
+    if (!list) throw new Error(`${RBAC}: no list ${r.value.source}`);
+    for (const item of evaluate(list, scope) as Record<string, string>[]) {
+      const kind = (['container', 'queue', 'table'] as const).find((k) => k in item);
+      if (indexed && !kind) throw new Error(`${RBAC}: ${r.value.source} entries name no container, queue or table`);
       grants.push({
-        scope,
+        scope: indexed ? `${kind} ${item[kind!]}` : scopeText,
         scopeType: (target.type ?? '').split('@')[0]!,
-        principal: principal?.kind === 'expr' ? principal.text : '?',
-        role: role?.kind === 'string' ? role.parts.join('') : '?',
+        principal: item.principalId ?? '?',
+        role: item.role ?? '?',
       });
     }
   }

@@ -8,6 +8,8 @@
 var builtInRoleIds = {
   // Storage Blob Data Contributor: read, write and delete containers and blobs.
   StorageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+  // Storage Blob Data Reader: read containers and blobs (the access connector on bronze).
+  StorageBlobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
   // Storage Blob Data Owner: Blob Data Contributor plus POSIX ACLs; what the Functions host
   // needs on its own (AzureWebJobsStorage) account for keys, leases and the deployment package.
   StorageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'

@@ -1,11 +1,15 @@
 // Who may do what: every role assignment of a soundlake identity on a resource deployed by
-// another module, in one place. Data-plane roles only, each on one resource (never the resource
-// group). The Event Grid topic's dead-letter role sits in event-grid.bicep, next to its identity.
+// another module, in one place. Data-plane roles only, each on the narrowest resource that serves
+// (a container, queue or table in the lake; never the resource group). The Event Grid topic's
+// dead-letter role sits in event-grid.bicep, next to its identity.
 
 import { builtInRoleIds } from '../lib/roles.bicep'
 
 @description('Lake (ADLS Gen2) storage account name.')
 param lakeStorageName string
+
+@description('Names inside the lake account (containers, queues, tables), from main.bicep.')
+param lake object
 
 @description('Functions host storage account name.')
 param hostStorageName string
@@ -22,10 +26,6 @@ param functionPrincipalId string
 @description('Principal id of the Databricks Access Connector identity.')
 param accessConnectorPrincipalId string
 
-resource lakeStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
-  name: lakeStorageName
-}
-
 resource hostStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: hostStorageName
 }
@@ -38,27 +38,62 @@ resource communication 'Microsoft.Communication/communicationServices@2025-05-01
   name: communicationServiceName
 }
 
-// On the lake account.
-var lakeAssignments = [
+// On the lake account: each data role on the one container, queue or table it is for, never the
+// whole account, so neither identity can touch anything else stored there.
+var containerAssignments = [
   {
     // Function: writes bronze Parquet and manifests.
+    container: lake.bronzeContainer
     principalId: functionPrincipalId
     role: 'StorageBlobDataContributor'
   }
   {
-    // Function: queue triggers (ingest, backfill, kick) and the messages it sends to them.
+    // Databricks Access Connector: Auto Loader reads bronze (a read-only external location).
+    container: lake.bronzeContainer
+    principalId: accessConnectorPrincipalId
+    role: 'StorageBlobDataReader'
+  }
+  {
+    // Databricks Access Connector: silver and gold storage, checkpoints, catalog storage roots.
+    container: lake.lakeContainer
+    principalId: accessConnectorPrincipalId
+    role: 'StorageBlobDataContributor'
+  }
+]
+
+// Function: the queue triggers (ingest, backfill, kick), the messages it sends to them, and the
+// poison queues the host moves failed messages to and the poison triggers read.
+var functionQueues = [
+  lake.ingestQueue
+  '${lake.ingestQueue}-poison'
+  lake.backfillQueue
+  '${lake.backfillQueue}-poison'
+  lake.kickQueue
+  '${lake.kickQueue}-poison'
+]
+
+var queueAssignments = [
+  for queue in functionQueues: {
+    queue: queue
     principalId: functionPrincipalId
     role: 'StorageQueueDataContributor'
   }
-  {
-    // Function: watermarks, run ledger, backfills, alert throttle, kick debounce.
+]
+
+// Function: watermarks, run ledger, backfills, alert throttle, kick debounce.
+var functionTables = [
+  lake.watermarkTable
+  lake.ledgerTable
+  lake.backfillTable
+  lake.alertTable
+  lake.kickTable
+]
+
+var tableAssignments = [
+  for table in functionTables: {
+    table: table
     principalId: functionPrincipalId
     role: 'StorageTableDataContributor'
-  }
-  {
-    // Databricks Access Connector: Unity Catalog external locations (bronze read, lake read/write).
-    principalId: accessConnectorPrincipalId
-    role: 'StorageBlobDataContributor'
   }
 ]
 
@@ -86,7 +121,9 @@ var appInsightsAssignments = [
   }
 ]
 
-// On Communication Services (send alert e-mail with Entra auth).
+// On Communication Services (send alert e-mail with Entra auth). No narrower built-in role can
+// send: a custom role would need roleDefinitions/write, which the deploying identity does not have,
+// and Communication Services is reported not to honour custom roles for every operation (README).
 var communicationAssignments = [
   {
     principalId: functionPrincipalId
@@ -94,10 +131,52 @@ var communicationAssignments = [
   }
 ]
 
-resource lakeRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
-  for a in lakeAssignments: {
-    name: guid(lakeStorage.id, a.principalId, builtInRoleIds[a.role])
-    scope: lakeStorage
+resource lakeContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = [
+  for a in containerAssignments: {
+    name: '${lakeStorageName}/default/${a.container}'
+  }
+]
+
+resource lakeQueues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' existing = [
+  for a in queueAssignments: {
+    name: '${lakeStorageName}/default/${a.queue}'
+  }
+]
+
+resource lakeTables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' existing = [
+  for a in tableAssignments: {
+    name: '${lakeStorageName}/default/${a.table}'
+  }
+]
+
+resource containerRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (a, i) in containerAssignments: {
+    name: guid(lakeContainers[i].id, a.principalId, builtInRoleIds[a.role])
+    scope: lakeContainers[i]
+    properties: {
+      principalId: a.principalId
+      principalType: 'ServicePrincipal'
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoleIds[a.role])
+    }
+  }
+]
+
+resource queueRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (a, i) in queueAssignments: {
+    name: guid(lakeQueues[i].id, a.principalId, builtInRoleIds[a.role])
+    scope: lakeQueues[i]
+    properties: {
+      principalId: a.principalId
+      principalType: 'ServicePrincipal'
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoleIds[a.role])
+    }
+  }
+]
+
+resource tableRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (a, i) in tableAssignments: {
+    name: guid(lakeTables[i].id, a.principalId, builtInRoleIds[a.role])
+    scope: lakeTables[i]
     properties: {
       principalId: a.principalId
       principalType: 'ServicePrincipal'

@@ -34,6 +34,9 @@ param queues string[] = []
 @description('Tables to create.')
 param tables string[] = []
 
+@description('Lifecycle rules, each { name, prefix (`<container>/<path>`), coolAfterDays, deleteAfterDays }: block blobs under the prefix move to the cool tier, then are deleted, that many days after their last change (0 skips that action; a rule with neither is left out).')
+param lifecycleRules array = []
+
 @description('Days a deleted blob or container can be restored (0 turns soft delete off).')
 @minValue(0)
 @maxValue(365)
@@ -112,6 +115,40 @@ resource storageTables 'Microsoft.Storage/storageAccounts/tableServices/tables@2
     name: table
   }
 ]
+
+var activeLifecycleRules = filter(lifecycleRules, rule => rule.coolAfterDays > 0 || rule.deleteAfterDays > 0)
+
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = if (!empty(activeLifecycleRules)) {
+  parent: account
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        for rule in activeLifecycleRules: {
+          name: rule.name
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: [
+                rule.prefix
+              ]
+            }
+            actions: {
+              baseBlob: union(
+                rule.coolAfterDays > 0 ? { tierToCool: { daysAfterModificationGreaterThan: rule.coolAfterDays } } : {},
+                rule.deleteAfterDays > 0 ? { delete: { daysAfterModificationGreaterThan: rule.deleteAfterDays } } : {}
+              )
+            }
+          }
+        }
+      ]
+    }
+  }
+}
 
 @description('Storage account name.')
 output name string = account.name
