@@ -16,6 +16,7 @@ import {
   appSettingsDecl,
   bicep,
   checkAppSettings,
+  checkCiJobs,
   checkLakeNames,
   checkModuleParams,
   checkNoSecrets,
@@ -415,7 +416,7 @@ describe('Event Grid', () => {
 describe('CI/CD workflows', () => {
   it('ci runs .ci/run; deploy uses OIDC, environments, both parameter files, the Functions package and the bundle', () => {
     expect(checkWorkflows(repo)).toEqual([]);
-    const creds = altered(repo, '.github/workflows/deploy-environment.yml', once('          client-id: ${{ secrets.AZURE_CLIENT_ID }}\n', '          creds: ${{ secrets.AZURE_CREDENTIALS }}\n'));
+    const creds = altered(repo, '.github/workflows/deploy-environment.yml', (t) => t.replaceAll('          client-id: ${{ secrets.AZURE_CLIENT_ID }}\n', '          creds: ${{ secrets.AZURE_CREDENTIALS }}\n'));
     expect(checkWorkflows(creds)).toEqual(expect.arrayContaining([expect.stringContaining('client-id does not come from a secret'), expect.stringContaining('stored credential')]));
     const noEnv = altered(repo, '.github/workflows/deploy-environment.yml', once('    environment: ${{ inputs.environment }}\n', ''));
     expect(checkWorkflows(noEnv)).toEqual([expect.stringContaining('does not run in a GitHub environment')]);
@@ -423,6 +424,34 @@ describe('CI/CD workflows', () => {
     expect(checkWorkflows(noCi)).toEqual(['ci.yml: does not run `bash .ci/run`']);
     const wrongParams = altered(repo, '.github/workflows/deploy-environment.yml', once('      PARAMETERS: infra/bicep/main.${{ inputs.environment }}.bicepparam', '      PARAMETERS: infra/bicep/main.staging.bicepparam'));
     expect(checkWorkflows(wrongParams)).toEqual([expect.stringContaining('missing infra/bicep/main.staging.bicepparam')]);
+  });
+});
+
+describe('CI compiles what cannot be compiled here', () => {
+  const ci = '.github/workflows/ci.yml';
+  const deploy = '.github/workflows/deploy-environment.yml';
+
+  it('ci.yml builds and lints every template and both parameter files, validates the bundle for both targets, and tests on Node 22', () => {
+    expect(checkCiJobs(repo)).toEqual([]);
+    expect(checkCiJobs(altered(repo, ci, once('            az bicep lint --file "$file" || failed=1\n', '')))).toEqual(['ci.yml: the templates are not linted']);
+    expect(checkCiJobs(altered(repo, ci, once('for env in dev prod; do', 'for env in dev; do')))).toEqual(['ci.yml: the dev and prod parameter files are not built']);
+    expect(checkCiJobs(altered(repo, ci, once("      SOUNDLAKE_ALERT_EMAIL_TO: data-team@example.com\n", '')))).toEqual([expect.stringContaining('SOUNDLAKE_ALERT_EMAIL_TO (read by a .bicepparam without a default) has no placeholder')]);
+    expect(checkCiJobs(altered(repo, ci, once('for target in dev prod; do', 'for target in dev; do')))).toEqual(['ci.yml: the bundle is not validated for both dev and prod']);
+    expect(checkCiJobs(altered(repo, ci, once("    if: github.event_name == 'push' || github.event.pull_request.head.repo.full_name == github.repository\n", '')))).toEqual(['ci.yml: bundle validate is not skipped for pull requests from forks']);
+    expect(checkCiJobs(altered(repo, ci, once('        uses: databricks/setup-cli@v1.13.0\n        with:\n          version: 1.13.0\n', '        uses: databricks/setup-cli@main\n')))).toEqual([expect.stringContaining('databricks/setup-cli@main is not pinned')]);
+    expect(checkCiJobs(altered(repo, ci, once("          node-version: '22'\n          cache: npm\n      - run: npm ci", "          node-version: '20'\n          cache: npm\n      - run: npm ci")))).toEqual(['ci.yml: no job runs the TypeScript tests on Node 22']);
+  });
+
+  it('deploy pins the Databricks CLI and engine, signs in again right before the bundle, and builds with the runtime\'s Node', () => {
+    expect(checkWorkflows(repo)).toEqual([]);
+    const unpinned = altered(repo, deploy, once('        uses: databricks/setup-cli@v1.13.0\n        with:\n          version: 1.13.0\n', '        uses: databricks/setup-cli@main\n'));
+    expect(checkWorkflows(unpinned)).toEqual([expect.stringContaining('databricks/setup-cli@main is not pinned')]);
+    const terraform = altered(repo, deploy, once('          DATABRICKS_BUNDLE_ENGINE: direct\n', ''));
+    expect(checkWorkflows(terraform)).toEqual([expect.stringContaining('engine is not pinned to direct')]);
+    const oneLogin = altered(repo, deploy, once(/      - name: Azure sign-in again[\s\S]*?subscription-id: \$\{\{ secrets\.AZURE_SUBSCRIPTION_ID \}\}\n/, ''));
+    expect(checkWorkflows(oneLogin)).toEqual([expect.stringContaining('no azure/login right before the Databricks bundle step')]);
+    const node20 = altered(repo, deploy, once("          node-version: '22'", "          node-version: '20'"));
+    expect(checkWorkflows(node20)).toEqual(['deploy: builds with Node 20, the Function App runs Node 22']);
   });
 });
 

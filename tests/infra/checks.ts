@@ -596,9 +596,78 @@ export function checkWorkflows(repo: Repo): string[] {
   if (!/az deployment group create/.test(text)) problems.push('deploy: no `az deployment group create`');
   if (!/databricks bundle deploy/.test(text)) problems.push('deploy: no `databricks bundle deploy`');
   if (!/DATABRICKS_AUTH_TYPE:\s*azure-cli/.test(text)) problems.push('deploy: the Databricks CLI does not use the Azure CLI (federated) sign-in');
+  if (!/DATABRICKS_BUNDLE_ENGINE:\s*direct/.test(text)) problems.push('deploy: the bundle deployment engine is not pinned to direct (external locations need it)');
   if (!/npm ci/.test(text) || !/npm run build/.test(text) || !/npm prune --omit=dev/.test(text)) problems.push('deploy: the Functions package is not built with npm ci, npm run build, npm prune --omit=dev');
   const functionsDeploy = steps.find((s) => s.uses?.startsWith('Azure/functions-action@'));
   if (functionsDeploy?.with?.sku !== 'flexconsumption') problems.push('deploy: no Azure/functions-action step with sku: flexconsumption');
+
+  // The Databricks CLI: a pinned release, the direct engine, and a fresh federated sign-in (the
+  // Azure CLI re-presents GitHub's ~10-minute OIDC token when it asks for a Databricks token).
+  problems.push(...checkDatabricksCli(steps, 'deploy'));
+  for (const job of jobs) {
+    const list = job.steps ?? [];
+    const bundle = list.findIndex((s) => /databricks bundle deploy/.test(s.run ?? ''));
+    if (bundle < 0) continue;
+    const lastLogin = list.slice(0, bundle).map((s) => s.uses?.startsWith('azure/login@') ?? false).lastIndexOf(true);
+    const longSince = list.slice(lastLogin + 1, bundle).filter((s) => /az deployment group create/.test(s.run ?? '') || s.uses?.startsWith('Azure/functions-action@') || /npm ci/.test(s.run ?? ''));
+    if (lastLogin < 0 || longSince.length > 0) problems.push('deploy: no azure/login right before the Databricks bundle step (the OIDC token of an earlier sign-in has expired by then)');
+  }
+
+  // The runtime deployed and the Node the package is built with are the same major.
+  const runtime = /runtime:\s*\{\s*name:\s*'node'\s*version:\s*'(\d+)'/.exec(repo.get(FUNCTION_APP) ?? '')?.[1];
+  const buildNode = steps.find((s) => s.uses?.startsWith('actions/setup-node@'))?.with?.['node-version'];
+  if (!runtime || String(buildNode) !== runtime) problems.push(`deploy: builds with Node ${String(buildNode)}, the Function App runs Node ${runtime}`);
+  return problems;
+}
+
+function checkDatabricksCli(steps: Step[], where: string): string[] {
+  const problems: string[] = [];
+  const setups = steps.filter((s) => s.uses?.startsWith('databricks/setup-cli@'));
+  if (setups.length === 0) problems.push(`${where}: no databricks/setup-cli step`);
+  for (const s of setups) {
+    const ref = s.uses!.split('@')[1]!;
+    const version = String(s.with?.version ?? '');
+    if (!/^v\d+\.\d+\.\d+$/.test(ref) || !/^\d+\.\d+\.\d+$/.test(version) || ref !== `v${version}`) problems.push(`${where}: databricks/setup-cli@${ref} is not pinned to one release (tag and version input)`);
+  }
+  return problems;
+}
+
+/** ci.yml compiles what cannot be compiled on a developer's machine: Bicep, the bundle, Node 22. */
+export function checkCiJobs(repo: Repo): string[] {
+  const problems: string[] = [];
+  const ci = workflow(repo, 'ci.yml');
+  const runs = (job: Job): string => (job.steps ?? []).map((s) => s.run ?? '').join('\n');
+  const jobs = Object.entries(ci.jobs);
+
+  const bicepJob = jobs.find(([, j]) => /az bicep build --file/.test(runs(j)));
+  if (!bicepJob) problems.push('ci.yml: no job runs `az bicep build`');
+  else {
+    const text = runs(bicepJob[1]);
+    if (!/az bicep install --version/.test(text)) problems.push('ci.yml: the Bicep CLI version is not pinned');
+    if (!/az bicep lint --file/.test(text)) problems.push('ci.yml: the templates are not linted');
+    if (!/find infra\/bicep -name '\*\.bicep'/.test(text)) problems.push('ci.yml: not every template under infra/bicep is built');
+    if (!/az bicep build-params --file "infra\/bicep\/main\.\$env\.bicepparam"/.test(text) || !/for env in dev prod/.test(text)) problems.push('ci.yml: the dev and prod parameter files are not built');
+    const env = bicepJob[1] as Job & { env?: Record<string, unknown> };
+    for (const name of new Set([...repo.entries()].filter(([p]) => p.endsWith('.bicepparam')).flatMap(([, t]) => [...t.matchAll(/readEnvironmentVariable\('(\w+)'\)/g)].map((m) => m[1]!)))) {
+      if (!(name in (env.env ?? {}))) problems.push(`ci.yml: ${name} (read by a .bicepparam without a default) has no placeholder`);
+    }
+  }
+
+  const bundleJob = jobs.find(([, j]) => /databricks bundle validate/.test(runs(j)));
+  if (!bundleJob) problems.push('ci.yml: no job runs `databricks bundle validate`');
+  else {
+    const [, job] = bundleJob as [string, Job & { if?: string; env?: Record<string, unknown> }];
+    const text = runs(job);
+    if (!/for target in dev prod/.test(text) || !/validate -t "\$target"/.test(text)) problems.push('ci.yml: the bundle is not validated for both dev and prod');
+    if (!String(job.if ?? '').includes('github.event.pull_request.head.repo.full_name == github.repository')) problems.push('ci.yml: bundle validate is not skipped for pull requests from forks');
+    if (job.environment !== 'dev') problems.push('ci.yml: bundle validate does not run in the dev environment (its secrets)');
+    if (job.permissions?.['id-token'] !== 'write') problems.push('ci.yml: bundle validate has no id-token: write (OIDC)');
+    if (job.env?.DATABRICKS_BUNDLE_ENGINE !== 'direct') problems.push('ci.yml: bundle validate does not use the direct engine');
+    problems.push(...checkDatabricksCli(job.steps ?? [], 'ci.yml'));
+  }
+
+  const node22 = jobs.find(([, j]) => (j.steps ?? []).some((s) => s.uses?.startsWith('actions/setup-node@') && String(s.with?.['node-version']) === '22') && /vitest run/.test(runs(j)));
+  if (!node22) problems.push('ci.yml: no job runs the TypeScript tests on Node 22');
   return problems;
 }
 
