@@ -476,6 +476,9 @@ describe('host.json and the deployed package', () => {
     expect(evaluate(at(site.value, 'identity')!, () => undefined)).toEqual({ type: 'SystemAssigned' });
     const plan = decl(bicep(repo, FUNCTION_APP), 'resource', 'plan');
     expect(evaluate(at(plan.value, 'sku')!, () => undefined)).toEqual({ name: 'FC1', tier: 'FlexConsumption' });
-    expect(JSON.parse(repo.get('package.json')!).main).toMatch(/^dist\//);
+    const pkg = JSON.parse(repo.get('package.json')!) as { main: string; engines: { node: string } };
+    expect(pkg.main).toMatch(/^dist\//);
+    // package.json admits the runtime's major (and 20, which CI's main job still runs).
+    expect(pkg.engines.node.split('||').map((r) => r.trim().replace(/^\^(\d+)\..*$/, '$1'))).toEqual(['20', '22']);
   });
 });
