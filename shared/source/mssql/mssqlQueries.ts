@@ -3,7 +3,7 @@ import type { WatermarkKind } from '../../config/pipelineConfig.js';
 import type { SliceBounds, TableRef } from '../source.js';
 import { SourceError } from '../source.js';
 import type { MssqlCatalogColumn } from './mssqlTypes.js';
-import { effectiveTimeZone, mssqlFromText, mssqlKeyTextExpression, mssqlSelectExpression, mssqlTextParamLength, ZONELESS_TIMESTAMP_TYPES } from './mssqlTypes.js';
+import { effectiveTimeZone, mssqlFromText, mssqlKeyTextExpression, mssqlSelectExpression, mssqlTextParamLength, mssqlTypeName, ZONELESS_TIMESTAMP_TYPES } from './mssqlTypes.js';
 
 /**
  * Every statement the SQL Server source sends, as pure functions of the catalogue and the
@@ -119,19 +119,30 @@ export function boundText(column: MssqlCatalogColumn, value: string): string {
   );
 }
 
-/** Watermark bound from text in the column's own type; a rowversion bound is bigint text. */
-function boundExpression(wm: WatermarkColumn, param: string): string {
-  return wm.kind === 'rowversion' ? `CONVERT(binary(8), CONVERT(bigint, @${param}))` : mssqlFromText(wm.column, param);
+/**
+ * Watermark bound from text in the column's own type; a rowversion bound is bigint text. A
+ * backfill window is a pair of instants (UTC text): for a table in another zone they move to
+ * its wall clock first, while incremental bounds are the column's own values and stay as they are.
+ */
+function boundExpression(wm: WatermarkColumn, param: string, instantInZone: boolean): string {
+  if (wm.kind === 'rowversion') return `CONVERT(binary(8), CONVERT(bigint, @${param}))`;
+  if (instantInZone) return `CONVERT(${mssqlTypeName(wm.column)}, CONVERT(datetime2(7), TODATETIMEOFFSET(CONVERT(datetime2(7), @${param}, 121), 0) AT TIME ZONE @tz))`;
+  return mssqlFromText(wm.column, param);
 }
 
+const tzParam = (zone: string): SqlParam => text('tz', zone, 128);
+
 /** `low < wm <= high` (initial: `wm <= high OR wm IS NULL`), or `low <= wm < high` for a backfill window. */
-export function slicePredicate(wm: WatermarkColumn, bounds: SliceBounds): { sql: string; params: SqlParam[] } {
+export function slicePredicate(wm: WatermarkColumn, bounds: SliceBounds, timeZone?: string): { sql: string; params: SqlParam[] } {
   const col = quoteMssql(wm.column.name);
   const length = mssqlTextParamLength(wm.column);
   const params: SqlParam[] = [];
+  const zone = effectiveTimeZone(timeZone);
+  const windowInZone = bounds.window === 'closed-open' && zone !== undefined && wm.kind === 'timestamp' && ZONELESS_TIMESTAMP_TYPES.has(wm.column.type);
+  if (windowInZone) params.push(tzParam(zone));
   const bind = (name: 'low' | 'high', value: string): string => {
     params.push(text(name, boundText(wm.column, value), length));
-    return boundExpression(wm, name);
+    return boundExpression(wm, name, windowInZone);
   };
   if (bounds.window === 'closed-open') {
     if (bounds.low === null) throw new SourceError('a backfill window needs a lower bound');
@@ -184,7 +195,7 @@ export function upperBoundStatement(input: UpperBoundInput): SqlStatement {
     asText = (e) => `CONVERT(varchar(27), CONVERT(datetime2(7), SWITCHOFFSET(${e}, '+00:00')), 121)`;
   } else if (ZONELESS_TIMESTAMP_TYPES.has(type)) {
     const zone = effectiveTimeZone(input.timeZone);
-    if (zone) params.push(text('tz', zone, 128));
+    if (zone) params.push(tzParam(zone));
     now = zone ? 'CONVERT(datetime2(7), SYSDATETIMEOFFSET() AT TIME ZONE @tz)' : 'SYSUTCDATETIME()';
     asText = (e) => `CONVERT(varchar(27), CONVERT(datetime2(7), ${e}), 121)`;
   } else {
@@ -206,10 +217,12 @@ export interface SliceInput {
   watermark: WatermarkColumn;
   bounds: SliceBounds;
   isolation: MssqlIsolation;
+  /** The zone the table's zone-less timestamps are written in. */
+  timeZone?: string;
 }
 
 export function hasRowsStatement(input: SliceInput): SqlStatement {
-  const where = slicePredicate(input.watermark, input.bounds);
+  const where = slicePredicate(input.watermark, input.bounds, input.timeZone);
   return {
     sql: `${isolationPrefix(input.isolation)}SELECT CASE WHEN EXISTS (SELECT 1 FROM ${qualified(input.table)} WHERE ${where.sql}) THEN 1 ELSE 0 END AS found`,
     params: where.params,
@@ -225,7 +238,6 @@ export interface ReadInput extends SliceInput {
   appendedKeys: MssqlCatalogColumn[];
   /** Keyset cursor: key values as text of the last row written, or null. */
   after: string[] | null;
-  timeZone?: string;
 }
 
 /**
@@ -237,11 +249,11 @@ export interface ReadInput extends SliceInput {
  */
 export function readStatement(input: ReadInput): SqlStatement {
   const { table, columns, primaryKey, appendedKeys, after } = input;
-  const where = slicePredicate(input.watermark, input.bounds);
+  const where = slicePredicate(input.watermark, input.bounds, input.timeZone);
   const params = [...where.params];
   const zone = effectiveTimeZone(input.timeZone);
   const inZone = zone !== undefined && columns.some((c) => ZONELESS_TIMESTAMP_TYPES.has(c.type));
-  if (inZone) params.push(text('tz', zone, 128));
+  if (inZone && !params.some((p) => p.name === 'tz')) params.push(tzParam(zone));
   let keyset = '';
   if (after) {
     if (after.length !== primaryKey.length) throw new SourceError(`mssql source: keyset cursor has ${after.length} values for a ${primaryKey.length}-column key`);

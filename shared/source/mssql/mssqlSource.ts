@@ -174,7 +174,8 @@ export class MssqlSource implements Source {
   async hasRows(table: TableRef, watermark: WatermarkSpec, bounds: SliceBounds): Promise<boolean> {
     const session = await this.connect();
     const wm = await this.watermarkColumn(session, table, watermark);
-    const [row] = await this.run<{ found: number }>(session, hasRowsStatement({ table, watermark: wm, bounds, isolation: session.isolation }), `probing ${name(table)}`);
+    const statement = hasRowsStatement({ table, watermark: wm, bounds, isolation: session.isolation, ...(table.timeZone ? { timeZone: table.timeZone } : {}) });
+    const [row] = await this.run<{ found: number }>(session, statement, `probing ${name(table)}`);
     return row?.found === 1;
   }
 
