@@ -10,7 +10,7 @@ import { testId } from '../support/harness.js';
 
 /**
  * One contract for every source adapter: the same behaviour from PGlite/Postgres always, and from
- * SQL Server when MSSQL_TEST_URL names one (e.g. mssql://sa:Passw0rd!@127.0.0.1:1433/master?encrypt=false).
+ * SQL Server when MSSQL_TEST_URL names one (a database with READ_COMMITTED_SNAPSHOT on, e.g. mssql://sa:...@127.0.0.1:1433/soundlake_test?trustServerCertificate=true).
  */
 interface Fixture {
   source: Source;
