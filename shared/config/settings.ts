@@ -42,7 +42,8 @@ export const EMBEDDED_SOURCE_URL = 'postgres://postgres@127.0.0.1:5433/postgres'
 /**
  * Source connections one Functions instance can use at once: each queue trigger that reads the
  * source (ingest-queue, backfill-queue) runs up to batchSize + newBatchThreshold messages at a
- * time (host.json: 4 + 2), plus one for HTTP probes. A test checks this against host.json.
+ * time (host.json: 4 + 2), and each holds one connection at a time; one spare. A test checks
+ * this against host.json.
  */
 export const DEFAULT_SOURCE_CONNECTIONS = 2 * (4 + 2) + 1;
 

@@ -52,7 +52,7 @@ describe('SQL Server pool size', () => {
     const host = JSON.parse(await readFile('host.json', 'utf8')) as { extensions: { queues: { batchSize?: number; newBatchThreshold?: number } } };
     const batchSize = host.extensions.queues.batchSize ?? 16;
     const perFunction = batchSize + (host.extensions.queues.newBatchThreshold ?? Math.floor(batchSize / 2));
-    // ingest-queue and backfill-queue read the source; one more for the HTTP backfill API.
+    // ingest-queue and backfill-queue read the source, one connection per invocation; one spare.
     expect(DEFAULT_SOURCE_CONNECTIONS).toBe(2 * perFunction + 1);
     expect(loadSettings({ SOURCE_KIND: 'mssql', SOURCE_URL: 'mssql://h/db' }).source.maxConnections).toBe(DEFAULT_SOURCE_CONNECTIONS);
     expect(loadSettings({ SOURCE_KIND: 'mssql', SOURCE_URL: 'mssql://h/db', SOURCE_MAX_CONNECTIONS: '40' }).source.maxConnections).toBe(40);
