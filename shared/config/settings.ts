@@ -14,8 +14,7 @@ export { SettingsError } from './settingsError.js';
  */
 export interface Settings {
   configPath: string;
-  /** maxConnections: the SQL Server pool, sized to the reads the host runs at once. */
-  source: { kind: SourceKind; url: string; maxConnections: number };
+  source: { kind: SourceKind; url: string };
   storage: StorageAccess;
   bronzeContainer: string;
   watermarkTable: string;
@@ -39,14 +38,6 @@ export interface Settings {
 
 export const EMBEDDED_SOURCE_URL = 'postgres://postgres@127.0.0.1:5433/postgres';
 
-/**
- * Source connections one Functions instance can use at once: each queue trigger that reads the
- * source (ingest-queue, backfill-queue) runs up to batchSize + newBatchThreshold messages at a
- * time (host.json: 4 + 2), and each holds one connection at a time; one spare. A test checks
- * this against host.json.
- */
-export const DEFAULT_SOURCE_CONNECTIONS = 2 * (4 + 2) + 1;
-
 const intFromEnv = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const azureName = (pattern: RegExp, rule: string) => z.string().regex(pattern, rule);
 
@@ -54,7 +45,6 @@ const envSchema = z.object({
   SOUNDLAKE_CONFIG: z.string().min(1).default('soundlake.yaml'),
   SOURCE_KIND: z.enum(['postgres', 'mssql']).default('postgres'),
   SOURCE_URL: z.string().min(1).optional(),
-  SOURCE_MAX_CONNECTIONS: intFromEnv(1, 256).default(DEFAULT_SOURCE_CONNECTIONS),
   SOUNDLAKE_STORAGE: z.string().min(1).optional(),
   SOUNDLAKE_STORAGE__accountName: azureName(/^[a-z0-9]{3,24}$/, 'must be a storage account name (3-24 lower-case letters and digits)').optional(),
   SOUNDLAKE_STORAGE__endpointSuffix: z.string().default('core.windows.net'),
@@ -92,7 +82,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   }
   return {
     configPath: e.SOUNDLAKE_CONFIG,
-    source: { kind: e.SOURCE_KIND, url: e.SOURCE_URL ?? EMBEDDED_SOURCE_URL, maxConnections: e.SOURCE_MAX_CONNECTIONS },
+    source: { kind: e.SOURCE_KIND, url: e.SOURCE_URL ?? EMBEDDED_SOURCE_URL },
     storage,
     bronzeContainer: e.BRONZE_CONTAINER,
     watermarkTable: e.WATERMARK_TABLE,

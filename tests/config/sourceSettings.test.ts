@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parsePipelineConfig } from '../../shared/config/pipelineConfig.js';
-import { DEFAULT_SOURCE_CONNECTIONS, loadSettings } from '../../shared/config/settings.js';
 import { resolveColumns, TableSetupError } from '../../shared/extract/tableColumns.js';
+import { SOURCE_CONNECTIONS } from '../../shared/source/createSource.js';
+import { mssqlConfigFromUrl } from '../../shared/source/mssql/mssqlConnection.js';
 import type { SourceColumn } from '../../shared/source/source.js';
 
 /** Source settings that the SQL Server work added: a table's time zone and the pool size. */
@@ -53,9 +54,8 @@ describe('SQL Server pool size', () => {
     const batchSize = host.extensions.queues.batchSize ?? 16;
     const perFunction = batchSize + (host.extensions.queues.newBatchThreshold ?? Math.floor(batchSize / 2));
     // ingest-queue and backfill-queue read the source, one connection per invocation; one spare.
-    expect(DEFAULT_SOURCE_CONNECTIONS).toBe(2 * perFunction + 1);
-    expect(loadSettings({ SOURCE_KIND: 'mssql', SOURCE_URL: 'mssql://h/db' }).source.maxConnections).toBe(DEFAULT_SOURCE_CONNECTIONS);
-    expect(loadSettings({ SOURCE_KIND: 'mssql', SOURCE_URL: 'mssql://h/db', SOURCE_MAX_CONNECTIONS: '40' }).source.maxConnections).toBe(40);
-    expect(() => loadSettings({ SOURCE_MAX_CONNECTIONS: '0' })).toThrow(/SOURCE_MAX_CONNECTIONS/);
+    expect(SOURCE_CONNECTIONS).toBe(2 * perFunction + 1);
+    // A connection string that names its own pool size keeps it.
+    expect(mssqlConfigFromUrl('mssql://h/db?maxConnections=40', { maxConnections: SOURCE_CONNECTIONS }).pool?.max).toBe(40);
   });
 });
