@@ -1,13 +1,18 @@
+import { init as initSqlParser, parse as parseSql } from '@guanmingchiu/sqlparser-ts';
 import { describe, expect, it } from 'vitest';
 import type { WatermarkKind } from '../../shared/config/pipelineConfig.js';
 import {
   boundText,
   catalogStatement,
+  databaseProbeStatement,
   hasRowsStatement,
   readStatement,
   slicePredicate,
   type SqlStatement,
+  timeZoneKnownStatement,
+  uniqueKeysStatement,
   upperBoundStatement,
+  zoneIdStatement,
 } from '../../shared/source/mssql/mssqlQueries.js';
 import {
   type MssqlCatalogColumn,
@@ -304,5 +309,69 @@ describe('row sizes for byte-bounded batches', () => {
     const small = size([1, 'x', Buffer.alloc(1)]);
     expect(size([1, 'x'.repeat(1_000_000), Buffer.alloc(3_000_000)]) - small).toBe(2 * 999_999 + 2_999_999);
     expect(mssqlRowSizer([col('id', 'int', { maxLength: 4 })])([1])).toBe(16 + 4);
+  });
+});
+
+describe('every statement the source sends', () => {
+  it('parses as T-SQL (sqlparser-rs, MS SQL dialect) for every watermark type, key type, zone and isolation', async () => {
+    await initSqlParser();
+    const statements: [string, SqlStatement][] = [
+      ['catalogue', catalogStatement(table)],
+      ['unique keys', uniqueKeysStatement(table)],
+      ['probe', databaseProbeStatement()],
+      ['zone id', zoneIdStatement],
+      ['time zone', timeZoneKnownStatement('Tokyo Standard Time')],
+    ];
+    const isolations = ['read-committed-snapshot', 'snapshot'] as const;
+    for (const type of ['datetime', 'smalldatetime', 'datetime2', 'datetimeoffset']) {
+      for (const timeZone of [undefined, 'Tokyo Standard Time']) {
+        for (const isolation of isolations) {
+          const zone = timeZone ? { timeZone } : {};
+          const wm = wmOf(col('wm', type));
+          statements.push([`upper bound ${type} ${timeZone} ${isolation}`, upperBoundStatement({ table, watermark: wm, lagSeconds: 5, isolation, ...zone })]);
+          for (const bounds of [{ low: null, high: 'b' }, { low: 'a', high: 'b' }, { low: 'a', high: 'b', window: 'closed-open' as const }]) {
+            statements.push([`has rows ${type} ${timeZone} ${isolation} ${bounds.window}`, hasRowsStatement({ table, watermark: wm, bounds, isolation, ...zone })]);
+          }
+        }
+      }
+    }
+    for (const isolation of isolations) {
+      statements.push(['upper bound rowversion', upperBoundStatement({ table, watermark: wmOf(col('rv', 'timestamp'), 'rowversion'), lagSeconds: 0, isolation })]);
+      statements.push(['upper bound integer', upperBoundStatement({ table, watermark: wmOf(col('id', 'bigint'), 'integer'), lagSeconds: 0, isolation })]);
+      statements.push(['has rows rowversion', hasRowsStatement({ table, watermark: wmOf(col('rv', 'timestamp'), 'rowversion'), bounds: { low: '1', high: '2' }, isolation })]);
+    }
+    const keyTypes = ['tinyint', 'smallint', 'int', 'bigint', 'bit', 'decimal', 'numeric', 'money', 'smallmoney', 'float', 'real', 'date', 'time', 'datetime2', 'datetime', 'smalldatetime', 'datetimeoffset', 'char', 'varchar', 'nchar', 'nvarchar', 'binary', 'varbinary', 'uniqueidentifier', 'hierarchyid'];
+    const columns = keyTypes.map((t, i) => col(`c${i}`, t, t === 'hierarchyid' ? { clr: true } : t === 'numeric' ? { precision: 20, scale: 0 } : {}));
+    for (const key of columns) {
+      statements.push([
+        `read, key ${key.type}`,
+        readStatement({
+          table,
+          watermark: wmOf(col('wm', 'datetime')),
+          bounds: { low: 'a', high: 'b', window: 'closed-open' },
+          isolation: 'snapshot',
+          columns,
+          primaryKey: [key, columns[2]!],
+          appendedKeys: [key],
+          after: ['x', '1'],
+          timeZone: 'Tokyo Standard Time',
+        }),
+      ]);
+    }
+    const failures: string[] = [];
+    for (const [label, statement] of statements) {
+      try {
+        parseSql(statement.sql, 'mssql');
+      } catch (err) {
+        failures.push(`${label}: ${String(err).slice(0, 200)}`);
+      }
+      // Every parameter the text names is bound, and every bound one is named.
+      const named = new Set([...statement.sql.matchAll(/@([a-z]\w*)/gi)].map((m) => m[1]!));
+      expect(new Set(statement.params.map((p) => p.name)), label).toEqual(named);
+    }
+    expect(failures).toEqual([]);
+    expect(statements.length).toBeGreaterThan(90);
+    // The parser refuses what SQL Server would: the check can fail.
+    expect(() => parseSql('SELECT CONVERT(varchar(40), @k0 COLLATE) FROM t', 'mssql')).toThrow();
   });
 });
