@@ -412,12 +412,19 @@ describe.skipIf(!url)('SQL Server source, end to end', () => {
     expect(await source.safeUpperBound(table('rv_empty'), { column: 'rv', kind: 'rowversion' }, 0)).toBeNull();
     const late = new mssql.Transaction(admin);
     await late.begin();
-    await new mssql.Request(late).batch(`INSERT INTO ${schema}.rv (id, payload) VALUES (2, 'late')`);
-    // Committed after the open transaction took its rowversion: a MAX-based bound would skip row 2.
-    await exec(`INSERT INTO ${schema}.rv (id, payload) VALUES (3, 'early')`);
-    const first = await ingest(t);
-    expect(first).toMatchObject({ status: 'succeeded', rows: 1 });
-    await late.commit();
+    let committed = false;
+    try {
+      await new mssql.Request(late).batch(`INSERT INTO ${schema}.rv (id, payload) VALUES (2, 'late')`);
+      // Committed after the open transaction took its rowversion: a MAX-based bound would skip row 2.
+      await exec(`INSERT INTO ${schema}.rv (id, payload) VALUES (3, 'early')`);
+      const first = await ingest(t);
+      expect(first).toMatchObject({ status: 'succeeded', rows: 1 });
+      await late.commit();
+      committed = true;
+    } finally {
+      // A failed assertion must not leave the transaction holding locks the clean-up waits on.
+      if (!committed) await late.rollback().catch(() => undefined);
+    }
     const second = await ingest(t);
     expect(second).toMatchObject({ status: 'succeeded', rows: 2 });
     expect(await ingest(t)).toMatchObject({ status: 'nochange' });
