@@ -165,8 +165,9 @@ export interface UpperBoundInput {
 
 /**
  * The highest watermark safe to extract up to:
- * - rowversion: below MIN_ACTIVE_ROWVERSION(), database-wide, without touching the table's rows
- *   (MAX(CONVERT(bigint, rv)) reads every row on every run); NULL for an empty table.
+ * - rowversion: below MIN_ACTIVE_ROWVERSION(), database-wide, reading at most one row of the
+ *   table to tell an empty one (NULL) apart; MAX(CONVERT(bigint, rv)) read every row on every
+ *   run. No row can still commit at or below it, whatever the table's MAX.
  * - timestamp: min(MAX(col), now - lag) on the database's clock, now taken in the column's
  *   frame (UTC, the table's time zone, or an instant for datetimeoffset) and floored to a
  *   whole second (minute for smalldatetime) so the cap is a value of the column's own type.
