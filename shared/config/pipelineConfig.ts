@@ -35,6 +35,11 @@ const tableSchema = z
       .strict(),
     primaryKey: z.array(sqlIdentifier).min(1, 'needs at least one column'),
     columns: z.array(sqlIdentifier).min(1).optional(),
+    /** SQL Server: the zone the table's datetime/datetime2/smalldatetime values are written in (a sys.time_zone_info name). */
+    timeZone: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9 .+()\/_-]{0,63}$/, 'must be a time zone name as SQL Server spells it, e.g. "W. Europe Standard Time" or "UTC"')
+      .optional(),
     enabled: z.boolean().default(true),
     ...tuning,
   })
@@ -96,6 +101,8 @@ export interface TableConfig {
   watermark: { column: string; kind: WatermarkKind };
   primaryKey: string[];
   columns?: string[];
+  /** SQL Server: the zone of the table's zone-less timestamps (see TableRef.timeZone). */
+  timeZone?: string;
   enabled: boolean;
   maxRowsPerFile: number;
   rowGroupRows: number;
@@ -121,10 +128,11 @@ function formatPath(path: PropertyKey[]): string {
 }
 
 function applyDefaults(raw: RawTable, defaults: RawConfig['defaults']): TableConfig {
-  const { columns, ...rest } = raw;
+  const { columns, timeZone, ...rest } = raw;
   return {
     ...rest,
     ...(columns ? { columns } : {}),
+    ...(timeZone ? { timeZone } : {}),
     maxRowsPerFile: raw.maxRowsPerFile ?? defaults.maxRowsPerFile,
     rowGroupRows: Math.min(raw.rowGroupRows ?? defaults.rowGroupRows, raw.maxRowsPerFile ?? defaults.maxRowsPerFile),
     lagSeconds: raw.lagSeconds ?? defaults.lagSeconds,

@@ -32,6 +32,7 @@ export function resolveColumns(sourceKind: SourceKind, table: TableConfig, descr
     const problem = checkWatermarkColumn(sourceKind, wm, table.watermark);
     if (problem) problems.push(`watermark: ${problem}`);
   }
+  if (table.timeZone !== undefined && sourceKind !== 'mssql') problems.push(`timeZone: applies to SQL Server sources only; the ${sourceKind} source reads timestamps as UTC`);
   if (problems.length > 0) throw new TableSetupError(table.name, problems);
   return table.columns ? table.columns.map((n) => byName.get(n)!) : described;
 }

@@ -6,6 +6,12 @@ export type SourceKind = 'postgres' | 'mssql';
 export interface TableRef {
   schema: string;
   table: string;
+  /**
+   * The time zone the table's zone-less timestamps are written in (SQL Server: a
+   * sys.time_zone_info name). Their lag is measured on that clock and their values reach
+   * Parquet as UTC. Unset: UTC, and a SQL Server whose clock is not UTC is refused.
+   */
+  timeZone?: string;
 }
 
 export interface SourceColumn {

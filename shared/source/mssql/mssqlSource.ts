@@ -1,242 +1,228 @@
+import type { TokenCredential } from '@azure/core-auth';
 import mssql from 'mssql';
-import { quoteMssql } from '../../config/identifiers.js';
 import type { ReadRequest, RowBatch, SliceBounds, Source, SourceColumn, TableRef, WatermarkSpec } from '../source.js';
 import { planKeys, SourceError, sourceFailure } from '../source.js';
+import type { DatabaseProbe } from './mssqlChecks.js';
+import { clockProblem, isolationFor, keyProblems, serverHasZoneId } from './mssqlChecks.js';
+import type { MssqlConnection } from './mssqlConnection.js';
+import { mssqlPoolConfig, parseMssqlConnectionString } from './mssqlConnection.js';
+import type { MssqlIsolation, SqlParam, SqlStatement, WatermarkColumn } from './mssqlQueries.js';
+import {
+  catalogStatement,
+  databaseProbeStatement,
+  hasRowsStatement,
+  readStatement,
+  timeZoneKnownStatement,
+  uniqueKeysStatement,
+  upperBoundStatement,
+  zoneIdStatement,
+} from './mssqlQueries.js';
+import { rowBatches } from './mssqlRowStream.js';
 import type { MssqlCatalogColumn } from './mssqlTypes.js';
-import { mssqlConverter, mssqlKeyTextExpression, mssqlParquetType, mssqlSelectExpression, mssqlTypeName } from './mssqlTypes.js';
+import { effectiveTimeZone, mssqlConverter, mssqlParquetType, mssqlRowSizer, mssqlTypeName } from './mssqlTypes.js';
 
 export interface MssqlSourceOptions {
   /**
-   * Either `mssql://[user:password@]host[:port]/database[?authentication=default]` or an
-   * ADO-style connection string. Without a user, Microsoft Entra auth through
-   * DefaultAzureCredential (managed identity in Azure) is used.
+   * `mssql://[user:password@]host[:port]/database[?...]` or an ADO.NET connection string (see
+   * mssqlConnection.ts). Without a user, Microsoft Entra auth through one shared credential.
    */
   url: string;
-  /** Connections in the pool (default 4). */
+  /** Connections in the pool: as many as the host runs reads at once (the string's Max Pool Size wins). */
   maxConnections?: number;
-  /** Per-request timeout in ms (default 0: none, extraction queries stream for minutes). */
-  requestTimeoutMs?: number;
+  /** Bytes per batch handed to the writer at most (default 16 MiB). */
+  batchBytes?: number;
+  /** Replaces the shared Microsoft Entra credential (tests). */
+  credential?: TokenCredential;
 }
 
-export function mssqlConfigFromUrl(url: string, options: Pick<MssqlSourceOptions, 'maxConnections' | 'requestTimeoutMs'> = {}): mssql.config | string {
-  if (!url.startsWith('mssql://') && !url.startsWith('sqlserver://')) return url;
-  const u = new URL(url);
-  const database = decodeURIComponent(u.pathname.replace(/^\//, '')) || 'master';
-  const base: mssql.config = {
-    server: u.hostname,
-    port: u.port ? Number(u.port) : 1433,
-    database,
-    pool: { max: options.maxConnections ?? 4, min: 0 },
-    requestTimeout: options.requestTimeoutMs ?? 0,
-    options: {
-      encrypt: u.searchParams.get('encrypt') !== 'false',
-      trustServerCertificate: u.searchParams.get('trustServerCertificate') === 'true',
-      useUTC: true,
-    },
-  };
-  if (u.username) {
-    return { ...base, user: decodeURIComponent(u.username), password: decodeURIComponent(u.password) };
-  }
-  const clientId = u.searchParams.get('clientId') ?? undefined;
-  return {
-    ...base,
-    authentication: {
-      type: 'azure-active-directory-default',
-      options: clientId ? { clientId } : {},
-    },
-  } as mssql.config;
-}
+const DEFAULT_BATCH_BYTES = 16 * 1024 * 1024;
 
-const qualified = (t: TableRef): string => `${quoteMssql(t.schema)}.${quoteMssql(t.table)}`;
+interface Session {
+  pool: mssql.ConnectionPool;
+  probe: DatabaseProbe;
+  isolation: MssqlIsolation;
+}
 
 const describeError = (err: unknown, what: string): SourceError => sourceFailure('mssql', err, what);
+
+const name = (t: TableRef): string => `${t.schema}.${t.table}`;
+
+function bind(request: mssql.Request, params: SqlParam[]): mssql.Request {
+  for (const p of params) {
+    if (p.type === 'int') request.input(p.name, mssql.Int, p.value);
+    else request.input(p.name, mssql.NVarChar(p.length === 'max' ? mssql.MAX : (p.length ?? 4000)), p.value);
+  }
+  return request;
+}
+
+/** Caches a check per key; a failed check is forgotten so the next call asks again. */
+function once(cache: Map<string, Promise<void>>, key: string, check: () => Promise<void>): Promise<void> {
+  let p = cache.get(key);
+  if (!p) {
+    p = check();
+    cache.set(key, p);
+    p.catch(() => cache.delete(key));
+  }
+  return p;
+}
 
 /** Azure SQL Database / SQL Server through `mssql` (tedious). */
 export class MssqlSource implements Source {
   readonly kind = 'mssql' as const;
-  private pool: Promise<mssql.ConnectionPool> | undefined;
+  private readonly connection: MssqlConnection;
+  private session: Promise<Session> | undefined;
   private readonly catalog = new Map<string, MssqlCatalogColumn[]>();
+  private readonly checks = new Map<string, Promise<void>>();
 
-  constructor(private readonly options: MssqlSourceOptions) {}
+  constructor(private readonly options: MssqlSourceOptions) {
+    // Parsed now, so a bad SOURCE_URL fails at start with the field named.
+    this.connection = parseMssqlConnectionString(options.url);
+  }
 
-  private connect(): Promise<mssql.ConnectionPool> {
-    if (!this.pool) {
-      const config = mssqlConfigFromUrl(this.options.url, this.options);
-      const pool = typeof config === 'string' ? new mssql.ConnectionPool(config) : new mssql.ConnectionPool(config);
+  /**
+   * One pool per source. Before any query, the database is asked how reads avoid writers' locks
+   * (or the source refuses at once, rather than hanging behind a writer) and what its clock is.
+   */
+  private connect(): Promise<Session> {
+    this.session ??= (async () => {
+      const pool = new mssql.ConnectionPool(
+        mssqlPoolConfig(this.connection, {
+          ...(this.options.maxConnections ? { maxConnections: this.options.maxConnections } : {}),
+          ...(this.options.credential ? { credential: this.options.credential } : {}),
+        }),
+      );
+      // An idle connection that dies must not crash the process; the pool replaces it.
       pool.on('error', () => undefined);
-      this.pool = pool.connect().catch((err: unknown) => {
-        this.pool = undefined;
-        throw describeError(err, 'connecting');
-      });
+      await pool.connect();
+      try {
+        const probe = await this.probe(pool);
+        const decision = isolationFor(probe);
+        if ('problem' in decision) throw new SourceError(`mssql source: ${decision.problem}`);
+        return { pool, probe, isolation: decision.isolation };
+      } catch (err) {
+        await pool.close().catch(() => undefined);
+        throw err;
+      }
+    })().catch((err: unknown) => {
+      this.session = undefined;
+      throw describeError(err, 'connecting');
+    });
+    return this.session;
+  }
+
+  private async probe(pool: mssql.ConnectionPool): Promise<DatabaseProbe> {
+    const row = (await bind(pool.request(), []).query(databaseProbeStatement().sql)).recordset[0] as Omit<DatabaseProbe, 'zone'> | undefined;
+    if (!row) throw new SourceError('mssql source: the database is not visible in sys.databases');
+    const probe: DatabaseProbe = { ...row, rcsi: Boolean(row.rcsi), zone: null };
+    if (serverHasZoneId(probe)) probe.zone = ((await pool.request().query(zoneIdStatement.sql)).recordset[0]?.zone as string | undefined) ?? null;
+    return probe;
+  }
+
+  private async run<T>(session: Session, statement: SqlStatement, what: string): Promise<T[]> {
+    try {
+      return (await bind(session.pool.request(), statement.params).query(statement.sql)).recordset as T[];
+    } catch (err) {
+      throw describeError(err, what);
     }
-    return this.pool;
   }
 
   private async catalogColumns(table: TableRef): Promise<MssqlCatalogColumn[]> {
-    const pool = await this.connect();
-    try {
-      const result = await pool
-        .request()
-        .input('schema', mssql.NVarChar(128), table.schema)
-        .input('table', mssql.NVarChar(128), table.table)
-        .query(`SELECT c.name, t.name AS type, c.precision, c.scale, c.max_length AS maxLength, c.is_nullable AS nullable
-                  FROM sys.columns c
-                  JOIN sys.types t ON t.user_type_id = c.user_type_id
-                 WHERE c.object_id = OBJECT_ID(QUOTENAME(@schema) + '.' + QUOTENAME(@table))
-                 ORDER BY c.column_id`);
-      const cols = result.recordset as MssqlCatalogColumn[];
-      if (cols.length === 0) throw new SourceError(`mssql source: table ${table.schema}.${table.table} not found`);
-      this.catalog.set(`${table.schema}.${table.table}`, cols);
-      return cols;
-    } catch (err) {
-      throw describeError(err, `reading the catalogue for ${table.schema}.${table.table}`);
-    }
+    const session = await this.connect();
+    const rows = await this.run<MssqlCatalogColumn>(session, catalogStatement(table), `reading the catalogue for ${name(table)}`);
+    if (rows.length === 0) throw new SourceError(`mssql source: table ${name(table)} not found`);
+    const cols = rows.map((r) => ({ ...r, nullable: Boolean(r.nullable), clr: Boolean(r.clr) }));
+    this.catalog.set(name(table), cols);
+    // The table may have changed: its checks run again against the new catalogue.
+    for (const key of this.checks.keys()) if (key.startsWith(`${name(table)}|`)) this.checks.delete(key);
+    return cols;
   }
 
   private async catalogFor(table: TableRef): Promise<MssqlCatalogColumn[]> {
-    return this.catalog.get(`${table.schema}.${table.table}`) ?? this.catalogColumns(table);
+    return this.catalog.get(name(table)) ?? this.catalogColumns(table);
   }
 
   async describe(table: TableRef): Promise<SourceColumn[]> {
     const cols = await this.catalogColumns(table);
-    return cols.map((c) => ({ name: c.name, sourceType: mssqlTypeName(c), nullable: Boolean(c.nullable), parquet: mssqlParquetType(c) }));
+    return cols.map((c) => ({ name: c.name, sourceType: mssqlTypeName(c), nullable: c.nullable, parquet: mssqlParquetType(c) }));
   }
 
-  /** CAST target for bound watermark text: the column's own declared type. */
-  private async watermarkType(table: TableRef, watermark: WatermarkSpec): Promise<{ column: MssqlCatalogColumn; castType: string }> {
+  /** The watermark column, after checking the table's time zone and the server's clock. */
+  private async watermarkColumn(session: Session, table: TableRef, watermark: WatermarkSpec): Promise<WatermarkColumn> {
     const column = (await this.catalogFor(table)).find((c) => c.name === watermark.column);
-    if (!column) throw new SourceError(`mssql source: watermark column ${watermark.column} not found in ${table.schema}.${table.table}`);
-    return { column, castType: mssqlTypeName(column) };
-  }
-
-  private async slicePredicate(table: TableRef, watermark: WatermarkSpec, bounds: SliceBounds, request: mssql.Request): Promise<string> {
-    const wm = quoteMssql(watermark.column);
-    const { castType } = await this.watermarkType(table, watermark);
-    const bound = (name: string): string =>
-      watermark.kind === 'rowversion' ? `CONVERT(binary(8), CONVERT(bigint, @${name}))` : `CAST(@${name} AS ${castType})`;
-    request.input('high', mssql.VarChar(64), bounds.high);
-    if (bounds.window === 'closed-open') {
-      if (bounds.low === null) throw new SourceError('a backfill window needs a lower bound');
-      request.input('low', mssql.VarChar(64), bounds.low);
-      return `${wm} >= ${bound('low')} AND ${wm} < ${bound('high')}`;
-    }
-    if (bounds.low === null) return `(${wm} <= ${bound('high')} OR ${wm} IS NULL)`;
-    request.input('low', mssql.VarChar(64), bounds.low);
-    return `${wm} > ${bound('low')} AND ${wm} <= ${bound('high')}`;
+    if (!column) throw new SourceError(`mssql source: watermark column ${watermark.column} not found in ${name(table)}`);
+    const timeZone = table.timeZone;
+    await once(this.checks, `${name(table)}|clock|${watermark.column}|${watermark.kind}|${timeZone ?? ''}`, async () => {
+      const zone = effectiveTimeZone(timeZone);
+      if (zone) {
+        const [row] = await this.run<{ known: number }>(session, timeZoneKnownStatement(zone), 'checking the time zone');
+        if (!row?.known) throw new SourceError(`mssql source: timeZone of ${name(table)}: ${JSON.stringify(zone)} is not in sys.time_zone_info (e.g. "W. Europe Standard Time", "UTC")`);
+      }
+      const problem = watermark.kind === 'timestamp' ? clockProblem(session.probe, column, timeZone) : null;
+      if (problem) throw new SourceError(`mssql source: ${name(table)}: ${problem}`);
+    });
+    return { column, kind: watermark.kind };
   }
 
   async safeUpperBound(table: TableRef, watermark: WatermarkSpec, lagSeconds: number): Promise<string | null> {
-    const pool = await this.connect();
-    const wm = quoteMssql(watermark.column);
-    const { column } = await this.watermarkType(table, watermark);
-    let sql: string;
-    const request = pool.request();
-    if (watermark.kind === 'rowversion') {
-      // Rows at or above MIN_ACTIVE_ROWVERSION may still belong to open transactions.
-      sql = `SELECT CONVERT(varchar(20), CASE WHEN m IS NULL THEN NULL WHEN m < safe THEN m ELSE safe END) AS high
-               FROM (SELECT MAX(CONVERT(bigint, ${wm})) AS m, CONVERT(bigint, MIN_ACTIVE_ROWVERSION()) - 1 AS safe FROM ${qualified(table)}) s`;
-    } else if (watermark.kind === 'timestamp') {
-      request.input('lag', mssql.Int, Math.ceil(lagSeconds));
-      const now = column.type === 'datetimeoffset' ? 'SYSDATETIMEOFFSET()' : 'SYSUTCDATETIME()';
-      const text = (e: string): string =>
-        column.type === 'datetimeoffset' ? `CONVERT(varchar(34), ${e}, 121)` : `CONVERT(varchar(27), CONVERT(datetime2(7), ${e}), 121)`;
-      sql = `SELECT CASE WHEN m IS NULL THEN NULL WHEN m <= cap THEN ${text('m')} ELSE ${text('cap')} END AS high
-               FROM (SELECT MAX(${wm}) AS m, DATEADD(second, -@lag, ${now}) AS cap FROM ${qualified(table)}) s`;
-    } else {
-      sql = `SELECT CONVERT(varchar(40), MAX(${wm})) AS high FROM ${qualified(table)}`;
-    }
-    try {
-      const result = await request.query(sql);
-      return (result.recordset[0]?.high as string | null) ?? null;
-    } catch (err) {
-      throw describeError(err, `reading the upper bound of ${table.schema}.${table.table}`);
-    }
+    const session = await this.connect();
+    const wm = await this.watermarkColumn(session, table, watermark);
+    const statement = upperBoundStatement({ table, watermark: wm, lagSeconds, isolation: session.isolation, ...(table.timeZone ? { timeZone: table.timeZone } : {}) });
+    const [row] = await this.run<{ high: string | null }>(session, statement, `reading the upper bound of ${name(table)}`);
+    return row?.high ?? null;
   }
 
   async hasRows(table: TableRef, watermark: WatermarkSpec, bounds: SliceBounds): Promise<boolean> {
-    const pool = await this.connect();
-    const request = pool.request();
-    const where = await this.slicePredicate(table, watermark, bounds, request);
-    try {
-      const result = await request.query(`SELECT CASE WHEN EXISTS (SELECT 1 FROM ${qualified(table)} WHERE ${where}) THEN 1 ELSE 0 END AS found`);
-      return result.recordset[0]?.found === 1;
-    } catch (err) {
-      throw describeError(err, `probing ${table.schema}.${table.table}`);
-    }
+    const session = await this.connect();
+    const wm = await this.watermarkColumn(session, table, watermark);
+    const statement = hasRowsStatement({ table, watermark: wm, bounds, isolation: session.isolation, ...(table.timeZone ? { timeZone: table.timeZone } : {}) });
+    const [row] = await this.run<{ found: number }>(session, statement, `probing ${name(table)}`);
+    return row?.found === 1;
   }
 
   async *read(request: ReadRequest): AsyncGenerator<RowBatch> {
-    const pool = await this.connect();
     const { table, columns, primaryKey, batchRows } = request;
+    const session = await this.connect();
+    const wm = await this.watermarkColumn(session, table, request.watermark);
     const catalog = await this.catalogFor(table);
     const byName = new Map(catalog.map((c) => [c.name, c]));
-    const catalogOf = (name: string): MssqlCatalogColumn => {
-      const c = byName.get(name);
-      if (!c) throw new SourceError(`mssql source: column ${name} not found in ${table.schema}.${table.table}`);
+    const catalogOf = (n: string): MssqlCatalogColumn => {
+      const c = byName.get(n);
+      if (!c) throw new SourceError(`mssql source: column ${n} not found in ${name(table)}`);
       return c;
     };
-    const req = pool.request();
-    req.arrayRowMode = true;
-    req.stream = true;
-    const where = await this.slicePredicate(table, request.watermark, request.bounds, req);
-    let keyset = '';
-    if (request.after) {
-      // (k1, k2) > (a, b) expanded, since T-SQL has no row-value comparison.
-      const ors: string[] = [];
-      primaryKey.forEach((k, i) => {
-        const eqs = primaryKey.slice(0, i).map((p, j) => `${quoteMssql(p)} = @k${j}`);
-        ors.push(`(${[...eqs, `${quoteMssql(k)} > @k${i}`].join(' AND ')})`);
-      });
-      request.after.forEach((v, i) => req.input(`k${i}`, mssql.NVarChar(4000), v));
-      keyset = ` AND (${ors.join(' OR ')})`;
-    }
+    await once(this.checks, `${name(table)}|key|${primaryKey.join(',')}`, async () => {
+      const indexes = await this.run<{ indexId: number; name: string }>(session, uniqueKeysStatement(table), `reading the unique keys of ${name(table)}`);
+      const problems = keyProblems(table, primaryKey, catalog, indexes);
+      if (problems.length > 0) throw new SourceError(`mssql source: ${problems.join('; ')}`);
+    });
+
     const keys = planKeys(columns, primaryKey);
-    const select = [...columns.map((c) => mssqlSelectExpression(catalogOf(c.name))), ...keys.appended.map((k) => mssqlKeyTextExpression(catalogOf(k)))];
-    const sql = `SELECT ${select.join(', ')} FROM ${qualified(table)} WHERE ${where}${keyset} ORDER BY ${primaryKey.map(quoteMssql).join(', ')}`;
-    const converters = columns.map((c) => mssqlConverter(catalogOf(c.name), c.parquet));
+    const selected = columns.map((c) => catalogOf(c.name));
+    const statement = readStatement({
+      table,
+      watermark: wm,
+      bounds: request.bounds,
+      isolation: session.isolation,
+      columns: selected,
+      primaryKey: primaryKey.map(catalogOf),
+      appendedKeys: keys.appended.map(catalogOf),
+      after: request.after,
+      ...(table.timeZone ? { timeZone: table.timeZone } : {}),
+    });
+    const converters = columns.map((c, i) => mssqlConverter(selected[i]!, c.parquet));
     const width = columns.length;
 
-    // Bridge tedious' push events to a pull iterator with bounded buffering (pause/resume).
-    let buffer: unknown[][] = [];
-    const ready: unknown[][][] = [];
-    let finished = false;
-    let failure: unknown;
-    let wake: (() => void) | undefined;
-    const notify = (): void => {
-      wake?.();
-      wake = undefined;
-    };
-    req.on('row', (row: unknown[]) => {
-      buffer.push(row);
-      if (buffer.length >= batchRows) {
-        ready.push(buffer);
-        buffer = [];
-        if (ready.length >= 2) req.pause();
-        notify();
-      }
+    const req = bind(session.pool.request(), statement.params);
+    req.arrayRowMode = true;
+    req.stream = true;
+    const batches = rowBatches(req, () => void req.query(statement.sql), {
+      batchRows,
+      batchBytes: this.options.batchBytes ?? DEFAULT_BATCH_BYTES,
+      rowBytes: mssqlRowSizer(selected),
+      idleTimeoutMs: this.connection.requestTimeoutMs,
     });
-    req.on('error', (err: unknown) => {
-      failure = err;
-      notify();
-    });
-    req.on('done', () => {
-      if (buffer.length > 0) ready.push(buffer);
-      buffer = [];
-      finished = true;
-      notify();
-    });
-    void req.query(sql);
-    let completed = false;
     try {
-      for (;;) {
-        if (failure) throw describeError(failure, `reading ${table.schema}.${table.table}`);
-        const rows = ready.shift();
-        if (!rows) {
-          if (finished) break;
-          await new Promise<void>((resolve) => (wake = resolve));
-          continue;
-        }
-        if (ready.length < 2) req.resume();
+      for await (const rows of batches) {
         for (const row of rows) {
           for (let i = 0; i < width; i++) {
             const v = row[i];
@@ -244,24 +230,23 @@ export class MssqlSource implements Source {
               try {
                 row[i] = converters[i]!(v);
               } catch (err) {
-                throw new SourceError(`mssql source: column ${columns[i]!.name} of ${table.schema}.${table.table}: ${(err as Error).message}`);
+                throw new SourceError(`mssql source: column ${columns[i]!.name} of ${name(table)}: ${(err as Error).message}`);
               }
             } else row[i] = null;
           }
         }
         yield { rows, key: keys.key };
       }
-      completed = true;
-    } finally {
-      if (!completed && !finished) req.cancel();
+    } catch (err) {
+      throw describeError(err, `reading ${name(table)}`);
     }
   }
 
   async close(): Promise<void> {
-    if (this.pool) {
-      const pool = await this.pool.catch(() => undefined);
-      this.pool = undefined;
-      await pool?.close();
+    if (this.session) {
+      const session = await this.session.catch(() => undefined);
+      this.session = undefined;
+      await session?.pool.close();
     }
   }
 }
