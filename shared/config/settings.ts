@@ -5,6 +5,7 @@ import type { SourceKind } from '../source/source.js';
 import type { AlertSettings } from '../notify/alertSettings.js';
 import { loadAlertSettings } from '../notify/alertSettings.js';
 import { SettingsError } from './settingsError.js';
+import { parseIsoDuration } from '../time/isoDuration.js';
 
 export { SettingsError } from './settingsError.js';
 
@@ -58,7 +59,13 @@ const envSchema = z.object({
   BACKFILL_TABLE: azureName(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name (3-63 letters and digits)').default('soundlakebackfills'),
   BACKFILL_QUEUE: azureName(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a queue name (3-63 lower-case letters, digits, hyphens)').default('soundlake-backfill'),
   BACKFILL_MAX_DAYS: intFromEnv(1, 36_500).default(366),
-  BACKFILL_DEFAULT_CHUNK: z.string().regex(/^P(\d+D)?(T(\d+H)?(\d+M)?)?$/, 'must be an ISO-8601 duration such as P1D or PT6H').default('P1D'),
+  BACKFILL_DEFAULT_CHUNK: z
+    .string()
+    .default('P1D')
+    .superRefine((text, ctx) => {
+      const parsed = parseIsoDuration(text);
+      if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.problem });
+    }),
   BACKFILL_MAX_CHUNKS: intFromEnv(1, 100_000).default(1000),
   BACKFILL_CONCURRENCY: intFromEnv(1, 64).default(2),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
