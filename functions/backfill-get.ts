@@ -1,5 +1,6 @@
-import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
+import { app, type HttpFunctionOptions, type HttpRequest, type HttpResponseInit } from '@azure/functions';
 import { getApp } from '../shared/app/appSingleton.js';
+import { EVERY_METHOD, onlyMethods } from '../shared/http/methods.js';
 import { answering, json, notFound } from '../shared/http/responses.js';
 import { RequestError } from '../shared/http/requestError.js';
 
@@ -13,4 +14,7 @@ export async function backfillGet(request: HttpRequest): Promise<HttpResponseIni
   });
 }
 
-app.http('backfill-get', { route: 'backfill/{id}', methods: ['GET'], authLevel: 'function', handler: backfillGet });
+/** GET only; other methods get 405 with Allow. The local runner serves the same registration. */
+export const backfillGetHttp = { route: 'backfill/{id}', methods: EVERY_METHOD, authLevel: 'function', handler: onlyMethods(['GET'], backfillGet) } satisfies HttpFunctionOptions;
+
+app.http('backfill-get', backfillGetHttp);

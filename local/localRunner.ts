@@ -1,5 +1,5 @@
-import { backfillGet } from '../functions/backfill-get.js';
-import { backfillPost } from '../functions/backfill-post.js';
+import { backfillGetHttp } from '../functions/backfill-get.js';
+import { backfillPostHttp } from '../functions/backfill-post.js';
 import { backfillQueue } from '../functions/backfill-queue.js';
 import { backfillPoison } from '../functions/backfill-poison.js';
 import { databricksKickPoison } from '../functions/databricks-kick-poison.js';
@@ -92,8 +92,8 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
     ...(options.retryDelaySeconds !== undefined ? { retryDelaySeconds: options.retryDelaySeconds } : {}),
   });
   const q = (name: string) => queueClient(settings.storage, name);
-  host.http('backfill-post', 'POST', 'backfill', backfillPost);
-  host.http('backfill-get', 'GET', 'backfill/{id}', backfillGet);
+  host.http('backfill-post', backfillPostHttp);
+  host.http('backfill-get', backfillGetHttp);
   host.queue('ingest-queue', q(settings.ingestQueue), q(`${settings.ingestQueue}-poison`), ingestQueue);
   host.queue('ingest-poison', q(`${settings.ingestQueue}-poison`), q(`${settings.ingestQueue}-poison-poison`), ingestPoison);
   host.queue('backfill-queue', q(settings.backfill.queue), q(`${settings.backfill.queue}-poison`), backfillQueue);
