@@ -9,7 +9,7 @@ import type { Logger } from '../logging/logger.js';
 import type { Notice, Notifier } from '../notify/notifier.js';
 import { reportPoison } from '../queue/reportPoison.js';
 import type { RunLedger } from '../state/runLedger.js';
-import { classify, EventParseError, parseStorageEvents } from './blobCreatedEvent.js';
+import { classify, describeInvalid, parseDelivery } from './blobCreatedEvent.js';
 import { Debouncer, type RecordOutcome } from './debouncer.js';
 import type { EventSettings } from './eventSettings.js';
 import { DATABRICKS_SUBJECT, type KickOutcome, Kicker } from './kicker.js';
@@ -40,8 +40,8 @@ export interface AcceptedFile {
 export interface BlobCreatedResult {
   accepted: AcceptedFile[];
   ignored: { eventId: string; reason: string }[];
-  /** Set when the delivery was not a storage event at all (logged, dropped: a retry cannot fix it). */
-  invalid?: string;
+  /** Events that are not storage events, one line each (logged and dropped: a retry cannot fix them; the others go on). */
+  invalid: string[];
 }
 
 /** The BlobCreated -> Databricks path, built once from settings: what the two functions call. */
@@ -88,14 +88,12 @@ export async function createEventDeps(input: EventDepsInput): Promise<EventDeps>
     debouncer,
     kicker,
     onBlobCreated: async (payload) => {
-      const result: BlobCreatedResult = { accepted: [], ignored: [] };
-      let events;
-      try {
-        events = parseStorageEvents(payload);
-      } catch (err) {
-        if (!(err instanceof EventParseError)) throw err;
-        logger.error({ problems: err.problems }, `dropped an Event Grid delivery that is not a storage event: ${err.message}`);
-        return { ...result, invalid: err.message };
+      const result: BlobCreatedResult = { accepted: [], ignored: [], invalid: [] };
+      const { events, invalid } = parseDelivery(payload);
+      for (const bad of invalid) {
+        const line = describeInvalid(bad);
+        logger.error({ eventId: bad.eventId, index: bad.index, problems: bad.problems }, `dropped ${line}`);
+        result.invalid.push(line);
       }
       for (const event of events) {
         const verdict = classify(event, filter);

@@ -53,7 +53,24 @@ describe('function handlers', () => {
     await bronzeBlobCreated(fixture('adls-blob-created.cloudevents')[0], context('bronze-blob-created'));
     expect(logs.at(-1)).toMatch(/^debug: event 831e1650-001e-001b-66ab-eeb76e069631 ignored: container my-file-system is not the bronze container/);
     await bronzeBlobCreated({ hello: 'world' }, context('bronze-blob-created'));
-    expect(logs.at(-1)).toMatch(/^error: not a storage event: id: /);
+    expect(logs.at(-1)).toMatch(/^error: event is not a storage event: id: /);
+  });
+
+  it('one malformed event in a delivered array is reported; the valid events beside it count', async () => {
+    const [a, b] = [dataPath('dim_albums', 7, 0), dataPath('dim_albums', 7, 1)];
+    const broken = sampleEvent('blob-created.eventgrid', { container: h.container, path: dataPath('dim_albums', 7, 2), id: 'broken-1' });
+    delete broken.eventTime;
+    const before = logs.length;
+    await bronzeBlobCreated(
+      [sampleEvent('blob-created.eventgrid', { container: h.container, path: a, id: randomUUID() }), broken, sampleEvent('blob-created.cloudevents', { container: h.container, path: b, id: randomUUID() })],
+      context('bronze-blob-created'),
+    );
+    const lines = logs.slice(before);
+    expect(lines.filter((l) => l.startsWith('error: '))).toEqual(['error: event [1] (id broken-1) is not a storage event: [1].eventTime: Invalid input: expected string, received undefined']);
+    const windowId = /kick window (w-\S+)/.exec(lines.find((l) => l.includes(`${a}: opened kick window`))!)![1]!;
+    expect(lines).toContain(`information: ${b}: joined kick window ${windowId}`);
+    expect((await h.deps.store.members(windowId)).map((m) => m.path)).toEqual([a, b]);
+    await h.kicks((o) => o.status === 'kicked' && o.windowId === windowId);
   });
 
   it('the local runner delivers a BlobCreated per uploaded file with deliverBlobCreated', async () => {
