@@ -4,7 +4,7 @@ import { getEventDeps } from '../shared/events/eventDepsSingleton.js';
 /** Kick messages the host gave up on are reported: that window's files wait for the next run. */
 export async function databricksKickPoison(message: unknown, context: InvocationContext): Promise<void> {
   const events = await getEventDeps();
-  const notice = await events.onKickPoison(message, { dequeueCount: Number(context.triggerMetadata?.dequeueCount ?? 0) });
+  const notice = await events.onKickPoison(message, { attempts: events.settings.maxDequeueCount });
   context.warn(notice.title);
 }
 

@@ -5,7 +5,7 @@ import { reportPoisonMessage } from '../shared/ingest/reportPoisonMessage.js';
 /** Messages the host gave up on (maxDequeueCount in host.json) are reported, then dropped. */
 export async function ingestPoison(message: unknown, context: InvocationContext): Promise<void> {
   const soundlake = await getApp();
-  const notice = await reportPoisonMessage(soundlake, message, { dequeueCount: Number(context.triggerMetadata?.dequeueCount ?? 0) });
+  const notice = await reportPoisonMessage(soundlake, message, { attempts: soundlake.settings.maxDequeueCount });
   context.warn(notice.title);
 }
 

@@ -53,8 +53,8 @@ function send(res: ServerResponse, response: HttpResponseInit): void {
 
 export interface LocalHostOptions {
   logger: Logger;
-  /** host.json extensions.queues.maxDequeueCount (default 5). */
-  maxDequeueCount?: number;
+  /** host.json extensions.queues.maxDequeueCount (Settings.maxDequeueCount). */
+  maxDequeueCount: number;
   /** Pause before a failed message becomes visible again (default 2 s; the host uses visibilityTimeout). */
   retryDelaySeconds?: number;
   pollIntervalMs?: number;
@@ -101,7 +101,7 @@ export class LocalHost {
 
   /** Poll `queue` until stopped; a failing message is retried, then moved to `<queue>-poison`. */
   queue(name: string, queue: QueueClient, poison: QueueClient, handler: QueueHandler): void {
-    const max = this.options.maxDequeueCount ?? 5;
+    const max = this.options.maxDequeueCount;
     const loop = async (): Promise<void> => {
       // The host creates trigger queues (and poison queues on first use); so do we, up front.
       await Promise.all([queue.createIfNotExists(), poison.createIfNotExists()]).catch(() => undefined);
@@ -111,7 +111,14 @@ export class LocalHost {
           const { receivedMessageItems: items } = await queue.receiveMessages({ numberOfMessages: 4, visibilityTimeout: 600 });
           for (const item of items) {
             handled++;
-            const payload: unknown = JSON.parse(Buffer.from(item.messageText, 'base64').toString('utf8'));
+            // Like the host: JSON is handed over decoded, anything else as text (the handler's schema names the problem).
+            const text = Buffer.from(item.messageText, 'base64').toString('utf8');
+            let payload: unknown = text;
+            try {
+              payload = JSON.parse(text);
+            } catch {
+              // not JSON: text it is
+            }
             try {
               await handler(payload, context(name, this.options.logger, { dequeueCount: item.dequeueCount }));
               await queue.deleteMessage(item.messageId, item.popReceipt);

@@ -5,6 +5,7 @@ import type { SourceKind } from '../source/source.js';
 import type { AlertSettings } from '../notify/alertSettings.js';
 import { loadAlertSettings } from '../notify/alertSettings.js';
 import { SettingsError } from './settingsError.js';
+import { loadMaxDequeueCount } from '../queue/maxDequeueCount.js';
 import { parseIsoDuration } from '../time/isoDuration.js';
 
 export { SettingsError } from './settingsError.js';
@@ -25,6 +26,8 @@ export interface Settings {
   /** Work per Functions invocation before a slice hands over to a continuation message. */
   invocationBudgetMs: number;
   concurrency: number;
+  /** Deliveries of a queue message before the host poisons it (host.json, or its app-setting override). */
+  maxDequeueCount: number;
   logLevel: string;
   alerts: AlertSettings;
   backfill: {
@@ -98,6 +101,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     leaseMs: e.LEASE_SECONDS * 1000,
     invocationBudgetMs: e.INVOCATION_BUDGET_SECONDS * 1000,
     concurrency: e.INGEST_CONCURRENCY,
+    maxDequeueCount: loadMaxDequeueCount(env),
     logLevel: e.LOG_LEVEL,
     alerts: loadAlertSettings(env),
     backfill: {

@@ -56,8 +56,8 @@ export interface EventDeps {
   onBlobCreated(payload: unknown): Promise<BlobCreatedResult>;
   /** Handle one kick-queue message. Throws when the kick failed (after notifying), so the host retries. */
   onKickMessage(payload: unknown, context?: { owner?: string }): Promise<KickOutcome>;
-  /** Report a kick-queue message the host gave up on (the kick poison queue). */
-  onKickPoison(payload: unknown, meta: { dequeueCount: number }): Promise<Notice>;
+  /** Report a kick-queue message the host gave up on (the kick poison queue) after `attempts` deliveries. */
+  onKickPoison(payload: unknown, meta: { attempts: number }): Promise<Notice>;
 }
 
 export function databricksClientFrom(settings: EventSettings, logger: Logger, credential?: TokenCredential): DatabricksClient {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SettingsError } from '../config/settingsError.js';
+import { loadMaxDequeueCount } from '../queue/maxDequeueCount.js';
 import { COMPLETING_APIS, KNOWN_COMPLETING_APIS } from './blobCreatedEvent.js';
 
 /**
@@ -31,6 +32,8 @@ export interface EventSettings {
   maxPolls: number;
   /** How long event ids, windows and their files are kept in the kick table. */
   retentionDays: number;
+  /** Deliveries of a kick message before the host poisons it (host.json, or its app-setting override). */
+  maxDequeueCount: number;
   databricks: DatabricksSettings;
 }
 
@@ -98,6 +101,7 @@ export function loadEventSettings(env: NodeJS.ProcessEnv = process.env): EventSe
     pollSeconds: e.KICK_POLL_SECONDS,
     maxPolls: e.KICK_MAX_POLLS,
     retentionDays: e.KICK_RETENTION_DAYS,
+    maxDequeueCount: loadMaxDequeueCount(env),
     databricks: {
       host: e.DATABRICKS_HOST,
       ...(e.DATABRICKS_TOKEN ? { token: e.DATABRICKS_TOKEN } : {}),

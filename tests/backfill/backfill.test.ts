@@ -195,7 +195,8 @@ describe('a backfill, end to end', () => {
     });
     expect(failed.status).toBe('failed');
 
-    const context = new InvocationContext({ functionName: 'backfill-poison', invocationId: 'inv-poison', logHandler: () => undefined, triggerMetadata: { dequeueCount: 5 } });
+    // The poison message's own first delivery; the chunk message was tried maxDequeueCount (5, host.json) times.
+    const context = new InvocationContext({ functionName: 'backfill-poison', invocationId: 'inv-poison', logHandler: () => undefined, triggerMetadata: { dequeueCount: 1 } });
     await backfillPoison({ backfillId: id, chunk: 0, lanes: 2 }, context);
     const status = (await get(id)).body;
     const notice = h.notifier.notices.find((n) => n.kind === 'poison-message' && n.runId === status.runId);

@@ -88,15 +88,16 @@ describe('function handlers', () => {
 
   it('databricks-kick-poison reports a kick the host gave up on, with the window as run id', async () => {
     const windowId = 'w-20261125T120000Z-0a1b2c';
-    await databricksKickPoison({ windowId, step: 'kick' }, context('databricks-kick-poison', 5));
+    // The poison message's own first delivery; the kick message was tried maxDequeueCount (5, host.json) times.
+    await databricksKickPoison({ windowId, step: 'kick' }, context('databricks-kick-poison', 1));
     const notice = h.notifier.notices.find((n) => n.kind === 'poison-message' && n.runId === windowId);
     expect(notice).toMatchObject({ severity: 'error', subject: '_databricks', title: `Databricks start for window ${windowId} failed 5 times and was given up` });
     expect(notice!.detail).toMatch(/next window's run takes them too/);
     expect(logs.at(-1)).toBe(`warning: ${notice!.title}`);
     expect(await h.ledger.ofRun(windowId)).toMatchObject([{ subject: '_databricks', activity: 'poison', status: 'failed', error: notice!.title }]);
 
-    await databricksKickPoison('{"windowId":', context('databricks-kick-poison', 5));
-    expect(h.notifier.notices.at(-1)).toMatchObject({ kind: 'poison-message', runId: 'unknown-run', title: 'an unreadable kick message was given up: "{\\"windowId\\":"' });
+    await databricksKickPoison('{"windowId":', context('databricks-kick-poison', 1));
+    expect(h.notifier.notices.at(-1)).toMatchObject({ kind: 'poison-message', runId: 'unknown-run', title: 'an unreadable kick message was given up after 5 attempts: "{\\"windowId\\":"' });
   });
 
   it('or wraps the lake, so every committed upload raises BlobCreated as Event Grid would', async () => {
