@@ -22,6 +22,11 @@ export function azuriteConnectionString(host = '127.0.0.1', ports = { blob: 1000
   ].join(';');
 }
 
+/** `UseDevelopmentStorage=true`, or a connection string of Azurite's well-known account. */
+export function isDevelopmentStorage(connectionString: string): boolean {
+  return /^\s*UseDevelopmentStorage\s*=\s*true\s*;?\s*$/i.test(connectionString) || /(^|;)\s*AccountName\s*=\s*devstoreaccount1\s*(;|$)/i.test(connectionString);
+}
+
 const endpoint = (a: { accountName: string; endpointSuffix: string }, service: 'blob' | 'queue' | 'table'): string =>
   `https://${a.accountName}.${service}.${a.endpointSuffix}`;
 

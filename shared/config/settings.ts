@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { StorageAccess } from '../azure/storageClients.js';
-import { azuriteConnectionString } from '../azure/storageClients.js';
+import { azureEvidence, runsInAzure } from '../azure/hosting.js';
+import { azuriteConnectionString, isDevelopmentStorage } from '../azure/storageClients.js';
 import type { SourceKind } from '../source/source.js';
 import type { AlertSettings } from '../notify/alertSettings.js';
 import { loadAlertSettings } from '../notify/alertSettings.js';
@@ -82,6 +83,15 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   }
   const e = parsed.data;
   if (e.SOURCE_KIND === 'mssql' && !e.SOURCE_URL) throw new SettingsError(['SOURCE_URL: required when SOURCE_KIND is mssql']);
+  // In Azure there is no Azurite and no embedded source: a missing setting must stop the app, not point it at 127.0.0.1.
+  if (runsInAzure(env)) {
+    const problems = [
+      ...(!e.SOUNDLAKE_STORAGE && !e.SOUNDLAKE_STORAGE__accountName ? [`SOUNDLAKE_STORAGE__accountName: required when ${azureEvidence(env)}: the storage account, reached with the managed identity (or SOUNDLAKE_STORAGE, a connection string); Azurite's development account exists only on a developer's machine`] : []),
+      ...(e.SOUNDLAKE_STORAGE && isDevelopmentStorage(e.SOUNDLAKE_STORAGE) ? [`SOUNDLAKE_STORAGE: Azurite's development account cannot be used when ${azureEvidence(env)}; set SOUNDLAKE_STORAGE__accountName instead`] : []),
+      ...(!e.SOURCE_URL ? [`SOURCE_URL: required when ${azureEvidence(env)}: the embedded source exists only on a developer's machine`] : []),
+    ];
+    if (problems.length > 0) throw new SettingsError(problems);
+  }
   let storage: StorageAccess;
   if (e.SOUNDLAKE_STORAGE) {
     storage = { connectionString: e.SOUNDLAKE_STORAGE === 'UseDevelopmentStorage=true' ? azuriteConnectionString() : e.SOUNDLAKE_STORAGE };
