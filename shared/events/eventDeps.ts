@@ -60,9 +60,15 @@ export interface EventDeps {
   onKickPoison(payload: unknown, meta: { attempts: number }): Promise<Notice>;
 }
 
+/** The longest Retry-After a kick waits for inside its invocation. */
+export const IN_INVOCATION_RETRY_AFTER_MS = 30_000;
+
 export function databricksClientFrom(settings: EventSettings, logger: Logger, credential?: TokenCredential): DatabricksClient {
   const { host, token, timeoutMs, maxRetries } = settings.databricks;
-  return new DatabricksClient({ host, auth: token ? patAuth(token) : entraAuth(credential ?? azureCredential()), timeoutMs, maxRetries, logger });
+  // A 429 asking for more than this is not waited for inside the invocation (its retries would
+  // near the function timeout): the kicker re-schedules the message after the Retry-After instead.
+  const maxRetryAfterMs = Math.min(IN_INVOCATION_RETRY_AFTER_MS, settings.maxRetryAfterSeconds * 1000);
+  return new DatabricksClient({ host, auth: token ? patAuth(token) : entraAuth(credential ?? azureCredential()), timeoutMs, maxRetries, maxRetryAfterMs, logger });
 }
 
 export async function createEventDeps(input: EventDepsInput): Promise<EventDeps> {
@@ -76,7 +82,16 @@ export async function createEventDeps(input: EventDepsInput): Promise<EventDeps>
   const debouncer = new Debouncer(store, kickQueue, { windowMs: settings.windowMs, logger, ...clock });
   const kicker = new Kicker(
     { store, queue: kickQueue, databricks, ledger, notifier },
-    { mode: settings.databricks.mode, pollSeconds: settings.pollSeconds, maxPolls: settings.maxPolls, retentionMs: settings.retentionDays * 86_400_000, logger, ...clock },
+    {
+      mode: settings.databricks.mode,
+      pollSeconds: settings.pollSeconds,
+      maxPolls: settings.maxPolls,
+      retentionMs: settings.retentionDays * 86_400_000,
+      maxRetryAfterSeconds: settings.maxRetryAfterSeconds,
+      maxDeferrals: settings.maxDeferrals,
+      logger,
+      ...clock,
+    },
   );
   const filter = { container: settings.bronzeContainer, apis: settings.apis };
 
@@ -116,15 +131,14 @@ export async function createEventDeps(input: EventDepsInput): Promise<EventDeps>
         {
           queue: 'kick',
           schema: kickMessageSchema,
-          describe: (m, attempts) => ({
+          describe: async (m, attempts) => ({
             runId: m.windowId,
             subject: DATABRICKS_SUBJECT,
             title: `Databricks ${m.step === 'kick' ? 'start' : 'gold step'} for window ${m.windowId} failed ${attempts} and was given up`,
-            detail:
-              m.step === 'kick'
-                ? "The window's bronze files are safe but not yet in silver or gold: the next window's run takes them too (Auto Loader processes every file it has not seen), or start the medallion job by hand."
-                : "Silver was started for this window, gold was not updated: the next window's gold update takes these rows too, or start the gold pipeline by hand.",
+            detail: await kicker.giveUp(m),
             lookAt: `run ledger: subject ${DATABRICKS_SUBJECT}, run ${m.windowId}; logs filtered on runId=${m.windowId}`,
+            // Every given-up window is heard, not only the first of the throttle period.
+            key: `poison:kick:${m.windowId}`,
           }),
         },
         payload,

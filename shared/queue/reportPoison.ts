@@ -16,6 +16,8 @@ export interface PoisonDescription {
   title: string;
   detail: string;
   lookAt: string;
+  /** Throttle key (default `poison:<queue>:<subject>`: one alert per subject and throttle period). */
+  key?: string;
 }
 
 export interface PoisonSpec<T> {
@@ -56,7 +58,7 @@ export async function reportPoison<T>(
         detail: `the message does not match the ${spec.queue} message schema: ${raw}`,
         lookAt: `the ${spec.queue} poison queue`,
       };
-  const notice: Notice = { kind: 'poison-message', severity: 'error', ...described, key: `poison:${spec.queue}:${described.subject}` };
+  const notice: Notice = { kind: 'poison-message', severity: 'error', ...described, key: described.key ?? `poison:${spec.queue}:${described.subject}` };
   const entry = await deps.ledger.start({ runId: notice.runId, subject: notice.subject, activity: 'poison', trigger: 'poison-queue', startedAt: new Date().toISOString() });
   await deps.ledger.finish(entry, { status: 'failed', error: notice.title, detail: notice.detail });
   deps.logger.error({ runId: notice.runId, subject: notice.subject, queue: spec.queue }, notice.title);

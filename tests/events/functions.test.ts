@@ -82,17 +82,23 @@ describe('function handlers', () => {
     expect(first.accepted[0]!.outcome).toBe('opened');
     expect(again.accepted[0]).toMatchObject({ outcome: 'joined', windowId: first.accepted[0]!.windowId });
     expect(manifest.ignored[0]!.reason).toBe('_manifests/dim_users/s0000000009.json is a manifest (_manifests/), not data');
-    const [outcome] = await h.kicks((o) => o.status === 'kicked');
+    const outcome = await h.firstKick((o) => o.status === 'kicked');
     expect(outcome).toMatchObject({ windowId: first.accepted[0]!.windowId, files: 2, tables: ['dim_users'] });
   });
 
   it('databricks-kick-poison reports a kick the host gave up on, with the window as run id', async () => {
-    const windowId = 'w-20261125T120000Z-0a1b2c';
+    const opened = await deliverBlobCreated(h.deps, dataPath('fact_streams', 12, 0));
+    await deliverBlobCreated(h.deps, dataPath('fact_streams', 12, 1));
+    const windowId = opened.accepted[0]!.windowId;
+    await h.takeKickMessage(windowId);
     // The poison message's own first delivery; the kick message was tried maxDequeueCount (5, host.json) times.
     await databricksKickPoison({ windowId, step: 'kick' }, context('databricks-kick-poison', 1));
     const notice = h.notifier.notices.find((n) => n.kind === 'poison-message' && n.runId === windowId);
-    expect(notice).toMatchObject({ severity: 'error', subject: '_databricks', title: `Databricks start for window ${windowId} failed 5 times and was given up` });
-    expect(notice!.detail).toMatch(/next window's run takes them too/);
+    expect(notice).toMatchObject({ severity: 'error', subject: '_databricks', title: `Databricks start for window ${windowId} failed 5 times and was given up`, key: `poison:kick:${windowId}` });
+    expect(notice!.detail).toBe(
+      "The window's 2 files in fact_streams are safe in bronze but not yet in silver or gold: the next window's run takes them too (Auto Loader processes every file it has not seen) and the run ledger records it (activity carried), or start the medallion job by hand.",
+    );
+    expect(await h.deps.store.window(windowId)).toMatchObject({ status: 'given-up', files: 2, tables: ['fact_streams'] });
     expect(logs.at(-1)).toBe(`warning: ${notice!.title}`);
     expect(await h.ledger.ofRun(windowId)).toMatchObject([{ subject: '_databricks', activity: 'poison', status: 'failed', error: notice!.title }]);
 
@@ -111,7 +117,7 @@ describe('function handlers', () => {
     await lake.put('_manifests/dim_artists/s0000000003.json', '{}', 'application/json');
     const pointer = await h.deps.store.pointer();
     expect(await h.deps.store.members(pointer!.windowId)).toMatchObject([{ path, table: 'dim_artists' }]);
-    const [outcome] = await h.kicks((o) => o.status === 'kicked');
+    const outcome = await h.firstKick((o) => o.status === 'kicked');
     expect(outcome).toMatchObject({ windowId: pointer!.windowId, files: 1, tables: ['dim_artists'] });
   });
 });
