@@ -1,5 +1,6 @@
-import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { app, type HttpFunctionOptions, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app/appSingleton.js';
+import { EVERY_METHOD, onlyMethods } from '../shared/http/methods.js';
 import { answering, json, notFound } from '../shared/http/responses.js';
 import { RequestError } from '../shared/http/requestError.js';
 import { loggingToInvocation } from '../shared/logging/invocationScope.js';
@@ -14,4 +15,7 @@ export const backfillGet = loggingToInvocation(async (request: HttpRequest, _con
   });
 });
 
-app.http('backfill-get', { route: 'backfill/{id}', methods: ['GET'], authLevel: 'function', handler: backfillGet });
+/** GET only; other methods get 405 with Allow. The local runner serves the same registration. */
+export const backfillGetHttp = { route: 'backfill/{id}', methods: EVERY_METHOD, authLevel: 'function', handler: onlyMethods(['GET'], backfillGet) } satisfies HttpFunctionOptions;
+
+app.http('backfill-get', backfillGetHttp);

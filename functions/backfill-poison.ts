@@ -5,7 +5,7 @@ import { loggingToInvocation } from '../shared/logging/invocationScope.js';
 /** Chunk messages the host gave up on are reported, and their lane goes on with its next chunk. */
 export const backfillPoison = loggingToInvocation(async (message: unknown, context: InvocationContext): Promise<void> => {
   const soundlake = await getApp();
-  const notice = await soundlake.backfill.giveUp(message, { dequeueCount: Number(context.triggerMetadata?.dequeueCount ?? 0) });
+  const notice = await soundlake.backfill.giveUp(message, { attempts: soundlake.settings.maxDequeueCount });
   context.warn(notice.title);
 });
 

@@ -1,5 +1,6 @@
-import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { app, type HttpFunctionOptions, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app/appSingleton.js';
+import { EVERY_METHOD, onlyMethods } from '../shared/http/methods.js';
 import { accepted, answering, readJson } from '../shared/http/responses.js';
 import { loggingToInvocation } from '../shared/logging/invocationScope.js';
 
@@ -15,4 +16,7 @@ export const backfillPost = loggingToInvocation(async (request: HttpRequest, con
   });
 });
 
-app.http('backfill-post', { route: 'backfill', methods: ['POST'], authLevel: 'function', handler: backfillPost });
+/** POST only; other methods get 405 with Allow. The local runner serves the same registration. */
+export const backfillPostHttp = { route: 'backfill', methods: EVERY_METHOD, authLevel: 'function', handler: onlyMethods(['POST'], backfillPost) } satisfies HttpFunctionOptions;
+
+app.http('backfill-post', backfillPostHttp);

@@ -13,7 +13,7 @@ export const bronzeBlobCreated = loggingToInvocation(async (event: unknown, cont
   const result = await events.onBlobCreated(event);
   for (const a of result.accepted) context.log(`${a.path}: ${a.outcome} kick window ${a.windowId}`);
   for (const i of result.ignored) context.debug(`event ${i.eventId} ignored: ${i.reason}`);
-  if (result.invalid) context.error(result.invalid);
+  for (const line of result.invalid) context.error(line);
 });
 
 app.eventGrid<unknown>('bronze-blob-created', { handler: bronzeBlobCreated });

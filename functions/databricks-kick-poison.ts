@@ -5,7 +5,7 @@ import { loggingToInvocation } from '../shared/logging/invocationScope.js';
 /** Kick messages the host gave up on are reported: that window's files wait for the next run. */
 export const databricksKickPoison = loggingToInvocation(async (message: unknown, context: InvocationContext): Promise<void> => {
   const events = await getEventDeps();
-  const notice = await events.onKickPoison(message, { dequeueCount: Number(context.triggerMetadata?.dequeueCount ?? 0) });
+  const notice = await events.onKickPoison(message, { attempts: events.settings.maxDequeueCount });
   context.warn(notice.title);
 });
 

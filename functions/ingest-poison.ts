@@ -6,7 +6,7 @@ import { loggingToInvocation } from '../shared/logging/invocationScope.js';
 /** Messages the host gave up on (maxDequeueCount in host.json) are reported, then dropped. */
 export const ingestPoison = loggingToInvocation(async (message: unknown, context: InvocationContext): Promise<void> => {
   const soundlake = await getApp();
-  const notice = await reportPoisonMessage(soundlake, message, { dequeueCount: Number(context.triggerMetadata?.dequeueCount ?? 0) });
+  const notice = await reportPoisonMessage(soundlake, message, { attempts: soundlake.settings.maxDequeueCount });
   context.warn(notice.title);
 });
 

@@ -3,6 +3,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import functions, { type HttpResponseInit, type Timer } from '@azure/functions';
 import type { QueueClient } from '@azure/storage-queue';
 import { Cron } from 'croner';
+import { methodNotAllowed } from '../shared/http/methods.js';
+import { RequestError } from '../shared/http/requestError.js';
+import { json, problem } from '../shared/http/responses.js';
 import type { Logger } from '../shared/logging/logger.js';
 
 /**
@@ -20,17 +23,38 @@ type QueueHandler = (message: unknown, context: InvocationContext) => Promise<vo
 type TimerHandler = (timer: Timer, context: InvocationContext) => Promise<void>;
 
 interface Route {
-  method: string;
+  methods: readonly string[];
   pattern: RegExp;
   names: string[];
   handler: HttpHandler;
   name: string;
 }
 
+/** The part of a function's `app.http` registration the local host serves. */
+export interface HttpRegistration {
+  route?: string;
+  /** Default, as for the host: GET and POST. */
+  methods?: readonly string[];
+  handler: HttpHandler;
+}
+
+/** Bodies beyond this are refused with 413 (the backfill API takes a few hundred bytes). */
+const MAX_BODY_BYTES = 1 << 20;
+
+/** Write a handler's answer (or ours); a response already under way can only be cut off. */
+function send(res: ServerResponse, response: HttpResponseInit): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const text = response.jsonBody !== undefined ? JSON.stringify(response.jsonBody) : typeof response.body === 'string' ? response.body : '';
+  res.writeHead(response.status ?? 200, { ...(response.jsonBody !== undefined ? { 'content-type': 'application/json' } : {}), ...(response.headers as Record<string, string>) }).end(text);
+}
+
 export interface LocalHostOptions {
   logger: Logger;
-  /** host.json extensions.queues.maxDequeueCount (default 5). */
-  maxDequeueCount?: number;
+  /** host.json extensions.queues.maxDequeueCount (Settings.maxDequeueCount). */
+  maxDequeueCount: number;
   /** Pause before a failed message becomes visible again (default 2 s; the host uses visibilityTimeout). */
   retryDelaySeconds?: number;
   pollIntervalMs?: number;
@@ -54,11 +78,13 @@ export class LocalHost {
 
   constructor(private readonly options: LocalHostOptions) {}
 
-  /** `route` like Functions routes: `backfill/{id}`, served under /api. */
-  http(name: string, method: string, route: string, handler: HttpHandler): void {
+  /** A function's own `app.http` options: `route` like Functions routes (`backfill/{id}`, default the name), served under /api. */
+  http(name: string, registration: HttpRegistration): void {
     const names: string[] = [];
+    const route = registration.route ?? name;
     const pattern = new RegExp(`^/api/${route.replace(/\{(\w+)\}/g, (_, n: string) => (names.push(n), '([^/]+)'))}$`);
-    this.routes.push({ method, pattern, names, handler, name });
+    const methods = (registration.methods ?? ['GET', 'POST']).map((m) => m.toUpperCase());
+    this.routes.push({ methods, pattern, names, handler: registration.handler, name });
   }
 
   timer(name: string, schedule: string, handler: TimerHandler): Cron {
@@ -75,7 +101,7 @@ export class LocalHost {
 
   /** Poll `queue` until stopped; a failing message is retried, then moved to `<queue>-poison`. */
   queue(name: string, queue: QueueClient, poison: QueueClient, handler: QueueHandler): void {
-    const max = this.options.maxDequeueCount ?? 5;
+    const max = this.options.maxDequeueCount;
     const loop = async (): Promise<void> => {
       // The host creates trigger queues (and poison queues on first use); so do we, up front.
       await Promise.all([queue.createIfNotExists(), poison.createIfNotExists()]).catch(() => undefined);
@@ -85,7 +111,14 @@ export class LocalHost {
           const { receivedMessageItems: items } = await queue.receiveMessages({ numberOfMessages: 4, visibilityTimeout: 600 });
           for (const item of items) {
             handled++;
-            const payload: unknown = JSON.parse(Buffer.from(item.messageText, 'base64').toString('utf8'));
+            // Like the host: JSON is handed over decoded, anything else as text (the handler's schema names the problem).
+            const text = Buffer.from(item.messageText, 'base64').toString('utf8');
+            let payload: unknown = text;
+            try {
+              payload = JSON.parse(text);
+            } catch {
+              // not JSON: text it is
+            }
             try {
               await handler(payload, context(name, this.options.logger, { dequeueCount: item.dequeueCount }));
               await queue.deleteMessage(item.messageId, item.popReceipt);
@@ -110,7 +143,14 @@ export class LocalHost {
   }
 
   async listen(port: number): Promise<string> {
-    this.server = createServer((req, res) => void this.serve(req, res));
+    // Requests the HTTP parser refuses get Node's own 400 (no 'clientError' listener); the rest go
+    // through serve(), and should even writing the answer fail, the connection is dropped, not the process.
+    this.server = createServer((req, res) => {
+      this.serve(req, res).catch((err: unknown) => {
+        this.options.logger.error({ err }, 'answering an HTTP request failed');
+        res.destroy();
+      });
+    });
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(port, '127.0.0.1', resolve);
@@ -119,28 +159,53 @@ export class LocalHost {
     return this.url;
   }
 
+  /**
+   * One request, like the host: route, method, parameters, body, handler. A request that cannot
+   * be served gets a 4xx naming the problem (unknown path 404, wrong method 405 with Allow, a
+   * parameter that is not valid percent-encoding 400, a body over 1 MiB 413), a failing handler
+   * 500; nothing a client sends escapes this method, so nothing can stop the process.
+   */
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', this.url);
-    const route = this.routes.find((r) => r.method === req.method && r.pattern.test(url.pathname));
-    if (!route) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `no function for ${req.method} ${url.pathname}` } }));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const match = route.pattern.exec(url.pathname)!;
-    const params = Object.fromEntries(route.names.map((n, i) => [n, decodeURIComponent(match[i + 1]!)]));
-    const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
+    let name = 'http';
     try {
+      const method = (req.method ?? 'GET').toUpperCase();
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', this.url);
+      } catch {
+        throw new RequestError('url', `is not a valid request target: ${JSON.stringify(req.url).slice(0, 200)}`);
+      }
+      const matching = this.routes.filter((r) => r.pattern.test(url.pathname));
+      if (matching.length === 0) throw new RequestError('url', `no function for ${method} ${url.pathname}`, 404);
+      const route = matching.find((r) => r.methods.includes(method));
+      if (!route) {
+        send(res, methodNotAllowed(method, [...new Set(matching.flatMap((r) => r.methods))]));
+        return;
+      }
+      name = route.name;
+      const match = route.pattern.exec(url.pathname)!;
+      const params: Record<string, string> = {};
+      route.names.forEach((n, i) => {
+        try {
+          params[n] = decodeURIComponent(match[i + 1]!);
+        } catch {
+          throw new RequestError(n, `is not valid percent-encoded UTF-8: ${JSON.stringify(match[i + 1]).slice(0, 200)}`);
+        }
+      });
+      const body = await readBody(req);
+      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
       const response = await route.handler(
-        new HttpRequest({ method: req.method!, url: url.toString(), headers, params, ...(chunks.length ? { body: { string: Buffer.concat(chunks).toString('utf8') } } : {}) }),
+        new HttpRequest({ method, url: url.toString(), headers, params, ...(body.length ? { body: { string: body.toString('utf8') } } : {}) }),
         context(route.name, this.options.logger),
       );
-      const body = response.jsonBody !== undefined ? JSON.stringify(response.jsonBody) : typeof response.body === 'string' ? response.body : '';
-      res.writeHead(response.status ?? 200, { ...(response.jsonBody !== undefined ? { 'content-type': 'application/json' } : {}), ...(response.headers as Record<string, string>) }).end(body);
+      send(res, response);
     } catch (err) {
-      this.options.logger.error({ err, function: route.name }, `${route.name} failed`);
-      res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'internal error; see the log' } }));
+      if (err instanceof RequestError) {
+        send(res, problem(err));
+        return;
+      }
+      this.options.logger.error({ err, function: name }, `${name} failed`);
+      send(res, json(500, { error: { message: 'internal error; see the log' } }));
     }
   }
 
@@ -152,4 +217,16 @@ export class LocalHost {
       await new Promise<void>((resolve) => this.server!.close(() => resolve()));
     }
   }
+}
+
+/** The request body, at most MAX_BODY_BYTES (a client that sends more gets 413). */
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new RequestError('body', `is larger than ${MAX_BODY_BYTES} bytes`, 413);
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
 }

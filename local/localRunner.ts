@@ -1,5 +1,5 @@
-import { backfillGet } from '../functions/backfill-get.js';
-import { backfillPost } from '../functions/backfill-post.js';
+import { backfillGetHttp } from '../functions/backfill-get.js';
+import { backfillPostHttp } from '../functions/backfill-post.js';
 import { backfillQueue } from '../functions/backfill-queue.js';
 import { backfillPoison } from '../functions/backfill-poison.js';
 import { databricksKickPoison } from '../functions/databricks-kick-poison.js';
@@ -10,6 +10,7 @@ import { ingestTimer } from '../functions/ingest-timer.js';
 import { setApp } from '../shared/app/appSingleton.js';
 import { createApp, type SoundlakeApp } from '../shared/app/soundlakeApp.js';
 import { queueClient } from '../shared/azure/storageClients.js';
+import { MAX_DEQUEUE_COUNT_SETTING } from '../shared/queue/maxDequeueCount.js';
 import type { PipelineConfig } from '../shared/config/pipelineConfig.js';
 import { loadSettings } from '../shared/config/settings.js';
 import type { EventDeps } from '../shared/events/eventDeps.js';
@@ -35,6 +36,7 @@ export interface LocalRunnerOptions {
   kickWindowSeconds?: number;
   /** Called for every Databricks run the stand-in accepts (the local runner runs the medallion). */
   onDatabricksRun?: (run: StandInRun) => Promise<void>;
+  /** Deliveries before a message is poisoned (default: host.json's maxDequeueCount). */
   maxDequeueCount?: number;
   retryDelaySeconds?: number;
 }
@@ -65,6 +67,8 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
     DATABRICKS_KICK_MODE: 'job',
     DATABRICKS_JOB_ID: '1',
     KICK_WINDOW_SECONDS: String(options.kickWindowSeconds ?? options.env.KICK_WINDOW_SECONDS ?? 10),
+    // Like an app setting overriding host.json: the host stand-in and the poison reports read the same number.
+    ...(options.maxDequeueCount ? { [MAX_DEQUEUE_COUNT_SETTING]: String(options.maxDequeueCount) } : {}),
   };
   const settings = loadSettings(env);
   const eventSettings = loadEventSettings(env);
@@ -88,12 +92,12 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
 
   const host = new LocalHost({
     logger: options.logger,
-    ...(options.maxDequeueCount ? { maxDequeueCount: options.maxDequeueCount } : {}),
+    maxDequeueCount: settings.maxDequeueCount,
     ...(options.retryDelaySeconds !== undefined ? { retryDelaySeconds: options.retryDelaySeconds } : {}),
   });
   const q = (name: string) => queueClient(settings.storage, name);
-  host.http('backfill-post', 'POST', 'backfill', backfillPost);
-  host.http('backfill-get', 'GET', 'backfill/{id}', backfillGet);
+  host.http('backfill-post', backfillPostHttp);
+  host.http('backfill-get', backfillGetHttp);
   host.queue('ingest-queue', q(settings.ingestQueue), q(`${settings.ingestQueue}-poison`), ingestQueue);
   host.queue('ingest-poison', q(`${settings.ingestQueue}-poison`), q(`${settings.ingestQueue}-poison-poison`), ingestPoison);
   host.queue('backfill-queue', q(settings.backfill.queue), q(`${settings.backfill.queue}-poison`), backfillQueue);

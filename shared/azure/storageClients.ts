@@ -23,6 +23,12 @@ export function azuriteConnectionString(host = '127.0.0.1', ports = { blob: 1000
   ].join(';');
 }
 
+/** `UseDevelopmentStorage=true`, or a connection string of Azurite's well-known account. */
+export function isDevelopmentStorage(connectionString: string): boolean {
+  return /^\s*UseDevelopmentStorage\s*=\s*true\s*;?\s*$/i.test(connectionString) || /(^|;)\s*AccountName\s*=\s*devstoreaccount1\s*(;|$)/i.test(connectionString);
+}
+
+
 const isHttp = (connectionString: string): boolean => /DefaultEndpointsProtocol=http;|Endpoint=http:\/\//i.test(connectionString);
 
 export function blobService(access: StorageAccess): BlobServiceClient {

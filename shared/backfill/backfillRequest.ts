@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { PipelineConfig, TableConfig } from '../config/pipelineConfig.js';
 import { RequestError } from '../http/requestError.js';
+import { parseIsoDuration } from '../time/isoDuration.js';
+import { parseIsoInstant } from '../time/isoInstant.js';
 
 /**
  * A backfill request: re-extract `table` rows with `from <= watermark < to`, cut into chunks.
@@ -30,33 +32,20 @@ export interface BackfillLimits {
   maxChunks: number;
 }
 
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}:\d{2})?$/;
-
 const bodySchema = z
   .object({
     table: z.string().min(1, 'is required'),
     from: z.string().min(1, 'is required'),
     to: z.string().min(1, 'is required'),
-    chunk: z.string().min(1).optional(),
+    chunk: z.string().optional(),
     requestId: z.string().min(1).max(200).regex(/^[\w.:-]+$/, 'may hold letters, digits and . _ : - only').optional(),
   })
   .strict();
 
-/** ISO 8601 durations of days, hours and minutes: P1D, PT6H, P1DT12H, PT30M. */
-export function parseDuration(text: string): number | null {
-  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$/.exec(text);
-  if (!m || text === 'P' || text.endsWith('T')) return null;
-  const ms = ((Number(m[1] ?? 0) * 24 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 60_000;
-  return ms > 0 ? ms : null;
-}
-
 function parseInstant(field: string, text: string): Date {
-  if (!ISO_INSTANT.test(text)) throw new RequestError(field, `must be an ISO-8601 date or date-time, got ${JSON.stringify(text)}`);
-  // A date-time without an offset is UTC, like every timestamp in the lake.
-  const withZone = text.length > 10 && !/(Z|[+-]\d{2}:\d{2})$/.test(text) ? `${text}Z` : text;
-  const date = new Date(withZone);
-  if (Number.isNaN(date.getTime())) throw new RequestError(field, `is not a valid date-time: ${JSON.stringify(text)}`);
-  return date;
+  const parsed = parseIsoInstant(text);
+  if (!parsed.ok) throw new RequestError(field, parsed.problem);
+  return parsed.date;
 }
 
 /** Parse and check a request body (already JSON-decoded) against the configuration. */
@@ -80,8 +69,9 @@ export function planBackfill(body: unknown, config: PipelineConfig, limits: Back
   const windowDays = (to.getTime() - from.getTime()) / 86_400_000;
   if (windowDays > limits.maxWindowDays) throw new RequestError('to', `window of ${windowDays.toFixed(1)} days exceeds the maximum of ${limits.maxWindowDays} days`);
   const chunkText = req.chunk ?? limits.defaultChunk;
-  const chunkMs = parseDuration(chunkText);
-  if (chunkMs === null) throw new RequestError('chunk', `must be an ISO-8601 duration of days, hours or minutes such as P1D or PT6H, got ${JSON.stringify(chunkText)}`);
+  const chunk = parseIsoDuration(chunkText);
+  if (!chunk.ok) throw new RequestError('chunk', chunk.problem);
+  const chunkMs = chunk.ms;
   const chunks = Math.ceil((to.getTime() - from.getTime()) / chunkMs);
   if (chunks > limits.maxChunks) throw new RequestError('chunk', `cuts the window into ${chunks} chunks; at most ${limits.maxChunks} are allowed`);
   // The same request (by requestId, else by content) is the same backfill: asking twice never duplicates work.

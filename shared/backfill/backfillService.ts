@@ -129,7 +129,7 @@ export class BackfillService {
    * on, so one chunk that keeps failing does not strand the chunks queued behind it. The chunk
    * stays failed; requesting the same backfill again re-queues it.
    */
-  async giveUp(payload: unknown, meta: { dequeueCount: number }): Promise<Notice> {
+  async giveUp(payload: unknown, meta: { attempts: number }): Promise<Notice> {
     const { notice, message } = await reportPoison(
       this.deps,
       {

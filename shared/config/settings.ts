@@ -1,10 +1,13 @@
 import { z } from 'zod';
 import type { StorageAccess } from '../azure/storageClients.js';
-import { azuriteConnectionString } from '../azure/storageClients.js';
+import { azureEvidence, runsInAzure } from '../azure/hosting.js';
+import { azuriteConnectionString, isDevelopmentStorage } from '../azure/storageClients.js';
 import type { SourceKind } from '../source/source.js';
 import type { AlertSettings } from '../notify/alertSettings.js';
 import { loadAlertSettings } from '../notify/alertSettings.js';
 import { SettingsError } from './settingsError.js';
+import { loadMaxDequeueCount } from '../queue/maxDequeueCount.js';
+import { parseIsoDuration } from '../time/isoDuration.js';
 
 export { SettingsError } from './settingsError.js';
 
@@ -24,6 +27,8 @@ export interface Settings {
   /** Work per Functions invocation before a slice hands over to a continuation message. */
   invocationBudgetMs: number;
   concurrency: number;
+  /** Deliveries of a queue message before the host poisons it (host.json, or its app-setting override). */
+  maxDequeueCount: number;
   logLevel: string;
   alerts: AlertSettings;
   backfill: {
@@ -67,7 +72,13 @@ const envSchema = z.object({
   BACKFILL_TABLE: azureName(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name (3-63 letters and digits)').default('soundlakebackfills'),
   BACKFILL_QUEUE: azureName(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a queue name (3-63 lower-case letters, digits, hyphens)').default('soundlake-backfill'),
   BACKFILL_MAX_DAYS: intFromEnv(1, 36_500).default(366),
-  BACKFILL_DEFAULT_CHUNK: z.string().regex(/^P(\d+D)?(T(\d+H)?(\d+M)?)?$/, 'must be an ISO-8601 duration such as P1D or PT6H').default('P1D'),
+  BACKFILL_DEFAULT_CHUNK: z
+    .string()
+    .default('P1D')
+    .superRefine((text, ctx) => {
+      const parsed = parseIsoDuration(text);
+      if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.problem });
+    }),
   BACKFILL_MAX_CHUNKS: intFromEnv(1, 100_000).default(1000),
   BACKFILL_CONCURRENCY: intFromEnv(1, 64).default(2),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -81,6 +92,17 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   }
   const e = parsed.data;
   if (e.SOURCE_KIND === 'mssql' && !e.SOURCE_URL) throw new SettingsError(['SOURCE_URL: required when SOURCE_KIND is mssql']);
+  // In Azure there is no Azurite and no embedded source: a missing setting must stop the app, not point it at 127.0.0.1.
+  if (runsInAzure(env)) {
+    const problems = [
+      ...(!e.SOUNDLAKE_STORAGE && !e.SOUNDLAKE_STORAGE__blobServiceUri && !e.SOUNDLAKE_STORAGE__queueServiceUri && !e.SOUNDLAKE_STORAGE__tableServiceUri
+        ? [`SOUNDLAKE_STORAGE__blobServiceUri: required when ${azureEvidence(env)} (with __queueServiceUri and __tableServiceUri): the storage account, reached with the managed identity; Azurite's development account exists only on a developer's machine`]
+        : []),
+      ...(e.SOUNDLAKE_STORAGE && isDevelopmentStorage(e.SOUNDLAKE_STORAGE) ? [`SOUNDLAKE_STORAGE: Azurite's development account cannot be used when ${azureEvidence(env)}; set SOUNDLAKE_STORAGE__blobServiceUri, __queueServiceUri and __tableServiceUri instead`] : []),
+      ...(!e.SOURCE_URL ? [`SOURCE_URL: required when ${azureEvidence(env)}: the embedded source exists only on a developer's machine`] : []),
+    ];
+    if (problems.length > 0) throw new SettingsError(problems);
+  }
   let storage: StorageAccess;
   if (e.SOUNDLAKE_STORAGE) {
     storage = { connectionString: e.SOUNDLAKE_STORAGE === 'UseDevelopmentStorage=true' ? azuriteConnectionString() : e.SOUNDLAKE_STORAGE };
@@ -103,6 +125,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     leaseMs: e.LEASE_SECONDS * 1000,
     invocationBudgetMs: e.INVOCATION_BUDGET_SECONDS * 1000,
     concurrency: e.INGEST_CONCURRENCY,
+    maxDequeueCount: loadMaxDequeueCount(env),
     logLevel: e.LOG_LEVEL,
     alerts: loadAlertSettings(env),
     backfill: {

@@ -81,6 +81,8 @@ export interface DatabricksErrorDetails {
   attempts: number;
   /** Worth trying again later (429, 5xx, network): a queue retry may succeed. */
   retryable: boolean;
+  /** A 429's Retry-After (ms) that was not waited for here: the caller should come back after it. */
+  retryAfterMs?: number;
 }
 
 export class DatabricksError extends Error {
@@ -246,6 +248,7 @@ export class DatabricksClient {
         details = { ...base, status, retryable, ...(errorCode ? { errorCode } : {}), ...(apiMessage ? { apiMessage } : {}) };
         if (!retryable) throw new DatabricksError(details, reason);
         const after = status === 429 ? retryAfterMs(outcome.retryAfter) : undefined;
+        if (after !== undefined) details.retryAfterMs = after;
         if (after !== undefined && after > this.maxRetryAfterMs) throw new DatabricksError(details, `${reason} (Retry-After ${after / 1000} s is too long to wait)`);
         wait = after ?? this.backoff(attempt - 1);
       }

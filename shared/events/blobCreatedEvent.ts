@@ -59,11 +59,18 @@ export interface BlobEventFilter {
   apis: readonly string[];
 }
 
-export class EventParseError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`not a storage event: ${problems.join('; ')}`);
-    this.name = 'EventParseError';
-  }
+/** An event of a delivery that is not a storage event: where it was, its id if it has one, what is wrong. */
+export interface InvalidEvent {
+  /** Position in the delivered array (absent for a single event). */
+  index?: number;
+  eventId?: string;
+  problems: string[];
+}
+
+/** One Event Grid delivery: the events that parsed, and the ones that did not (never a reason to drop the others). */
+export interface Delivery {
+  events: StorageEvent[];
+  invalid: InvalidEvent[];
 }
 
 const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO-8601 time');
@@ -102,34 +109,51 @@ const blobDataSchema = z.object({
 
 const issues = (prefix: string, err: z.ZodError): string[] => err.issues.map((i) => `${[prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(root)'}: ${i.message}`);
 
-function parseOne(value: unknown, index: number | undefined): StorageEvent {
+function parseOne(value: unknown, index: number | undefined): StorageEvent | InvalidEvent {
   const at = index === undefined ? '' : `[${index}]`;
+  const invalid = (err: z.ZodError): InvalidEvent => {
+    const id = value && typeof value === 'object' && 'id' in value && typeof value.id === 'string' ? value.id : undefined;
+    return { ...(index !== undefined ? { index } : {}), ...(id !== undefined ? { eventId: id } : {}), problems: issues(at, err) };
+  };
   if (value && typeof value === 'object' && 'specversion' in value) {
     const ce = cloudEventSchema.safeParse(value);
-    if (!ce.success) throw new EventParseError(issues(at, ce.error));
+    if (!ce.success) return invalid(ce.error);
     const e = ce.data;
     return { schema: 'cloudevents', id: e.id, type: e.type, time: e.time, source: e.source, subject: e.subject ?? '', data: e.data };
   }
   const eg = eventGridSchema.safeParse(value);
-  if (!eg.success) throw new EventParseError(issues(at, eg.error));
+  if (!eg.success) return invalid(eg.error);
   const e = eg.data;
   return { schema: 'eventgrid', id: e.id, type: e.eventType, time: e.eventTime, source: e.topic ?? '', subject: e.subject, data: e.data };
 }
 
 /**
  * The events of one delivery: an array (as Azure posts them), one event (as the Functions
- * trigger hands them over) or its JSON text. Throws EventParseError naming the bad fields.
+ * trigger hands them over) or its JSON text. Each event stands on its own: one that is not a
+ * storage event is reported with its position, id and bad fields, and the others go on.
  */
-export function parseStorageEvents(payload: unknown): StorageEvent[] {
+export function parseDelivery(payload: unknown): Delivery {
   let value = payload;
   if (typeof value === 'string') {
     try {
       value = JSON.parse(value);
     } catch {
-      throw new EventParseError(['(root): not JSON']);
+      return { events: [], invalid: [{ problems: ['(root): not JSON'] }] };
     }
   }
-  return Array.isArray(value) ? value.map((v, i) => parseOne(v, i)) : [parseOne(value, undefined)];
+  const delivery: Delivery = { events: [], invalid: [] };
+  const items = Array.isArray(value) ? value.map((v, i) => parseOne(v, i)) : [parseOne(value, undefined)];
+  for (const item of items) {
+    if ('problems' in item) delivery.invalid.push(item);
+    else delivery.events.push(item);
+  }
+  return delivery;
+}
+
+/** How an invalid event is reported: `event [2] (id ...): not a storage event: ...`. */
+export function describeInvalid(bad: InvalidEvent): string {
+  const where = [bad.index !== undefined ? `[${bad.index}]` : '', bad.eventId !== undefined ? `(id ${bad.eventId})` : ''].filter(Boolean).join(' ');
+  return `event${where ? ` ${where}` : ''} is not a storage event: ${bad.problems.join('; ')}`;
 }
 
 const SUBJECT = /^\/blobServices\/default\/containers\/([^/]+)\/blobs\/(.+)$/;

@@ -9,7 +9,7 @@ import type { Logger } from '../logging/logger.js';
 import type { Notice, Notifier } from '../notify/notifier.js';
 import { reportPoison } from '../queue/reportPoison.js';
 import type { RunLedger } from '../state/runLedger.js';
-import { classify, EventParseError, parseStorageEvents } from './blobCreatedEvent.js';
+import { classify, describeInvalid, parseDelivery } from './blobCreatedEvent.js';
 import { Debouncer, type RecordOutcome } from './debouncer.js';
 import type { EventSettings } from './eventSettings.js';
 import { DATABRICKS_SUBJECT, type KickOutcome, Kicker } from './kicker.js';
@@ -40,8 +40,8 @@ export interface AcceptedFile {
 export interface BlobCreatedResult {
   accepted: AcceptedFile[];
   ignored: { eventId: string; reason: string }[];
-  /** Set when the delivery was not a storage event at all (logged, dropped: a retry cannot fix it). */
-  invalid?: string;
+  /** Events that are not storage events, one line each (logged and dropped: a retry cannot fix them; the others go on). */
+  invalid: string[];
 }
 
 /** The BlobCreated -> Databricks path, built once from settings: what the two functions call. */
@@ -56,13 +56,19 @@ export interface EventDeps {
   onBlobCreated(payload: unknown): Promise<BlobCreatedResult>;
   /** Handle one kick-queue message. Throws when the kick failed (after notifying), so the host retries. */
   onKickMessage(payload: unknown, context?: { owner?: string }): Promise<KickOutcome>;
-  /** Report a kick-queue message the host gave up on (the kick poison queue). */
-  onKickPoison(payload: unknown, meta: { dequeueCount: number }): Promise<Notice>;
+  /** Report a kick-queue message the host gave up on (the kick poison queue) after `attempts` deliveries. */
+  onKickPoison(payload: unknown, meta: { attempts: number }): Promise<Notice>;
 }
+
+/** The longest Retry-After a kick waits for inside its invocation. */
+export const IN_INVOCATION_RETRY_AFTER_MS = 30_000;
 
 export function databricksClientFrom(settings: EventSettings, logger: Logger, credential?: TokenCredential): DatabricksClient {
   const { host, token, timeoutMs, maxRetries } = settings.databricks;
-  return new DatabricksClient({ host, auth: token ? patAuth(token) : entraAuth(credential ?? azureCredential()), timeoutMs, maxRetries, logger });
+  // A 429 asking for more than this is not waited for inside the invocation (its retries would
+  // near the function timeout): the kicker re-schedules the message after the Retry-After instead.
+  const maxRetryAfterMs = Math.min(IN_INVOCATION_RETRY_AFTER_MS, settings.maxRetryAfterSeconds * 1000);
+  return new DatabricksClient({ host, auth: token ? patAuth(token) : entraAuth(credential ?? azureCredential()), timeoutMs, maxRetries, maxRetryAfterMs, logger });
 }
 
 export async function createEventDeps(input: EventDepsInput): Promise<EventDeps> {
@@ -76,7 +82,16 @@ export async function createEventDeps(input: EventDepsInput): Promise<EventDeps>
   const debouncer = new Debouncer(store, kickQueue, { windowMs: settings.windowMs, logger, ...clock });
   const kicker = new Kicker(
     { store, queue: kickQueue, databricks, ledger, notifier },
-    { mode: settings.databricks.mode, pollSeconds: settings.pollSeconds, maxPolls: settings.maxPolls, retentionMs: settings.retentionDays * 86_400_000, logger, ...clock },
+    {
+      mode: settings.databricks.mode,
+      pollSeconds: settings.pollSeconds,
+      maxPolls: settings.maxPolls,
+      retentionMs: settings.retentionDays * 86_400_000,
+      maxRetryAfterSeconds: settings.maxRetryAfterSeconds,
+      maxDeferrals: settings.maxDeferrals,
+      logger,
+      ...clock,
+    },
   );
   const filter = { container: settings.bronzeContainer, apis: settings.apis };
 
@@ -88,14 +103,12 @@ export async function createEventDeps(input: EventDepsInput): Promise<EventDeps>
     debouncer,
     kicker,
     onBlobCreated: async (payload) => {
-      const result: BlobCreatedResult = { accepted: [], ignored: [] };
-      let events;
-      try {
-        events = parseStorageEvents(payload);
-      } catch (err) {
-        if (!(err instanceof EventParseError)) throw err;
-        logger.error({ problems: err.problems }, `dropped an Event Grid delivery that is not a storage event: ${err.message}`);
-        return { ...result, invalid: err.message };
+      const result: BlobCreatedResult = { accepted: [], ignored: [], invalid: [] };
+      const { events, invalid } = parseDelivery(payload);
+      for (const bad of invalid) {
+        const line = describeInvalid(bad);
+        logger.error({ eventId: bad.eventId, index: bad.index, problems: bad.problems }, `dropped ${line}`);
+        result.invalid.push(line);
       }
       for (const event of events) {
         const verdict = classify(event, filter);
@@ -118,15 +131,14 @@ export async function createEventDeps(input: EventDepsInput): Promise<EventDeps>
         {
           queue: 'kick',
           schema: kickMessageSchema,
-          describe: (m, attempts) => ({
+          describe: async (m, attempts) => ({
             runId: m.windowId,
             subject: DATABRICKS_SUBJECT,
             title: `Databricks ${m.step === 'kick' ? 'start' : 'gold step'} for window ${m.windowId} failed ${attempts} and was given up`,
-            detail:
-              m.step === 'kick'
-                ? "The window's bronze files are safe but not yet in silver or gold: the next window's run takes them too (Auto Loader processes every file it has not seen), or start the medallion job by hand."
-                : "Silver was started for this window, gold was not updated: the next window's gold update takes these rows too, or start the gold pipeline by hand.",
+            detail: await kicker.giveUp(m),
             lookAt: `run ledger: subject ${DATABRICKS_SUBJECT}, run ${m.windowId}; logs filtered on runId=${m.windowId}`,
+            // Every given-up window is heard, not only the first of the throttle period.
+            key: `poison:kick:${m.windowId}`,
           }),
         },
         payload,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SettingsError } from '../config/settingsError.js';
+import { loadMaxDequeueCount } from '../queue/maxDequeueCount.js';
 import { COMPLETING_APIS, KNOWN_COMPLETING_APIS } from './blobCreatedEvent.js';
 
 /**
@@ -31,6 +32,15 @@ export interface EventSettings {
   maxPolls: number;
   /** How long event ids, windows and their files are kept in the kick table. */
   retentionDays: number;
+  /** Deliveries of a kick message before the host poisons it (host.json, or its app-setting override). */
+  maxDequeueCount: number;
+  /**
+   * A 429 whose Retry-After is longer than the client waits in one invocation re-schedules the
+   * kick message that far ahead, at most this many seconds, at most `maxDeferrals` times in a
+   * row; after that the kick fails like any other failure.
+   */
+  maxRetryAfterSeconds: number;
+  maxDeferrals: number;
   databricks: DatabricksSettings;
 }
 
@@ -58,6 +68,9 @@ const envSchema = z.object({
   KICK_MAX_POLLS: int(1, 10_000).default(240),
   // Event Grid redelivers for up to a day: two days is the least that still drops duplicates.
   KICK_RETENTION_DAYS: int(2, 3_650).default(14),
+  // Seven days is the longest a Storage queue message can stay invisible.
+  KICK_MAX_RETRY_AFTER_SECONDS: int(1, 604_800).default(3_600),
+  KICK_MAX_DEFERRALS: int(0, 1_000).default(10),
   DATABRICKS_HOST: z.preprocess(blank, z.string({ error: 'required: the workspace URL, e.g. https://adb-1234567890123456.7.azuredatabricks.net' }).min(1)),
   DATABRICKS_TOKEN: z.preprocess(blank, z.string().optional()),
   DATABRICKS_KICK_MODE: z.preprocess(blank, z.enum(['job', 'job-then-pipeline']).default('job')),
@@ -98,6 +111,9 @@ export function loadEventSettings(env: NodeJS.ProcessEnv = process.env): EventSe
     pollSeconds: e.KICK_POLL_SECONDS,
     maxPolls: e.KICK_MAX_POLLS,
     retentionDays: e.KICK_RETENTION_DAYS,
+    maxDequeueCount: loadMaxDequeueCount(env),
+    maxRetryAfterSeconds: e.KICK_MAX_RETRY_AFTER_SECONDS,
+    maxDeferrals: e.KICK_MAX_DEFERRALS,
     databricks: {
       host: e.DATABRICKS_HOST,
       ...(e.DATABRICKS_TOKEN ? { token: e.DATABRICKS_TOKEN } : {}),

@@ -14,6 +14,8 @@ export const kickMessageSchema = z
     step: z.enum(['kick', 'gold']),
     /** How many times the silver run has been polled (gold only). */
     poll: z.number().int().min(0).optional(),
+    /** How many times in a row Databricks answered 429 and the message was re-sent after its Retry-After. */
+    deferrals: z.number().int().min(1).optional(),
   })
   .strict();
 

@@ -15,7 +15,19 @@ import { ensureTable, isConflict, isNotFound, isPreconditionFailed } from '../st
  * Every write that decides something is conditional (insert-if-absent or ETag), so any number of
  * Function instances can handle events and kick messages at once.
  */
-export type WindowStatus = 'open' | 'closing' | 'empty' | 'kicked' | 'silver-started' | 'silver-failed' | 'gave-up';
+export type WindowStatus =
+  | 'open'
+  | 'closing'
+  | 'empty'
+  | 'kicked'
+  | 'silver-started'
+  | 'silver-failed'
+  /** Mode job-then-pipeline: the silver run never ended within the polls. */
+  | 'gave-up'
+  /** The host gave up on the kick message: no run was started for these files yet. */
+  | 'given-up'
+  /** A given-up window whose files a later window's run took (`carriedBy`, and that run's id). */
+  | 'carried';
 
 export interface KickWindow {
   id: string;
@@ -31,6 +43,8 @@ export interface KickWindow {
   silverRunId?: number;
   pipelineUpdateId?: string;
   goldClaim?: { owner: string; at: string };
+  /** Status `carried`: the later window whose run took this window's files. */
+  carriedBy?: string;
   error?: string;
   etag: string;
 }
@@ -62,6 +76,7 @@ type WindowEntity = {
   pipelineUpdateId?: string;
   goldClaimOwner?: string;
   goldClaimAt?: string;
+  carriedBy?: string;
   error?: string;
 };
 
@@ -95,6 +110,7 @@ function fromEntity(e: WindowEntity & { etag?: string }): KickWindow {
     ...(e.silverRunId ? { silverRunId: Number(e.silverRunId) } : {}),
     ...(e.pipelineUpdateId ? { pipelineUpdateId: e.pipelineUpdateId } : {}),
     ...(e.goldClaimOwner && e.goldClaimAt ? { goldClaim: { owner: e.goldClaimOwner, at: e.goldClaimAt } } : {}),
+    ...(e.carriedBy ? { carriedBy: e.carriedBy } : {}),
     ...(e.error ? { error: e.error } : {}),
     etag: e.etag!,
   };
@@ -111,6 +127,7 @@ function toChanges(changes: WindowChanges): Partial<WindowEntity> {
   if (changes.databricksRunId !== undefined) out.databricksRunId = String(changes.databricksRunId);
   if (changes.silverRunId !== undefined) out.silverRunId = String(changes.silverRunId);
   if (changes.pipelineUpdateId !== undefined) out.pipelineUpdateId = changes.pipelineUpdateId;
+  if (changes.carriedBy !== undefined) out.carriedBy = changes.carriedBy;
   if (changes.error !== undefined) out.error = changes.error;
   if (changes.goldClaim !== undefined) {
     out.goldClaimOwner = changes.goldClaim?.owner ?? '';
@@ -171,6 +188,23 @@ export class KickStore {
       throw err;
     }
     return this.window(id);
+  }
+
+  /** Windows the host gave up on that opened before `windowId` (ids sort by opening time), oldest first. */
+  async givenUpBefore(windowId: string): Promise<KickWindow[]> {
+    return this.windows(odata`PartitionKey eq ${WINDOW} and RowKey lt ${windowId} and status eq ${'given-up'}`);
+  }
+
+  /** The first window opened after `windowId` whose Databricks run was started, if any. */
+  async firstStartedAfter(windowId: string): Promise<KickWindow | null> {
+    const started = await this.windows(odata`PartitionKey eq ${WINDOW} and RowKey gt ${windowId} and (status eq ${'kicked'} or status eq ${'silver-started'})`);
+    return started[0] ?? null;
+  }
+
+  private async windows(filter: string): Promise<KickWindow[]> {
+    const out: KickWindow[] = [];
+    for await (const e of this.client.listEntities<WindowEntity>({ queryOptions: { filter } })) out.push(fromEntity(e));
+    return out.sort((a, b) => a.id.localeCompare(b.id));
   }
 
   /**

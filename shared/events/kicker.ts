@@ -1,4 +1,4 @@
-import type { DatabricksClient } from '../databricks/databricksClient.js';
+import { type DatabricksClient, DatabricksError } from '../databricks/databricksClient.js';
 import type { Logger } from '../logging/logger.js';
 import { silentLogger } from '../logging/logger.js';
 import { redactSecrets } from '../logging/redact.js';
@@ -21,6 +21,10 @@ export interface KickerOptions {
   maxPolls: number;
   /** Kick state older than this is removed after each successful kick (absent: kept forever). */
   retentionMs?: number;
+  /** A 429's Retry-After re-schedules the message by at most this many seconds (default 3600), ... */
+  maxRetryAfterSeconds?: number;
+  /** ... at most this many times in a row (default 10); then the call fails like any other. */
+  maxDeferrals?: number;
   now?: () => Date;
   logger?: Logger;
 }
@@ -43,7 +47,12 @@ export type KickOutcome =
   | { status: 'waiting-for-silver'; windowId: string; runId: number; poll: number }
   | { status: 'silver-failed'; windowId: string; runId: number }
   | { status: 'gave-up'; windowId: string; runId: number }
-  | { status: 'claimed-elsewhere'; windowId: string };
+  | { status: 'claimed-elsewhere'; windowId: string }
+  /** Databricks answered 429: the message was sent again to arrive after its Retry-After. */
+  | { status: 'deferred'; windowId: string; step: KickMessage['step']; retryAfterSeconds: number; deferrals: number };
+
+/** Carried windows named in one ledger detail; the rest are counted (each carried window has its own ledger entry). */
+const CARRIED_NAMED = 20;
 
 /**
  * The Databricks idempotency token of a window: the same window always asks for the same run,
@@ -68,6 +77,8 @@ export function idempotencyToken(jobId: number, windowId: string): string {
 export class Kicker {
   private readonly now: () => Date;
   private readonly logger: Logger;
+  private readonly maxRetryAfterSeconds: number;
+  private readonly maxDeferrals: number;
 
   constructor(
     private readonly deps: KickDeps,
@@ -75,10 +86,12 @@ export class Kicker {
   ) {
     this.now = options.now ?? (() => new Date());
     this.logger = options.logger ?? silentLogger;
+    this.maxRetryAfterSeconds = options.maxRetryAfterSeconds ?? 3_600;
+    this.maxDeferrals = options.maxDeferrals ?? 10;
   }
 
   async handle(message: KickMessage, context: { owner: string }): Promise<KickOutcome> {
-    const outcome = message.step === 'kick' ? await this.kick(message.windowId) : await this.gold(message.windowId, message.poll ?? 0, context.owner);
+    const outcome = message.step === 'kick' ? await this.kick(message) : await this.gold(message, context.owner);
     if (outcome.status === 'kicked' || outcome.status === 'silver-started') await this.purge(message.windowId);
     return outcome;
   }
@@ -95,7 +108,8 @@ export class Kicker {
     }
   }
 
-  private async kick(windowId: string): Promise<KickOutcome> {
+  private async kick(message: KickMessage): Promise<KickOutcome> {
+    const { windowId } = message;
     const { store, databricks, ledger, queue } = this.deps;
     const existing = await store.window(windowId);
     if (!existing) return { status: 'no-window', windowId };
@@ -131,7 +145,8 @@ export class Kicker {
       const detail = `${what}; window ${window.opensAt}..${window.closesAt}; ${files} files; tables ${tables.join(',')}`;
       if (mode.kind === 'job') {
         await store.updateWindow(windowId, { status: 'kicked', databricksRunId: runId, files, tables, kickedAt });
-        await ledger.finish(entry, { status: 'succeeded', files, detail });
+        const carried = await this.carry(window, { databricksRunId: runId }, what);
+        await ledger.finish(entry, { status: 'succeeded', files, detail: `${detail}${carried}` });
         this.logger.info({ runId: windowId, databricksRunId: runId, files, tables }, `kick window ${windowId}: started ${what} for ${files} files`);
         return { status: 'kicked', windowId, runId, files, tables };
       }
@@ -139,15 +154,20 @@ export class Kicker {
       // run-now (same token, same run) and sends another poll (the gold claim keeps it to one update).
       await queue.send({ windowId, step: 'gold', poll: 0 }, { visibilityTimeoutSeconds: this.options.pollSeconds });
       await store.updateWindow(windowId, { status: 'silver-started', silverRunId: runId, files, tables, kickedAt });
-      await ledger.finish(entry, { status: 'succeeded', files, detail: `${detail}; gold pipeline ${mode.pipelineId} starts when the run succeeds` });
+      const carried = await this.carry(window, { silverRunId: runId }, what);
+      await ledger.finish(entry, { status: 'succeeded', files, detail: `${detail}; gold pipeline ${mode.pipelineId} starts when the run succeeds${carried}` });
       this.logger.info({ runId: windowId, databricksRunId: runId, files, tables }, `kick window ${windowId}: started ${what} for ${files} files`);
       return { status: 'silver-started', windowId, runId, files, tables };
     } catch (err) {
-      throw await this.failed(entry, window, err, `starting Databricks for ${files} file${files === 1 ? '' : 's'} in ${tables.join(', ')}`);
+      const deferred = await this.defer(message, entry, err);
+      if (deferred) return deferred;
+      throw await this.failed(entry, window, err, `starting Databricks for ${files} file${files === 1 ? '' : 's'} in ${tables.join(', ')}${exhausted(message)}`);
     }
   }
 
-  private async gold(windowId: string, poll: number, owner: string): Promise<KickOutcome> {
+  private async gold(message: KickMessage, owner: string): Promise<KickOutcome> {
+    const { windowId } = message;
+    const poll = message.poll ?? 0;
     const { store, databricks, ledger, queue } = this.deps;
     const mode = this.options.mode;
     if (mode.kind !== 'job-then-pipeline') throw new Error(`gold message for ${windowId}, but DATABRICKS_KICK_MODE is ${mode.kind}`);
@@ -161,7 +181,10 @@ export class Kicker {
     try {
       run = await databricks.getRun(silverRunId);
     } catch (err) {
-      throw await this.failed(await this.goldEntry(window), window, err, `reading silver run ${silverRunId}`);
+      const entry = await this.goldEntry(window);
+      const deferred = await this.defer(message, entry, err);
+      if (deferred) return deferred;
+      throw await this.failed(entry, window, err, `reading silver run ${silverRunId}${exhausted(message)}`);
     }
     if (!run.terminated) {
       if (poll + 1 >= this.options.maxPolls) {
@@ -193,8 +216,102 @@ export class Kicker {
     } catch (err) {
       // Let the retry claim again at once.
       await store.updateWindow(windowId, { goldClaim: null }).catch(() => undefined);
-      throw await this.failed(entry, window, err, `starting gold pipeline ${mode.pipelineId}`);
+      const deferred = await this.defer(message, entry, err);
+      if (deferred) return deferred;
+      throw await this.failed(entry, window, err, `starting gold pipeline ${mode.pipelineId}${exhausted(message)}`);
     }
+  }
+
+  /**
+   * Databricks answered 429 with a Retry-After longer than the client waits in one invocation:
+   * send the message again, to arrive after that delay (at most maxRetryAfterSeconds), instead of
+   * failing it and burning the host's deliveries in seconds. Undefined when this is no such 429,
+   * or the message was deferred maxDeferrals times already (then it fails as usual).
+   */
+  private async defer(message: KickMessage, entry: LedgerRecord, err: unknown): Promise<KickOutcome | undefined> {
+    const after = err instanceof DatabricksError ? err.details.retryAfterMs : undefined;
+    const deferrals = (message.deferrals ?? 0) + 1;
+    if (after === undefined || deferrals > this.maxDeferrals) return undefined;
+    const seconds = Math.min(Math.max(1, Math.ceil(after / 1000)), this.maxRetryAfterSeconds);
+    // Sent before anything is recorded: a crash here leaves the host's retry and this message, and
+    // the idempotency token (or the gold claim) keeps that to one run.
+    await this.deps.queue.send({ ...message, deferrals }, { visibilityTimeoutSeconds: seconds });
+    const detail = `Databricks answered 429 with Retry-After ${after / 1000} s: the ${message.step} message comes back in ${seconds} s (deferral ${deferrals} of at most ${this.maxDeferrals})`;
+    await this.deps.ledger.finish(entry, { status: 'skipped', detail }).catch(() => undefined);
+    this.logger.warn({ runId: message.windowId, retryAfterMs: after, deferrals }, `kick window ${message.windowId}: ${detail}`);
+    return { status: 'deferred', windowId: message.windowId, step: message.step, retryAfterSeconds: seconds, deferrals };
+  }
+
+  /**
+   * Windows the host gave up on that opened before `window`: their files landed before its run
+   * started, so that run takes them (Auto Loader processes every file it has not seen). Each is
+   * marked carried by `window` with the run's id, and gets a ledger entry; the returned text is
+   * for `window`'s own ledger detail. Never fails the kick: a window left given-up is carried by
+   * the next one.
+   */
+  private async carry(window: KickWindow, run: { databricksRunId: number } | { silverRunId: number }, what: string): Promise<string> {
+    try {
+      const carried: string[] = [];
+      for (const given of await this.deps.store.givenUpBefore(window.id)) {
+        const files = await this.markCarried(given, window.id, run, what);
+        if (files !== undefined) carried.push(`${given.id} (${files} file${files === 1 ? '' : 's'})`);
+      }
+      if (carried.length === 0) return '';
+      const named = carried.slice(0, CARRIED_NAMED).join(', ');
+      const more = carried.length > CARRIED_NAMED ? ` and ${carried.length - CARRIED_NAMED} more` : '';
+      this.logger.info({ runId: window.id, carried: carried.length }, `kick window ${window.id}: its run also takes the files of given-up windows ${named}${more}`);
+      return `; also takes the files of given-up window${carried.length === 1 ? '' : 's'} ${named}${more}`;
+    } catch (err) {
+      this.logger.warn({ runId: window.id, err }, 'recording the given-up windows this run takes failed; the next kick records them');
+      return '';
+    }
+  }
+
+  /** `given` is carried by `carrier`'s run; undefined when it changed meanwhile (its own late kick message started a run). */
+  private async markCarried(given: KickWindow, carrierId: string, run: { databricksRunId: number } | { silverRunId: number }, what: string): Promise<number | undefined> {
+    const files = given.files ?? (await this.deps.store.members(given.id)).length;
+    const done = await this.deps.store.updateWindow(given.id, { status: 'carried', carriedBy: carrierId, files, ...run }, given.etag);
+    if (!done) return undefined;
+    const at = this.now().toISOString();
+    const entry = await this.deps.ledger.start({ runId: given.id, subject: DATABRICKS_SUBJECT, activity: 'carried', trigger: 'kick', startedAt: at, files, low: given.opensAt, high: given.closesAt });
+    await this.deps.ledger.finish(entry, { status: 'succeeded', finishedAt: at, files, detail: `the kick was given up; ${what} of window ${carrierId}, started after these files landed, takes them` });
+    return files;
+  }
+
+  /**
+   * The host gave up on a kick message. The window is marked given-up, so the next window's run
+   * records that it takes these files too; if a later window's run already started (after these
+   * files landed), the window is carried by it at once. Returns what became of the files, for
+   * the poison report.
+   */
+  async giveUp(message: KickMessage): Promise<string> {
+    const { store } = this.deps;
+    if (message.step !== 'kick') {
+      return "Silver was started for this window, gold was not updated: the next window's gold update takes these rows too, or start the gold pipeline by hand.";
+    }
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const window = await store.window(message.windowId);
+      if (!window) return 'The window is no longer in the kick table (older than KICK_RETENTION_DAYS).';
+      const runId = window.databricksRunId ?? window.silverRunId;
+      if (runId !== undefined) return `Databricks run ${runId} was started for this window${window.carriedBy ? ` (window ${window.carriedBy})` : ''}: its files are not waiting.`;
+      const members = window.files === undefined ? await store.members(window.id) : undefined;
+      const files = window.files ?? members!.length;
+      const tables = window.tables ?? [...new Set(members!.map((m) => m.table))].sort();
+      const given = await store.updateWindow(window.id, { status: 'given-up', files, tables }, window.etag);
+      if (!given) continue;
+      const what = `${files} file${files === 1 ? '' : 's'}${tables.length ? ` in ${tables.join(', ')}` : ''}`;
+      const later = await store.firstStartedAfter(window.id);
+      const laterRun = later?.databricksRunId ?? later?.silverRunId;
+      if (later && laterRun !== undefined) {
+        const run = later.databricksRunId !== undefined ? { databricksRunId: later.databricksRunId } : { silverRunId: laterRun };
+        if ((await this.markCarried(given, later.id, run, `run ${laterRun}`)) !== undefined) {
+          return `The window's ${what} ${files === 1 ? 'was' : 'were'} taken by Databricks run ${laterRun} of window ${later.id}, which started after ${files === 1 ? 'it' : 'they'} landed.`;
+        }
+        continue;
+      }
+      return `The window's ${what} ${files === 1 ? 'is' : 'are'} safe in bronze but not yet in silver or gold: the next window's run takes ${files === 1 ? 'it' : 'them'} too (Auto Loader processes every file it has not seen) and the run ledger records it (activity carried), or start the medallion job by hand.`;
+    }
+    return 'The window kept changing while it was given up; see the run ledger.';
   }
 
   /** Only one invocation starts the pipeline update of a window (unless its claim went stale). */
@@ -238,9 +355,15 @@ export class Kicker {
       title: `Databricks ${entry.activity} for window ${window.id} failed`,
       detail: `${doing} failed: ${message}\nThe window's files stay in bronze; a retry of this message, or the next window's run, picks them up.`,
       lookAt: `run ledger: subject ${DATABRICKS_SUBJECT}, run ${window.id}; logs filtered on runId=${window.id}`,
-      key: `databricks-kick:${entry.activity}`,
+      // One alert per window and step: the host's retries of one window stay quiet, another window's failure is heard.
+      key: `databricks-kick:${entry.activity}:${window.id}`,
     };
     await this.deps.notifier.notify(notice).catch((e: unknown) => this.logger.error({ runId: window.id, err: e }, 'could not send the databricks-kick-failed notice'));
     return error;
   }
+}
+
+/** For the failure text of a message that was deferred before. */
+function exhausted(message: KickMessage): string {
+  return message.deferrals ? ` (after ${message.deferrals} deferral${message.deferrals === 1 ? '' : 's'} for 429)` : '';
 }

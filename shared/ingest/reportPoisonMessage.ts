@@ -7,7 +7,7 @@ import { ingestMessageSchema } from './ingestMessage.js';
  * An ingest message the host gave up on. The table's pending slice (if any) is resumed by the
  * next scheduled run, so reporting it is all there is to do.
  */
-export async function reportPoisonMessage(deps: PoisonDeps, payload: unknown, meta: { dequeueCount: number }): Promise<Notice> {
+export async function reportPoisonMessage(deps: PoisonDeps, payload: unknown, meta: { attempts: number }): Promise<Notice> {
   const { notice } = await reportPoison(
     deps,
     {

@@ -1,32 +1,15 @@
 import { redactSecrets } from '../logging/redact.js';
 import type { Notice } from './notifier.js';
 
-/**
- * What redactSecrets masks, plus what alert text and alert errors tend to carry besides: ACS
- * access keys, Functions keys and secrets in query strings, and webhook URLs whose path is the
- * credential (Slack).
- */
-const MORE: [RegExp, string][] = [
-  [/(accesskey=)[^;\s]+/gi, '$1[redacted]'],
-  [/([?&](?:code|sig|client_secret|api[-_]?key|token|access_token)=)[^&\s]+/gi, '$1[redacted]'],
-  [/(https?:\/\/hooks\.slack\.com\/)[^\s"'<>]+/gi, '$1[redacted]'],
-];
-
-export function redactAlertText(text: string): string {
-  let out = redactSecrets(text);
-  for (const [re, replacement] of MORE) out = out.replace(re, replacement);
-  return out;
-}
-
 /** The notice with every free-text field masked: what channels and logs get to see. */
 export function redactNotice(notice: Notice): Notice {
   return {
     ...notice,
-    runId: redactAlertText(notice.runId),
-    subject: redactAlertText(notice.subject),
-    title: redactAlertText(notice.title),
-    detail: redactAlertText(notice.detail),
-    ...(notice.lookAt !== undefined ? { lookAt: redactAlertText(notice.lookAt) } : {}),
+    runId: redactSecrets(notice.runId),
+    subject: redactSecrets(notice.subject),
+    title: redactSecrets(notice.title),
+    detail: redactSecrets(notice.detail),
+    ...(notice.lookAt !== undefined ? { lookAt: redactSecrets(notice.lookAt) } : {}),
   };
 }
 
@@ -46,5 +29,5 @@ export function describeError(err: unknown, url?: string): string {
   const cause = err instanceof Error ? (err as { cause?: unknown }).cause : undefined;
   if (cause instanceof Error && cause.message && !message.includes(cause.message)) message += ` (${cause.message})`;
   if (url) message = message.split(url).join(describeUrl(url));
-  return redactAlertText(message);
+  return redactSecrets(message);
 }

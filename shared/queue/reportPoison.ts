@@ -16,6 +16,8 @@ export interface PoisonDescription {
   title: string;
   detail: string;
   lookAt: string;
+  /** Throttle key (default `poison:<queue>:<subject>`: one alert per subject and throttle period). */
+  key?: string;
 }
 
 export interface PoisonSpec<T> {
@@ -26,15 +28,16 @@ export interface PoisonSpec<T> {
 }
 
 /**
- * A message the host retried until it gave up (maxDequeueCount in host.json). Whatever its
- * queue: tell a person which run and subject, and record it in the run ledger. A message that
- * does not even parse is reported with its first 500 characters.
+ * A message the host retried until it gave up. Whatever its queue: tell a person which run and
+ * subject and how many attempts were made (`attempts`: the host's maxDequeueCount, see
+ * maxDequeueCount.ts), and record it in the run ledger. A message that does not even parse is
+ * reported with its first 500 characters.
  */
 export async function reportPoison<T>(
   deps: PoisonDeps,
   spec: PoisonSpec<T>,
   payload: unknown,
-  meta: { dequeueCount: number },
+  meta: { attempts: number },
 ): Promise<{ notice: Notice; message: T | undefined }> {
   let value = payload;
   if (typeof payload === 'string') {
@@ -47,15 +50,15 @@ export async function reportPoison<T>(
   const raw = JSON.stringify(value).slice(0, 500);
   const parsed = spec.schema.safeParse(value);
   const described: PoisonDescription = parsed.success
-    ? await spec.describe(parsed.data, meta.dequeueCount ? `${meta.dequeueCount} times` : 'several times')
+    ? await spec.describe(parsed.data, meta.attempts === 1 ? 'once' : `${meta.attempts} times`)
     : {
         runId: 'unknown-run',
         subject: '_poison',
-        title: `an unreadable ${spec.queue} message was given up: ${raw}`,
+        title: `an unreadable ${spec.queue} message was given up after ${meta.attempts === 1 ? 'one attempt' : `${meta.attempts} attempts`}: ${raw}`,
         detail: `the message does not match the ${spec.queue} message schema: ${raw}`,
         lookAt: `the ${spec.queue} poison queue`,
       };
-  const notice: Notice = { kind: 'poison-message', severity: 'error', ...described, key: `poison:${spec.queue}:${described.subject}` };
+  const notice: Notice = { kind: 'poison-message', severity: 'error', ...described, key: described.key ?? `poison:${spec.queue}:${described.subject}` };
   const entry = await deps.ledger.start({ runId: notice.runId, subject: notice.subject, activity: 'poison', trigger: 'poison-queue', startedAt: new Date().toISOString() });
   await deps.ledger.finish(entry, { status: 'failed', error: notice.title, detail: notice.detail });
   deps.logger.error({ runId: notice.runId, subject: notice.subject, queue: spec.queue }, notice.title);

@@ -63,6 +63,18 @@ describe('bad requests', () => {
     ['from equal to', { table: 'plays', from: '2026-03-05T00:00:00Z', to: '2026-03-05' }, 'to', /must be after from/],
     ['unparseable date', { table: 'plays', from: 'yesterday', to: '2026-03-02' }, 'from', /ISO-8601/],
     ['impossible date', { table: 'plays', from: '2026-02-30T25:00:00Z', to: '2026-03-02' }, 'from', /not a valid date-time|ISO-8601/],
+    ['30 February', { table: 'plays', from: '2026-02-30', to: '2026-03-05' }, 'from', /February 2026 has 28 days, not 30/],
+    ['29 February of a common year', { table: 'plays', from: '2026-02-20', to: '2026-02-29T00:00:00Z' }, 'to', /February 2026 has 28 days, not 29/],
+    ['31 April', { table: 'plays', from: '2026-04-31T06:00', to: '2026-05-02' }, 'from', /April 2026 has 30 days, not 31/],
+    ['month 13', { table: 'plays', from: '2026-13-01', to: '2027-01-05' }, 'from', /month 13 does not exist/],
+    ['hour 24', { table: 'plays', from: '2026-03-01T24:00:00Z', to: '2026-03-05' }, 'from', /hour 24 is past 23/],
+    ['minute 60', { table: 'plays', from: '2026-03-01', to: '2026-03-02T10:60Z' }, 'to', /minute 60 is past 59/],
+    ['second 60', { table: 'plays', from: '2026-03-01T10:00:60Z', to: '2026-03-02' }, 'from', /second 60 is past 59/],
+    ['offset +25:00', { table: 'plays', from: '2026-03-01T10:00:00+25:00', to: '2026-03-05' }, 'from', /offset \+25:00 does not exist/],
+    ['microseconds that a Date would drop', { table: 'plays', from: '2026-03-01T10:00:00.0000015Z', to: '2026-03-05' }, 'from', /at most milliseconds/],
+    ['zero chunk P0D', { table: 'plays', from: '2026-03-01', to: '2026-03-02', chunk: 'P0D' }, 'chunk', /is zero/],
+    ['empty chunk P', { table: 'plays', from: '2026-03-01', to: '2026-03-02', chunk: 'P' }, 'chunk', /ISO-8601 duration/],
+    ['empty chunk PT', { table: 'plays', from: '2026-03-01', to: '2026-03-02', chunk: 'PT' }, 'chunk', /ISO-8601 duration/],
     ['window too large', { table: 'plays', from: '2026-01-01', to: '2026-03-01' }, 'to', /exceeds the maximum of 31 days/],
     ['bad chunk', { table: 'plays', from: '2026-03-01', to: '2026-03-02', chunk: '6 hours' }, 'chunk', /ISO-8601 duration/],
     ['unknown field', { table: 'plays', from: '2026-03-01', to: '2026-03-02', colour: 'red' }, 'colour', /not a known field/],
@@ -183,7 +195,8 @@ describe('a backfill, end to end', () => {
     });
     expect(failed.status).toBe('failed');
 
-    const context = new InvocationContext({ functionName: 'backfill-poison', invocationId: 'inv-poison', logHandler: () => undefined, triggerMetadata: { dequeueCount: 5 } });
+    // The poison message's own first delivery; the chunk message was tried maxDequeueCount (5, host.json) times.
+    const context = new InvocationContext({ functionName: 'backfill-poison', invocationId: 'inv-poison', logHandler: () => undefined, triggerMetadata: { dequeueCount: 1 } });
     await backfillPoison({ backfillId: id, chunk: 0, lanes: 2 }, context);
     const status = (await get(id)).body;
     const notice = h.notifier.notices.find((n) => n.kind === 'poison-message' && n.runId === status.runId);

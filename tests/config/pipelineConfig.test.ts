@@ -1,4 +1,4 @@
-import { writeFile, mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -140,5 +140,12 @@ describe('settings from the environment', () => {
       expect(problems).toMatch(/LEASE_SECONDS/);
     }
     expect(() => loadSettings({ SOURCE_KIND: 'mssql' })).toThrow(/SOURCE_URL: required when SOURCE_KIND is mssql/);
+  });
+
+  it("takes the queues' maxDequeueCount from host.json, or from the app setting that overrides it", async () => {
+    const hostJson = JSON.parse(await readFile(new URL('../../host.json', import.meta.url), 'utf8')) as { extensions: { queues: { maxDequeueCount: number } } };
+    expect(loadSettings({}).maxDequeueCount).toBe(hostJson.extensions.queues.maxDequeueCount);
+    expect(loadSettings({ AzureFunctionsJobHost__extensions__queues__maxDequeueCount: '7' }).maxDequeueCount).toBe(7);
+    expect(() => loadSettings({ AzureFunctionsJobHost__extensions__queues__maxDequeueCount: 'many' })).toThrow(/AzureFunctionsJobHost__extensions__queues__maxDequeueCount: must be a whole number/);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type BlobEventFilter, classify, COMPLETING_APIS, EventParseError, parseStorageEvents, type Verdict } from '../../shared/events/blobCreatedEvent.js';
+import { type BlobEventFilter, classify, COMPLETING_APIS, describeInvalid, parseDelivery, type StorageEvent, type Verdict } from '../../shared/events/blobCreatedEvent.js';
 import { dataPath, fixture, FIXTURES, sampleEvent } from './eventSupport.js';
 
 /**
@@ -7,6 +7,12 @@ import { dataPath, fixture, FIXTURES, sampleEvent } from './eventSupport.js';
  * Pure: no storage, no Databricks.
  */
 const filter: BlobEventFilter = { container: 'bronze', apis: [...COMPLETING_APIS] };
+/** The events of a delivery that must hold only valid ones. */
+const parseStorageEvents = (payload: unknown): StorageEvent[] => {
+  const { events, invalid } = parseDelivery(payload);
+  expect(invalid).toEqual([]);
+  return events;
+};
 const judge = (payload: unknown, f = filter): Verdict => classify(parseStorageEvents(payload)[0]!, f);
 const reason = (v: Verdict): string => (v.accepted ? 'accepted' : v.reason);
 
@@ -110,13 +116,26 @@ describe('validation', () => {
   it('names the fields that are wrong', () => {
     const noId = sampleEvent('blob-created.eventgrid');
     delete noId.id;
-    expect(() => parseStorageEvents(noId)).toThrow(EventParseError);
-    expect(() => parseStorageEvents(noId)).toThrow(/id: /);
+    expect(parseDelivery(noId)).toEqual({ events: [], invalid: [{ problems: [expect.stringMatching(/^id: /)] }] });
     const badTime = sampleEvent('blob-created.cloudevents', { time: 'yesterday' });
-    expect(() => parseStorageEvents([badTime])).toThrow(/\[0\]\.time: must be an ISO-8601 time/);
+    expect(parseDelivery([badTime]).invalid).toEqual([{ index: 0, eventId: badTime.id, problems: ['[0].time: must be an ISO-8601 time'] }]);
     const oldSpec = { ...sampleEvent('blob-created.cloudevents'), specversion: '0.3' };
-    expect(() => parseStorageEvents(oldSpec)).toThrow(/specversion/);
-    expect(() => parseStorageEvents('{nope')).toThrow(/not JSON/);
+    expect(parseDelivery(oldSpec).invalid[0]!.problems.join()).toMatch(/specversion/);
+    expect(parseDelivery('{nope')).toEqual({ events: [], invalid: [{ problems: ['(root): not JSON'] }] });
+  });
+
+  it('a malformed event in an array is reported alone; the valid events beside it are kept', () => {
+    const first = sampleEvent('blob-created.eventgrid', { id: 'ev-1' });
+    const noSubject = sampleEvent('blob-created.eventgrid', { id: 'ev-2' });
+    delete noSubject.subject;
+    const last = sampleEvent('blob-created.cloudevents', { id: 'ev-5' });
+    const { events, invalid } = parseDelivery([first, noSubject, 42, { ...sampleEvent('blob-created.cloudevents', { id: 'ev-4' }), time: 'soon' }, last]);
+    expect(events.map((e) => e.id)).toEqual(['ev-1', 'ev-5']);
+    expect(invalid.map(describeInvalid)).toEqual([
+      'event [1] (id ev-2) is not a storage event: [1].subject: Invalid input: expected string, received undefined',
+      expect.stringMatching(/^event \[2\] is not a storage event: \[2\]: /),
+      'event [3] (id ev-4) is not a storage event: [3].time: must be an ISO-8601 time',
+    ]);
   });
 
   it('a BlobCreated event without data.api is ignored with the reason', () => {

@@ -24,6 +24,9 @@ describe('event settings', () => {
       pollSeconds: 60,
       maxPolls: 240,
       retentionDays: 14,
+      maxDequeueCount: 5,
+      maxRetryAfterSeconds: 3_600,
+      maxDeferrals: 10,
       databricks: { host: base.DATABRICKS_HOST, mode: { kind: 'job', jobId: 123 }, timeoutMs: 30_000, maxRetries: 5 },
     });
   });

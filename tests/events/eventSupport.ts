@@ -10,6 +10,7 @@ import { processVisibleKicks } from './kickPump.js';
 import type { KickOutcome } from '../../shared/events/kicker.js';
 import { createLogger } from '../../shared/logging/logger.js';
 import { RunLedger } from '../../shared/state/runLedger.js';
+import type { Notifier } from '../../shared/notify/notifier.js';
 import { RecordingNotifier, testId } from '../support/harness.js';
 
 export const FIXTURES = ['blob-created.eventgrid', 'blob-created.cloudevents', 'adls-blob-created.eventgrid', 'adls-blob-created.cloudevents'] as const;
@@ -69,12 +70,19 @@ export interface EventHarness {
   another(): Promise<EventDeps>;
   /** Handle kick messages as they become visible until `count` outcomes matched `until`, or the timeout. */
   kicks(until: (o: KickOutcome) => boolean, count?: number, timeoutMs?: number): Promise<KickOutcome[]>;
+  /** Handle kick messages as they become visible until one outcome matches `match`; that outcome. */
+  firstKick(match: (o: KickOutcome) => boolean, timeoutMs?: number): Promise<KickOutcome>;
   /** Handle the kick messages visible now. */
   drain(): Promise<KickOutcome[]>;
+  /**
+   * Wait until the kick message of `windowId` arrives and take it off the queue unhandled, as the
+   * host does when it moves a message to the poison queue; other messages are left alone.
+   */
+  takeKickMessage(windowId: string, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function createEventHarness(options: { env?: NodeJS.ProcessEnv; standIn?: DatabricksStandInOptions } = {}): Promise<EventHarness> {
+export async function createEventHarness(options: { env?: NodeJS.ProcessEnv; standIn?: DatabricksStandInOptions; notifyThrough?: Notifier } = {}): Promise<EventHarness> {
   const id = testId();
   const standIn = await startDatabricksStandIn({ token: PAT, ...options.standIn });
   const container = `bronze-${id}`;
@@ -100,12 +108,25 @@ export async function createEventHarness(options: { env?: NodeJS.ProcessEnv; sta
       settings,
       storage,
       ledger,
-      notifier,
+      // Every notice is recorded; with notifyThrough it also goes out as the app sends it (throttle, channels).
+      notifier: options.notifyThrough ? { notify: async (n) => (await notifier.notify(n), await options.notifyThrough!.notify(n)) } : notifier,
       logger,
       now,
       databricks: new DatabricksClient({ host: standIn.url, auth: patAuth(PAT), baseDelayMs: 5, maxDelayMs: 20, maxRetries: 2, timeoutMs: 5_000, logger }),
     });
   const deps = await build();
+  const kicks = async (until: (o: KickOutcome) => boolean, count = 1, timeoutMs = 20_000): Promise<KickOutcome[]> => {
+    const seen: KickOutcome[] = [];
+    const deadline = Date.now() + timeoutMs;
+    while (seen.filter(until).length < count) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} kick outcomes; saw ${JSON.stringify(seen)}`);
+      const { outcomes, failures } = await processVisibleKicks(deps, { visibilityTimeoutSeconds: 5 });
+      if (failures.length > 0) throw failures[0];
+      seen.push(...outcomes);
+      if (seen.filter(until).length < count) await new Promise((r) => setTimeout(r, 250));
+    }
+    return seen;
+  };
   return {
     id,
     container,
@@ -117,17 +138,21 @@ export async function createEventHarness(options: { env?: NodeJS.ProcessEnv; sta
     freeze: (frozen) => {
       frozenAt = frozen ? new Date() : undefined;
     },
-    kicks: async (until, count = 1, timeoutMs = 20_000) => {
-      const seen: KickOutcome[] = [];
+    kicks,
+    firstKick: async (match, timeoutMs) => (await kicks(match, 1, timeoutMs)).find(match)!,
+    takeKickMessage: async (windowId, timeoutMs = 20_000) => {
       const deadline = Date.now() + timeoutMs;
-      while (seen.filter(until).length < count) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} kick outcomes; saw ${JSON.stringify(seen)}`);
-        const { outcomes, failures } = await processVisibleKicks(deps, { visibilityTimeoutSeconds: 5 });
-        if (failures.length > 0) throw failures[0];
-        seen.push(...outcomes);
-        if (seen.filter(until).length < count) await new Promise((r) => setTimeout(r, 250));
+      for (;;) {
+        // A short visibility: messages of other windows are back almost at once.
+        const items = await deps.kickQueue.receive(32, 1);
+        const mine = items.find((i) => (i.message as { windowId?: string }).windowId === windowId);
+        if (mine) {
+          await deps.kickQueue.delete(mine);
+          return;
+        }
+        if (Date.now() > deadline) throw new Error(`no kick message for ${windowId} within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 200));
       }
-      return seen;
     },
     drain: async () => {
       const { outcomes, failures } = await processVisibleKicks(deps, { visibilityTimeoutSeconds: 5 });

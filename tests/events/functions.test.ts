@@ -53,7 +53,24 @@ describe('function handlers', () => {
     await bronzeBlobCreated(fixture('adls-blob-created.cloudevents')[0], context('bronze-blob-created'));
     expect(logs.at(-1)).toMatch(/^debug: event 831e1650-001e-001b-66ab-eeb76e069631 ignored: container my-file-system is not the bronze container/);
     await bronzeBlobCreated({ hello: 'world' }, context('bronze-blob-created'));
-    expect(logs.at(-1)).toMatch(/^error: not a storage event: id: /);
+    expect(logs.at(-1)).toMatch(/^error: event is not a storage event: id: /);
+  });
+
+  it('one malformed event in a delivered array is reported; the valid events beside it count', async () => {
+    const [a, b] = [dataPath('dim_albums', 7, 0), dataPath('dim_albums', 7, 1)];
+    const broken = sampleEvent('blob-created.eventgrid', { container: h.container, path: dataPath('dim_albums', 7, 2), id: 'broken-1' });
+    delete broken.eventTime;
+    const before = logs.length;
+    await bronzeBlobCreated(
+      [sampleEvent('blob-created.eventgrid', { container: h.container, path: a, id: randomUUID() }), broken, sampleEvent('blob-created.cloudevents', { container: h.container, path: b, id: randomUUID() })],
+      context('bronze-blob-created'),
+    );
+    const lines = logs.slice(before);
+    expect(lines.filter((l) => l.startsWith('error: '))).toEqual(['error: event [1] (id broken-1) is not a storage event: [1].eventTime: Invalid input: expected string, received undefined']);
+    const windowId = /kick window (w-\S+)/.exec(lines.find((l) => l.includes(`${a}: opened kick window`))!)![1]!;
+    expect(lines).toContain(`information: ${b}: joined kick window ${windowId}`);
+    expect((await h.deps.store.members(windowId)).map((m) => m.path)).toEqual([a, b]);
+    await h.kicks((o) => o.status === 'kicked' && o.windowId === windowId);
   });
 
   it('the local runner delivers a BlobCreated per uploaded file with deliverBlobCreated', async () => {
@@ -65,21 +82,28 @@ describe('function handlers', () => {
     expect(first.accepted[0]!.outcome).toBe('opened');
     expect(again.accepted[0]).toMatchObject({ outcome: 'joined', windowId: first.accepted[0]!.windowId });
     expect(manifest.ignored[0]!.reason).toBe('_manifests/dim_users/s0000000009.json is a manifest (_manifests/), not data');
-    const [outcome] = await h.kicks((o) => o.status === 'kicked');
+    const outcome = await h.firstKick((o) => o.status === 'kicked');
     expect(outcome).toMatchObject({ windowId: first.accepted[0]!.windowId, files: 2, tables: ['dim_users'] });
   });
 
   it('databricks-kick-poison reports a kick the host gave up on, with the window as run id', async () => {
-    const windowId = 'w-20261125T120000Z-0a1b2c';
-    await databricksKickPoison({ windowId, step: 'kick' }, context('databricks-kick-poison', 5));
+    const opened = await deliverBlobCreated(h.deps, dataPath('fact_streams', 12, 0));
+    await deliverBlobCreated(h.deps, dataPath('fact_streams', 12, 1));
+    const windowId = opened.accepted[0]!.windowId;
+    await h.takeKickMessage(windowId);
+    // The poison message's own first delivery; the kick message was tried maxDequeueCount (5, host.json) times.
+    await databricksKickPoison({ windowId, step: 'kick' }, context('databricks-kick-poison', 1));
     const notice = h.notifier.notices.find((n) => n.kind === 'poison-message' && n.runId === windowId);
-    expect(notice).toMatchObject({ severity: 'error', subject: '_databricks', title: `Databricks start for window ${windowId} failed 5 times and was given up` });
-    expect(notice!.detail).toMatch(/next window's run takes them too/);
+    expect(notice).toMatchObject({ severity: 'error', subject: '_databricks', title: `Databricks start for window ${windowId} failed 5 times and was given up`, key: `poison:kick:${windowId}` });
+    expect(notice!.detail).toBe(
+      "The window's 2 files in fact_streams are safe in bronze but not yet in silver or gold: the next window's run takes them too (Auto Loader processes every file it has not seen) and the run ledger records it (activity carried), or start the medallion job by hand.",
+    );
+    expect(await h.deps.store.window(windowId)).toMatchObject({ status: 'given-up', files: 2, tables: ['fact_streams'] });
     expect(logs.at(-1)).toBe(`warning: ${notice!.title}`);
     expect(await h.ledger.ofRun(windowId)).toMatchObject([{ subject: '_databricks', activity: 'poison', status: 'failed', error: notice!.title }]);
 
-    await databricksKickPoison('{"windowId":', context('databricks-kick-poison', 5));
-    expect(h.notifier.notices.at(-1)).toMatchObject({ kind: 'poison-message', runId: 'unknown-run', title: 'an unreadable kick message was given up: "{\\"windowId\\":"' });
+    await databricksKickPoison('{"windowId":', context('databricks-kick-poison', 1));
+    expect(h.notifier.notices.at(-1)).toMatchObject({ kind: 'poison-message', runId: 'unknown-run', title: 'an unreadable kick message was given up after 5 attempts: "{\\"windowId\\":"' });
   });
 
   it('or wraps the lake, so every committed upload raises BlobCreated as Event Grid would', async () => {
@@ -93,7 +117,7 @@ describe('function handlers', () => {
     await lake.put('_manifests/dim_artists/s0000000003.json', '{}', 'application/json');
     const pointer = await h.deps.store.pointer();
     expect(await h.deps.store.members(pointer!.windowId)).toMatchObject([{ path, table: 'dim_artists' }]);
-    const [outcome] = await h.kicks((o) => o.status === 'kicked');
+    const outcome = await h.firstKick((o) => o.status === 'kicked');
     expect(outcome).toMatchObject({ windowId: pointer!.windowId, files: 1, tables: ['dim_artists'] });
   });
 });

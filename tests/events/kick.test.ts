@@ -42,7 +42,7 @@ describe('mode job: ledger and failures', () => {
         title: `Databricks kick for window ${windowId} failed`,
         detail: `starting Databricks for 2 files in dim_users failed: Databricks POST /api/2.2/jobs/run-now: 400 INVALID_PARAMETER_VALUE: Job ${JOB_ID} does not exist.\nThe window's files stay in bronze; a retry of this message, or the next window's run, picks them up.`,
         lookAt: `run ledger: subject _databricks, run ${windowId}; logs filtered on runId=${windowId}`,
-        key: 'databricks-kick:kick',
+        key: `databricks-kick:kick:${windowId}`,
       },
     ]);
     let ledger = await h.ledger.ofRun(windowId);
@@ -93,7 +93,7 @@ describe('mode job-then-pipeline', () => {
   it('starts the silver job, waits for it, then starts one gold pipeline update', async () => {
     const windowId = await burst(h, 'fact_streams', 1, 3);
     await closed();
-    const [kick] = await h.kicks((o) => o.status === 'silver-started');
+    const kick = await h.firstKick((o) => o.status === 'silver-started');
     expect(kick).toMatchObject({ status: 'silver-started', windowId, files: 3 });
     const silverRunId = (kick as { runId: number }).runId;
     expect(h.standIn.requests.at(-1)).toMatchObject({ method: 'POST', path: '/api/2.2/jobs/run-now', body: { job_id: SILVER, idempotency_token: idempotencyToken(SILVER, windowId) } });
@@ -128,7 +128,7 @@ describe('mode job-then-pipeline', () => {
   it('a failed silver run starts no gold update and is notified; a run that never ends is given up', async () => {
     const windowId = await burst(h, 'dim_users', 2, 1);
     await closed();
-    const [kick] = await h.kicks((o) => o.status === 'silver-started');
+    const kick = await h.firstKick((o) => o.status === 'silver-started');
     const silverRunId = (kick as { runId: number }).runId;
     h.standIn.finishRun(silverRunId, 'FAILED', 'Task ingest failed');
     expect(await h.deps.onKickMessage({ windowId, step: 'gold', poll: 0 })).toEqual({ status: 'silver-failed', windowId, runId: silverRunId });
@@ -137,7 +137,7 @@ describe('mode job-then-pipeline', () => {
 
     const stuck = await burst(h, 'dim_albums', 1, 1);
     await closed();
-    const [k2] = await h.kicks((o) => o.status === 'silver-started' && o.windowId === stuck);
+    const k2 = await h.firstKick((o) => o.status === 'silver-started' && o.windowId === stuck);
     expect(await h.deps.onKickMessage({ windowId: stuck, step: 'gold', poll: 2 })).toEqual({ status: 'gave-up', windowId: stuck, runId: (k2 as { runId: number }).runId });
     expect(h.notifier.notices.at(-1)!.detail).toMatch(/still RUNNING after 3 polls/);
     expect(pipelinePosts()).toHaveLength(1);

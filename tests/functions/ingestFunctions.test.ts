@@ -82,10 +82,12 @@ describe('timer -> queue -> extractor', () => {
   });
 
   it('reports a poisoned message through the notifier and the ledger', async () => {
-    await ingestPoison({ runId: 'r-poison', table: 'plays', trigger: 'schedule', continuation: 0 }, context('ingest-poison', 5));
+    // The poison trigger's dequeueCount is its own (1 the first time); the original was tried maxDequeueCount times.
+    await ingestPoison({ runId: 'r-poison', table: 'plays', trigger: 'schedule', continuation: 0 }, context('ingest-poison', 1));
     const notice = h.notifier.notices.find((n) => n.kind === 'poison-message');
     expect(notice).toMatchObject({ runId: 'r-poison', subject: 'plays', severity: 'error' });
-    expect(notice!.title).toMatch(/failed 5 times/);
+    expect(app.settings.maxDequeueCount).toBe(5);
+    expect(notice!.title).toBe('ingestion of plays in run r-poison failed 5 times and was given up');
     const [entry] = await app.ledger.ofRun('r-poison');
     expect(entry).toMatchObject({ subject: 'plays', activity: 'poison', status: 'failed' });
   });

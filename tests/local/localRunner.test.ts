@@ -1,4 +1,5 @@
 import { InvocationContext } from '@azure/functions';
+import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestTimer } from '../../functions/ingest-timer.js';
@@ -105,6 +106,40 @@ describe('the local runner', () => {
     expect(((await bad.json()) as { error: { field: string } }).error.field).toBe('body');
   });
 
+  it('answers every bad request with a 4xx and keeps serving', async () => {
+    const call = async (method: string, path: string, body?: string) => {
+      const res = await fetch(`${runner.url}${path}`, { method, signal: AbortSignal.timeout(15_000), ...(body !== undefined ? { body } : {}) });
+      const text = await res.text();
+      return { status: res.status, allow: res.headers.get('allow'), error: (text ? (JSON.parse(text) as { error: { field?: string; problem?: string } }) : { error: {} }).error };
+    };
+    // Percent-encoding that is not UTF-8, or not percent-encoding at all.
+    for (const id of ['%E0%A4%A', '%ZZ', '%C3%28', '%']) {
+      expect(await call('GET', `/api/backfill/${id}`), id).toMatchObject({ status: 400, error: { field: 'id', problem: expect.stringMatching(/not valid percent-encoded UTF-8/) } });
+    }
+    // Wrong methods: 405 naming the one that is allowed.
+    expect(await call('DELETE', '/api/backfill/0123456789ab')).toMatchObject({ status: 405, allow: 'GET', error: { field: 'method' } });
+    expect(await call('PUT', '/api/backfill/0123456789ab', '{}')).toMatchObject({ status: 405, allow: 'GET' });
+    expect(await call('GET', '/api/backfill')).toMatchObject({ status: 405, allow: 'POST', error: { field: 'method', problem: 'GET is not allowed here; use POST' } });
+    expect(await call('PATCH', '/api/backfill', '{}')).toMatchObject({ status: 405, allow: 'POST' });
+    // Unknown paths, a body far over any backfill request, a malformed id.
+    expect(await call('GET', '/api/nope')).toMatchObject({ status: 404, error: { field: 'url' } });
+    expect(await call('GET', '/api/backfill/a/b')).toMatchObject({ status: 404 });
+    expect(await call('POST', '/api/backfill', 'x'.repeat(2 << 20))).toMatchObject({ status: 413, error: { field: 'body' } });
+    expect(await call('GET', '/api/backfill/not-an-id')).toMatchObject({ status: 400, error: { field: 'id' } });
+    // A request line Node's parser refuses: its own 400, and the connection closes.
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(new URL(runner.url).port), '127.0.0.1');
+      let got = '';
+      socket.on('data', (d) => (got += d.toString('latin1')));
+      socket.on('end', () => resolve(got));
+      socket.on('error', reject);
+      socket.write('GET /api/backfill/%E0%A4%A HTTP/9.9 junk\r\n\r\n');
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+    // Still serving.
+    expect(await call('GET', '/api/backfill/0123456789ab')).toMatchObject({ status: 404 });
+  });
+
   it('raises one alert for a failing table, however often the host retries it', async () => {
     await h.db.query(`ALTER TABLE ${h.schema}.songs RENAME TO songs_moved`);
     await tick();
@@ -117,7 +152,10 @@ describe('the local runner', () => {
     const failures = bodies.filter((b) => b.text.includes('ingestion of songs failed'));
     expect(failures).toHaveLength(1);
     expect(failures[0]!.text).toMatch(/r-\d{8}T\d{6}Z-[0-9a-f]{6}/);
-    expect(bodies.filter((b) => /given up/.test(b.text))).toHaveLength(1);
+    // The host stand-in tried the message three times (maxDequeueCount 3), and the alert says so.
+    expect(bodies.filter((b) => /given up/.test(b.text)).map((b) => b.text.replace(/ \(run .*/, ''))).toEqual([
+      expect.stringMatching(/^\[soundlake\] ERROR: ingestion of songs in run r-\S+ failed 3 times and was given up$/),
+    ]);
     await h.db.query(`ALTER TABLE ${h.schema}.songs_moved RENAME TO songs`);
   });
 });

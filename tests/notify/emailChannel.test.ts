@@ -56,8 +56,8 @@ describe('email through ACS', () => {
     expect(send.headers.host).toBe(`127.0.0.1:${acs.http.port}`);
     expect(send.headers['user-agent']).toMatch(/^azsdk-js-communication-email\/1\.1\.0 /);
     expect(acs.signatureValid(send)).toBe(true);
-    // redactSecrets masks up to the next ';' or blank, so the '>' goes with the password.
-    const detail = 'login failed for "ingest" &lt;Password=[redacted] &amp; retry 3/3; Password=[redacted]';
+    // An unquoted Password= value runs to the next ';' (ADO.NET allows blanks in it), so '> & retry 3/3' goes with it.
+    const detail = 'login failed for "ingest" &lt;Password=[redacted]; Password=[redacted]';
     expect(JSON.parse(send.body)).toEqual({
       senderAddress: 'DoNotReply@alerts.contoso.com',
       recipients: { to: [{ address: 'data-oncall@contoso.com' }, { address: 'lake-owner@contoso.com' }] },
@@ -73,7 +73,7 @@ describe('email through ACS', () => {
           'At: 2026-03-01T06:00:00.000Z',
           '',
           'Error:',
-          'login failed for "ingest" <Password=[redacted] & retry 3/3; Password=[redacted]',
+          'login failed for "ingest" <Password=[redacted]; Password=[redacted]',
           '',
           'Where to look:',
           LOOK_AT,

@@ -15,11 +15,12 @@ const TEAMS_PATH = '/workflows/7c1f/triggers/manual/paths/invoke?api-version=201
 const SECRET_DETAIL =
   'blob write failed: DefaultEndpointsProtocol=https;AccountName=lake;AccountKey=c2VjcmV0a2V5PT0=;EndpointSuffix=core.windows.net' +
   ' | Authorization: Bearer eyJhbGciOi.abc.def | https://lake.blob.core.windows.net/bronze?sv=2024-08-04&sig=AbCdEf%3D' +
-  ' | endpoint=https://x.communication.azure.com/;accesskey=QUNTa2V5 | postgres://ingest:hunter2@db:5432/app';
+  // An unquoted connection-string value runs to the next ';' (ADO.NET allows blanks in it), so the key comes last.
+  ' | postgres://ingest:hunter2@db:5432/app | endpoint=https://x.communication.azure.com/;accesskey=QUNTa2V5';
 const REDACTED_DETAIL =
   'blob write failed: DefaultEndpointsProtocol=https;AccountName=lake;AccountKey=[redacted];EndpointSuffix=core.windows.net' +
   ' | Authorization: Bearer [redacted] | https://lake.blob.core.windows.net/bronze?sv=2024-08-04&sig=[redacted]' +
-  ' | endpoint=https://x.communication.azure.com/;accesskey=[redacted] | postgres://ingest:[redacted]@db:5432/app';
+  ' | postgres://ingest:[redacted]@db:5432/app | endpoint=https://x.communication.azure.com/;accesskey=[redacted]';
 const SECRETS = ['c2VjcmV0a2V5PT0=', 'eyJhbGciOi', 'AbCdEf', 'QUNTa2V5', 'hunter2', 's3cr3tW3bh00kT0k3n', 't3amsS1gnatur3'];
 
 const RUN = 'run-20260301T0600-7f3a';
