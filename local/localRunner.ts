@@ -1,3 +1,4 @@
+import { askPost } from '../functions/ask-post.js';
 import { backfillGet } from '../functions/backfill-get.js';
 import { backfillPost } from '../functions/backfill-post.js';
 import { backfillQueue } from '../functions/backfill-queue.js';
@@ -8,6 +9,8 @@ import { ingestPoison } from '../functions/ingest-poison.js';
 import { ingestQueue } from '../functions/ingest-queue.js';
 import { ingestTimer } from '../functions/ingest-timer.js';
 import { setApp } from '../shared/app/appSingleton.js';
+import { loadAskSettings } from '../shared/ask/askSettings.js';
+import { createAskService, setAskService } from '../shared/ask/createAskService.js';
 import { createApp, type SoundlakeApp } from '../shared/app/soundlakeApp.js';
 import { queueClient } from '../shared/azure/storageClients.js';
 import type { PipelineConfig } from '../shared/config/pipelineConfig.js';
@@ -85,6 +88,8 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
   events = await createEventDeps({ settings: eventSettings, storage: settings.storage, ledger: app.ledger, notifier: app.notifier, logger: options.logger });
   setApp(app);
   setEventDeps(events);
+  // The question box talks to the local SQL endpoint (SQL_ENDPOINT_PORT) and, when set, an LLM.
+  setAskService(await createAskService(loadAskSettings(env), options.logger));
 
   const host = new LocalHost({
     logger: options.logger,
@@ -94,6 +99,7 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
   const q = (name: string) => queueClient(settings.storage, name);
   host.http('backfill-post', 'POST', 'backfill', backfillPost);
   host.http('backfill-get', 'GET', 'backfill/{id}', backfillGet);
+  host.http('ask-post', 'POST', 'ask', askPost);
   host.queue('ingest-queue', q(settings.ingestQueue), q(`${settings.ingestQueue}-poison`), ingestQueue);
   host.queue('ingest-poison', q(`${settings.ingestQueue}-poison`), q(`${settings.ingestQueue}-poison-poison`), ingestPoison);
   host.queue('backfill-queue', q(settings.backfill.queue), q(`${settings.backfill.queue}-poison`), backfillQueue);
@@ -114,6 +120,7 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
       await databricks.close();
       setApp(undefined);
       setEventDeps(undefined);
+      setAskService(undefined);
       await app.close();
     },
   };

@@ -132,7 +132,13 @@ def build_demo_gold(spark, lake_dir: Path, start: dt.date, say) -> None:
     shutil.rmtree(bronze, ignore_errors=True)
     write_demo(bronze, users=12, tracks=15, streams_per_pass=150, start=start)
     say(f"sql-endpoint: demo bronze from {start} in {bronze}; running the medallion")
-    run(spark, bronze, lake_dir, say)
+    # The medallion addresses its Delta tables by path; only this (root) session may, and only
+    # while it builds: the server's sessions start from the configuration, where it is off.
+    spark.conf.set("spark.sql.runSQLOnFiles", "true")
+    try:
+        run(spark, bronze, lake_dir, say)
+    finally:
+        spark.conf.set("spark.sql.runSQLOnFiles", "false")
 
 
 def main(argv: Iterable[str] | None = None) -> int:
