@@ -56,7 +56,8 @@ const schema = z.object({
 });
 
 export function loadAskSettings(env: NodeJS.ProcessEnv = process.env): AskSettings {
-  const parsed = schema.safeParse(env);
+  // An app setting left empty ("" in the environment) counts as not set.
+  const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
   if (!parsed.success) throw new SettingsError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   const e = parsed.data;
   const problems: string[] = [];

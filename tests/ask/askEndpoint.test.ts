@@ -120,6 +120,30 @@ describe.skipIf(!haveSpark)('the question box over the local SQL endpoint', () =
     }
   });
 
+  it('is read-only for its own clients: statements the guard would refuse are refused by the server too', async () => {
+    const info = JSON.parse(readFileSync(join(work, 'sql-endpoint', 'endpoint.json'), 'utf8')) as { readOnly: boolean };
+    expect(info.readOnly).toBe(true);
+    const client = createThriftSqlEndpoint({ port });
+    const run = (sql: string) => client.execute(sql, { timeoutMs: 150_000, maxRows: 5, runId: 'read-only' });
+    const before = (await run('SELECT count(*) FROM gold.fact_stream')).rows;
+    for (const sql of [
+      'DELETE FROM gold.fact_stream WHERE stream_id > 0',
+      "INSERT INTO gold.dim_date SELECT * FROM gold.dim_date LIMIT 1",
+      'DROP TABLE gold.dim_user',
+      'CREATE TABLE gold.ro_copy AS SELECT 1 AS x',
+      'SET spark.sql.runSQLOnFiles=true',
+      `SELECT * FROM delta.\`${join(work, 'lake', 'silver', 'users')}\``,
+      `SELECT * FROM parquet.\`${join(work, 'lake', 'demo-bronze')}\``,
+      "SELECT reflect('java.lang.System', 'getProperty', 'user.home')",
+      "CREATE TEMPORARY VIEW ro_view AS SELECT 1",
+      'CACHE TABLE gold.dim_date',
+    ]) {
+      await expect(run(sql), sql).rejects.toMatchObject({ failure: 'rejected' });
+    }
+    expect((await run('SELECT count(*) FROM gold.fact_stream')).rows).toEqual(before);
+    expect((await run('SHOW TABLES IN gold')).rows.length).toBe(goldCatalog.tables.length);
+  });
+
   it('answers the star-schema question "top 3 artists by streams" with the bronze counts', async () => {
     const tracks = new Map((await bronze('dim_tracks')).map((t) => [t.track_id as number, t.artist_id as number]));
     const perArtist = new Map<number, number>();

@@ -8,11 +8,14 @@ beeline, Power BI's Spark connector, the hive-driver npm package), and registers
 table under the name it has in Unity Catalog (`gold.dim_artist`, ...) as an external table over
 `<lake-dir>/gold/<name>`, so each query reads the newest Delta version the medallion wrote.
 
-Read-only as far as configuration goes: reading files by path (`parquet.\\`/x\\``) is off
-(spark.sql.runSQLOnFiles=false), every statement has a time limit
-(spark.sql.thriftServer.queryTimeout), and nothing but gold is registered. Spark itself has no
-read-only switch: a client of this endpoint could still run DDL against the registered
-tables, which is why the question box never sends anything its guard has not passed.
+Read-only for its clients: Spark has no read-only switch, so endpoint/ReadOnlyGold.java, a
+session extension compiled at start with the JDK's javac, adds a check to Spark's analyzer that
+refuses, before anything runs, every command but USE/SHOW/DESCRIBE/SET key (so no DDL, DML,
+CACHE, ADD JAR, CREATE FUNCTION, SET key=value), script transformation, reflect()/java_method()
+and any relation that is not a gold table (files by path included). Reading files by path is
+also off in the configuration (spark.sql.runSQLOnFiles=false), and every statement has a time
+limit (spark.sql.thriftServer.queryTimeout). Without a JDK the endpoint still starts, says it is
+not read-only, and records that in endpoint.json.
 
 Every statement the server receives is written to <state-dir>/queries.log by the server's own
 logger (SparkExecuteStatementOperation), which the tests read to prove that refused SQL never
@@ -63,6 +66,36 @@ def ensure_delta_jars(say) -> list[Path]:
     return jars
 
 
+READ_ONLY_SOURCE = Path(__file__).resolve().parent / "endpoint" / "ReadOnlyGold.java"
+READ_ONLY_CLASS = "soundlake.endpoint.ReadOnlyGold"
+
+
+def compile_read_only(state: Path, say) -> Path | None:
+    """Compile the read-only extension against the pyspark jars (cached by source hash)."""
+    import hashlib
+
+    import pyspark
+
+    javac = shutil.which("javac")
+    if javac is None:
+        say("sql-endpoint: WARNING: no javac (a JDK 17 is needed): the endpoint will NOT be read-only")
+        return None
+    classes = state / "classes"
+    stamp = classes / ".source-sha256"
+    digest = hashlib.sha256(READ_ONLY_SOURCE.read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == digest:
+        return classes
+    shutil.rmtree(classes, ignore_errors=True)
+    classes.mkdir(parents=True)
+    jars = Path(pyspark.__file__).parent / "jars" / "*"
+    done = subprocess.run([javac, "-nowarn", "-d", str(classes), "-cp", str(jars), str(READ_ONLY_SOURCE)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"compiling {READ_ONLY_SOURCE.name} failed:\n{done.stderr}")
+    stamp.write_text(digest)
+    return classes
+
+
 def log4j_config(state: Path) -> Path:
     """Spark's log to spark.log; the server's statement log, alone, to queries.log."""
     cfg = state / "log4j2.properties"
@@ -87,9 +120,14 @@ logger.queries.appenderRef.queries.ref = queries
     return cfg
 
 
-def server_conf(state: Path, host: str, port: int, query_timeout: int, jars: list[Path]) -> dict[str, str]:
+def server_conf(state: Path, host: str, port: int, query_timeout: int, jars: list[Path],
+                read_only: Path | None) -> dict[str, str]:
+    from soundlake.local.spark import LOCAL_CONF
+
     cfg = log4j_config(state)
+    extensions = LOCAL_CONF["spark.sql.extensions"] + (f",{READ_ONLY_CLASS}" if read_only else "")
     return {
+        "spark.sql.extensions": extensions,
         "spark.sql.catalogImplementation": "hive",
         "spark.sql.warehouse.dir": str(state / "warehouse"),
         # A metastore of its own, rebuilt at every start: tables are registered from the lake.
@@ -97,7 +135,7 @@ def server_conf(state: Path, host: str, port: int, query_timeout: int, jars: lis
             f"jdbc:derby:;databaseName={state / 'metastore_db'};create=true",
         "spark.driver.extraJavaOptions":
             f"-Dderby.system.home={state} -Dlog4j2.configurationFile=file:{cfg}",
-        "spark.driver.extraClassPath": os.pathsep.join(str(j) for j in jars),
+        "spark.driver.extraClassPath": os.pathsep.join([str(j) for j in jars] + ([str(read_only)] if read_only else [])),
         "spark.hadoop.hive.server2.thrift.bind.host": host,
         "spark.hadoop.hive.server2.thrift.port": str(port),
         "spark.hadoop.hive.server2.transport.mode": "binary",
@@ -171,8 +209,9 @@ def main(argv: Iterable[str] | None = None) -> int:
     from soundlake.local.spark import local_spark
 
     jars = ensure_delta_jars(say)
+    read_only = compile_read_only(state, say)
     say(f"sql-endpoint: starting Spark (Thrift server on {a.host}:{a.port}); JVM log in {state / 'spark.log'}")
-    spark = local_spark("soundlake-sql-endpoint", extra=server_conf(state, a.host, a.port, a.query_timeout, jars),
+    spark = local_spark("soundlake-sql-endpoint", extra=server_conf(state, a.host, a.port, a.query_timeout, jars, read_only),
                         jvm_log=str(state / "jvm.log"))
     if a.demo and not (lake_dir / "gold" / "fact_stream" / "_delta_log").exists():
         start = dt.date.fromisoformat(a.demo_start) if a.demo_start else dt.date.today() - dt.timedelta(days=62)
@@ -184,9 +223,11 @@ def main(argv: Iterable[str] | None = None) -> int:
         spark.stop()
         return 2
     jvm = spark._jvm
+    if read_only:
+        jvm.soundlake.endpoint.ReadOnlyGold.arm(SCHEMA)
     jvm.org.apache.spark.sql.hive.thriftserver.HiveThriftServer2.startWithSparkSession(spark._jsparkSession, False)
     info = {"host": a.host, "port": a.port, "pid": os.getpid(), "schema": SCHEMA, "tables": tables,
-            "jdbcUrl": f"jdbc:hive2://{a.host}:{a.port}/{SCHEMA}", "queryLog": str(state / "queries.log"),
+            "jdbcUrl": f"jdbc:hive2://{a.host}:{a.port}/{SCHEMA}", "readOnly": read_only is not None, "queryLog": str(state / "queries.log"),
             "lakeDir": str(lake_dir), "startedAt": dt.datetime.now(dt.timezone.utc).isoformat()}
     tmp = state / "endpoint.json.tmp"
     tmp.write_text(json.dumps(info, indent=2))
