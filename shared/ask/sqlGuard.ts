@@ -89,7 +89,7 @@ const ALLOWED_VARIANTS = new Set([
   'NamedWindowDefinition', 'Limit', 'Offset', 'DateTimeField', 'Month', 'Year', 'Day', 'Week', 'Quarter', 'Hour', 'Minute', 'Second',
   // data types in CAST
   'Int', 'Integer', 'BigInt', 'SmallInt', 'TinyInt', 'Float', 'Double', 'Decimal', 'Numeric', 'String', 'Varchar', 'Char', 'Text',
-  'Date', 'Timestamp', 'Bool', 'Precision', 'PrecisionAndScale', 'Custom', 'IntegerLength', 'CharacterLength', 'None',
+  'Date', 'Timestamp', 'TimestampNtz', 'Bool', 'Precision', 'PrecisionAndScale', 'Custom', 'IntegerLength', 'CharacterLength', 'None',
 ]);
 
 /** Fields of a SELECT that must stay empty: each would be a side effect or a foreign construct. */
