@@ -188,7 +188,8 @@ def main(argv: Iterable[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=int(os.environ.get("SQL_ENDPOINT_PORT", "10009")))
     ap.add_argument("--query-timeout", type=int, default=120, help="seconds any statement may run")
     ap.add_argument("--demo", action="store_true", help="build a small demo gold first when the lake has none")
-    ap.add_argument("--demo-start", default=None, help="first day of the demo data (default: 62 days ago)")
+    ap.add_argument("--demo-start", default=None, help="first day of the demo data (default: 92 days ago, so its "
+                                                        "three 30-day passes end before today)")
     a = ap.parse_args(list(argv) if argv is not None else None)
     if a.host not in ("127.0.0.1", "localhost", "::1"):
         print("error: the local SQL endpoint only binds to the loopback address", file=sys.stderr)
@@ -214,7 +215,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     spark = local_spark("soundlake-sql-endpoint", extra=server_conf(state, a.host, a.port, a.query_timeout, jars, read_only),
                         jvm_log=str(state / "jvm.log"))
     if a.demo and not (lake_dir / "gold" / "fact_stream" / "_delta_log").exists():
-        start = dt.date.fromisoformat(a.demo_start) if a.demo_start else dt.date.today() - dt.timedelta(days=62)
+        start = dt.date.fromisoformat(a.demo_start) if a.demo_start else dt.date.today() - dt.timedelta(days=92)
         build_demo_gold(spark, lake_dir, start, say)
     tables = register_gold(spark, lake_dir, say)
     if not tables:
