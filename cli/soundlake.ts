@@ -162,7 +162,7 @@ program
     try {
       answer = await service.ask(request);
     } catch (err) {
-      if (err instanceof RequestError) throw new Error(err.problem);
+      if (err instanceof RequestError) throw new Error(err.problem.replace('send {"sql": "SELECT ..."}', 'or pass --sql "SELECT ..."'));
       throw err;
     }
     if (opts.json) {
