@@ -6,9 +6,10 @@ import { createLogger } from '../shared/logging/logger.js';
 
 /**
  * POST /api/ask {question} or {sql} -> 200 with the answer (status answered), 422 when the
- * guard refused the SQL, 502 when the endpoint or the model failed; 400 for a bad body. The
- * statement timeout is capped (ASK_STATEMENT_TIMEOUT_SECONDS <= 150) so the answer always
- * comes inside the Functions HTTP limit; no 202 is needed.
+ * guard refused the SQL, 502 when the endpoint or the model failed; 400 for a bad body. A
+ * question has a deadline (ASK_DEADLINE_SECONDS <= 220, default 200) that bounds model calls,
+ * retries and statements (cancelled when it passes), so the answer always comes inside the
+ * 230 s Azure allows an HTTP request; no 202 is needed.
  */
 export async function askPost(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   return answering(async () => {

@@ -58,6 +58,8 @@ export interface AskDeps {
   logger: Logger;
   statementTimeoutMs: number;
   maxAttempts: number;
+  /** The whole question (model calls and statements) ends within this (default 200 s). */
+  deadlineMs?: number;
   now?: () => number;
 }
 
@@ -124,6 +126,7 @@ export class AskService {
     const now = this.deps.now ?? Date.now;
     const started = now();
     const runId = options.runId ?? newRunId('ask');
+    const deadline = Date.now() + (this.deps.deadlineMs ?? 200_000);
     const mode = request.sql !== undefined ? 'sql' : 'question';
     const base = { runId, mode, question: request.question ?? null, endpoint: this.deps.endpoint.kind, model: mode === 'question' ? (this.deps.chat?.model ?? null) : null } as const;
     const attempts: AskAttempt[] = [];
@@ -139,7 +142,7 @@ export class AskService {
     const empty = { columns: [], rows: [], rowCount: 0, truncated: false };
 
     if (mode === 'sql') {
-      const outcome = await this.run(request.sql!, runId, attempts);
+      const outcome = await this.run(request.sql!, runId, attempts, deadline);
       return finish(outcome);
     }
     const chat = this.deps.chat;
@@ -154,22 +157,22 @@ export class AskService {
     for (let i = 1; i <= this.deps.maxAttempts; i++) {
       let text: string;
       try {
-        text = await chat.complete(messages);
+        text = await chat.complete(messages, { deadline });
       } catch (err) {
         if (!(err instanceof ChatError)) throw err;
         return finish({ status: 'failed', sql: last?.sql ?? null, error: { code: 'llm', message: err.message }, ...empty, summary: 'The language model could not be reached.' });
       }
       const sql = extractSql(text);
-      last = await this.run(sql, runId, attempts);
+      last = await this.run(sql, runId, attempts, deadline);
       const a = attempts[attempts.length - 1]!;
       // Retry only what a corrected query could fix; a timeout or an unreachable endpoint would just repeat.
-      if (last.status === 'answered' || a.code === 'timeout' || a.code === 'unavailable') break;
+      if (last.status === 'answered' || a.code === 'timeout' || a.code === 'unavailable' || Date.now() >= deadline) break;
       messages.push({ role: 'assistant', content: text }, { role: 'user', content: `That SQL was ${a.outcome}: ${a.message}\nReply with one corrected SELECT statement only.` });
     }
     return finish(last!);
   }
 
-  private async run(sql: string, runId: string, attempts: AskAttempt[]): Promise<Omit<AskAnswer, 'runId' | 'mode' | 'question' | 'endpoint' | 'model' | 'attempts' | 'durationMs'>> {
+  private async run(sql: string, runId: string, attempts: AskAttempt[], deadline: number): Promise<Omit<AskAnswer, 'runId' | 'mode' | 'question' | 'endpoint' | 'model' | 'attempts' | 'durationMs'>> {
     const empty = { columns: [], rows: [], rowCount: 0, truncated: false };
     const verdict = await guardSql(sql, this.deps.policy);
     if (!verdict.allowed) {
@@ -177,7 +180,8 @@ export class AskService {
       return { status: 'refused', sql, error: { code: verdict.code, message: verdict.reason }, ...empty, summary: `Refused: ${verdict.reason}` };
     }
     try {
-      const result = await this.deps.endpoint.execute(verdict.executed, { timeoutMs: this.deps.statementTimeoutMs, maxRows: verdict.maxRows + 1, runId });
+      const timeoutMs = Math.max(1, Math.min(this.deps.statementTimeoutMs, deadline - Date.now()));
+      const result = await this.deps.endpoint.execute(verdict.executed, { timeoutMs, maxRows: verdict.maxRows + 1, runId });
       const truncated = result.rows.length > verdict.maxRows;
       const rows = result.rows.slice(0, verdict.maxRows);
       attempts.push({ sql: verdict.sql, outcome: 'answered' });

@@ -27,6 +27,8 @@ export interface AskSettings {
   statementTimeoutMs: number;
   /** Model answers tried per question (the error of one goes into the prompt of the next). */
   maxAttempts: number;
+  /** Everything for one question (model calls, retries, statements) ends within this. */
+  deadlineMs: number;
   hiddenColumns: string[];
 }
 
@@ -52,6 +54,8 @@ const schema = z.object({
   // Capped so a question (model call + statement) ends inside the Functions HTTP limit (230 s).
   ASK_STATEMENT_TIMEOUT_SECONDS: int(5, 150).default(60),
   ASK_MAX_ATTEMPTS: int(1, 3).default(2),
+  // The whole question, below the 230 s that Azure's front end allows an HTTP request.
+  ASK_DEADLINE_SECONDS: int(10, 220).default(200),
   ASK_HIDDEN_COLUMNS: z.string().default('dim_user.user_name'),
 });
 
@@ -89,6 +93,7 @@ export function loadAskSettings(env: NodeJS.ProcessEnv = process.env): AskSettin
     maxRows: e.ASK_MAX_ROWS,
     statementTimeoutMs: e.ASK_STATEMENT_TIMEOUT_SECONDS * 1000,
     maxAttempts: e.ASK_MAX_ATTEMPTS,
+    deadlineMs: e.ASK_DEADLINE_SECONDS * 1000,
     hiddenColumns: e.ASK_HIDDEN_COLUMNS.split(',').map((s) => s.trim()).filter(Boolean),
   };
 }

@@ -63,8 +63,8 @@ export class ChatClient {
     return this.options.model;
   }
 
-  /** The first choice's text. */
-  async complete(messages: ChatMessage[]): Promise<string> {
+  /** The first choice's text; with a deadline (epoch ms), no attempt or wait runs past it. */
+  async complete(messages: ChatMessage[], options: { deadline?: number } = {}): Promise<string> {
     const o = this.options;
     const maxRetries = o.maxRetries ?? 3;
     const sleep = o.sleep ?? ((ms: number) => delay(ms));
@@ -76,8 +76,11 @@ export class ChatClient {
     }
     const body = JSON.stringify({ model: o.model, messages, temperature: 0 });
     for (let attempt = 1; ; attempt++) {
+      const left = options.deadline === undefined ? Infinity : options.deadline - Date.now();
+      if (left <= 0) throw new ChatError('chat completion: no time left for the question');
+      const attemptMs = Math.min(o.timeoutMs ?? 30_000, left);
       const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(), o.timeoutMs ?? 30_000);
+      const timer = setTimeout(() => controller.abort(), attemptMs);
       let problem: string;
       let status: number | undefined;
       let wait: number | undefined;
@@ -99,13 +102,14 @@ export class ChatClient {
         }
       } catch (err) {
         if (err instanceof ChatError) throw err;
-        problem = controller.signal.aborted ? `timed out after ${o.timeoutMs ?? 30_000} ms` : redactSecrets((err as Error & { cause?: { code?: string } }).cause?.code ?? (err as Error).message);
+        problem = controller.signal.aborted ? `timed out after ${attemptMs} ms` : redactSecrets((err as Error & { cause?: { code?: string } }).cause?.code ?? (err as Error).message);
       } finally {
         clearTimeout(timer);
       }
       if (attempt > maxRetries) throw new ChatError(`chat completion failed after ${attempt} attempts: ${problem}`, status);
       const cap = Math.min(o.maxDelayMs ?? 10_000, (o.baseDelayMs ?? 500) * 2 ** (attempt - 1));
       wait ??= Math.round(cap / 2 + ((o.random ?? Math.random)() * cap) / 2);
+      if (options.deadline !== undefined && Date.now() + wait >= options.deadline) throw new ChatError(`chat completion failed: ${problem} (no time left to retry)`, status);
       logger.warn({ status, attempt, waitMs: wait }, `chat completion: ${problem}; retrying in ${wait} ms`);
       await sleep(wait);
     }

@@ -35,6 +35,7 @@ export async function createAskService(settings: AskSettings, logger: Logger, ov
     logger: logger.child({ component: 'ask' }),
     statementTimeoutMs: settings.statementTimeoutMs,
     maxAttempts: settings.maxAttempts,
+    deadlineMs: settings.deadlineMs,
   });
 }
 

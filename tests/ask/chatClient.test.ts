@@ -17,7 +17,7 @@ afterAll(async () => {
 
 function client(extra: Partial<ConstructorParameters<typeof ChatClient>[0]> = {}) {
   const waits: number[] = [];
-  const c = new ChatClient({ baseUrl: server.url('/v1/'), model: 'm', apiKey: key, timeoutMs: 300, maxRetries: 3, baseDelayMs: 10, sleep: async (ms) => void waits.push(ms), random: () => 0.5, ...extra });
+  const c = new ChatClient({ baseUrl: server.url('/v1/'), model: 'm', apiKey: key, timeoutMs: 10_000, maxRetries: 3, baseDelayMs: 10, sleep: async (ms) => void waits.push(ms), random: () => 0.5, ...extra });
   return { c, waits };
 }
 
@@ -43,10 +43,22 @@ describe('the chat-completions client', () => {
 
   it('gives up after its retries when the endpoint hangs, each attempt bounded by the timeout', async () => {
     replies = ['hang', 'hang'];
-    const { c, waits } = client({ maxRetries: 1 });
+    const { c, waits } = client({ maxRetries: 1, timeoutMs: 300 });
     const err = (await c.complete([{ role: 'user', content: 'q' }]).catch((e: unknown) => e)) as ChatError;
     expect(err.message).toMatch(/after 2 attempts: timed out after 300 ms/);
     expect(waits).toHaveLength(1);
+  });
+
+  it('keeps every attempt and wait inside the question\'s deadline', async () => {
+    server.reset();
+    replies = ['hang', 'hang'];
+    const { c, waits } = client({ timeoutMs: 5_000 });
+    const started = Date.now();
+    const err = (await c.complete([{ role: 'user', content: 'q' }], { deadline: Date.now() + 150 }).catch((e: unknown) => e)) as ChatError;
+    expect(err.message).toMatch(/timed out after 1\d\d ms \(no time left to retry\)/);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(waits).toEqual([]);
+    expect(server.requests).toHaveLength(1);
   });
 
   it('sends an Azure OpenAI key in the api-key header when told to', async () => {
