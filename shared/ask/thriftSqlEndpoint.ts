@@ -78,7 +78,10 @@ export function createThriftSqlEndpoint(options: ThriftEndpointOptions): SqlEndp
         }
       } catch (err) {
         if (err instanceof SqlExecutionError) throw err;
-        const message = redactSecrets(socketError?.message ?? (err as Error).message ?? String(err));
+        // A failed operation carries the engine's own message in its status response.
+        const detail = (err as { response?: { errorMessage?: string } }).response?.errorMessage;
+        const text = socketError?.message ?? detail ?? (err as Error).message ?? String(err);
+        const message = redactSecrets(text.length > 2000 ? `${text.slice(0, 2000)}...` : text);
         throw new SqlExecutionError(socketError ? 'unavailable' : 'rejected', message);
       } finally {
         await Promise.resolve(client.close()).catch(() => undefined);
