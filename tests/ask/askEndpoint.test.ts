@@ -47,6 +47,7 @@ function model(messages: { role: string; content: string }[]): string {
   if (/changed subscription this year/i.test(question)) return CHANGED;
   if (/plays per device/i.test(question)) return retried ? 'SELECT device_type, count(*) AS plays FROM gold.fact_stream GROUP BY device_type ORDER BY device_type' : 'SELECT device_type, sum(plays) FROM gold.fact_stream GROUP BY device_type';
   if (/always wrong/i.test(question)) return 'SELECT total_plays FROM gold.fact_stream';
+  if (/streams per device/i.test(question)) return retried ? 'SELECT device_type, count(*) AS streams FROM gold.fact_stream GROUP BY device_type ORDER BY device_type' : 'SELECT device_type, count(*) AS streams FROM gold.fact_stream';
   const hostile = /^hostile case (\S+)$/.exec(question);
   if (hostile) return HOSTILE_CASES.find((c) => c.id === hostile[1])!.sql;
   return "SELECT 'cannot answer' AS answer FROM gold.dim_date LIMIT 1";
@@ -215,6 +216,12 @@ describe.skipIf(!haveSpark)('the question box over the local SQL endpoint', () =
     expect(retry.messages.at(-1)!.content).toContain('unknown column plays');
     expect(retry.messages[0]!.content).toContain('TABLE gold.fact_stream');
     expect(llm.requests.at(-1)!.headers.authorization).toBe('Bearer sk-test-not-a-secret');
+
+    // The guard passes it, Spark refuses it (no GROUP BY): the engine's own message goes back.
+    const engine = await service.ask({ question: 'streams per device?' });
+    expect(engine.status, JSON.stringify(engine.attempts)).toBe('answered');
+    expect(engine.attempts[0]).toMatchObject({ outcome: 'failed', code: 'engine', message: expect.stringMatching(/MISSING_(GROUP_BY|AGGREGATION)/) });
+    expect(JSON.parse(llm.requests.at(-1)!.body).messages.at(-1).content).toMatch(/MISSING_(GROUP_BY|AGGREGATION)/);
 
     const wrong = await service.ask({ question: 'always wrong: total plays' });
     expect(wrong).toMatchObject({ status: 'refused', error: { code: 'unknown_column', message: expect.stringContaining('unknown column total_plays') } });
