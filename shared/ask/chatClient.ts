@@ -1,7 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
-import { retryAfterMs } from '../databricks/databricksClient.js';
-import type { Logger } from '../logging/logger.js';
+import { retryAfterMs, type DatabricksClientOptions } from '../databricks/databricksClient.js';
 import { silentLogger } from '../logging/logger.js';
 import { redactSecrets } from '../logging/redact.js';
 
@@ -17,25 +16,19 @@ export interface ChatMessage {
   content: string;
 }
 
-export interface ChatClientOptions {
+/**
+ * Retry and timeout options as the Databricks client documents them, with other defaults
+ * here (someone is waiting for the answer): timeoutMs 30 s, maxRetries 3, baseDelayMs 500,
+ * maxDelayMs 10 s, maxRetryAfterMs 30 s.
+ */
+export interface ChatClientOptions
+  extends Pick<DatabricksClientOptions, 'timeoutMs' | 'maxRetries' | 'baseDelayMs' | 'maxDelayMs' | 'maxRetryAfterMs' | 'logger' | 'fetch' | 'sleep' | 'random'> {
   /** e.g. https://api.openai.com/v1, https://<resource>.openai.azure.com/openai/v1, http://127.0.0.1:8080/v1 */
   baseUrl: string;
   model: string;
   apiKey?: string;
   /** Header the key goes in: `authorization` (Bearer, default) or `api-key` (Azure OpenAI keys). */
   keyHeader?: 'authorization' | 'api-key';
-  /** Per attempt (default 30 s). */
-  timeoutMs?: number;
-  /** Retries after the first attempt (default 3). */
-  maxRetries?: number;
-  baseDelayMs?: number;
-  maxDelayMs?: number;
-  /** A longer Retry-After fails the call (default 30 s: someone is waiting for the answer). */
-  maxRetryAfterMs?: number;
-  logger?: Logger;
-  fetch?: typeof fetch;
-  sleep?: (ms: number) => Promise<void>;
-  random?: () => number;
 }
 
 export class ChatError extends Error {
