@@ -10,6 +10,9 @@ import { newRunId } from '../shared/run/runId.js';
 import { sliceTotals } from '../shared/extract/slice.js';
 import { RequestError } from '../shared/http/requestError.js';
 import { bytes, table } from './format.js';
+import { loadAskSettings } from '../shared/ask/askSettings.js';
+import { parseAskRequest } from '../shared/ask/askService.js';
+import { createAskService } from '../shared/ask/createAskService.js';
 
 /**
  * `soundlake`: the same core as the Functions, without the host. Results go to stdout (JSON with
@@ -136,6 +139,40 @@ program
       }
       if (status.status !== 'done') process.exitCode = 1;
     });
+  });
+
+program
+  .command('ask')
+  .description('answer a question over gold (an OpenAI-compatible LLM writes the SQL), or run your own SELECT with --sql; both through the SQL guard')
+  .argument('[question]', 'a question in English')
+  .option('--sql <select>', 'run this SELECT instead (no LLM needed)')
+  .option('--json', 'print the whole answer as JSON')
+  .action(async (question: string | undefined, opts: { sql?: string; json?: boolean }) => {
+    const settings = loadAskSettings();
+    const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'info', fd: 2 });
+    let request;
+    try {
+      request = parseAskRequest({ ...(question !== undefined ? { question } : {}), ...(opts.sql !== undefined ? { sql: opts.sql } : {}) });
+    } catch (err) {
+      if (err instanceof RequestError) throw new Error(`${err.field === 'sql' ? '--sql' : 'question'} ${err.problem}`);
+      throw err;
+    }
+    const service = await createAskService(settings, logger);
+    let answer;
+    try {
+      answer = await service.ask(request);
+    } catch (err) {
+      if (err instanceof RequestError) throw new Error(err.problem.replace('send {"sql": "SELECT ..."}', 'or pass --sql "SELECT ..."'));
+      throw err;
+    }
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
+    } else {
+      process.stdout.write(`${answer.sql ? `SQL:\n  ${answer.sql}\n\n` : ''}`);
+      if (answer.status === 'answered') process.stdout.write(`${table(answer.columns.map((c) => c.name), answer.rows.map((r) => r.map((v) => (v === null ? null : typeof v === 'object' ? JSON.stringify(v) : (v as string | number))))) }\n\n`);
+      process.stdout.write(`${answer.summary}\n(run ${answer.runId}, ${answer.durationMs} ms)\n`);
+    }
+    if (answer.status !== 'answered') process.exitCode = 1;
   });
 
 program.parseAsync().catch((err: unknown) => {

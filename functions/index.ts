@@ -9,3 +9,4 @@ import './backfill-poison.js';
 import './bronze-blob-created.js';
 import './databricks-kick.js';
 import './databricks-kick-poison.js';
+import './ask-post.js';

@@ -1,3 +1,4 @@
+import { askPostHttp } from '../functions/ask-post.js';
 import { backfillGetHttp } from '../functions/backfill-get.js';
 import { backfillPostHttp } from '../functions/backfill-post.js';
 import { backfillQueue } from '../functions/backfill-queue.js';
@@ -8,6 +9,8 @@ import { ingestPoison } from '../functions/ingest-poison.js';
 import { ingestQueue } from '../functions/ingest-queue.js';
 import { ingestTimer } from '../functions/ingest-timer.js';
 import { setApp } from '../shared/app/appSingleton.js';
+import { loadAskSettings } from '../shared/ask/askSettings.js';
+import { createAskService, setAskService } from '../shared/ask/createAskService.js';
 import { createApp, type SoundlakeApp } from '../shared/app/soundlakeApp.js';
 import { queueClient } from '../shared/azure/storageClients.js';
 import { MAX_DEQUEUE_COUNT_SETTING } from '../shared/queue/maxDequeueCount.js';
@@ -89,6 +92,8 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
   events = await createEventDeps({ settings: eventSettings, storage: settings.storage, ledger: app.ledger, notifier: app.notifier, logger: options.logger });
   setApp(app);
   setEventDeps(events);
+  // The question box talks to the local SQL endpoint (SQL_ENDPOINT_PORT) and, when set, an LLM.
+  setAskService(await createAskService(loadAskSettings(env), options.logger));
 
   const host = new LocalHost({
     logger: options.logger,
@@ -98,6 +103,7 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
   const q = (name: string) => queueClient(settings.storage, name);
   host.http('backfill-post', backfillPostHttp);
   host.http('backfill-get', backfillGetHttp);
+  host.http('ask-post', askPostHttp);
   host.queue('ingest-queue', q(settings.ingestQueue), q(`${settings.ingestQueue}-poison`), ingestQueue);
   host.queue('ingest-poison', q(`${settings.ingestQueue}-poison`), q(`${settings.ingestQueue}-poison-poison`), ingestPoison);
   host.queue('backfill-queue', q(settings.backfill.queue), q(`${settings.backfill.queue}-poison`), backfillQueue);
@@ -118,6 +124,7 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
       await databricks.close();
       setApp(undefined);
       setEventDeps(undefined);
+      setAskService(undefined);
       await app.close();
     },
   };

@@ -87,6 +87,7 @@ async function main(): Promise<void> {
   say(`functions on ${runner.url}; Databricks stand-in on ${runner.databricks.url}; ingest schedule "${opts.schedule}"`);
   say(`try: curl -s -X POST ${runner.url}/api/backfill -d '{"table":"fact_streams","from":"2026-10-01","to":"2026-10-03","chunk":"PT12H"}'`);
   say(`then: curl -s ${runner.url}/api/backfill/<id>`);
+  say(`ask (with npm run sql-endpoint running): curl -s -X POST ${runner.url}/api/ask -d '{"sql":"SELECT count(*) AS streams FROM gold.fact_stream"}'`);
   const every = Number(opts.changesEvery);
   let round = 0;
   const changes = every > 0 ? setInterval(() => void applyDemoChanges(db, ++round, size).then((c) => say(`source changes: ${JSON.stringify(c)}`)), every * 1000) : undefined;

@@ -19,7 +19,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 RESOURCES = sorted((ROOT / "resources").glob("*.yml"))
 TYPE_SUFFIX = {"job": "jobs", "pipeline": "pipelines", "schema": "schemas", "volume": "volumes",
-               "external_location": "external_locations"}
+               "external_location": "external_locations", "sql_warehouse": "sql_warehouses"}
 
 
 def load(p: Path) -> dict:
@@ -76,6 +76,7 @@ MODELS = {
     "schemas": ("databricks.bundles.schemas", "Schema"),
     "volumes": ("databricks.bundles.volumes", "Volume"),
     "external_locations": ("databricks.bundles.external_locations", "ExternalLocation"),
+    "sql_warehouses": ("databricks.bundles.sql_warehouses", "SqlWarehouse"),
 }
 
 
@@ -165,3 +166,18 @@ def test_pipeline_sources_exist_one_dataset_file_each():
     assert files == sorted(["dim_user", "dim_user_feed", "dim_artist", "dim_artist_feed", "dim_album",
                             "dim_album_feed", "dim_track", "dim_track_feed", "dim_date", "fact_stream",
                             "fact_stream_quality"])
+
+
+def test_serving_warehouse_is_serverless_auto_stopping_and_bi_reads_gold_only():
+    res = all_resources()
+    wh = res["sql_warehouses"]["serving"]
+    assert wh["enable_serverless_compute"] is True and wh["warehouse_type"] == "PRO"
+    assert 1 <= wh["auto_stop_mins"] <= 30
+    assert {"group_name": "${var.bi_group}", "level": "CAN_USE"} in wh["permissions"]
+    # The BI group appears in exactly two places: CAN_USE on the warehouse, read on gold.
+    grants = [(kind, key, g) for kind, items in res.items() for key, body in items.items()
+              for g in body.get("grants", []) if g["principal"] == "${var.bi_group}"]
+    assert grants == [("schemas", "gold", {"principal": "${var.bi_group}", "privileges": ["USE_SCHEMA", "SELECT"]})]
+    perms = [(kind, key) for kind, items in res.items() for key, body in items.items()
+             for p in body.get("permissions", []) if "${var.bi_group}" in p.values()]
+    assert perms == [("sql_warehouses", "serving")]

@@ -215,6 +215,14 @@ export class DatabricksClient {
     return { updateId: res.update.update_id, state, terminated: TERMINAL_UPDATE_STATES.has(state), succeeded: state === 'COMPLETED' };
   }
 
+  /**
+   * Any other workspace call, with the same retries, timeouts and error handling (the SQL
+   * Statement Execution adapter uses it). `schema` checks the response.
+   */
+  request<T>(method: 'GET' | 'POST', path: string, body: unknown, schema: z.ZodType<T>): Promise<T> {
+    return this.call(method, path, body, schema);
+  }
+
   private backoff(retry: number): number {
     const cap = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** retry);
     return Math.round(cap / 2 + (this.random() * cap) / 2);

@@ -158,4 +158,11 @@ describe('the local runner', () => {
     ]);
     await h.db.query(`ALTER TABLE ${h.schema}.songs_moved RENAME TO songs`);
   });
+  it('serves the question box on /api/ask: the guard answers before any SQL endpoint is needed', async () => {
+    const refused = await fetch(`${runner.url}/api/ask`, { method: 'POST', body: JSON.stringify({ sql: 'DELETE FROM gold.fact_stream' }) });
+    expect(refused.status).toBe(422);
+    expect(await refused.json()).toMatchObject({ status: 'refused', mode: 'sql', error: { code: 'not_select' } });
+    const bad = await fetch(`${runner.url}/api/ask`, { method: 'POST', body: '{"sql": ""}' });
+    expect(bad.status).toBe(400);
+  });
 });

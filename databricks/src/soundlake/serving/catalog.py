@@ -1,0 +1,215 @@
+"""The gold catalogue as the question box sees it: tables, columns, Spark types, a line each.
+
+Names and types are not written down here: they come from the gold definitions themselves,
+by running the very functions the pipeline runs (gold/dims.py, dim_date, fact_stream,
+fact_stream_quality) over empty inputs shaped like silver, so Spark works out every type
+without reading a row. Only the one-line descriptions are written here, and generation fails
+when a gold column has none (or a description names a column gold no longer has).
+
+    python -m soundlake.serving.catalog --write shared/ask/goldSchema.json   # regenerate
+    python -m soundlake.serving.catalog --check shared/ask/goldSchema.json   # drift check
+
+The TypeScript question box reads that JSON (prompt and guard allow-list); a pytest compares
+it with a fresh generation, and the endpoint test compares it with the live tables.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Iterable
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import StructType
+
+SCHEMA = "gold"
+
+TABLES: dict[str, str] = {
+    "fact_stream": "One row per stream (a play of a track by a user), joined to the dimension "
+                   "versions valid when it was played.",
+    "dim_user": "Users, SCD Type 2: one row per version of a user; a new version when the "
+                "subscription type, country or name changes.",
+    "dim_artist": "Artists, SCD Type 2: one row per version; a new version when genre, "
+                  "country or name changes.",
+    "dim_album": "Albums, SCD Type 2: one row per version.",
+    "dim_track": "Tracks, SCD Type 2: one row per version, with audio features.",
+    "dim_date": "Calendar: one row per day.",
+    "fact_stream_quality": "One row: how many streams miss a dimension version.",
+}
+
+_VERSION = {
+    "__START_AT": "When this version became valid (the updated_at of its first change).",
+    "__END_AT": "When the next version replaced it; NULL for the current version.",
+    "updated_at": "When the source last changed this row (within the version).",
+}
+
+COLUMNS: dict[str, dict[str, str]] = {
+    "fact_stream": {
+        "stream_id": "Stream identifier.",
+        "date_key": "Day of the stream as yyyymmdd; joins dim_date.date_key.",
+        "streamed_at": "When the stream started (UTC).",
+        "user_id": "The listening user; with user_valid_from joins dim_user (user_id, __START_AT).",
+        "user_valid_from": "__START_AT of the dim_user version valid at streamed_at.",
+        "track_id": "The track played; with track_valid_from joins dim_track.",
+        "track_valid_from": "__START_AT of the dim_track version valid at streamed_at.",
+        "artist_id": "The track's artist at stream time; with artist_valid_from joins dim_artist.",
+        "artist_valid_from": "__START_AT of the dim_artist version valid at streamed_at.",
+        "album_id": "The track's album at stream time; with album_valid_from joins dim_album.",
+        "album_valid_from": "__START_AT of the dim_album version valid at streamed_at.",
+        "ms_played": "Milliseconds played.",
+        "device_type": "mobile, desktop, web or smart_speaker.",
+        "updated_at": "When the source last changed this stream row.",
+    },
+    "dim_user": {
+        "user_id": "User identifier (several rows per user: one per version).",
+        "user_name": "User name (personal data).",
+        "country": "ISO country code.",
+        "subscription_type": "free, premium, family or student.",
+        "signup_date": "Day the user signed up.",
+        **_VERSION,
+    },
+    "dim_artist": {
+        "artist_id": "Artist identifier (one row per version).",
+        "artist_name": "Artist name (punctuation removed).",
+        "genre": "Main genre.",
+        "country": "ISO country code.",
+        **_VERSION,
+    },
+    "dim_album": {
+        "album_id": "Album identifier (one row per version).",
+        "album_name": "Album title.",
+        "artist_id": "The album's artist.",
+        "release_date": "Release day.",
+        **_VERSION,
+    },
+    "dim_track": {
+        "track_id": "Track identifier (one row per version).",
+        "track_name": "Track title.",
+        "artist_id": "The track's artist.",
+        "album_id": "The track's album.",
+        "duration_sec": "Length in seconds.",
+        "duration_flag": "short (< 150 s), medium or long (>= 300 s).",
+        "release_date": "Release day.",
+        "explicit": "Explicit lyrics.",
+        "danceability": "0 to 1.",
+        "energy": "0 to 1.",
+        "tempo_bpm": "Beats per minute.",
+        **_VERSION,
+    },
+    "dim_date": {
+        "date_key": "yyyymmdd.",
+        "date": "The day.",
+        "year": "Calendar year.",
+        "quarter": "1 to 4.",
+        "month": "1 to 12.",
+        "month_name": "January ... December.",
+        "day_of_month": "1 to 31.",
+        "day_of_week": "ISO: Monday = 1 ... Sunday = 7.",
+        "day_name": "Monday ... Sunday.",
+        "iso_week": "ISO week number.",
+        "is_weekend": "Saturday or Sunday.",
+    },
+    "fact_stream_quality": {
+        "facts": "Streams in fact_stream.",
+        "broken_references": "Streams without a version of some dimension.",
+        "broken_ratio": "broken_references / facts.",
+    },
+}
+
+
+def gold_schemas(spark: SparkSession) -> dict[str, StructType]:
+    """Every gold table's schema, from the gold functions over empty silver-shaped inputs."""
+    from soundlake.bronze import DEMO_TABLES
+    from soundlake.gold.dim_date import dim_date
+    from soundlake.gold.dims import DIMENSIONS
+    from soundlake.gold.fact_stream import fact_stream, fact_stream_quality
+    from soundlake.gold.scd2 import END_AT, START_AT
+    from soundlake.silver.ingest import changes_schema, silver_schema
+
+    by_silver = {t.silver_name: t for t in DEMO_TABLES.values()}
+
+    def empty(schema: StructType) -> DataFrame:
+        return spark.createDataFrame([], schema)
+
+    out: dict[str, StructType] = {}
+    dims: dict[str, DataFrame] = {}
+    for name, spec in DIMENSIONS.items():
+        changes = empty(changes_schema(spark, by_silver[spec.silver])).select(*spec.columns)
+        seq = changes.schema[spec.sequence_by].dataType
+        schema = StructType(list(changes.schema.fields)).add(START_AT, seq).add(END_AT, seq)
+        out[name] = schema
+        dims[name] = empty(schema)
+    day = dt.date(2026, 1, 1)
+    out["dim_date"] = dim_date(spark, day, day).schema
+    streams = empty(silver_schema(spark, by_silver["streams"]))
+    fact = fact_stream(streams, dims["dim_user"], dims["dim_track"], dims["dim_artist"], dims["dim_album"])
+    out["fact_stream"] = fact.schema
+    out["fact_stream_quality"] = fact_stream_quality(fact).schema
+    return out
+
+
+def catalog(schemas: dict[str, StructType]) -> dict:
+    """The described catalogue; raises when gold and the descriptions disagree."""
+    problems: list[str] = []
+    for t in sorted(set(schemas) - set(TABLES)):
+        problems.append(f"gold table {t} has no description in TABLES")
+    for t in sorted(set(TABLES) - set(schemas)):
+        problems.append(f"TABLES describes {t}, which gold does not have")
+    tables = []
+    for name in TABLES:
+        if name not in schemas:
+            continue
+        described = COLUMNS.get(name, {})
+        cols = []
+        for f in schemas[name].fields:
+            if f.name not in described:
+                problems.append(f"gold column {name}.{f.name} has no description in COLUMNS")
+            cols.append({"name": f.name, "type": f.dataType.simpleString(),
+                         "description": described.get(f.name, "")})
+        for c in sorted(set(described) - {f.name for f in schemas[name].fields}):
+            problems.append(f"COLUMNS describes {name}.{c}, which gold does not have")
+        tables.append({"name": name, "description": TABLES[name], "columns": cols})
+    if problems:
+        raise ValueError("gold catalogue out of date:\n  " + "\n  ".join(problems))
+    return {
+        "generatedBy": "python -m soundlake.serving.catalog --write (do not edit by hand)",
+        "schema": SCHEMA,
+        "tables": tables,
+    }
+
+
+def render(cat: dict) -> str:
+    return json.dumps(cat, indent=2, ensure_ascii=False) + "\n"
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m soundlake.serving.catalog", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    mode = ap.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--write", metavar="PATH", help="write the catalogue JSON here")
+    mode.add_argument("--check", metavar="PATH", help="exit 1 when PATH differs from a fresh generation")
+    a = ap.parse_args(list(argv) if argv is not None else None)
+    from soundlake.local.spark import local_spark
+
+    spark = local_spark("soundlake-catalog")
+    try:
+        text = render(catalog(gold_schemas(spark)))
+    finally:
+        spark.stop()
+    path = Path(a.write or a.check)
+    if a.write:
+        path.write_text(text)
+        print(f"wrote {path}")
+        return 0
+    if not path.exists() or path.read_text() != text:
+        print(f"{path} is out of date: run python -m soundlake.serving.catalog --write {path}",
+              file=sys.stderr)
+        return 1
+    print(f"{path} is up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
