@@ -67,8 +67,12 @@ export class ParquetPartWriter {
       case 'bytes': {
         // Staged in arrival order, which is the order the encoder produced the bytes.
         const stage = this.upload.stage(reply.bytes);
-        this.staged = this.staged.then(() => stage);
         stage.catch((err: unknown) => this.fail(err as Error));
+        // A failed file is given up without awaiting its blocks: the chain must not end in a
+        // rejection nobody handles, which would take the whole process down.
+        const staged = this.staged.then(() => stage);
+        staged.catch(() => undefined);
+        this.staged = staged;
         return;
       }
       case 'ack':

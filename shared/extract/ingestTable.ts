@@ -85,17 +85,20 @@ export async function ingestTable(deps: IngestDeps, table: TableConfig, run: Ing
     ...extra,
   });
   const finish = async (r: TableRunResult): Promise<TableRunResult> => {
-    await deps.ledger.finish(entry, {
-      status: r.status,
-      rows: r.rows,
-      bytes: r.bytes,
-      files: r.files,
-      low: r.low,
-      high: r.high,
-      ...(r.slice ? { slice: r.slice } : {}),
-      ...(r.error ? { error: r.error } : {}),
-      detail: r.message,
-    });
+    // The ledger records the outcome; failing to write it must not change or lose the outcome.
+    await deps.ledger
+      .finish(entry, {
+        status: r.status,
+        rows: r.rows,
+        bytes: r.bytes,
+        files: r.files,
+        low: r.low,
+        high: r.high,
+        ...(r.slice ? { slice: r.slice } : {}),
+        ...(r.error ? { error: r.error } : {}),
+        detail: r.message,
+      })
+      .catch((err: unknown) => log.error({ err }, 'could not record the outcome in the run ledger'));
     const level = r.status === 'failed' ? 'error' : 'info';
     log[level]({ status: r.status, rows: r.rows, files: r.files, low: r.low, high: r.high, slice: r.slice, durationMs: r.durationMs }, r.message);
     return r;

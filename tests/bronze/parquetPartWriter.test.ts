@@ -93,6 +93,33 @@ describe('parquet part writer', () => {
     expect((await readParquetBytes(bytes())).rows).toEqual(rows.map(([id, body]) => ({ id, body })));
   });
 
+  it('fails the file when the lake refuses a block, with no rejection left unhandled', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      let committed = false;
+      let staged = 0;
+      const upload: LakeUpload = {
+        stage: async () => {
+          staged++;
+          throw new Error('storage refused the block');
+        },
+        commit: async () => ((committed = true), 0),
+      };
+      const writer = new ParquetPartWriter(columns, upload, 100);
+      await writer.add(wideRows(500, 8));
+      await expect(writer.finish()).rejects.toThrow(/storage refused the block/);
+      expect(committed).toBe(false);
+      expect(staged).toBeGreaterThan(0);
+      // Node reports unhandled rejections once the microtask queue drains: one event-loop turn.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('reports an error inside the encoder as a failed file', async () => {
     let committed = false;
     const writer = new ParquetPartWriter(columns, { stage: async () => undefined, commit: async () => ((committed = true), 0) }, 400);
