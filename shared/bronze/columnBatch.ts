@@ -21,6 +21,8 @@ interface ColumnBuilder {
   take(length: number): { payload: ColumnPayload; transfer: ArrayBuffer[] };
   /** Bytes the first `length` values take. */
   bytes(length: number): number;
+  /** Forget the values at `length...end`: the next append writes there again. */
+  truncate(length: number, end: number): void;
 }
 
 /** Validity bitmap allocated at the first null: most columns never have one. */
@@ -32,6 +34,18 @@ class Validity {
     this.bitmap ??= new Uint8Array(Math.ceil(this.capacity / 8)).fill(0xff);
     this.bitmap[i >> 3]! &= ~(1 << (i & 7));
     this.nulls++;
+  }
+  /** Positions `length...end` valid again (appends only ever clear bits). */
+  truncate(length: number, end: number): void {
+    const bitmap = this.bitmap;
+    if (!bitmap) return;
+    for (let i = length; i < end; i++) {
+      const bit = 1 << (i & 7);
+      if ((bitmap[i >> 3]! & bit) === 0) {
+        bitmap[i >> 3]! |= bit;
+        this.nulls--;
+      }
+    }
   }
   take(): { validity: Uint8Array | null; nulls: number; transfer: ArrayBuffer[] } {
     const out = { validity: this.bitmap, nulls: this.nulls, transfer: this.bitmap ? [this.bitmap.buffer as ArrayBuffer] : [] };
@@ -93,6 +107,9 @@ class FixedBuilder<T extends Fixed> implements ColumnBuilder {
   bytes(length: number): number {
     return length * this.values.BYTES_PER_ELEMENT;
   }
+  truncate(length: number, end: number): void {
+    this.validity.truncate(length, end);
+  }
   take(length: number): { payload: ColumnPayload; transfer: ArrayBuffer[] } {
     const values = this.values.subarray(0, length) as T;
     this.values = this.make(this.capacity);
@@ -118,6 +135,11 @@ class BoolBuilder implements ColumnBuilder {
   }
   bytes(length: number): number {
     return Math.ceil(length / 8);
+  }
+  truncate(length: number, end: number): void {
+    // Appends only set bits.
+    for (let i = length; i < end; i++) this.bits[i >> 3]! &= ~(1 << (i & 7));
+    this.validity.truncate(length, end);
   }
   take(): { payload: ColumnPayload; transfer: ArrayBuffer[] } {
     const values = this.bits;
@@ -175,6 +197,10 @@ class BytesBuilder implements ColumnBuilder {
   bytes(length: number): number {
     return this.offsets[length]! + 4 * length;
   }
+  truncate(length: number, end: number): void {
+    // The next append starts at offsets[length] and overwrites the rest.
+    this.validity.truncate(length, end);
+  }
   take(length: number): { payload: ColumnPayload; transfer: ArrayBuffer[] } {
     const offsets = this.offsets.subarray(0, length + 1);
     const data = new Uint8Array(this.data.buffer, 0, offsets[length]!);
@@ -206,6 +232,9 @@ class DecimalBuilder implements ColumnBuilder {
   }
   bytes(length: number): number {
     return 16 * length;
+  }
+  truncate(length: number, end: number): void {
+    this.validity.truncate(length, end);
   }
   take(length: number): { payload: ColumnPayload; transfer: ArrayBuffer[] } {
     const values = this.words.subarray(0, 2 * length);
@@ -251,12 +280,16 @@ const SIZE_CHECK_ROWS = 1024;
 const FIRST_SLICE_ROWS = 1;
 
 /**
- * One row group of a table, column by column: up to `capacity` rows, and cut earlier when its
- * buffers reach `maxBytes`, so a table of wide rows cannot hold a row group of any size.
+ * One row group of a table, column by column: up to `capacity` rows, and cut before the row
+ * that would take its buffers past `maxBytes` (a single row larger than that goes alone), so a
+ * table of wide rows cannot hold a row group of any size. The buffers are Arrow's layout, which
+ * is what the row group takes in Parquet before compression.
  */
 export class ColumnBatch {
   private readonly builders: ColumnBuilder[];
   private bytes = 0;
+  /** Rows were given back: the next row does not fit. */
+  private overflowed = false;
   length = 0;
 
   constructor(
@@ -268,14 +301,20 @@ export class ColumnBatch {
   }
 
   get full(): boolean {
-    return this.length === this.capacity || this.bytes >= this.maxBytes;
+    return this.length === this.capacity || this.bytes >= this.maxBytes || this.overflowed;
+  }
+
+  private sizeAt(length: number): number {
+    let sum = 0;
+    for (const b of this.builders) sum += b.bytes(length);
+    return sum;
   }
 
   /** Appends until the batch is full or the rows run out; returns how many rows were taken. */
   append(rows: unknown[][], from: number, count: number): number {
     let taken = 0;
     while (taken < count && !this.full) {
-      // Sized from the rows so far, so even very wide rows overshoot the limit by about one row.
+      // Sized from the rows so far; rows wider than those are given back below.
       const room = this.length === 0 ? FIRST_SLICE_ROWS : Math.max(1, Math.floor(((this.maxBytes - this.bytes) * this.length) / this.bytes));
       const n = Math.min(count - taken, this.capacity - this.length, SIZE_CHECK_ROWS, room);
       for (let j = 0; j < this.builders.length; j++) {
@@ -285,9 +324,20 @@ export class ColumnBatch {
           throw new TypeError(`column ${this.columns[j]!.name}: ${(err as Error).message}`);
         }
       }
-      this.length += n;
-      taken += n;
-      this.bytes = this.builders.reduce((sum, b) => sum + b.bytes(this.length), 0);
+      let length = this.length + n;
+      let bytes = this.sizeAt(length);
+      if (bytes > this.maxBytes && length > 1) {
+        // Keep the longest run that fits (rows taken before this step always do), give back the rest.
+        let keep = length - 1;
+        while (keep > Math.max(this.length, 1) && this.sizeAt(keep) > this.maxBytes) keep--;
+        for (const b of this.builders) b.truncate(keep, length);
+        length = keep;
+        bytes = this.sizeAt(keep);
+        this.overflowed = true;
+      }
+      taken += length - this.length;
+      this.length = length;
+      this.bytes = bytes;
     }
     return taken;
   }
@@ -297,6 +347,7 @@ export class ColumnBatch {
     const taken = this.builders.map((b) => b.take(rows));
     this.length = 0;
     this.bytes = 0;
+    this.overflowed = false;
     return { columns: taken.map((t) => t.payload), rows, transfer: taken.flatMap((t) => t.transfer) };
   }
 }

@@ -11,9 +11,10 @@ export const PARQUET_CONTENT_TYPE = 'application/vnd.apache.parquet';
 const MAX_GROUPS_IN_FLIGHT = 2;
 
 /**
- * Size bound of a row group: a batch is handed over once its Arrow buffers reach it, and the
- * encoder ends a row group once its encoded pages do. The encoder's WebAssembly memory grows to
- * the largest row group and never shrinks, so rows alone must not decide.
+ * Size bound of a row group before compression: a batch is cut before the row that would take
+ * its Arrow buffers past it, and the encoder writes each batch as one row group. The encoder's
+ * WebAssembly memory grows to the largest row group and never shrinks, so rows alone must not
+ * decide.
  */
 export const DEFAULT_ROW_GROUP_BYTES = 32 * 1024 * 1024;
 
@@ -56,7 +57,6 @@ export class ParquetPartWriter {
       columns: columns.map(({ name, parquet, nullable }) => ({ name, parquet, nullable })),
       kv: Object.entries(kvMetadata).map(([key, value]) => ({ key, value })),
       rowGroupRows,
-      rowGroupBytes,
     });
   }
 
