@@ -157,6 +157,7 @@ class BytesBuilder implements ColumnBuilder {
   constructor(
     private readonly capacity: number,
     private readonly text: boolean,
+    private readonly limit: number,
   ) {
     this.offsets = new Int32Array(capacity + 1);
     this.data = BytesBuilder.alloc(capacity * 16);
@@ -168,7 +169,9 @@ class BytesBuilder implements ColumnBuilder {
   }
   private reserve(end: number): void {
     if (end <= this.data.length) return;
-    const grown = BytesBuilder.alloc(Math.max(end, this.data.length * 2));
+    // Doubling, but not far past the batch's byte limit: a batch near it would otherwise hold
+    // twice its size. The slack covers the worst-case reservation for the last rows (3 bytes a character).
+    const grown = BytesBuilder.alloc(Math.max(end, Math.min(this.data.length * 2, this.limit + this.limit / 8)));
     this.data.copy(grown);
     this.data = grown;
   }
@@ -205,7 +208,8 @@ class BytesBuilder implements ColumnBuilder {
     const offsets = this.offsets.subarray(0, length + 1);
     const data = new Uint8Array(this.data.buffer, 0, offsets[length]!);
     this.offsets = new Int32Array(this.capacity + 1);
-    this.data = BytesBuilder.alloc(Math.max(this.capacity * 16, data.length));
+    // As large as this batch needed: the next one of a wide table will need as much, and growing costs copies.
+    this.data = BytesBuilder.alloc(this.data.length);
     const { validity, nulls, transfer } = this.validity.take();
     return { payload: { layout: 'bytes', offsets, data, validity, nulls }, transfer: [offsets.buffer as ArrayBuffer, data.buffer as ArrayBuffer, ...transfer] };
   }
@@ -249,7 +253,7 @@ function badValue(expected: string, v: unknown): string {
   return `expected ${expected}, got ${typeof v} ${String(shown).slice(0, 60)}`;
 }
 
-function builderFor(kind: ParquetKind, capacity: number): ColumnBuilder {
+function builderFor(kind: ParquetKind, capacity: number, maxBytes: number): ColumnBuilder {
   switch (kind) {
     case 'int16':
       return new FixedBuilder((n) => new Int16Array(n), capacity, 'int16');
@@ -266,9 +270,9 @@ function builderFor(kind: ParquetKind, capacity: number): ColumnBuilder {
     case 'boolean':
       return new BoolBuilder(capacity);
     case 'string':
-      return new BytesBuilder(capacity, true);
+      return new BytesBuilder(capacity, true, maxBytes);
     case 'binary':
-      return new BytesBuilder(capacity, false);
+      return new BytesBuilder(capacity, false, maxBytes);
     case 'decimal':
       return new DecimalBuilder(capacity);
   }
@@ -297,7 +301,7 @@ export class ColumnBatch {
     readonly capacity: number,
     readonly maxBytes: number = Number.POSITIVE_INFINITY,
   ) {
-    this.builders = columns.map((c) => builderFor(c.kind, capacity));
+    this.builders = columns.map((c) => builderFor(c.kind, capacity, maxBytes));
   }
 
   get full(): boolean {
