@@ -9,6 +9,7 @@ export async function ingestQueue(message: unknown, context: InvocationContext):
   const msg = parseIngestMessage(message);
   const result = await handleIngestMessage({ ...soundlake.ingestDeps(), config: soundlake.config, ingestQueue: soundlake.ingestQueue }, msg, {
     budgetMs: soundlake.settings.invocationBudgetMs,
+    owner: context.invocationId,
   });
   context.log(`run ${result.runId} ${result.table}: ${result.status}: ${result.message}`);
 }

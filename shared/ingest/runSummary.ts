@@ -20,7 +20,7 @@ export function summaryNotice(runId: string, trigger: string, outcomes: Outcome[
   };
 }
 
-const TERMINAL = new Set(['succeeded', 'nochange', 'failed', 'skipped']);
+const TERMINAL = new Set(['succeeded', 'nochange', 'failed', 'skipped', 'abandoned']);
 
 /**
  * Under the Functions host no single invocation sees a whole run: each table finishes in its own.

@@ -1,4 +1,6 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { setTimeout as tick } from 'node:timers/promises';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +27,17 @@ async function soundlakeWith(changes: NodeJS.ProcessEnv, ...args: string[]): Pro
   } catch (err) {
     const e = err as { stdout: string; stderr: string; code: number };
     return { stdout: e.stdout, stderr: e.stderr, code: e.code };
+  }
+}
+
+/** Poll `check` until it returns something truthy, failing after `ms`. */
+async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await tick(50);
   }
 }
 
@@ -112,6 +125,46 @@ describe('soundlake CLI', () => {
       ['far_future', 'failed'],
       ['open_ended', 'succeeded'],
       ['plain', 'succeeded'],
+    ]);
+  });
+
+  it('a run killed mid-slice, twice, leaves no phantom running entry: the next run closes it as abandoned', async () => {
+    await h.db.query(`CREATE TABLE ${h.schema}.crashy (id integer PRIMARY KEY, payload text, updated_at timestamptz NOT NULL)`);
+    await h.db.query(`INSERT INTO ${h.schema}.crashy SELECT i, md5(i::text), TIMESTAMPTZ '2026-02-01' + i * INTERVAL '1 second' FROM generate_series(1, 20000) i`);
+    const dir = await mkdtemp(join(tmpdir(), 'soundlake-cli-'));
+    const config = join(dir, 'soundlake.yaml');
+    await writeFile(config, `version: 1\ndefaults:\n  lagSeconds: 0\n  maxRowsPerFile: 400\ntables:\n  - name: crashy\n    schema: ${h.schema}\n    table: crashy\n    watermark: { column: updated_at, kind: timestamp }\n    primaryKey: [id]\n`);
+    const changes = { SOUNDLAKE_CONFIG: config, LEASE_SECONDS: '10' };
+    const parts = async (): Promise<number> => (await h.app.watermarks.get('crashy'))?.pending?.parts.length ?? 0;
+
+    // SIGKILL, twice, each time once the run has committed parts beyond what it started from.
+    const killed: string[] = [];
+    for (const atParts of [2, 6]) {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'cli/soundlake.ts', 'ingest', '--json'], { env: { ...env, ...changes }, stdio: 'ignore' });
+      await waitFor(`part ${atParts} of crashy`, async () => (await parts()) >= atParts);
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+      const state = await h.app.watermarks.get('crashy');
+      // Until a run takes over, the dead run still shows as running: nobody could close it.
+      const running = (await h.app.ledger.recent('crashy')).filter((e) => e.status === 'running' && !killed.includes(e.runId));
+      expect(running).toHaveLength(1);
+      killed.push(running[0]!.runId);
+      // The lease of a dead run is only taken over once it expires.
+      await waitFor('the lease to expire', async () => Date.parse(state!.lease!.expiresAt) < Date.now(), 20_000);
+    }
+
+    const { stdout, code } = await soundlakeWith(changes, 'ingest', '--json');
+    expect(code).toBe(0);
+    const [done] = JSON.parse(stdout) as { status: string; rows: number; runId: string }[];
+    expect(done).toMatchObject({ status: 'succeeded', rows: 20000 });
+
+    const status = JSON.parse((await soundlakeWith(changes, 'status', '--json', '--limit', '20')).stdout) as { runs: { runId: string; subject: string; status: string; abandonedBy?: string }[] };
+    const crashyRuns = status.runs.filter((r) => r.subject === 'crashy');
+    expect(crashyRuns.filter((r) => r.status === 'running')).toEqual([]);
+    expect(crashyRuns.map((r) => [r.runId, r.status, r.abandonedBy])).toEqual([
+      [done!.runId, 'succeeded', undefined],
+      [killed[1], 'abandoned', done!.runId],
+      [killed[0], 'abandoned', killed[1]],
     ]);
   });
 
