@@ -67,6 +67,19 @@ const ownCpu = (): number => {
 const logger = createLogger({ level: 'warn', fd: 2 });
 const MiB = 1024 * 1024;
 
+/** A table of the embedded source with the default file and row-group sizes. */
+const benchTable = (name: string, key: string): TableConfig => ({
+  name,
+  schema: 'public',
+  table: name,
+  watermark: { column: 'updated_at', kind: 'timestamp' },
+  primaryKey: [key],
+  enabled: true,
+  maxRowsPerFile: 1_000_000,
+  rowGroupRows: 65_536,
+  lagSeconds: 0,
+});
+
 /** Size before compression of every row group of every file of a bronze table, from the footers. */
 async function rowGroupBytes(lake: Lake, table: string): Promise<number[]> {
   const sizes: number[] = [];
@@ -94,17 +107,7 @@ async function wideCase(rows: number, chars: number): Promise<string> {
       [rows, chars],
     );
     await db.end();
-    const table: TableConfig = {
-      name: 'wide_rows',
-      schema: 'public',
-      table: 'wide_rows',
-      watermark: { column: 'updated_at', kind: 'timestamp' },
-      primaryKey: ['id'],
-      enabled: true,
-      maxRowsPerFile: 1_000_000,
-      rowGroupRows: 65_536,
-      lagSeconds: 0,
-    };
+    const table = benchTable('wide_rows', 'id');
     const settings = loadSettings({ SOUNDLAKE_STORAGE: azurite.connectionString, SOURCE_URL: postgres.url, BRONZE_CONTAINER: 'bench-wide', WATERMARK_TABLE: 'wmwide', LEDGER_TABLE: 'runswide' });
     const app = await createApp(settings, { logger, config: { tables: [table] } });
     const rss = new PeakRss();
@@ -144,17 +147,7 @@ try {
       process.stderr.write(`seeded ${rows} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
       await db.end();
 
-      const table: TableConfig = {
-        name: 'fact_streams',
-        schema: 'public',
-        table: 'fact_streams',
-        watermark: { column: 'updated_at', kind: 'timestamp' },
-        primaryKey: ['stream_id'],
-        enabled: true,
-        maxRowsPerFile: 1_000_000,
-        rowGroupRows: 65_536,
-        lagSeconds: 0,
-      };
+      const table = benchTable('fact_streams', 'stream_id');
       let bestRead = 0;
       let bestExtract = 0;
       // Each round reads, then extracts, back to back: their ratio is paired against drift in machine load.
