@@ -1,11 +1,14 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Command } from 'commander';
+import { parquetMetadata } from 'hyparquet';
 import pg from 'pg';
 import { createApp } from '../shared/app/soundlakeApp.js';
+import { DEFAULT_ROW_GROUP_BYTES } from '../shared/bronze/parquetPartWriter.js';
 import type { TableConfig } from '../shared/config/pipelineConfig.js';
 import { loadSettings } from '../shared/config/settings.js';
 import { ingestTable } from '../shared/extract/ingestTable.js';
+import type { Lake } from '../shared/lake/lake.js';
 import { createLogger } from '../shared/logging/logger.js';
 import { newRunId } from '../shared/run/runId.js';
 import { PostgresSource } from '../shared/source/postgres/postgresSource.js';
@@ -18,12 +21,13 @@ import { createDemoSchema, demoSize, seedStreams } from '../local/demoData.js';
  * memory. Azurite and PGlite run as separate processes, as a real database and storage would.
  */
 const opts = new Command()
-  .option('-r, --rows <n>', 'stream events to extract (repeatable list: 1000000,5000000)', '1000000')
+  .option('-r, --rows <n>', 'stream events to extract (repeatable list: 1000000,5000000; 0 skips)', '1000000')
   .option('--rounds <n>', 'measurements per size (best is reported)', '2')
+  .option('--wide <rows>x<chars>', 'wide-row case: rows of that many characters each, extracted first (0 skips it)', '1200x100000')
   .parse()
-  .opts<{ rows: string; rounds: string }>();
+  .opts<{ rows: string; rounds: string; wide: string }>();
 
-const sizes = opts.rows.split(',').map((s) => Number.parseInt(s, 10));
+const sizes = opts.rows.split(',').map((s) => Number.parseInt(s, 10)).filter((n) => n > 0);
 const rounds = Number.parseInt(opts.rounds, 10);
 
 class PeakRss {
@@ -61,9 +65,77 @@ const ownCpu = (): number => {
   return (u.user + u.system) / 1e6;
 };
 const logger = createLogger({ level: 'warn', fd: 2 });
+const MiB = 1024 * 1024;
+
+/** A table of the embedded source with the default file and row-group sizes. */
+const benchTable = (name: string, key: string): TableConfig => ({
+  name,
+  schema: 'public',
+  table: name,
+  watermark: { column: 'updated_at', kind: 'timestamp' },
+  primaryKey: [key],
+  enabled: true,
+  maxRowsPerFile: 1_000_000,
+  rowGroupRows: 65_536,
+  lagSeconds: 0,
+});
+
+/** Size before compression of every row group of every file of a bronze table, from the footers. */
+async function rowGroupBytes(lake: Lake, table: string): Promise<number[]> {
+  const sizes: number[] = [];
+  for await (const o of lake.list(`${table}/`)) {
+    const bytes = (await lake.get(o.path))!;
+    const meta = parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    sizes.push(...meta.row_groups.map((g) => Number(g.total_byte_size)));
+  }
+  return sizes;
+}
+
+/**
+ * Wide rows: each row a long text that compresses well (the case where row groups used to grow
+ * past their bound). Run first, in a fresh process, so its peak RSS is its own.
+ */
+async function wideCase(rows: number, chars: number): Promise<string> {
+  const postgres = await startEmbeddedPostgres({ port: 25434, reuse: false });
+  try {
+    const db = new pg.Client({ connectionString: postgres.url });
+    await db.connect();
+    await db.query(`CREATE TABLE public.wide_rows (id integer PRIMARY KEY, body text NOT NULL, updated_at timestamptz NOT NULL)`);
+    // Distinct per row, 32 characters repeated: Snappy shrinks it about tenfold.
+    await db.query(
+      `INSERT INTO public.wide_rows SELECT i, left(repeat(md5(i::text), ceil($2::int / 32.0)::int), $2::int), TIMESTAMPTZ '2026-01-01' + i * INTERVAL '1 second' FROM generate_series(1, $1::int) i`,
+      [rows, chars],
+    );
+    await db.end();
+    const table = benchTable('wide_rows', 'id');
+    const settings = loadSettings({ SOUNDLAKE_STORAGE: azurite.connectionString, SOURCE_URL: postgres.url, BRONZE_CONTAINER: 'bench-wide', WATERMARK_TABLE: 'wmwide', LEDGER_TABLE: 'runswide' });
+    const app = await createApp(settings, { logger, config: { tables: [table] } });
+    const rss = new PeakRss();
+    rss.start();
+    const t = performance.now();
+    const result = await ingestTable(app.ingestDeps(), table, { runId: newRunId('bench'), trigger: 'bench' });
+    const seconds = (performance.now() - t) / 1000;
+    const peak = rss.stop();
+    if (result.status !== 'succeeded' || result.rows !== rows) throw new Error(`wide-row extraction did not succeed: ${result.message}`);
+    const groups = await rowGroupBytes(app.lake, table.name);
+    await app.close();
+    return [
+      `wide rows ${rows.toLocaleString('en')} x ${chars.toLocaleString('en')} chars`,
+      `extract ${Math.round(rows / seconds).toLocaleString('en')} rows/s`,
+      `${((rows * chars) / 1e6 / seconds).toFixed(1)} MB/s of text`,
+      `${groups.length} row groups, largest ${(Math.max(...groups) / MiB).toFixed(1)} MiB before compression (bound ${DEFAULT_ROW_GROUP_BYTES / MiB} MiB)`,
+      `peak RSS ${mb(peak)} MB`,
+    ].join(' | ');
+  } finally {
+    await postgres.stop();
+  }
+}
+
 const azurite = await startAzurite({ ports: { blob: 22000, queue: 22001, table: 22002 }, reuse: false });
 const results: string[] = [];
 try {
+  const [wideRows = 0, wideChars = 0] = opts.wide.split('x').map((n) => Number.parseInt(n, 10));
+  if (wideRows > 0 && wideChars > 0) results.push(await wideCase(wideRows, wideChars));
   for (const rows of sizes) {
     const postgres = await startEmbeddedPostgres({ port: 25434, reuse: false });
     try {
@@ -75,17 +147,7 @@ try {
       process.stderr.write(`seeded ${rows} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
       await db.end();
 
-      const table: TableConfig = {
-        name: 'fact_streams',
-        schema: 'public',
-        table: 'fact_streams',
-        watermark: { column: 'updated_at', kind: 'timestamp' },
-        primaryKey: ['stream_id'],
-        enabled: true,
-        maxRowsPerFile: 1_000_000,
-        rowGroupRows: 65_536,
-        lagSeconds: 0,
-      };
+      const table = benchTable('fact_streams', 'stream_id');
       let bestRead = 0;
       let bestExtract = 0;
       // Each round reads, then extracts, back to back: their ratio is paired against drift in machine load.

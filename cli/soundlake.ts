@@ -128,7 +128,6 @@ program
       const { status: started, created } = await app.backfill.start(plan, { queue: false });
       app.logger.info({ runId: started.runId, backfillId: started.id, chunks: started.totals.chunks }, created ? 'backfill started' : 'backfill resumed');
       const status = await app.backfill.runAll(started.id, {
-        owner: `cli-${started.runId}`,
         onChunk: (r) => app.logger.info({ runId: started.runId, backfillId: r.backfillId, chunk: r.chunk, status: r.status, rows: r.rows }, r.message),
       });
       if (opts.json) {

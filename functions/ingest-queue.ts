@@ -10,6 +10,7 @@ export const ingestQueue = loggingToInvocation(async (message: unknown, context:
   const msg = parseIngestMessage(message);
   const result = await handleIngestMessage({ ...soundlake.ingestDeps(), config: soundlake.config, ingestQueue: soundlake.ingestQueue }, msg, {
     budgetMs: soundlake.settings.invocationBudgetMs,
+    owner: context.invocationId,
   });
   context.log(`run ${result.runId} ${result.table}: ${result.status}: ${result.message}`);
 });

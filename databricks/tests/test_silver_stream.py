@@ -183,3 +183,38 @@ def test_a_file_from_the_typescript_writer_reads_exactly(spark, tmp_path):
     assert (r2.track_name, r2.duration_flag, r2.release_date, r2.tempo_bpm) == (
         "Ünïcødé ✓", "short", dt.date(2020, 2, 29), Decimal("120.00"))
     assert (r3.track_name, r3.duration_flag, r3.updated_at) == (None, None, dt.datetime(1999, 12, 31, 23, 59, 59, 999123))
+
+
+@pytest.mark.local_only
+def test_postgres_infinities_from_the_typescript_writer_read_exactly(spark, tmp_path):
+    """fixtures/ts-writer-bronze also holds a dim_users part whose dates and timestamps are
+    Postgres infinities as the TypeScript codecs write them (docs/bronze-layout.md): the
+    extremes of the column's integer. Spark reads them exactly, whatever the session's
+    datetimeRebaseModeInRead (EXCEPTION was the default before Spark 4), and silver keeps them."""
+    import shutil
+    from pathlib import Path
+
+    bronze = tmp_path / "bronze"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "ts-writer-bronze", bronze)
+    lake = lk.PathLake(str(tmp_path / "lake"))
+    key = "spark.sql.parquet.datetimeRebaseModeInRead"
+    saved = spark.conf.get(key)
+    spark.conf.set(key, "EXCEPTION")
+    try:
+        s = run_table(spark, lake, LocalFileSource(str(bronze)), USERS)
+    finally:
+        spark.conf.set(key, saved)
+    assert (len(s.files), s.rows, s.rescued) == (1, 4, 0)
+    # Python's datetime cannot hold these instants: compare the integers Spark stores.
+    def micros(t: dt.datetime) -> int:
+        return int(t.timestamp()) * 1_000_000
+
+    got = (lk.read(spark, lake, "silver", "users")
+           .selectExpr("user_id", "unix_date(signup_date) AS d", "unix_micros(updated_at) AS t")
+           .orderBy("user_id").collect())
+    assert [tuple(r) for r in got] == [
+        (1, 2**31 - 1, micros(dt.datetime(2026, 11, 25, 8, 0, 0, tzinfo=UTC))),
+        (2, -(2**31), micros(dt.datetime(2026, 11, 25, 8, 0, 1, tzinfo=UTC))),
+        (3, -719162, -(2**63)),
+        (4, (dt.date(2026, 11, 25) - dt.date(1970, 1, 1)).days, 2**63 - 1),
+    ]

@@ -107,7 +107,7 @@ export class BackfillService {
   }
 
   /** Queue-triggered step: run the chunk, then hand the lane on (same chunk again if it ran out of time). */
-  async runMessage(message: BackfillMessage, options: { owner: string; deadline?: number }): Promise<ChunkRunResult> {
+  async runMessage(message: BackfillMessage, options: { owner?: string; deadline?: number }): Promise<ChunkRunResult> {
     const result = await runBackfillChunk(this.deps, message.backfillId, message.chunk, options);
     if (result.status === 'partial') {
       await this.deps.backfillQueue.send(message);
@@ -154,8 +154,12 @@ export class BackfillService {
     return notice;
   }
 
-  /** In-process run of every unfinished chunk (the CLI): same chunk code, p-limit instead of a queue. */
-  async runAll(id: string, options: { owner: string; onChunk?: (r: ChunkRunResult) => void }): Promise<BackfillStatus> {
+  /**
+   * In-process run of every unfinished chunk (the CLI): same chunk code, p-limit instead of a
+   * queue. Each chunk gets a lease owner of its own, so a second process (or a second call)
+   * working the same backfill skips the chunks this one holds instead of taking them over.
+   */
+  async runAll(id: string, options: { onChunk?: (r: ChunkRunResult) => void } = {}): Promise<BackfillStatus> {
     const chunks = await this.deps.backfills.chunks(id);
     const limit = pLimit(this.settings.concurrency);
     await Promise.all(
@@ -163,7 +167,7 @@ export class BackfillService {
         .filter((c) => c.status !== 'done')
         .map((c) =>
           limit(async () => {
-            const r = await runBackfillChunk(this.deps, id, c.chunk, { owner: options.owner });
+            const r = await runBackfillChunk(this.deps, id, c.chunk, {});
             options.onChunk?.(r);
           }),
         ),

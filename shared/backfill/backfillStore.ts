@@ -1,5 +1,6 @@
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import type { PendingSlice } from '../extract/slice.js';
+import type { LedgerRef } from '../state/runLedger.js';
 import type { Lease } from '../state/watermarkStore.js';
 import { ensureTable, isConflict, isNotFound, isPreconditionFailed } from '../state/tableErrors.js';
 import type { ChunkWindow } from './backfillRequest.js';
@@ -34,6 +35,8 @@ export interface ChunkState {
   error: string | null;
   pending: PendingSlice | null;
   lease: Lease | null;
+  /** The ledger entry of the attempt that took the chunk last; kept after it gives the lease back. */
+  holder: LedgerRef | null;
   updatedAt: string;
   etag: string;
 }
@@ -48,23 +51,25 @@ export class ChunkLeaseLostError extends Error {
 const HEADER = 'backfill';
 const chunkKey = (chunk: number): string => `c${String(chunk).padStart(5, '0')}`;
 
-type ChunkEntity = Omit<ChunkState, 'pending' | 'lease' | 'etag' | 'error' | 'backfillId'> & {
+type ChunkEntity = Omit<ChunkState, 'pending' | 'lease' | 'holder' | 'etag' | 'error' | 'backfillId'> & {
   partitionKey: string;
   rowKey: string;
   error?: string;
   pending?: string;
+  holder?: string;
   leaseOwner?: string;
   leaseExpiresAt?: string;
 };
 
 function toChunkEntity(s: Omit<ChunkState, 'etag'>): ChunkEntity {
-  const { pending, lease, error, backfillId, ...rest } = s;
+  const { pending, lease, holder, error, backfillId, ...rest } = s;
   return {
     ...rest,
     partitionKey: backfillId,
     rowKey: chunkKey(s.chunk),
     ...(error ? { error } : {}),
     ...(pending ? { pending: JSON.stringify(pending) } : {}),
+    ...(holder ? { holder: JSON.stringify(holder) } : {}),
     ...(lease ? { leaseOwner: lease.owner, leaseExpiresAt: lease.expiresAt } : {}),
   };
 }
@@ -83,12 +88,16 @@ function fromChunkEntity(e: TableEntityResult<ChunkEntity>): ChunkState {
     error: e.error ?? null,
     pending: e.pending ? (JSON.parse(e.pending) as PendingSlice) : null,
     lease: e.leaseOwner && e.leaseExpiresAt ? { owner: e.leaseOwner, expiresAt: e.leaseExpiresAt } : null,
+    holder: e.holder ? (JSON.parse(e.holder) as LedgerRef) : null,
     updatedAt: e.updatedAt,
     etag: e.etag,
   };
 }
 
-export type ChunkClaim = { claimed: true; state: ChunkState } | { claimed: false; reason: 'done' | 'busy' | 'missing'; state?: ChunkState };
+export type ChunkClaim =
+  /** `previous`: the ledger entry of the attempt that held the chunk before. */
+  | { claimed: true; state: ChunkState; previous: LedgerRef | null }
+  | { claimed: false; reason: 'done' | 'busy' | 'missing'; state?: ChunkState };
 
 /**
  * Backfills in Table Storage: one partition per backfill, a header row and a row per chunk.
@@ -118,7 +127,7 @@ export class BackfillStore {
     const have = new Set((await this.chunks(header.id)).map((c) => c.chunk));
     for (const w of windows) {
       if (have.has(w.chunk)) continue;
-      const chunk: Omit<ChunkState, 'etag'> = { backfillId: header.id, chunk: w.chunk, low: w.low, high: w.high, status: 'pending', rows: 0, bytes: 0, files: 0, attempts: 0, error: null, pending: null, lease: null, updatedAt: now };
+      const chunk: Omit<ChunkState, 'etag'> = { backfillId: header.id, chunk: w.chunk, low: w.low, high: w.high, status: 'pending', rows: 0, bytes: 0, files: 0, attempts: 0, error: null, pending: null, lease: null, holder: null, updatedAt: now };
       try {
         await this.client.createEntity(toChunkEntity(chunk));
       } catch (err) {
@@ -165,8 +174,12 @@ export class BackfillStore {
     }
   }
 
-  /** Take a chunk for `owner` unless it is done or another live run holds it. */
-  async claim(id: string, chunk: number, owner: string, leaseMs: number, now = new Date()): Promise<ChunkClaim> {
+  /**
+   * Take a chunk for `owner` (unique per invocation) unless it is done or another live run holds
+   * it, and record `holder(attempt)`, the taker's ledger entry for that attempt, in the same write.
+   */
+  async claim(id: string, chunk: number, taker: { owner: string; holder: (attempt: number) => LedgerRef }, leaseMs: number, now = new Date()): Promise<ChunkClaim> {
+    const { owner } = taker;
     for (let attempt = 0; attempt < 5; attempt++) {
       const state = await this.chunk(id, chunk);
       if (!state) return { claimed: false, reason: 'missing' };
@@ -174,7 +187,9 @@ export class BackfillStore {
       if (state.lease && state.lease.owner !== owner && new Date(state.lease.expiresAt) > now) return { claimed: false, reason: 'busy', state };
       try {
         const lease = { owner, expiresAt: new Date(now.getTime() + leaseMs).toISOString() };
-        return { claimed: true, state: await this.save({ ...state, status: 'running', lease, attempts: state.attempts + 1 }) };
+        const holder = taker.holder(state.attempts + 1);
+        const previous = state.holder && state.holder.key !== holder.key ? state.holder : null;
+        return { claimed: true, state: await this.save({ ...state, status: 'running', lease, holder, attempts: state.attempts + 1 }), previous };
       } catch (err) {
         if (err instanceof ChunkLeaseLostError) continue;
         throw err;

@@ -8,6 +8,9 @@ import { sliceTotals } from '../extract/slice.js';
 import { extractSlice } from '../extract/sliceExtractor.js';
 import { resolveColumns } from '../extract/tableColumns.js';
 import { redactSecrets } from '../logging/redact.js';
+import { newLeaseOwner } from '../run/leaseOwner.js';
+import { closeAbandoned } from '../state/closeAbandoned.js';
+import { ledgerKey } from '../state/runLedger.js';
 import type { BackfillStore, ChunkState } from './backfillStore.js';
 
 export interface ChunkRunResult {
@@ -31,13 +34,22 @@ export async function runBackfillChunk(
   deps: BackfillDeps,
   backfillId: string,
   chunk: number,
-  options: { owner: string; deadline?: number; hooks?: FaultHooks } ,
+  /** `owner`: the lease owner, unique per invocation (the host's invocation id); a fresh identity when omitted. */
+  options: { owner?: string; deadline?: number; hooks?: FaultHooks },
 ): Promise<ChunkRunResult> {
   const header = await deps.backfills.header(backfillId);
   if (!header) throw new Error(`backfill ${backfillId} not found`);
   const log = deps.logger.child({ runId: header.runId, backfillId, chunk, table: header.table });
   const base = { backfillId, chunk, rows: 0, files: 0, bytes: 0 };
-  const claim = await deps.backfills.claim(backfillId, chunk, options.owner, deps.leaseMs);
+  const owner = options.owner ?? newLeaseOwner('backfill');
+  const startedAt = new Date().toISOString();
+  const activity = (attempt: number) => ({ runId: header.runId, subject: header.table, activity: `backfill-${backfillId}-c${chunk}-a${attempt}`, trigger: 'backfill', startedAt, owner });
+  const claim = await deps.backfills.claim(
+    backfillId,
+    chunk,
+    { owner, holder: (attempt) => ({ runId: header.runId, subject: header.table, key: ledgerKey(activity(attempt)) }) },
+    deps.leaseMs,
+  );
   if (!claim.claimed) {
     const message = claim.reason === 'done' ? 'chunk already done' : claim.reason === 'busy' ? `chunk held by ${claim.state?.lease?.owner}` : 'chunk does not exist';
     log.info({ reason: claim.reason }, message);
@@ -46,14 +58,9 @@ export async function runBackfillChunk(
   }
   let state: ChunkState = claim.state;
   const [table] = selectTables(deps.config, [header.table]);
-  const entry = await deps.ledger.start({
-    runId: header.runId,
-    subject: header.table,
-    activity: `backfill-${backfillId}-c${chunk}-a${state.attempts}`,
-    trigger: 'backfill',
-    startedAt: new Date().toISOString(),
-  });
-  const renewed = (): ChunkState['lease'] => ({ owner: options.owner, expiresAt: new Date(Date.now() + deps.leaseMs).toISOString() });
+  const entry = await deps.ledger.start(activity(state.attempts));
+  if (claim.previous) await closeAbandoned(deps, claim.previous, { runId: header.runId, owner }, log);
+  const renewed = (): ChunkState['lease'] => ({ owner, expiresAt: new Date(Date.now() + deps.leaseMs).toISOString() });
   const slice: PendingSlice = state.pending ?? {
     slice: backfillSliceId(backfillId, chunk),
     kind: 'backfill',

@@ -21,6 +21,8 @@ interface ColumnBuilder {
   take(length: number): { payload: ColumnPayload; transfer: ArrayBuffer[] };
   /** Bytes the first `length` values take. */
   bytes(length: number): number;
+  /** Forget the values at `length...end`: the next append writes there again. */
+  truncate(length: number, end: number): void;
 }
 
 /** Validity bitmap allocated at the first null: most columns never have one. */
@@ -32,6 +34,18 @@ class Validity {
     this.bitmap ??= new Uint8Array(Math.ceil(this.capacity / 8)).fill(0xff);
     this.bitmap[i >> 3]! &= ~(1 << (i & 7));
     this.nulls++;
+  }
+  /** Positions `length...end` valid again (appends only ever clear bits). */
+  truncate(length: number, end: number): void {
+    const bitmap = this.bitmap;
+    if (!bitmap) return;
+    for (let i = length; i < end; i++) {
+      const bit = 1 << (i & 7);
+      if ((bitmap[i >> 3]! & bit) === 0) {
+        bitmap[i >> 3]! |= bit;
+        this.nulls--;
+      }
+    }
   }
   take(): { validity: Uint8Array | null; nulls: number; transfer: ArrayBuffer[] } {
     const out = { validity: this.bitmap, nulls: this.nulls, transfer: this.bitmap ? [this.bitmap.buffer as ArrayBuffer] : [] };
@@ -93,6 +107,9 @@ class FixedBuilder<T extends Fixed> implements ColumnBuilder {
   bytes(length: number): number {
     return length * this.values.BYTES_PER_ELEMENT;
   }
+  truncate(length: number, end: number): void {
+    this.validity.truncate(length, end);
+  }
   take(length: number): { payload: ColumnPayload; transfer: ArrayBuffer[] } {
     const values = this.values.subarray(0, length) as T;
     this.values = this.make(this.capacity);
@@ -119,6 +136,11 @@ class BoolBuilder implements ColumnBuilder {
   bytes(length: number): number {
     return Math.ceil(length / 8);
   }
+  truncate(length: number, end: number): void {
+    // Appends only set bits.
+    for (let i = length; i < end; i++) this.bits[i >> 3]! &= ~(1 << (i & 7));
+    this.validity.truncate(length, end);
+  }
   take(): { payload: ColumnPayload; transfer: ArrayBuffer[] } {
     const values = this.bits;
     this.bits = new Uint8Array(values.length);
@@ -135,6 +157,7 @@ class BytesBuilder implements ColumnBuilder {
   constructor(
     private readonly capacity: number,
     private readonly text: boolean,
+    private readonly limit: number,
   ) {
     this.offsets = new Int32Array(capacity + 1);
     this.data = BytesBuilder.alloc(capacity * 16);
@@ -146,7 +169,9 @@ class BytesBuilder implements ColumnBuilder {
   }
   private reserve(end: number): void {
     if (end <= this.data.length) return;
-    const grown = BytesBuilder.alloc(Math.max(end, this.data.length * 2));
+    // Doubling, but not far past the batch's byte limit: a batch near it would otherwise hold
+    // twice its size. The slack covers the worst-case reservation for the last rows (3 bytes a character).
+    const grown = BytesBuilder.alloc(Math.max(end, Math.min(this.data.length * 2, this.limit + this.limit / 8)));
     this.data.copy(grown);
     this.data = grown;
   }
@@ -175,11 +200,16 @@ class BytesBuilder implements ColumnBuilder {
   bytes(length: number): number {
     return this.offsets[length]! + 4 * length;
   }
+  truncate(length: number, end: number): void {
+    // The next append starts at offsets[length] and overwrites the rest.
+    this.validity.truncate(length, end);
+  }
   take(length: number): { payload: ColumnPayload; transfer: ArrayBuffer[] } {
     const offsets = this.offsets.subarray(0, length + 1);
     const data = new Uint8Array(this.data.buffer, 0, offsets[length]!);
     this.offsets = new Int32Array(this.capacity + 1);
-    this.data = BytesBuilder.alloc(Math.max(this.capacity * 16, data.length));
+    // As large as this batch needed: the next one of a wide table will need as much, and growing costs copies.
+    this.data = BytesBuilder.alloc(this.data.length);
     const { validity, nulls, transfer } = this.validity.take();
     return { payload: { layout: 'bytes', offsets, data, validity, nulls }, transfer: [offsets.buffer as ArrayBuffer, data.buffer as ArrayBuffer, ...transfer] };
   }
@@ -207,6 +237,9 @@ class DecimalBuilder implements ColumnBuilder {
   bytes(length: number): number {
     return 16 * length;
   }
+  truncate(length: number, end: number): void {
+    this.validity.truncate(length, end);
+  }
   take(length: number): { payload: ColumnPayload; transfer: ArrayBuffer[] } {
     const values = this.words.subarray(0, 2 * length);
     this.words = new BigInt64Array(this.capacity * 2);
@@ -220,7 +253,7 @@ function badValue(expected: string, v: unknown): string {
   return `expected ${expected}, got ${typeof v} ${String(shown).slice(0, 60)}`;
 }
 
-function builderFor(kind: ParquetKind, capacity: number): ColumnBuilder {
+function builderFor(kind: ParquetKind, capacity: number, maxBytes: number): ColumnBuilder {
   switch (kind) {
     case 'int16':
       return new FixedBuilder((n) => new Int16Array(n), capacity, 'int16');
@@ -237,9 +270,9 @@ function builderFor(kind: ParquetKind, capacity: number): ColumnBuilder {
     case 'boolean':
       return new BoolBuilder(capacity);
     case 'string':
-      return new BytesBuilder(capacity, true);
+      return new BytesBuilder(capacity, true, maxBytes);
     case 'binary':
-      return new BytesBuilder(capacity, false);
+      return new BytesBuilder(capacity, false, maxBytes);
     case 'decimal':
       return new DecimalBuilder(capacity);
   }
@@ -251,12 +284,16 @@ const SIZE_CHECK_ROWS = 1024;
 const FIRST_SLICE_ROWS = 1;
 
 /**
- * One row group of a table, column by column: up to `capacity` rows, and cut earlier when its
- * buffers reach `maxBytes`, so a table of wide rows cannot hold a row group of any size.
+ * One row group of a table, column by column: up to `capacity` rows, and cut before the row
+ * that would take its buffers past `maxBytes` (a single row larger than that goes alone), so a
+ * table of wide rows cannot hold a row group of any size. The buffers are Arrow's layout, which
+ * is what the row group takes in Parquet before compression.
  */
 export class ColumnBatch {
   private readonly builders: ColumnBuilder[];
   private bytes = 0;
+  /** Rows were given back: the next row does not fit. */
+  private overflowed = false;
   length = 0;
 
   constructor(
@@ -264,18 +301,24 @@ export class ColumnBatch {
     readonly capacity: number,
     readonly maxBytes: number = Number.POSITIVE_INFINITY,
   ) {
-    this.builders = columns.map((c) => builderFor(c.kind, capacity));
+    this.builders = columns.map((c) => builderFor(c.kind, capacity, maxBytes));
   }
 
   get full(): boolean {
-    return this.length === this.capacity || this.bytes >= this.maxBytes;
+    return this.length === this.capacity || this.bytes >= this.maxBytes || this.overflowed;
+  }
+
+  private sizeAt(length: number): number {
+    let sum = 0;
+    for (const b of this.builders) sum += b.bytes(length);
+    return sum;
   }
 
   /** Appends until the batch is full or the rows run out; returns how many rows were taken. */
   append(rows: unknown[][], from: number, count: number): number {
     let taken = 0;
     while (taken < count && !this.full) {
-      // Sized from the rows so far, so even very wide rows overshoot the limit by about one row.
+      // Sized from the rows so far; rows wider than those are given back below.
       const room = this.length === 0 ? FIRST_SLICE_ROWS : Math.max(1, Math.floor(((this.maxBytes - this.bytes) * this.length) / this.bytes));
       const n = Math.min(count - taken, this.capacity - this.length, SIZE_CHECK_ROWS, room);
       for (let j = 0; j < this.builders.length; j++) {
@@ -285,9 +328,20 @@ export class ColumnBatch {
           throw new TypeError(`column ${this.columns[j]!.name}: ${(err as Error).message}`);
         }
       }
-      this.length += n;
-      taken += n;
-      this.bytes = this.builders.reduce((sum, b) => sum + b.bytes(this.length), 0);
+      let length = this.length + n;
+      let bytes = this.sizeAt(length);
+      if (bytes > this.maxBytes && length > 1) {
+        // Keep the longest run that fits (rows taken before this step always do), give back the rest.
+        let keep = length - 1;
+        while (keep > Math.max(this.length, 1) && this.sizeAt(keep) > this.maxBytes) keep--;
+        for (const b of this.builders) b.truncate(keep, length);
+        length = keep;
+        bytes = this.sizeAt(keep);
+        this.overflowed = true;
+      }
+      taken += length - this.length;
+      this.length = length;
+      this.bytes = bytes;
     }
     return taken;
   }
@@ -297,6 +351,7 @@ export class ColumnBatch {
     const taken = this.builders.map((b) => b.take(rows));
     this.length = 0;
     this.bytes = 0;
+    this.overflowed = false;
     return { columns: taken.map((t) => t.payload), rows, transfer: taken.flatMap((t) => t.transfer) };
   }
 }

@@ -12,7 +12,7 @@ import type { ColumnPayload } from './columnBatch.js';
  * row groups stream through, so a file of any size holds about two row groups here.
  */
 export type EncoderRequest =
-  | { type: 'open'; columns: ColumnSpec[]; kv: { key: string; value: string }[]; rowGroupRows: number; rowGroupBytes: number }
+  | { type: 'open'; columns: ColumnSpec[]; kv: { key: string; value: string }[]; rowGroupRows: number }
   | { type: 'group'; columns: ColumnPayload[]; rows: number }
   | { type: 'finish' };
 
@@ -50,8 +50,11 @@ function writerProperties(req: Extract<EncoderRequest, { type: 'open' }>): parqu
   let builder = new parquet.WriterPropertiesBuilder()
     .setCompression(parquet.Compression.SNAPPY)
     .setMaxRowGroupSize(req.rowGroupRows)
-    // Bounds the encoded row group held in WebAssembly memory, which grows but never shrinks.
-    .setMaxRowGroupBytes(req.rowGroupBytes)
+    // Every batch the main thread sends is one row group: it cuts them by rows and by Arrow bytes
+    // (the row group's size before compression). arrow-rs's own byte limit counts pages after
+    // compression, so with it batches of well-compressing text merged into row groups of any
+    // size; a limit of one byte makes it end the row group after each batch instead.
+    .setMaxRowGroupBytes(1)
     .setKeyValueMetadata(new Map(kv.map(({ key, value }) => [key, value])));
   for (const c of columns) builder = builder.setColumnDictionaryEnabled(c.name, DICTIONARY[c.parquet.kind]);
   return builder.build();

@@ -16,7 +16,7 @@ export type WatermarkKind = (typeof WATERMARK_KINDS)[number];
 const tuning = {
   /** Rows per Parquet file; a slice larger than this is split into parts, each committed on its own. */
   maxRowsPerFile: z.number().int().min(1).max(50_000_000).optional(),
-  /** Rows per Parquet row group, fewer when they reach 32 MiB (memory per open file is about two row groups). */
+  /** Rows per Parquet row group, fewer when they reach 4 MiB before compression (memory per open file is about two row groups). */
   rowGroupRows: z.number().int().min(1).max(10_000_000).optional(),
   /** Upper bound for timestamp watermarks is now - lag: rows from transactions that commit late are not skipped. */
   lagSeconds: z.number().min(0).max(86_400).optional(),

@@ -5,6 +5,8 @@ import type { Logger } from '../logging/logger.js';
 import { redactSecrets } from '../logging/redact.js';
 import type { Notifier } from '../notify/notifier.js';
 import type { Source } from '../source/source.js';
+import { newLeaseOwner } from '../run/leaseOwner.js';
+import { closeAbandoned } from '../state/closeAbandoned.js';
 import type { RunLedger, RunStatus } from '../state/runLedger.js';
 import type { WatermarkState, WatermarkStore } from '../state/watermarkStore.js';
 import type { FaultHooks } from './faultHooks.js';
@@ -28,6 +30,11 @@ export interface IngestDeps {
 
 export interface IngestRun {
   runId: string;
+  /**
+   * Who holds the table's lease for this call: unique per invocation (the host's invocation id),
+   * a fresh identity when omitted. Never the run id, which two deliveries of a message share.
+   */
+  owner?: string;
   /** What started the run: schedule, cli, queue, continuation ... */
   trigger: string;
   /** Epoch ms after which the run stops at the next part boundary and reports `partial`. */
@@ -39,7 +46,7 @@ export interface IngestRun {
 export interface TableRunResult {
   table: string;
   runId: string;
-  status: Exclude<RunStatus, 'running'>;
+  status: Exclude<RunStatus, 'running' | 'abandoned'>;
   /** Rows, bytes and files of the slice (all its parts) when it committed; written so far otherwise. */
   rows: number;
   bytes: number;
@@ -63,13 +70,10 @@ export interface TableRunResult {
 export async function ingestTable(deps: IngestDeps, table: TableConfig, run: IngestRun): Promise<TableRunResult> {
   const started = Date.now();
   const log = deps.logger.child({ runId: run.runId, table: table.name });
-  const entry = await deps.ledger.start({
-    runId: run.runId,
-    subject: table.name,
-    activity: 'ingest',
-    trigger: run.trigger,
-    startedAt: new Date(started).toISOString(),
-  });
+  const owner = run.owner ?? newLeaseOwner('ingest');
+  const activity = { runId: run.runId, subject: table.name, activity: 'ingest', trigger: run.trigger, startedAt: new Date(started).toISOString(), owner };
+  // Written once the lease is taken: a run that is skipped, or dies before, leaves no running entry.
+  const entry = deps.ledger.draft(activity);
   const result = (status: TableRunResult['status'], message: string, extra: Partial<TableRunResult> = {}): TableRunResult => ({
     table: table.name,
     runId: run.runId,
@@ -85,28 +89,31 @@ export async function ingestTable(deps: IngestDeps, table: TableConfig, run: Ing
     ...extra,
   });
   const finish = async (r: TableRunResult): Promise<TableRunResult> => {
-    await deps.ledger.finish(entry, {
-      status: r.status,
-      rows: r.rows,
-      bytes: r.bytes,
-      files: r.files,
-      low: r.low,
-      high: r.high,
-      ...(r.slice ? { slice: r.slice } : {}),
-      ...(r.error ? { error: r.error } : {}),
-      detail: r.message,
-    });
+    // The ledger records the outcome; failing to write it must not change or lose the outcome.
+    await deps.ledger
+      .finish(entry, {
+        status: r.status,
+        rows: r.rows,
+        bytes: r.bytes,
+        files: r.files,
+        low: r.low,
+        high: r.high,
+        ...(r.slice ? { slice: r.slice } : {}),
+        ...(r.error ? { error: r.error } : {}),
+        detail: r.message,
+      })
+      .catch((err: unknown) => log.error({ err }, 'could not record the outcome in the run ledger'));
     const level = r.status === 'failed' ? 'error' : 'info';
     log[level]({ status: r.status, rows: r.rows, files: r.files, low: r.low, high: r.high, slice: r.slice, durationMs: r.durationMs }, r.message);
     return r;
   };
 
-  const lease = await deps.watermarks.acquire(table.name, table.watermark.kind, run.runId, deps.leaseMs);
+  const lease = await deps.watermarks.acquire(table.name, table.watermark.kind, { owner, holder: { runId: run.runId, subject: table.name, key: entry.key } }, deps.leaseMs);
   if (!lease.acquired) {
-    return finish(result('skipped', `another run (${lease.heldBy}) holds ${table.name} until ${lease.until}`));
+    return finish(result('skipped', `another run (${lease.holderRunId ?? 'unknown'}, lease owner ${lease.heldBy}) holds ${table.name} until ${lease.until}`));
   }
   let state: WatermarkState = lease.state;
-  const renewed = (): WatermarkState['lease'] => ({ owner: run.runId, expiresAt: new Date(Date.now() + deps.leaseMs).toISOString() });
+  const renewed = (): WatermarkState['lease'] => ({ owner, expiresAt: new Date(Date.now() + deps.leaseMs).toISOString() });
   const save = async (next: Omit<WatermarkState, 'etag'>): Promise<void> => {
     state = await deps.watermarks.save({ ...next, etag: state.etag });
   };
@@ -114,6 +121,8 @@ export async function ingestTable(deps: IngestDeps, table: TableConfig, run: Ing
   let pending: PendingSlice | null = state.pending;
   let drift: SchemaDrift | undefined;
   try {
+    await deps.ledger.start(activity);
+    if (lease.previous) await closeAbandoned(deps, lease.previous, { runId: run.runId, owner }, log);
     const described = await deps.source.describe(table);
     const columns = resolveColumns(deps.source.kind, table, described);
     drift = detectDrift(state.columns, snapshotColumns(described)) ?? undefined;

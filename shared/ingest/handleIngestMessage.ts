@@ -25,7 +25,8 @@ const MAX_CONTINUATIONS = 200;
 export async function handleIngestMessage(
   deps: IngestDeps & { config: PipelineConfig; ingestQueue: IngestQueue },
   message: IngestMessage,
-  options: { budgetMs: number; now?: number },
+  /** `owner`: the table's lease owner for this invocation (the host's invocation id). */
+  options: { budgetMs: number; now?: number; owner?: string },
 ): Promise<TableRunResult> {
   let table;
   try {
@@ -37,6 +38,7 @@ export async function handleIngestMessage(
     runId: message.runId,
     trigger: message.continuation > 0 ? `${message.trigger}+continuation` : message.trigger,
     deadline: (options.now ?? Date.now()) + options.budgetMs,
+    ...(options.owner ? { owner: options.owner } : {}),
   });
   if (result.status !== 'partial') {
     await summariseIfRunComplete(deps, message.runId).catch((err: unknown) => deps.logger.warn({ err, runId: message.runId }, 'run summary failed'));

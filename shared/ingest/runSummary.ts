@@ -1,12 +1,13 @@
 import type { TableRunResult } from '../extract/ingestTable.js';
 import type { Notice, Notifier } from '../notify/notifier.js';
-import type { LedgerRecord, RunLedger } from '../state/runLedger.js';
+import type { LedgerRecord, RunLedger, RunStatus } from '../state/runLedger.js';
 
-type Outcome = Pick<TableRunResult, 'table' | 'status' | 'rows' | 'files'>;
+/** A table's outcome in a run; from the ledger it may also be `abandoned` (its process died, another run took over). */
+type Outcome = Pick<TableRunResult, 'table' | 'rows' | 'files'> & { status: Exclude<RunStatus, 'running'> };
 
 /** The optional success notice of a run: one line per table (channels send it only when ALERT_ON_SUCCESS is on). */
 export function summaryNotice(runId: string, trigger: string, outcomes: Outcome[]): Notice {
-  const failed = outcomes.filter((o) => o.status === 'failed').length;
+  const failed = outcomes.filter((o) => o.status === 'failed' || o.status === 'abandoned').length;
   const rows = outcomes.reduce((n, o) => n + o.rows, 0);
   return {
     kind: 'run-summary',
@@ -20,7 +21,7 @@ export function summaryNotice(runId: string, trigger: string, outcomes: Outcome[
   };
 }
 
-const TERMINAL = new Set(['succeeded', 'nochange', 'failed', 'skipped']);
+const TERMINAL = new Set(['succeeded', 'nochange', 'failed', 'skipped', 'abandoned']);
 
 /**
  * Under the Functions host no single invocation sees a whole run: each table finishes in its own.

@@ -11,6 +11,60 @@ export class ValueError extends Error {
   }
 }
 
+/**
+ * Postgres `infinity` and `-infinity` (date, timestamp, timestamptz) in bronze: the largest and
+ * smallest values of the Parquet column's integer, counted from 1970-01-01 as every DATE and
+ * TIMESTAMP(MICROS) is. Postgres stores its infinities the same way on its own 2000-01-01 epoch
+ * (INT32 / INT64 minimum and maximum). No finite value takes these numbers (Postgres dates end at
+ * 5874897-12-31, 2,145,042,905 days; the one finite timestamp that would be 2^63-1 µs is refused
+ * with the ones past it, which no TIMESTAMP(MICROS) can hold), so the rule round-trips: a bronze
+ * value equal to a sentinel is the infinity, and nothing else. Every decoder of Postgres values,
+ * text or binary, applies this rule; docs/bronze-layout.md states it for readers.
+ */
+export const DATE_INFINITY_DAYS = 2_147_483_647;
+export const DATE_NEGATIVE_INFINITY_DAYS = -2_147_483_648;
+export const TIMESTAMP_INFINITY_MICROS = 9_223_372_036_854_775_807n;
+export const TIMESTAMP_NEGATIVE_INFINITY_MICROS = -9_223_372_036_854_775_808n;
+
+/** Days from 2000-01-01 (Postgres' epoch) to 1970-01-01 (Parquet's). */
+const POSTGRES_EPOCH_DAYS = 10_957;
+const POSTGRES_EPOCH_MICROS = BigInt(POSTGRES_EPOCH_DAYS) * 86_400_000_000n;
+
+/** The sentinel for Postgres' text `infinity` / `-infinity`, or undefined for any other text. */
+function infinity<T>(text: string, positive: T, negative: T): T | undefined {
+  if (text === 'infinity') return positive;
+  if (text === '-infinity') return negative;
+  return undefined;
+}
+
+function finiteTimestamp(micros: bigint, text: string): bigint {
+  if (micros >= TIMESTAMP_INFINITY_MICROS || micros <= TIMESTAMP_NEGATIVE_INFINITY_MICROS) {
+    throw new ValueError(`timestamp ${JSON.stringify(text)} is outside the range of Parquet TIMESTAMP(MICROS) (64-bit microseconds since 1970)`);
+  }
+  return micros;
+}
+
+/**
+ * A Postgres binary `date` (int32 days since 2000-01-01, INT32 min/max for -/+infinity) as
+ * bronze DATE days: the same rule the text parser applies.
+ */
+export function dateFromPostgresBinary(daysSince2000: number): number {
+  if (daysSince2000 === 2_147_483_647) return DATE_INFINITY_DAYS;
+  if (daysSince2000 === -2_147_483_648) return DATE_NEGATIVE_INFINITY_DAYS;
+  return daysSince2000 + POSTGRES_EPOCH_DAYS;
+}
+
+/**
+ * A Postgres binary `timestamp`/`timestamptz` (int64 µs since 2000-01-01 UTC, INT64 min/max for
+ * -/+infinity) as bronze TIMESTAMP(MICROS): the same rule the text parser applies, and the same
+ * refusal of finite values past 2^63-1 µs since 1970.
+ */
+export function timestampFromPostgresBinary(microsSince2000: bigint): bigint {
+  if (microsSince2000 === TIMESTAMP_INFINITY_MICROS) return TIMESTAMP_INFINITY_MICROS;
+  if (microsSince2000 === TIMESTAMP_NEGATIVE_INFINITY_MICROS) return TIMESTAMP_NEGATIVE_INFINITY_MICROS;
+  return finiteTimestamp(microsSince2000 + POSTGRES_EPOCH_MICROS, `${microsSince2000} µs after 2000-01-01`);
+}
+
 /** Days from 1970-01-01 to a proleptic Gregorian civil date (Howard Hinnant's algorithm). */
 export function daysFromCivil(year: number, month: number, day: number): number {
   const y = month <= 2 ? year - 1 : year;
@@ -24,13 +78,21 @@ export function daysFromCivil(year: number, month: number, day: number): number 
 
 const DATE_RE = /^(\d{4,})-(\d{2})-(\d{2})( BC)?$/;
 
-/** 'YYYY-MM-DD' (optionally ' BC') to days since the epoch. */
+/** 'YYYY-MM-DD' (optionally ' BC') to days since the epoch; Postgres' infinities to their sentinels. */
 export function parseDateDays(text: string): number {
   const m = DATE_RE.exec(text);
-  if (!m) throw new ValueError(`cannot read date ${JSON.stringify(text)}`);
+  if (!m) {
+    const sentinel = infinity(text, DATE_INFINITY_DAYS, DATE_NEGATIVE_INFINITY_DAYS);
+    if (sentinel === undefined) throw new ValueError(`cannot read date ${JSON.stringify(text)}`);
+    return sentinel;
+  }
   let year = Number(m[1]);
   if (m[4]) year = 1 - year; // 1 BC is astronomical year 0
-  return daysFromCivil(year, Number(m[2]), Number(m[3]));
+  const days = daysFromCivil(year, Number(m[2]), Number(m[3]));
+  if (days >= DATE_INFINITY_DAYS || days <= DATE_NEGATIVE_INFINITY_DAYS) {
+    throw new ValueError(`date ${JSON.stringify(text)} is outside the range of Parquet DATE (32-bit days since 1970)`);
+  }
+  return days;
 }
 
 // 2026-11-25 08:46:59.123456+00, 2026-11-25 08:46:59.1234567 +05:30, 2026-11-25T08:46:59Z
@@ -81,13 +143,19 @@ function fastTimestampMicros(text: string): bigint | undefined {
 /**
  * A timestamp's text to microseconds since the epoch, UTC. Text without an offset is taken
  * as UTC; digits beyond microseconds (SQL Server's 100 ns) are truncated, because Parquet
- * readers such as Spark cannot read TIMESTAMP(NANOS).
+ * readers such as Spark cannot read TIMESTAMP(NANOS). Postgres' infinities become their
+ * sentinels; a finite value beyond what 64-bit microseconds hold is refused, never wrapped.
  */
 export function parseTimestampMicros(text: string): bigint {
+  // Four-digit years only: always in range.
   const fast = fastTimestampMicros(text);
   if (fast !== undefined) return fast;
   const m = TS_RE.exec(text);
-  if (!m) throw new ValueError(`cannot read timestamp ${JSON.stringify(text)}`);
+  if (!m) {
+    const sentinel = infinity(text, TIMESTAMP_INFINITY_MICROS, TIMESTAMP_NEGATIVE_INFINITY_MICROS);
+    if (sentinel === undefined) throw new ValueError(`cannot read timestamp ${JSON.stringify(text)}`);
+    return sentinel;
+  }
   let year = Number(m[1]);
   if (m[9]) year = 1 - year;
   let seconds = daysFromCivil(year, Number(m[2]), Number(m[3])) * 86_400 + Number(m[4]) * 3600 + Number(m[5]) * 60 + Number(m[6]);
@@ -98,7 +166,7 @@ export function parseTimestampMicros(text: string): bigint {
     seconds -= sign * (Number(digits.slice(0, 2)) * 3600 + Number(digits.slice(2, 4) || '0') * 60 + Number(digits.slice(4, 6) || '0'));
   }
   const fraction = m[7] ? Number(m[7].slice(0, 6).padEnd(6, '0')) : 0;
-  return BigInt(seconds) * 1_000_000n + BigInt(fraction);
+  return finiteTimestamp(BigInt(seconds) * 1_000_000n + BigInt(fraction), text);
 }
 
 /**

@@ -1,7 +1,9 @@
-import type { TableClient } from '@azure/data-tables';
-import { ensureTable } from './tableErrors.js';
+import { createHash } from 'node:crypto';
+import type { TableClient, TableEntityResult } from '@azure/data-tables';
+import { ensureTable, isNotFound, isPreconditionFailed } from './tableErrors.js';
 
-export type RunStatus = 'running' | 'succeeded' | 'nochange' | 'partial' | 'skipped' | 'failed';
+/** `abandoned`: the run died (or stalled past its lease) and another run took its work over. */
+export type RunStatus = 'running' | 'succeeded' | 'nochange' | 'partial' | 'skipped' | 'failed' | 'abandoned';
 
 /** One activity of a run: the extraction of one table, a backfill chunk, a Databricks kick. */
 export interface LedgerEntry {
@@ -24,14 +26,34 @@ export interface LedgerEntry {
   detail?: string;
   /** For a run's plan: the tables it queued, comma-separated. */
   tables?: string;
+  /** For an abandoned activity: the run that took its work over. */
+  abandonedBy?: string;
+  /** The lease owner that did the work: the process or invocation (two deliveries of one message share a run id). */
+  owner?: string;
 }
 
 export interface LedgerRecord extends LedgerEntry {
   key: string;
 }
 
+/**
+ * Where a run's ledger entry is: kept with the lease it holds (watermark or backfill chunk), so
+ * the run that takes the work over next can close the entry if its run died without doing so.
+ */
+export interface LedgerRef {
+  runId: string;
+  subject: string;
+  key: string;
+}
+
 // Newest first within a partition: Table Storage sorts by RowKey ascending.
 const invertedTime = (iso: string): string => String(9_999_999_999_999 - new Date(iso).getTime()).padStart(13, '0');
+
+/** The entry's row key, known before it is written; the owner tells apart invocations of one run. */
+export function ledgerKey(entry: Pick<LedgerEntry, 'startedAt' | 'runId' | 'activity' | 'owner'>): string {
+  const base = `${invertedTime(entry.startedAt)}-${entry.runId}-${entry.activity}`;
+  return entry.owner ? `${base}-${createHash('sha1').update(entry.owner).digest('hex').slice(0, 8)}` : base;
+}
 
 /**
  * The run ledger: a row per activity in Table Storage, partitioned by subject, newest first.
@@ -44,10 +66,50 @@ export class RunLedger {
     await ensureTable(this.client);
   }
 
+  /** The running entry of an activity, not yet written: `start` writes it, `finish` writes its outcome instead. */
+  draft(entry: Omit<LedgerEntry, 'status'>): LedgerRecord {
+    return { ...entry, status: 'running', key: ledgerKey(entry) };
+  }
+
   async start(entry: Omit<LedgerEntry, 'status'>): Promise<LedgerRecord> {
-    const record: LedgerRecord = { ...entry, status: 'running', key: `${invertedTime(entry.startedAt)}-${entry.runId}-${entry.activity}` };
+    const record = this.draft(entry);
     await this.write(record);
     return record;
+  }
+
+  /**
+   * Close the entry of a run that died holding work another run has now taken over. Only an entry
+   * still `running` changes, and only if nothing wrote it meanwhile (a stalled run that wakes up
+   * and reports its own outcome wins). Returns whether the entry was closed.
+   */
+  async abandon(ref: LedgerRef, by: { runId: string; owner: string }, at = new Date()): Promise<boolean> {
+    let current: TableEntityResult<Record<string, unknown>>;
+    try {
+      current = await this.client.getEntity<Record<string, unknown>>(ref.subject, ref.key);
+    } catch (err) {
+      // The run died after taking the lease and before writing its entry.
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+    if (current.status !== 'running') return false;
+    const finishedAt = at.toISOString();
+    const startedAt = typeof current.startedAt === 'string' ? current.startedAt : finishedAt;
+    const patch = {
+      partitionKey: ref.subject,
+      rowKey: ref.key,
+      status: 'abandoned',
+      abandonedBy: by.runId,
+      finishedAt,
+      durationMs: new Date(finishedAt).getTime() - new Date(startedAt).getTime(),
+      detail: `abandoned: run ${ref.runId} stopped without finishing; run ${by.runId} (lease owner ${by.owner}) took its work over`,
+    };
+    try {
+      await this.client.updateEntity(patch, 'Merge', { etag: current.etag });
+      return true;
+    } catch (err) {
+      if (isPreconditionFailed(err) || isNotFound(err)) return false;
+      throw err;
+    }
   }
 
   async finish(record: LedgerRecord, outcome: Partial<LedgerEntry> & { status: RunStatus }): Promise<LedgerRecord> {

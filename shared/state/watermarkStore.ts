@@ -1,6 +1,7 @@
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import type { WatermarkKind } from '../config/pipelineConfig.js';
 import type { PendingSlice } from '../extract/slice.js';
+import type { LedgerRef } from './runLedger.js';
 import { ensureTable, isConflict, isNotFound, isPreconditionFailed } from './tableErrors.js';
 
 /** Columns seen at the last committed slice: the reference for schema-drift checks. */
@@ -28,6 +29,8 @@ export interface WatermarkState {
   seq: number;
   pending: PendingSlice | null;
   lease: Lease | null;
+  /** The ledger entry of the run that took the lease last; kept after it gives the lease back. */
+  holder: LedgerRef | null;
   columns: ColumnSnapshot[] | null;
   committedAt: string | null;
   lastRunId: string | null;
@@ -50,6 +53,7 @@ type Entity = {
   pending?: string;
   leaseOwner?: string;
   leaseExpiresAt?: string;
+  holder?: string;
   columns?: string;
   committedAt?: string;
   lastRunId?: string;
@@ -70,6 +74,7 @@ function toEntity(s: Omit<WatermarkState, 'etag'>): Entity {
     entity.leaseOwner = s.lease.owner;
     entity.leaseExpiresAt = s.lease.expiresAt;
   }
+  if (s.holder) entity.holder = JSON.stringify(s.holder);
   if (s.columns) entity.columns = JSON.stringify(s.columns);
   if (s.committedAt) entity.committedAt = s.committedAt;
   if (s.lastRunId) entity.lastRunId = s.lastRunId;
@@ -84,6 +89,7 @@ function fromEntity(e: TableEntityResult<Entity>): WatermarkState {
     seq: Number(e.seq ?? 0),
     pending: e.pending ? (JSON.parse(e.pending) as PendingSlice) : null,
     lease: e.leaseOwner && e.leaseExpiresAt ? { owner: e.leaseOwner, expiresAt: e.leaseExpiresAt } : null,
+    holder: e.holder ? (JSON.parse(e.holder) as LedgerRef) : null,
     columns: e.columns ? (JSON.parse(e.columns) as ColumnSnapshot[]) : null,
     committedAt: e.committedAt ?? null,
     lastRunId: e.lastRunId ?? null,
@@ -91,7 +97,10 @@ function fromEntity(e: TableEntityResult<Entity>): WatermarkState {
   };
 }
 
-export type AcquireResult = { acquired: true; state: WatermarkState } | { acquired: false; heldBy: string; until: string };
+export type AcquireResult =
+  /** `previous`: the ledger entry of the run that held the table before, if another run. */
+  | { acquired: true; state: WatermarkState; previous: LedgerRef | null }
+  | { acquired: false; heldBy: string; holderRunId: string | null; until: string };
 
 /** Watermarks in Azure Table Storage, one entity per table, every write conditional on the ETag. */
 export class WatermarkStore {
@@ -117,35 +126,38 @@ export class WatermarkStore {
   }
 
   /**
-   * Take the table's lease for `owner` unless another live run holds it. Exactly one of two
+   * Take the table's lease for `owner` (unique per invocation) unless another live run holds it,
+   * and record `holder`, the taker's ledger entry, in the same write. Exactly one of two
    * concurrent callers wins: the loser's conditional write fails and it sees the winner's lease.
    */
-  async acquire(table: string, kind: WatermarkKind, owner: string, leaseMs: number, now = new Date()): Promise<AcquireResult> {
+  async acquire(table: string, kind: WatermarkKind, taker: { owner: string; holder: LedgerRef }, leaseMs: number, now = new Date()): Promise<AcquireResult> {
+    const { owner, holder } = taker;
     const lease: Lease = { owner, expiresAt: new Date(now.getTime() + leaseMs).toISOString() };
     for (let attempt = 0; attempt < 5; attempt++) {
       const current = await this.get(table);
       if (!current) {
-        const fresh = { table, kind, value: null, seq: 0, pending: null, lease, columns: null, committedAt: null, lastRunId: null };
+        const fresh = { table, kind, value: null, seq: 0, pending: null, lease, holder, columns: null, committedAt: null, lastRunId: null };
         try {
           const res = await this.client.createEntity(toEntity(fresh));
-          return { acquired: true, state: { ...fresh, etag: res.etag! } };
+          return { acquired: true, state: { ...fresh, etag: res.etag! }, previous: null };
         } catch (err) {
           if (isConflict(err)) continue;
           throw err;
         }
       }
       if (current.lease && current.lease.owner !== owner && new Date(current.lease.expiresAt) > now) {
-        return { acquired: false, heldBy: current.lease.owner, until: current.lease.expiresAt };
+        return { acquired: false, heldBy: current.lease.owner, holderRunId: current.holder?.runId ?? null, until: current.lease.expiresAt };
       }
       try {
-        return { acquired: true, state: await this.save({ ...current, lease }) };
+        const previous = current.holder && current.holder.key !== holder.key ? current.holder : null;
+        return { acquired: true, state: await this.save({ ...current, lease, holder }), previous };
       } catch (err) {
         if (err instanceof LeaseLostError) continue;
         throw err;
       }
     }
-    const holder = await this.get(table);
-    return { acquired: false, heldBy: holder?.lease?.owner ?? 'unknown', until: holder?.lease?.expiresAt ?? '' };
+    const current = await this.get(table);
+    return { acquired: false, heldBy: current?.lease?.owner ?? 'unknown', holderRunId: current?.holder?.runId ?? null, until: current?.lease?.expiresAt ?? '' };
   }
 
   /** Write the whole state if nobody else wrote since it was read; returns it with the new ETag. */

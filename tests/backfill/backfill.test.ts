@@ -8,6 +8,7 @@ import { backfillQueue } from '../../functions/backfill-queue.js';
 import { setApp } from '../../shared/app/appSingleton.js';
 import { runBackfillChunk } from '../../shared/backfill/runBackfillChunk.js';
 import type { BackfillStatus } from '../../shared/backfill/backfillService.js';
+import type { ChunkRunResult } from '../../shared/backfill/runBackfillChunk.js';
 import { createHarness, testTable, type Harness } from '../support/harness.js';
 import { countById, ingest, InjectedCrash } from '../support/ingest.js';
 import { drainQueue, peekAll, queueOf } from '../support/queueDrain.js';
@@ -215,12 +216,82 @@ describe('a backfill, end to end', () => {
     expect(await peekAll(queue)).toEqual([]);
   });
 
+  it('closes the ledger entry of a chunk attempt that died holding the chunk, naming the attempt that took over', async () => {
+    const accepted = await post({ table: 'plays', from: '2026-03-08', to: '2026-03-09', chunk: 'P1D', requestId: 'dies-holding' });
+    await queue.clearMessages();
+    const deps = { ...h.app.ingestDeps(), config: h.app.config, backfills: h.app.backfills };
+    let stalled!: () => void;
+    const reached = new Promise<void>((resolve) => (stalled = resolve));
+    let wake!: () => void;
+    const gate = new Promise<void>((resolve) => (wake = resolve));
+    // The first attempt hangs with its lease (1 s) as a killed process would.
+    const dead = runBackfillChunk({ ...deps, leaseMs: 1_000 }, accepted.body.id, 0, {
+      owner: 'dead-instance',
+      hooks: {
+        checkpoint: async (p) => {
+          if (p === 'part-committed') {
+            stalled();
+            await gate;
+          }
+        },
+      },
+    });
+    await reached;
+    const holder = (await h.app.backfills.chunk(accepted.body.id, 0))!;
+    for (const deadline = Date.now() + 10_000; Date.parse(holder.lease!.expiresAt) >= Date.now(); ) {
+      if (Date.now() > deadline) throw new Error('lease did not expire');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const rescue = await runBackfillChunk(deps, accepted.body.id, 0, { owner: 'rescuing-instance' });
+    expect(rescue).toMatchObject({ status: 'done', rows: 24 });
+    const entries = (await h.app.ledger.ofRun(accepted.body.runId)).filter((e) => e.activity.startsWith(`backfill-${accepted.body.id}-c0-`));
+    expect(entries.map((e) => [e.activity.replace(/.*-c0-/, ''), e.status]).sort()).toEqual([
+      ['a1', 'abandoned'],
+      ['a2', 'succeeded'],
+    ]);
+    expect(entries.find((e) => e.status === 'abandoned')!.detail).toMatch(/took its work over/);
+    expect(entries.find((e) => e.status === 'abandoned')!.detail).toMatch(/lease owner rescuing-instance/);
+    wake();
+    expect((await dead).status).toBe('failed');
+    expect((await get(accepted.body.id)).body.chunks[0]).toMatchObject({ status: 'done', rows: 24 });
+  });
+
+  it('works each chunk once when two processes run the same backfill at once', async () => {
+    await h.db.query(`UPDATE ${h.schema}.plays SET payload = 'v3' WHERE updated_at >= '2026-03-05' AND updated_at < '2026-03-07'`);
+    const plan = h.app.backfill.plan({ table: 'plays', from: '2026-03-05', to: '2026-03-07', chunk: 'PT6H', requestId: 'twice-at-once' });
+    const { status } = await h.app.backfill.start(plan, { queue: false });
+    // A second `soundlake backfill` for the same request: another process, the same backfill id and run id.
+    // One chunk at a time in each, so both start on chunk 0 together (and PGlite, one session
+    // multiplexed over its connections, serves two readers at once reliably, not four).
+    const other = await h.newApp();
+    const lanes = (app: typeof other): { concurrency: number } => (app.backfill as unknown as { settings: { concurrency: number } }).settings;
+    const before = lanes(h.app).concurrency;
+    lanes(h.app).concurrency = 1;
+    lanes(other).concurrency = 1;
+    const results: ChunkRunResult[] = [];
+    const [mine, theirs] = await Promise.all([
+      h.app.backfill.runAll(status.id, { onChunk: (r) => results.push(r) }),
+      other.backfill.runAll(status.id, { onChunk: (r) => results.push(r) }),
+    ]).finally(() => (lanes(h.app).concurrency = before));
+    expect(results.filter((r) => r.status === 'failed')).toEqual([]);
+    expect(results.filter((r) => r.status === 'done').map((r) => r.chunk).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    const final = (await get(status.id)).body;
+    expect(final.status).toBe('done');
+    expect(final.chunks.map((c) => [c.status, c.attempts, c.rows])).toEqual(Array.from({ length: 8 }, () => ['done', 1, 6]));
+    expect([mine.status, theirs.status]).toContain('done');
+    const files = (await h.bronzeFiles('plays')).filter((f) => f.path.includes(`__b${status.id}-c`));
+    expect(files).toHaveLength(8);
+    const rows = (await h.bronzeRows('plays')).filter((r) => r.payload === 'v3');
+    expect(countById(rows).size).toBe(48);
+    expect([...countById(rows).values()].every((n) => n === 1)).toBe(true);
+  });
+
   it('runs in-process on the same core for the CLI', async () => {
     const plan = h.app.backfill.plan({ table: 'plays', from: '2026-03-09', to: '2026-03-10T06:00:00', chunk: 'PT10H' });
     const { status } = await h.app.backfill.start(plan, { queue: false });
     expect(await peekAll(queue)).toEqual([]);
     const seen: number[] = [];
-    const done = await h.app.backfill.runAll(status.id, { owner: 'cli', onChunk: (r) => seen.push(r.chunk) });
+    const done = await h.app.backfill.runAll(status.id, { onChunk: (r) => seen.push(r.chunk) });
     expect(seen.sort()).toEqual([0, 1, 2]);
     expect(done.status).toBe('done');
     expect(done.totals.rows).toBe(30);

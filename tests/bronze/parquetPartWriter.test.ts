@@ -32,8 +32,12 @@ const columns: SourceColumn[] = [
 ];
 const batchColumns = columns.map((c) => ({ name: c.name, kind: c.parquet.kind }));
 const wideRows = (n: number, width: number): unknown[][] => Array.from({ length: n }, (_, i) => [i, randomBytes(width).toString('base64').slice(0, width)]);
-const rowGroups = (file: Uint8Array): number[] =>
-  parquetMetadata(file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength) as ArrayBuffer).row_groups.map((g) => Number(g.num_rows));
+const footer = (file: Uint8Array) => parquetMetadata(file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength) as ArrayBuffer);
+const rowGroups = (file: Uint8Array): number[] => footer(file).row_groups.map((g) => Number(g.num_rows));
+/** Uncompressed size of each row group as the footer declares it. */
+const rowGroupBytes = (file: Uint8Array): number[] => footer(file).row_groups.map((g) => Number(g.total_byte_size));
+/** Distinct wide values that Snappy shrinks to almost nothing: an encoder that sizes row groups by compressed bytes never cuts them. */
+const compressibleRows = (n: number, width: number): unknown[][] => Array.from({ length: n }, (_, i) => [i, `${i}:`.padEnd(width, 'soundlake ')]);
 
 describe('column batch', () => {
   it('is full at its row count', () => {
@@ -45,8 +49,8 @@ describe('column batch', () => {
     expect(batch.append(rows, 400, 600)).toBe(400);
   });
 
-  it('is cut by size when rows are wide, about one row past the limit', () => {
-    // 10,000 text bytes + 4 offset bytes + 4 id bytes a row: the tenth row crosses 100,000.
+  it('is cut by size when rows are wide, before the row that would cross the limit', () => {
+    // 10,000 text bytes + 4 offset bytes + 4 id bytes a row: nine rows fit in 100,000, ten do not.
     const batch = new ColumnBatch(batchColumns, 65_536, 100_000);
     const rows = wideRows(50, 10_000);
     const sizes: number[] = [];
@@ -55,7 +59,38 @@ describe('column batch', () => {
       from += batch.append(rows, from, rows.length - from);
       if (batch.full || from === rows.length) sizes.push(batch.take().rows);
     }
-    expect(sizes).toEqual([10, 10, 10, 10, 10]);
+    expect(sizes).toEqual([9, 9, 9, 9, 9, 5]);
+  });
+
+  it('gives back rows it took past the limit, nulls and booleans included, so they start the next batch intact', () => {
+    const kinds = [
+      { name: 'id', kind: 'int32' as const },
+      { name: 'body', kind: 'string' as const },
+      { name: 'flag', kind: 'boolean' as const },
+    ];
+    // Rows 0-3 are narrow, then wide ones arrive: the batch, sized from narrow rows, takes too many and must return them.
+    const rows: unknown[][] = Array.from({ length: 12 }, (_, i) => [i % 3 === 0 ? null : i, 'x'.repeat(i < 4 ? 10 : 30_000), i % 2 === 0 ? true : i % 5 === 0 ? null : false]);
+    const batch = new ColumnBatch(kinds, 65_536, 100_000);
+    const batches: { columns: unknown[]; rows: number }[] = [];
+    let from = 0;
+    while (from < rows.length) {
+      from += batch.append(rows, from, rows.length - from);
+      if (batch.full || from === rows.length) batches.push(batch.take());
+    }
+    expect(batches.map((b) => b.rows)).toEqual([7, 3, 2]);
+    // Every batch holds exactly its rows: the values, the nulls, the booleans.
+    let at = 0;
+    for (const b of batches) {
+      const [ids, bodies, flags] = b.columns as { validity: Uint8Array | null; nulls: number; values?: Uint8Array | Int32Array; offsets?: Int32Array }[];
+      for (let i = 0; i < b.rows; i++, at++) {
+        const [id, body, flag] = rows[at]!;
+        const valid = (c: typeof ids, k: number): boolean => !c!.validity || ((c!.validity[k >> 3]! >> (k & 7)) & 1) === 1;
+        expect(valid(ids, i) ? ids!.values![i] : null).toBe(id);
+        expect(bodies!.offsets![i + 1]! - bodies!.offsets![i]!).toBe((body as string).length);
+        expect(valid(flags, i) ? ((flags!.values![i >> 3]! >> (i & 7)) & 1) === 1 : null).toBe(flag);
+      }
+      expect(ids!.nulls + flags!.nulls).toBe(rows.slice(at - b.rows, at).reduce((n, r) => n + (r[0] === null ? 1 : 0) + (r[2] === null ? 1 : 0), 0));
+    }
   });
 });
 
@@ -93,6 +128,33 @@ describe('parquet part writer', () => {
     expect((await readParquetBytes(bytes())).rows).toEqual(rows.map(([id, body]) => ({ id, body })));
   });
 
+  it('fails the file when the lake refuses a block, with no rejection left unhandled', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      let committed = false;
+      let staged = 0;
+      const upload: LakeUpload = {
+        stage: async () => {
+          staged++;
+          throw new Error('storage refused the block');
+        },
+        commit: async () => ((committed = true), 0),
+      };
+      const writer = new ParquetPartWriter(columns, upload, 100);
+      await writer.add(wideRows(500, 8));
+      await expect(writer.finish()).rejects.toThrow(/storage refused the block/);
+      expect(committed).toBe(false);
+      expect(staged).toBeGreaterThan(0);
+      // Node reports unhandled rejections once the microtask queue drains: one event-loop turn.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('reports an error inside the encoder as a failed file', async () => {
     let committed = false;
     const writer = new ParquetPartWriter(columns, { stage: async () => undefined, commit: async () => ((committed = true), 0) }, 400);
@@ -109,6 +171,21 @@ describe('parquet part writer', () => {
     for (let i = 0; i < rows.length; i += 300) await writer.add(rows.slice(i, i + 300));
     await writer.finish();
     expect(rowGroups(bytes())).toEqual([400, 400, 200]);
+    expect((await readParquetBytes(bytes())).rows).toEqual(rows.map(([id, body]) => ({ id, body })));
+  });
+
+  it('keeps every row group within the byte limit, uncompressed, however well its values compress', async () => {
+    const { upload, bytes } = memoryUpload();
+    // Larger than a data page (1 MiB), so pages are compressed before the row group ends.
+    const limit = 4 * 1024 * 1024;
+    const writer = new ParquetPartWriter(columns, upload, 65_536, {}, limit);
+    const rows = compressibleRows(160, 100_000);
+    for (let i = 0; i < rows.length; i += 7) await writer.add(rows.slice(i, i + 7));
+    await writer.finish();
+    const sizes = rowGroupBytes(bytes());
+    expect(sizes.length).toBeGreaterThanOrEqual(4);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(limit);
+    expect(rowGroups(bytes()).reduce((a, b) => a + b, 0)).toBe(160);
     expect((await readParquetBytes(bytes())).rows).toEqual(rows.map(([id, body]) => ({ id, body })));
   });
 

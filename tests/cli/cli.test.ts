@@ -1,4 +1,6 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { setTimeout as tick } from 'node:timers/promises';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,13 +13,31 @@ const run = promisify(execFile);
 let h: Harness;
 let env: NodeJS.ProcessEnv;
 
-async function soundlake(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+type Outcome = { stdout: string; stderr: string; code: number };
+
+async function soundlake(...args: string[]): Promise<Outcome> {
+  return soundlakeWith({}, ...args);
+}
+
+/** The CLI with some environment settings changed, e.g. another SOUNDLAKE_CONFIG. */
+async function soundlakeWith(changes: NodeJS.ProcessEnv, ...args: string[]): Promise<Outcome> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'cli/soundlake.ts', ...args], { env, timeout: 60_000 });
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'cli/soundlake.ts', ...args], { env: { ...env, ...changes }, timeout: 60_000 });
     return { stdout, stderr, code: 0 };
   } catch (err) {
     const e = err as { stdout: string; stderr: string; code: number };
     return { stdout: e.stdout, stderr: e.stderr, code: e.code };
+  }
+}
+
+/** Poll `check` until it returns something truthy, failing after `ms`. */
+async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await tick(50);
   }
 }
 
@@ -67,6 +87,85 @@ describe('soundlake CLI', () => {
     expect(code).toBe(0);
     const status = JSON.parse(stdout) as { status: string; totals: { rows: number; chunks: number } };
     expect(status).toMatchObject({ status: 'done', totals: { rows: 35, chunks: 3 } });
+  });
+
+  it('a value no Parquet type can hold fails only its own table: the others finish, leases and ledger are settled', async () => {
+    // Postgres infinities are mapped (docs/bronze-layout.md); a timestamp past 2^63-1 microseconds
+    // after 1970 fits no Parquet TIMESTAMP(MICROS) and is refused inside the driver's row parsing.
+    await h.db.query(`CREATE TABLE ${h.schema}.open_ended (id integer PRIMARY KEY, valid_from date, valid_to date, seen_at timestamptz, updated_at timestamptz NOT NULL)`);
+    await h.db.query(`INSERT INTO ${h.schema}.open_ended VALUES
+      (1, '-infinity', 'infinity', '-infinity', '2026-02-01 00:00:00+00'),
+      (2, '2026-01-01', '2026-12-31', 'infinity', '2026-02-01 00:00:01+00'),
+      (3, NULL, NULL, '2026-01-01 00:00:00+00', '2026-02-01 00:00:02+00')`);
+    await h.db.query(`CREATE TABLE ${h.schema}.far_future (id integer PRIMARY KEY, seen_at timestamptz, updated_at timestamptz NOT NULL)`);
+    await h.db.query(`INSERT INTO ${h.schema}.far_future SELECT i, TIMESTAMPTZ '2026-01-01' + i * INTERVAL '1 day', TIMESTAMPTZ '2026-02-01' + i * INTERVAL '1 second' FROM generate_series(1, 500) i`);
+    await h.db.query(`UPDATE ${h.schema}.far_future SET seen_at = '294250-01-01 00:00:00+00' WHERE id = 321`);
+    await h.db.query(`CREATE TABLE ${h.schema}.plain (id integer PRIMARY KEY, title text, updated_at timestamptz NOT NULL)`);
+    await h.db.query(`INSERT INTO ${h.schema}.plain SELECT i, 'row ' || i, TIMESTAMPTZ '2026-02-01' + i * INTERVAL '1 second' FROM generate_series(1, 300) i`);
+    const dir = await mkdtemp(join(tmpdir(), 'soundlake-cli-'));
+    const config = join(dir, 'soundlake.yaml');
+    const entry = (name: string): string => `  - name: ${name}\n    schema: ${h.schema}\n    table: ${name}\n    watermark: { column: updated_at, kind: timestamp }\n    primaryKey: [id]\n`;
+    await writeFile(config, `version: 1\ndefaults:\n  lagSeconds: 0\ntables:\n${entry('open_ended')}${entry('far_future')}${entry('plain')}`);
+
+    const { stdout, code } = await soundlakeWith({ SOUNDLAKE_CONFIG: config }, 'ingest', '--json', '--concurrency', '3');
+    expect(code).toBe(1);
+    const results = Object.fromEntries((JSON.parse(stdout) as { table: string }[]).map((r) => [r.table, r])) as Record<string, Record<string, unknown>>;
+    expect(results.plain).toMatchObject({ status: 'succeeded', rows: 300 });
+    expect(results.open_ended).toMatchObject({ status: 'succeeded', rows: 3 });
+    expect(results.far_future).toMatchObject({ status: 'failed', rows: 0 });
+    expect(results.far_future!.error).toMatch(/column seen_at of t_\w+\.far_future: .*"294250-01-01 00:00:00\+00"/);
+
+    // The failed table gave its lease back at once and kept its slice pending for the next run.
+    const failed = await h.app.watermarks.get('far_future');
+    expect(failed).toMatchObject({ value: null, lease: null });
+    expect(failed!.pending).not.toBeNull();
+    for (const table of ['open_ended', 'plain']) expect(await h.app.watermarks.get(table)).toMatchObject({ lease: null, pending: null });
+    const ledger = await h.app.ledger.ofRun(results.plain!.runId as string);
+    expect(ledger.filter((e) => e.activity === 'ingest').map((e) => [e.subject, e.status]).sort()).toEqual([
+      ['far_future', 'failed'],
+      ['open_ended', 'succeeded'],
+      ['plain', 'succeeded'],
+    ]);
+  });
+
+  it('a run killed mid-slice, twice, leaves no phantom running entry: the next run closes it as abandoned', async () => {
+    await h.db.query(`CREATE TABLE ${h.schema}.crashy (id integer PRIMARY KEY, payload text, updated_at timestamptz NOT NULL)`);
+    await h.db.query(`INSERT INTO ${h.schema}.crashy SELECT i, md5(i::text), TIMESTAMPTZ '2026-02-01' + i * INTERVAL '1 second' FROM generate_series(1, 20000) i`);
+    const dir = await mkdtemp(join(tmpdir(), 'soundlake-cli-'));
+    const config = join(dir, 'soundlake.yaml');
+    await writeFile(config, `version: 1\ndefaults:\n  lagSeconds: 0\n  maxRowsPerFile: 400\ntables:\n  - name: crashy\n    schema: ${h.schema}\n    table: crashy\n    watermark: { column: updated_at, kind: timestamp }\n    primaryKey: [id]\n`);
+    const changes = { SOUNDLAKE_CONFIG: config, LEASE_SECONDS: '10' };
+    const parts = async (): Promise<number> => (await h.app.watermarks.get('crashy'))?.pending?.parts.length ?? 0;
+
+    // SIGKILL, twice, each time once the run has committed parts beyond what it started from.
+    const killed: string[] = [];
+    for (const atParts of [2, 6]) {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'cli/soundlake.ts', 'ingest', '--json'], { env: { ...env, ...changes }, stdio: 'ignore' });
+      await waitFor(`part ${atParts} of crashy`, async () => (await parts()) >= atParts);
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+      const state = await h.app.watermarks.get('crashy');
+      // Until a run takes over, the dead run still shows as running: nobody could close it.
+      const running = (await h.app.ledger.recent('crashy')).filter((e) => e.status === 'running' && !killed.includes(e.runId));
+      expect(running).toHaveLength(1);
+      killed.push(running[0]!.runId);
+      // The lease of a dead run is only taken over once it expires.
+      await waitFor('the lease to expire', async () => Date.parse(state!.lease!.expiresAt) < Date.now(), 20_000);
+    }
+
+    const { stdout, code } = await soundlakeWith(changes, 'ingest', '--json');
+    expect(code).toBe(0);
+    const [done] = JSON.parse(stdout) as { status: string; rows: number; runId: string }[];
+    expect(done).toMatchObject({ status: 'succeeded', rows: 20000 });
+
+    const status = JSON.parse((await soundlakeWith(changes, 'status', '--json', '--limit', '20')).stdout) as { runs: { runId: string; subject: string; status: string; abandonedBy?: string }[] };
+    const crashyRuns = status.runs.filter((r) => r.subject === 'crashy');
+    expect(crashyRuns.filter((r) => r.status === 'running')).toEqual([]);
+    expect(crashyRuns.map((r) => [r.runId, r.status, r.abandonedBy])).toEqual([
+      [done!.runId, 'succeeded', undefined],
+      [killed[1], 'abandoned', done!.runId],
+      [killed[0], 'abandoned', killed[1]],
+    ]);
   });
 
   it('names the bad option and exits non-zero', async () => {

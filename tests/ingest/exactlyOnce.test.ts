@@ -123,6 +123,19 @@ describe('two runs of one table at once', () => {
     await expectExactlyOnce(name);
   });
 
+  it('lets one of two deliveries of the same message (one run id) work, and the other skip', async () => {
+    const name = 'redelivered';
+    await seed(name);
+    const table = h.table(name, parts);
+    const runId = newRunId();
+    const [a, b] = await Promise.all([ingest(h, table, { runId }), ingest(h, table, { runId })]);
+    expect([a.status, b.status].sort()).toEqual(['skipped', 'succeeded']);
+    expect([a.error, b.error]).toEqual([undefined, undefined]);
+    await expectExactlyOnce(name);
+    // One ledger row for the work, one for the skip; neither left running.
+    expect((await h.app.ledger.recent(name)).map((e) => e.status).sort()).toEqual(['skipped', 'succeeded']);
+  });
+
   it('takes over from a run that stalls past its lease, and the stalled run cannot write after', async () => {
     const name = 'zombie';
     await seed(name);
@@ -149,11 +162,17 @@ describe('two runs of one table at once', () => {
     await sleep(1_200);
     const rescuer = await ingestTable({ ...h.app.ingestDeps(), leaseMs: 60_000 }, table, { runId: newRunId('rescue'), trigger: 'test' });
     expect(rescuer).toMatchObject({ status: 'succeeded', resumed: true, rows: ROWS });
+    // Seen from outside, the stalled run is dead: the rescuer closed its entry.
+    const [zombieEntry] = (await h.app.ledger.recent(name)).filter((e) => e.runId.startsWith('zombie'));
+    expect(zombieEntry).toMatchObject({ status: 'abandoned', abandonedBy: rescuer.runId });
+    expect(zombieEntry!.detail).toMatch(new RegExp(`run ${rescuer.runId} \\(lease owner ingest@`));
     release();
     const late = await zombie;
     expect(late.status).toBe('failed');
     expect(late.error).toMatch(/lease lost/);
     await expectExactlyOnce(name);
+    // The stalled run, back, reports its own end over the abandoned mark; nothing stays running.
+    expect((await h.app.ledger.recent(name)).map((e) => e.status).sort()).toEqual(['failed', 'succeeded']);
   });
 });
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestTable } from '../../shared/extract/ingestTable.js';
 import { newRunId } from '../../shared/run/runId.js';
+import { DATE_INFINITY_DAYS, DATE_NEGATIVE_INFINITY_DAYS, TIMESTAMP_INFINITY_MICROS, TIMESTAMP_NEGATIVE_INFINITY_MICROS } from '../../shared/source/valueCodecs.js';
 import { createHarness, testTable, type Harness } from '../support/harness.js';
 
 /**
@@ -22,7 +23,13 @@ const ROWS = `
    NULL, NULL, NULL, '2026-11-01 00:00:00.000003+00'),
   (4, 0, 0, 0, 0, 0, 0, 'NaN', '-Infinity', true,
    'ñ', 'Ω', ' ', 'ffffffff-ffff-ffff-ffff-ffffffffffff', '\\xdeadbeef', '9999-12-31',
-   '2262-04-11 23:47:16.854775', '1900-02-28 12:00:00.5+05:30', '[]', '2026-11-01 00:00:00.000004+00')`;
+   '2262-04-11 23:47:16.854775', '1900-02-28 12:00:00.5+05:30', '[]', '2026-11-01 00:00:00.000004+00'),
+  (5, 1, 1, 1, 1, 1, 1, 1, 1, true,
+   'open end', 'x', 'x', 'ffffffff-ffff-ffff-ffff-ffffffffffff', '\\x01', 'infinity',
+   '-infinity', 'infinity', '{}', '2026-11-01 00:00:00.000005+00'),
+  (6, 1, 1, 1, 1, 1, 1, 1, 1, true,
+   'open start', 'x', 'x', 'ffffffff-ffff-ffff-ffff-ffffffffffff', '\\x01', '-infinity',
+   'infinity', '-infinity', '{}', '2026-11-01 00:00:00.000006+00')`;
 
 beforeAll(async () => {
   h = await createHarness((schema) => [testTable(schema, 'types_all')]);
@@ -48,15 +55,18 @@ describe('types round trip', () => {
   it('reads back every value of every type exactly', async () => {
     const result = await ingestTable(h.app.ingestDeps(), h.app.config.tables[0]!, { runId: newRunId(), trigger: 'test' });
     expect(result.status, result.message).toBe('succeeded');
-    expect(result.rows).toBe(4);
+    expect(result.rows).toBe(6);
 
     // What Postgres says each value is, in forms that need no parsing on our side.
     const { rows: expected } = await h.db.query({
       text: `SELECT id, c_int2, c_int4, c_int8::text, c_num::text, c_num_wide::text, c_num_free::text,
                     c_f4::float8 AS c_f4, c_f8, c_bool, c_text, c_varchar, c_char, c_uuid::text, encode(c_bytea, 'hex') AS c_bytea,
-                    (c_date - DATE '1970-01-01') AS c_date,
-                    (extract(epoch FROM c_ts AT TIME ZONE 'UTC') * 1000000)::numeric(30,0)::text AS c_ts,
-                    (extract(epoch FROM c_tstz) * 1000000)::numeric(30,0)::text AS c_tstz,
+                    CASE WHEN c_date = 'infinity' THEN 2147483647 WHEN c_date = '-infinity' THEN -2147483648
+                         ELSE c_date - DATE '1970-01-01' END AS c_date,
+                    CASE WHEN c_ts = 'infinity' THEN '9223372036854775807' WHEN c_ts = '-infinity' THEN '-9223372036854775808'
+                         ELSE (extract(epoch FROM c_ts AT TIME ZONE 'UTC') * 1000000)::numeric(30,0)::text END AS c_ts,
+                    CASE WHEN c_tstz = 'infinity' THEN '9223372036854775807' WHEN c_tstz = '-infinity' THEN '-9223372036854775808'
+                         ELSE (extract(epoch FROM c_tstz) * 1000000)::numeric(30,0)::text END AS c_tstz,
                     c_json::text
                FROM ${h.schema}.types_all ORDER BY id`,
     });
@@ -93,6 +103,15 @@ describe('types round trip', () => {
       expect(a.c_tstz).toBe(e.c_tstz === null ? null : BigInt(e.c_tstz));
       expect(a.c_json).toBe(e.c_json);
     }
+    // Infinities land as the documented sentinels, and no finite value is one.
+    const sentinelsOf = (id: number) => {
+      const row = actual.find((r) => r.id === id)!;
+      return [row.c_date, row.c_ts, row.c_tstz];
+    };
+    expect(sentinelsOf(5)).toEqual([DATE_INFINITY_DAYS, TIMESTAMP_NEGATIVE_INFINITY_MICROS, TIMESTAMP_INFINITY_MICROS]);
+    expect(sentinelsOf(6)).toEqual([DATE_NEGATIVE_INFINITY_DAYS, TIMESTAMP_INFINITY_MICROS, TIMESTAMP_NEGATIVE_INFINITY_MICROS]);
+    const sentinels = new Set<unknown>([DATE_INFINITY_DAYS, DATE_NEGATIVE_INFINITY_DAYS, TIMESTAMP_INFINITY_MICROS, TIMESTAMP_NEGATIVE_INFINITY_MICROS]);
+    expect(actual.filter((r) => (r.id as number) < 5).flatMap((r) => [r.c_date, r.c_ts, r.c_tstz]).filter((v) => sentinels.has(v))).toEqual([]);
   });
 
   it('declares Parquet types faithfully in the file and the manifest', async () => {

@@ -161,7 +161,9 @@ for (const adapter of adapters) {
         seen += b.rows.length;
         if (seen >= 30) break;
       }
-      expect(seen).toBe(30);
+      // Fetches are sized by the rows' width (the first is one row), so the break comes within one fetch of 30.
+      expect(seen).toBeGreaterThanOrEqual(30);
+      expect(seen).toBeLessThan(40);
       expect(await f.source.hasRows(ref('events'), wm, { low: null, high: '2030-01-01' })).toBe(true);
     });
   });

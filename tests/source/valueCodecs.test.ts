@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { decimalToUnscaled, parseDateDays, parseTimestampMicros } from '../../shared/source/valueCodecs.js';
+import {
+  DATE_INFINITY_DAYS,
+  DATE_NEGATIVE_INFINITY_DAYS,
+  dateFromPostgresBinary,
+  decimalToUnscaled,
+  parseDateDays,
+  parseTimestampMicros,
+  TIMESTAMP_INFINITY_MICROS,
+  TIMESTAMP_NEGATIVE_INFINITY_MICROS,
+  timestampFromPostgresBinary,
+} from '../../shared/source/valueCodecs.js';
 
 /** A seeded generator, so a failure reproduces. */
 function rng(seed: number): () => number {
@@ -49,8 +59,44 @@ describe('timestamp text to epoch microseconds', () => {
     expect(parseTimestampMicros('0001-01-01 00:00:00 BC')).toBe(BigInt(new Date('0000-01-01T00:00:00Z').getTime()) * 1000n);
     expect(parseTimestampMicros('12026-01-01 00:00:00+00') > parseTimestampMicros('9999-12-31 23:59:59+00')).toBe(true);
     expect(parseTimestampMicros('2026-03-29 01:00:00+05:30:15')).toBe(BigInt(Date.UTC(2026, 2, 28, 19, 29, 45)) * 1000n);
-    expect(() => parseTimestampMicros('infinity')).toThrow(/cannot read timestamp "infinity"/);
+    expect(() => parseTimestampMicros('someday')).toThrow(/cannot read timestamp "someday"/);
     expect(() => parseTimestampMicros('2026-13-01 25:00')).toThrow(/cannot read timestamp/);
+  });
+});
+
+describe('Postgres infinities and the edges of the Parquet types', () => {
+  it('maps infinity and -infinity to the extremes of the column integer, text and binary alike', () => {
+    expect(parseDateDays('infinity')).toBe(2 ** 31 - 1);
+    expect(parseDateDays('-infinity')).toBe(-(2 ** 31));
+    expect(parseTimestampMicros('infinity')).toBe(2n ** 63n - 1n);
+    expect(parseTimestampMicros('-infinity')).toBe(-(2n ** 63n));
+    // Postgres' binary forms: INT32/INT64 extremes on its 2000-01-01 epoch.
+    expect(dateFromPostgresBinary(2 ** 31 - 1)).toBe(DATE_INFINITY_DAYS);
+    expect(dateFromPostgresBinary(-(2 ** 31))).toBe(DATE_NEGATIVE_INFINITY_DAYS);
+    expect(timestampFromPostgresBinary(2n ** 63n - 1n)).toBe(TIMESTAMP_INFINITY_MICROS);
+    expect(timestampFromPostgresBinary(-(2n ** 63n))).toBe(TIMESTAMP_NEGATIVE_INFINITY_MICROS);
+  });
+
+  it('reads finite binary values as the text parser reads the same instants', () => {
+    expect(dateFromPostgresBinary(0)).toBe(parseDateDays('2000-01-01'));
+    expect(dateFromPostgresBinary(-10_957)).toBe(0);
+    // The last date Postgres can store, on its own epoch and on ours.
+    expect(dateFromPostgresBinary(2_145_031_948)).toBe(parseDateDays('5874897-12-31'));
+    expect(parseDateDays('5874897-12-31')).toBeLessThan(DATE_INFINITY_DAYS);
+    expect(parseDateDays('4714-11-24 BC')).toBeGreaterThan(DATE_NEGATIVE_INFINITY_DAYS);
+    expect(timestampFromPostgresBinary(0n)).toBe(parseTimestampMicros('2000-01-01 00:00:00+00'));
+    expect(timestampFromPostgresBinary(-1n)).toBe(parseTimestampMicros('1999-12-31 23:59:59.999999+00'));
+    expect(timestampFromPostgresBinary(parseTimestampMicros('4714-11-24 00:00:00+00 BC') - 946_684_800_000_000n)).toBe(parseTimestampMicros('4714-11-24 00:00:00+00 BC'));
+  });
+
+  it('refuses finite values no Parquet DATE or TIMESTAMP(MICROS) can hold, never wrapping them', () => {
+    // 2^63-1 µs after 1970 is 294247-01-10 04:00:54.775807 UTC: it and everything after are refused,
+    // so no finite value can be mistaken for +infinity.
+    expect(parseTimestampMicros('294247-01-10 04:00:54.775806+00')).toBe(2n ** 63n - 2n);
+    expect(() => parseTimestampMicros('294247-01-10 04:00:54.775807+00')).toThrow(/timestamp "294247-01-10 04:00:54.775807\+00" is outside the range of Parquet TIMESTAMP\(MICROS\)/);
+    expect(() => parseTimestampMicros('294276-12-31 23:59:59.999999')).toThrow(/outside the range/);
+    expect(() => timestampFromPostgresBinary(2n ** 63n - 2n)).toThrow(/outside the range of Parquet TIMESTAMP\(MICROS\)/);
+    expect(() => parseDateDays('5881580-07-11')).toThrow(/date "5881580-07-11" is outside the range of Parquet DATE/);
   });
 });
 

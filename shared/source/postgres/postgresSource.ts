@@ -1,9 +1,10 @@
 import pg from 'pg';
-import Cursor from 'pg-cursor';
 import { quotePostgres } from '../../config/identifiers.js';
 import type { ReadRequest, RowBatch, SliceBounds, Source, SourceColumn, TableRef, WatermarkSpec } from '../source.js';
 import { planKeys, SourceError, sourceFailure } from '../source.js';
 import { decimalToUnscaled, ValueError } from '../valueCodecs.js';
+import { FetchSizer } from '../fetchSizer.js';
+import { GuardedCursor } from './guardedCursor.js';
 import { parquetTypeParsers, postgresParquetType, textTypeParsers } from './postgresTypes.js';
 
 export interface PostgresSourceOptions {
@@ -169,25 +170,33 @@ export class PostgresSource implements Source {
       throw describeError(err, 'connecting');
     }
     let broken: Error | undefined;
-    let cursor: Cursor | undefined;
+    let cursor: GuardedCursor | undefined;
     let inFlight: Promise<unknown[][]> | undefined;
     try {
       // An explicit read-only transaction: one snapshot for the whole read, and on PGlite's
       // multiplexed server it keeps other connections from interleaving with our portal.
       await client.query('BEGIN READ ONLY ISOLATION LEVEL REPEATABLE READ');
-      cursor = client.query(new Cursor(sql, params, { rowMode: 'array', types: parquetTypeParsers }));
+      cursor = client.query(new GuardedCursor(sql, params, parquetTypeParsers));
       // One read ahead (pg-cursor serves a single outstanding read): the server fills the next
       // batch while we convert this one.
-      const readAhead = (): Promise<unknown[][]> => {
-        const p = cursor!.read(batchRows);
+      const sizer = new FetchSizer(columns, batchRows);
+      let asked = sizer.first();
+      const readAhead = (rows: number): Promise<unknown[][]> => {
+        asked = rows;
+        const p = cursor!.read(rows);
         // Marked handled now: if the connection dies, the read rejects before we await it.
         p.catch(() => undefined);
         return p;
       };
-      inFlight = readAhead();
+      inFlight = readAhead(asked);
       while (inFlight) {
         const rows: unknown[][] = await inFlight;
-        inFlight = rows.length === batchRows ? readAhead() : undefined;
+        const unreadable = cursor.failure;
+        if (unreadable) {
+          const problem = unreadable.error instanceof Error ? unreadable.error.message : String(unreadable.error);
+          throw new SourceError(`postgres source: column ${unreadable.column} of ${table.schema}.${table.table}: ${problem}`, { cause: unreadable.error });
+        }
+        inFlight = rows.length === asked ? readAhead(sizer.next(rows)) : undefined;
         if (rows.length === 0) break;
         for (const { i, c, precision, scale } of decimals) {
           for (const row of rows) {

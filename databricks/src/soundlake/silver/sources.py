@@ -17,6 +17,11 @@ from pyspark.sql.types import DataType, StructType
 
 from soundlake.bronze import RESCUED_COLUMN, SOURCE_FILE_COLUMN, BronzeTable
 
+# Bronze dates and timestamps are proleptic Gregorian, and the writer is not Spark, so Spark
+# would go by the session's datetimeRebaseModeInRead: EXCEPTION before Spark 4 fails on dates
+# before 1582 and on the Postgres infinity sentinels (docs/bronze-layout.md). Said per read.
+REBASE_MODE = "CORRECTED"
+
 
 class BronzeSource(Protocol):
     def stream(self, spark: SparkSession, table: BronzeTable) -> DataFrame:
@@ -41,6 +46,7 @@ class AutoLoaderSource:
             .option("cloudFiles.schemaEvolutionMode", "rescue")
             .option("rescuedDataColumn", RESCUED_COLUMN)
             .option("cloudFiles.includeExistingFiles", "true")
+            .option("datetimeRebaseMode", REBASE_MODE)
             .schema(table.schema)  # the contract's columns; anything else is rescued
             .load(table.folder(self.bronze_root))
         )
@@ -106,7 +112,7 @@ def read_files_with_rescue(spark: SparkSession, table: BronzeTable, paths: list[
         groups[_parquet_schema_key(spark, p)].append(p)
     out = empty
     for group in groups.values():
-        raw = spark.read.parquet(*group)
+        raw = spark.read.option("datetimeRebaseMode", REBASE_MODE).parquet(*group)
         out = out.unionByName(conform(raw, known, F.col("_metadata.file_path")))
     return out
 
