@@ -33,11 +33,11 @@ def _check(layer: str, name: str) -> None:
         raise ValueError(f"table name {name!r} must be letters, digits and _")
 
 
-def _identifier(kind: str, value: str) -> str:
-    """Quote a catalog or schema name from configuration (letters, digits, _ and -)."""
-    if not value or not value.replace("_", "").replace("-", "").isalnum():
-        raise ValueError(f"{kind} name {value!r} must be letters, digits, _ or -")
-    return f"`{value}`"
+def _identifier(kind: str, value: str) -> None:
+    """A catalog or schema name from configuration: letters, digits and _ (what the bundle's
+    names and development mode's `dev_<user>_` prefix consist of), so it is safe unquoted too."""
+    if not value or not value.replace("_", "").isalnum():
+        raise ValueError(f"{kind} name {value!r} must be letters, digits and _")
 
 
 @dataclass(frozen=True)
