@@ -44,6 +44,9 @@ def test_files_in_batches_rescue_reruns_and_backfills(spark, tmp_path):
                 kind="initial", max_rows_per_file=2)
     s = run_table(spark, lake, src, USERS)
     assert (len(s.files), s.rows, s.rescued) == (2, 3, 0)
+    # the counts are the run's rows of the ingest log, one per micro-batch
+    log = lk.read(spark, lake, "silver", "users_ingest_log").where(f"run_id = '{s.run_id}'").collect()
+    assert len(log) == s.batches >= 1 and sum(r.rows for r in log) == 3
     assert silver_users(spark, lake) == [(1, "ALICE", "free", 1), (2, "BOB", "premium", 1),
                                          (3, "CY", "free", 1)]
 

@@ -101,6 +101,7 @@ def ensure_silver_tables(spark: SparkSession, lake: lk.Lake, table: BronzeTable)
 
 @dataclass
 class BatchStats:
+    run_id: str = ""  # the run's rows in <name>_ingest_log
     batches: int = 0
     rows: int = 0
     rescued: int = 0
@@ -183,7 +184,7 @@ def run_stats(spark: SparkSession, lake: lk.Lake, table: BronzeTable, run_id: st
     files: set[str] = set()
     for r in rows:
         files.update(r.files)
-    return BatchStats(batches=len(rows), rows=sum(r.rows for r in rows),
+    return BatchStats(run_id=run_id, batches=len(rows), rows=sum(r.rows for r in rows),
                       rescued=sum(r.rescued for r in rows), files=files)
 
 
@@ -217,7 +218,7 @@ def run_silver(
         progress(f"silver: {t.name} -> silver.{t.silver_name}")
         s = run_table(spark, lake, source, t)
         progress(
-            f"silver: {t.name}: {len(s.files)} new file(s), {s.rows} row(s), "
+            f"silver: {t.name}: run {s.run_id}: {len(s.files)} new file(s), {s.rows} row(s), "
             f"{s.rescued} with rescued data, {s.batches} micro-batch(es)"
         )
         out[t.name] = s
