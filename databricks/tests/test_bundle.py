@@ -7,6 +7,7 @@ they reject unknown fields and wrong types), and the bundle's structure is check
 """
 from __future__ import annotations
 
+import ast
 import json
 import re
 import tomllib
@@ -181,3 +182,162 @@ def test_serving_warehouse_is_serverless_auto_stopping_and_bi_reads_gold_only():
     perms = [(kind, key) for kind, items in res.items() for key, body in items.items()
              for p in body.get("permissions", []) if "${var.bi_group}" in p.values()]
     assert perms == [("sql_warehouses", "serving")]
+
+
+# --- the bundle as the CLI renders it for each target (tests/bundle_render.py) ----------------
+from bundle_render import render, schema_prefix, short_name, unresolved  # noqa: E402
+
+USER = "jane.doe@example.com"
+VARS = {"storage_account": "stsoundlake", "data_engineers_group": "soundlake-data-engineers",
+        "analysts_group": "soundlake-analysts", "bi_group": "soundlake-bi",
+        "function_app_application_id": "00000000-0000-0000-0000-00000000a99f"}
+
+
+def _params(task: dict) -> dict[str, str]:
+    return dict(p[2:].split("=", 1) for p in task["python_wheel_task"]["parameters"])
+
+
+def test_the_renderer_follows_the_cli_naming_rules():
+    assert short_name("jane.doe@example.com") == "jane_doe"
+    assert short_name("Zoë-Ann.O'Brien@x.org") == "zoë_ann_o_brien"
+    assert schema_prefix("[dev jane_doe] ") == "dev_jane_doe_"
+    dev = render("dev", USER, VARS)["resources"]
+    assert dev["schemas"]["silver"]["name"] == "dev_jane_doe_silver"
+    assert dev["jobs"]["silver"]["name"] == "[dev jane_doe] soundlake-silver"
+    assert dev["volumes"]["checkpoints"]["name"] == "checkpoints"  # volumes keep their names
+    prod = render("prod", USER, VARS)["resources"]
+    assert prod["schemas"]["silver"]["name"] == "silver" and prod["jobs"]["silver"]["name"] == "soundlake-silver"
+    with pytest.raises(ValueError, match="required variable storage_account"):
+        render("prod", USER, {k: v for k, v in VARS.items() if k != "storage_account"})
+
+
+@pytest.mark.parametrize("target", ["dev", "prod"])
+def test_every_schema_reference_resolves_to_the_rendered_schema(target, monkeypatch):
+    """dev renames schemas to dev_<user>_silver/_gold: the jobs, the checkpoint volume path and
+    the pipeline must all name the renamed schemas, and the code must use what they pass."""
+    from soundlake.gold.pipeline import silver_table
+    from soundlake.jobs import silver as job
+
+    r = render(target, USER, VARS)
+    res = r["resources"]
+    assert unresolved(res) == [], unresolved(res)
+    catalog = r["variables"]["catalog"]
+    silver, gold = res["schemas"]["silver"], res["schemas"]["gold"]
+    vol = res["volumes"]["checkpoints"]
+    assert silver["catalog_name"] == gold["catalog_name"] == vol["catalog_name"] == catalog
+    assert vol["schema_name"] == silver["name"]
+    volume_path = f"/Volumes/{vol['catalog_name']}/{vol['schema_name']}/{vol['name']}"
+
+    tasks = {t["task_key"]: t for t in res["jobs"]["silver"]["tasks"]}
+    ingest = _params(tasks["ingest"]["for_each_task"]["task"])
+    views = _params(tasks["views"])
+    assert ingest["catalog"] == views["catalog"] == catalog
+    assert ingest["silver-schema"] == views["silver-schema"] == silver["name"]
+    assert ingest["checkpoint-root"] == volume_path
+
+    # the wheel entry point, given exactly these parameters, names the rendered objects
+    seen = {}
+    monkeypatch.setattr("soundlake.silver.ingest.run_silver",
+                        lambda spark, lake, source, tables, progress: seen.update(lake=lake))
+    monkeypatch.setattr(job, "_session", lambda: "spark")
+    job.main([f"--{k}={v}" for k, v in ingest.items() if k != "table"])
+    assert seen["lake"].sql_name("silver", "users") == f"`{catalog}`.`{silver['name']}`.`users`"
+    assert seen["lake"].checkpoint("silver", "users").startswith(volume_path + "/")
+
+    pipe = res["pipelines"]["gold"]
+    assert (pipe["catalog"], pipe["schema"]) == (catalog, gold["name"])
+
+    class PipelineSpark:
+        class conf:  # noqa: N801 - mirrors spark.conf
+            get = staticmethod(pipe["configuration"].__getitem__)
+
+    assert silver_table(PipelineSpark, "users_changes") == f"{catalog}.{silver['name']}.users_changes"
+
+
+def test_unity_catalog_names_differ_between_targets_sharing_a_metastore():
+    """dev and prod share the region's metastore: credentials, external locations and
+    catalogs must not collide (external locations and volumes are never renamed by dev mode)."""
+    dev, prod = render("dev", USER, VARS), render("prod", USER, VARS)
+
+    def uc_names(r: dict) -> set[str]:
+        res = r["resources"]
+        return ({r["variables"]["storage_credential"], r["variables"]["catalog"]}
+                | {loc["name"] for loc in res["external_locations"].values()})
+
+    assert uc_names(dev).isdisjoint(uc_names(prod)), uc_names(dev) & uc_names(prod)
+    for r in (dev, prod):
+        creds = {loc["credential_name"] for loc in r["resources"]["external_locations"].values()}
+        assert creds == {r["variables"]["storage_credential"]}
+
+
+def test_principals_are_variables_that_must_be_given():
+    """Groups and the app's service principal are created outside the bundle (one-time steps):
+    each is a variable without a default, so a deploy without them stops before it starts,
+    naming the variable, instead of failing halfway on a principal that does not exist."""
+    res = all_resources()
+    principals = [g["principal"] for kind in res.values() for body in kind.values()
+                  for g in body.get("grants", [])]
+    principals += [p.get("group_name") or p.get("service_principal_name") or p.get("user_name")
+                   for kind in res.values() for body in kind.values() for p in body.get("permissions", [])]
+    principals += [p["group_name"] for p in BUNDLE["targets"]["prod"].get("permissions", [])]
+    assert principals
+    for p in principals:
+        m = re.fullmatch(r"\$\{var\.([a-z_]+)\}", p)
+        assert m, f"principal {p!r} is not a variable"
+        decl = BUNDLE["variables"][m[1]]
+        assert "default" not in decl and "one-time step" in decl["description"], m[1]
+
+
+def test_the_function_app_may_run_the_medallion_job_and_a_deploy_keeps_it():
+    med = all_resources()["jobs"]["medallion"]
+    assert {"service_principal_name": "${var.function_app_application_id}",
+            "level": "CAN_MANAGE_RUN"} in med["permissions"]
+    assert {p.get("service_principal_name") for j in all_resources()["jobs"].values()
+            for p in j.get("permissions", [])} == {"${var.function_app_application_id}"}
+
+
+def test_wheel_version_changes_with_every_build():
+    art = BUNDLE["artifacts"]["soundlake"]
+    assert art["type"] == "whl" and art["dynamic_version"] is True
+
+
+def test_silver_runs_on_a_serverless_environment_that_caches_micro_batches():
+    [env] = all_resources()["jobs"]["silver"]["environments"]
+    assert int(env["spec"]["environment_version"]) >= 5
+
+
+def test_the_pipeline_environment_provides_what_its_sources_import():
+    """The pipeline's Python imports soundlake from the source folder; soundlake imports
+    PyYAML. The environment installs the bundle root editable, so pyproject.toml's
+    dependencies come with it; every third-party module the pipeline files load must be one
+    of those (or pyspark, which the runtime provides)."""
+    import subprocess
+    import sys
+
+    pipe = all_resources()["pipelines"]["gold"]
+    assert pipe["environment"]["dependencies"] == ["--editable ${workspace.file_path}"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {re.split(r"[<>=!~\[; ]", d, maxsplit=1)[0].lower().replace("_", "-")
+                for d in project["dependencies"]}
+
+    files = sorted((ROOT / "src" / "gold_pipeline").glob("*.py"))
+    modules = sorted({n.module for f in files for n in ast.walk(ast.parse(f.read_text()))
+                      if isinstance(n, ast.ImportFrom) and n.module and n.module.startswith("soundlake")})
+    probe = (
+        "import importlib, json, sys\n"
+        "before = set(sys.modules)\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        "from importlib.metadata import packages_distributions as pd\n"
+        "dists = pd()\n"
+        "top = {m.split('.')[0] for m in set(sys.modules) - before}\n"
+        "third = {t: dists.get(t, []) for t in top if t not in sys.stdlib_module_names\n"
+        "         and getattr(sys.modules.get(t), '__file__', None)  # not built into the interpreter\n"
+        "         and t not in ('soundlake', 'pyspark', 'py4j') and not t.startswith('_')}\n"
+        "print(json.dumps(third))\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "PYTHONPATH": str(ROOT / "src")})
+    third = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "yaml" in third  # the dependency the pipeline used to miss
+    for module, dists in third.items():
+        assert {d.lower().replace("_", "-") for d in dists} & declared, (
+            f"the pipeline imports {module} ({dists}), which pyproject.toml does not declare")

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from soundlake.gold import expectations as ex
-from soundlake.gold.dim_date import date_bounds, dim_date
+from soundlake.gold.dim_date import dim_date
 from soundlake.gold.fact_stream import (
     FACT_EXPECTATIONS,
     fact_stream,
@@ -79,7 +79,8 @@ def test_fact_expectations_and_broken_reference_threshold(spark, dims):
 
 
 def test_dim_date_rows_are_exact(spark):
-    rows = dim_date(spark, dt.date(2026, 12, 31), dt.date(2027, 1, 3)).orderBy("date").collect()
+    none = streams(spark, [(1, 1, 1, d(1))]).where("stream_id = 0")
+    rows = dim_date(none, dt.date(2026, 12, 31), dt.date(2027, 1, 3)).orderBy("date").collect()
     assert [tuple(r) for r in rows] == [
         (20261231, dt.date(2026, 12, 31), 2026, 4, 12, "December", 31, 4, "Thursday", 53, False),
         (20270101, dt.date(2027, 1, 1), 2027, 1, 1, "January", 1, 5, "Friday", 53, False),
@@ -87,10 +88,30 @@ def test_dim_date_rows_are_exact(spark):
         (20270103, dt.date(2027, 1, 3), 2027, 1, 1, "January", 3, 7, "Sunday", 53, True),
     ]
     with pytest.raises(ValueError, match="after end"):
-        dim_date(spark, dt.date(2027, 1, 2), dt.date(2027, 1, 1))
+        dim_date(none, dt.date(2027, 1, 2), dt.date(2027, 1, 1))
+
+
+def _range(df) -> tuple[dt.date, dt.date, int]:
+    r = df.selectExpr("min(date) lo", "max(date) hi", "count(*) n").first()
+    return r.lo, r.hi, r.n
 
 
 def test_dim_date_range_covers_every_stream(spark):
     s = streams(spark, [(1, 1, 1, dt.datetime(2019, 6, 1)), (2, 1, 1, dt.datetime(2031, 2, 1))])
-    assert date_bounds(s) == (dt.date(2019, 6, 1), dt.date(2031, 2, 1))
-    assert date_bounds(s.where("stream_id = 0")) == (dt.date(2020, 1, 1), dt.date(2030, 12, 31))
+    assert _range(dim_date(s)) == (dt.date(2019, 6, 1), dt.date(2031, 2, 1), 4264)
+    assert _range(dim_date(s.where("stream_id = 0"))) == (dt.date(2020, 1, 1), dt.date(2030, 12, 31), 4018)
+
+
+@pytest.mark.local_only
+def test_dim_date_only_builds_a_plan(spark):
+    """A Lakeflow dataset function must not run actions while the pipeline graph is defined:
+    building dim_date starts no Spark job (the range is part of the plan, not collected)."""
+    sc = spark.sparkContext
+    s = streams(spark, [(1, 1, 1, dt.datetime(2019, 6, 1))])
+    sc.setJobGroup("soundlake-dim-date-plan", "building dim_date")
+    try:
+        df = dim_date(s)
+    finally:
+        sc.setJobGroup("soundlake-after", "after")
+    assert list(sc.statusTracker().getJobIdsForGroup("soundlake-dim-date-plan")) == []
+    assert df.columns[:2] == ["date_key", "date"]

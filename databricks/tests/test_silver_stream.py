@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 
 import pyarrow as pa
 import pytest
@@ -43,6 +44,9 @@ def test_files_in_batches_rescue_reruns_and_backfills(spark, tmp_path):
                 kind="initial", max_rows_per_file=2)
     s = run_table(spark, lake, src, USERS)
     assert (len(s.files), s.rows, s.rescued) == (2, 3, 0)
+    # the counts are the run's rows of the ingest log, one per micro-batch
+    log = lk.read(spark, lake, "silver", "users_ingest_log").where(f"run_id = '{s.run_id}'").collect()
+    assert len(log) == s.batches >= 1 and sum(r.rows for r in log) == 3
     assert silver_users(spark, lake) == [(1, "ALICE", "free", 1), (2, "BOB", "premium", 1),
                                          (3, "CY", "free", 1)]
 
@@ -105,20 +109,98 @@ def test_streams_deduplicate_by_key_keeping_latest(spark, tmp_path):
     assert [(r.stream_id, r.ms_played) for r in rows] == [(1, 150), (2, 999)]
 
 
-def test_conform_rescues_unknown_columns_and_mistyped_values(spark, tmp_path):
-    known = USERS.schema
+def test_conform_rescues_unknown_columns_and_whole_columns_of_another_type(spark):
+    """Auto Loader's rule for Parquet: the reader reads each column as the given type; where a
+    file's column has a type that cannot be read as it, the column goes to `_rescued_data`
+    (with its original values), not value by value through a cast."""
+    from pyspark.sql import functions as F
+
     raw = spark.createDataFrame(
-        [("1", "ann", "SE", "free", None, None, "blue"), ("x", "bo", None, None, None, None, None)],
+        [("1", "ann", "SE", "free", None, None, "blue"), ("x", "bo", None, None, None, None, None),
+         (None, "cy", None, None, None, None, None)],
         "user_id string, user_name string, country string, subscription_type string, "
         "signup_date date, updated_at timestamp, color string")
-    out = conform(raw, known, spark_path := __import__("pyspark.sql.functions", fromlist=["lit"]).lit("f.parquet"))
+    out = conform(raw, USERS.schema, F.lit("f.parquet"))
     rows = out.orderBy("user_name").collect()
     assert out.schema["user_id"].dataType.simpleString() == "int"
-    assert [(r.user_id, r.user_name) for r in rows] == [(1, "ann"), (None, "bo")]
-    assert json.loads(rows[0]._rescued_data) == {"color": "blue", "_file_path": "f.parquet"}
+    # "1" would cast to 1, but the column is a string in this file: the whole column is rescued
+    assert [(r.user_id, r.user_name) for r in rows] == [(None, "ann"), (None, "bo"), (None, "cy")]
+    assert json.loads(rows[0]._rescued_data) == {"user_id": "1", "color": "blue", "_file_path": "f.parquet"}
     assert json.loads(rows[1]._rescued_data) == {"user_id": "x", "_file_path": "f.parquet"}
+    assert rows[2]._rescued_data is None  # nothing unexpected in that row: nothing to rescue
     assert rows[0]._source_file == "f.parquet"
-    del spark_path
+
+
+TRACKS = DEMO_TABLES["dim_tracks"]
+
+
+def _track(tid: int, **over) -> dict:
+    return {"track_id": tid, "track_name": f"t{tid}", "artist_id": 1, "album_id": 1,
+            "duration_sec": 200, "release_date": dt.date(2020, 1, 1), "explicit": False,
+            "danceability": Decimal("0.500"), "energy": Decimal("0.250"),
+            "tempo_bpm": Decimal("120.00"), "updated_at": ts(1), **over}
+
+
+def _tracks_schema(**types: pa.DataType) -> pa.Schema:
+    from soundlake.local.demo_bronze import arrow_schema
+
+    base = arrow_schema(TRACKS)
+    return pa.schema([pa.field(f.name, types.get(f.name, f.type)) for f in base])
+
+
+@pytest.mark.local_only
+def test_values_that_do_not_fit_the_contract_decimal_are_rescued_not_rounded(spark, tmp_path):
+    """0.1234 into decimal(4,3) would round to 0.123: the column goes to _rescued_data
+    instead, whole and exact, as Auto Loader does; lossless widenings are read."""
+    bronze, lake = tmp_path / "bronze", lk.PathLake(str(tmp_path / "lake"))
+    src = LocalFileSource(str(bronze))
+    # a double and a decimal(5,4) where the contract says decimal(4,3)
+    bad = write_slice(bronze, TRACKS, [_track(1, danceability=0.1234, energy=Decimal("0.1234"))],
+                      "s0000000001", "2026-01-01",
+                      schema=_tracks_schema(danceability=pa.float64(), energy=pa.decimal128(5, 4)))
+    # decimal(3,2) -> decimal(4,3) and decimal(5,2) -> decimal(6,2) lose nothing: read as is
+    write_slice(bronze, TRACKS, [_track(2, danceability=Decimal("0.12"), tempo_bpm=Decimal("98.50"))],
+                "s0000000002", "2026-01-02",
+                schema=_tracks_schema(danceability=pa.decimal128(3, 2), tempo_bpm=pa.decimal128(5, 2)))
+    s = run_table(spark, lake, src, TRACKS)
+    assert (len(s.files), s.rows, s.rescued) == (2, 2, 1)
+    t1, t2 = lk.read(spark, lake, "silver", "tracks").orderBy("track_id").collect()
+    assert (t1.danceability, t1.energy, t1.tempo_bpm) == (None, None, Decimal("120.00"))
+    assert (t2.danceability, t2.energy, t2.tempo_bpm) == (Decimal("0.120"), Decimal("0.250"), Decimal("98.50"))
+    [r] = lk.read(spark, lake, "silver", "tracks_rescued").collect()
+    payload = json.loads(r.rescued_data, parse_float=Decimal)
+    assert (payload["danceability"], payload["energy"]) == (Decimal("0.1234"), Decimal("0.1234"))
+    assert payload["_file_path"].endswith(bad[0]) and r.record_key == '{"track_id":1}'
+
+
+@pytest.mark.parametrize("file_type, contract, read", [
+    (pa.int32(), "int", True), (pa.int16(), "int", True), (pa.int32(), "bigint", True),
+    (pa.int32(), "double", True), (pa.float32(), "double", True),
+    (pa.decimal128(3, 2), "decimal(4,3)", True), (pa.decimal128(5, 2), "decimal(6,2)", True),
+    (pa.timestamp("us"), "timestamp", True),
+    (pa.int64(), "int", False), (pa.int64(), "double", False), (pa.float64(), "float", False),
+    (pa.float64(), "decimal(4,3)", False), (pa.decimal128(5, 4), "decimal(4,3)", False),
+    (pa.decimal128(4, 3), "decimal(6,2)", False), (pa.string(), "int", False),
+    (pa.date32(), "timestamp", False), (pa.int32(), "string", False),
+])
+def test_the_stand_in_reads_exactly_what_the_parquet_reader_reads(spark, tmp_path, file_type, contract, read):
+    """The widenings the stand-in accepts are the ones Spark's Parquet reader performs when told
+    the contract type (so nothing is read locally that the reader would refuse), and none that
+    lose a value; every other pair is rescued."""
+    import pyarrow.parquet as pq
+    from soundlake.bronze import spark_type
+    from soundlake.silver.sources import reads_as
+
+    values = {"int32": 7, "int16": 7, "int64": 7, "float": 0.5, "double": 0.5, "string": "7",
+              "date32[day]": dt.date(2026, 1, 1), "timestamp[us]": dt.datetime(2026, 1, 1)}
+    v = values.get(str(file_type), Decimal("0.12"))
+    f = tmp_path / "c.parquet"
+    pq.write_table(pa.table({"c": pa.array([v], file_type)}), f)
+    physical = spark.read.parquet(str(f)).schema["c"].dataType
+    assert reads_as(physical, spark_type(contract)) is read
+    if read:  # the real reader agrees, value for value
+        got = spark.read.schema(f"c {contract}").parquet(str(f)).first().c
+        assert got == v
 
 
 def test_columns_missing_from_a_file_arrive_as_nulls(spark):
@@ -156,6 +238,8 @@ def test_auto_loader_is_configured_for_parquet_rescue_and_schema_tracking():
     assert opts["cloudFiles.schemaEvolutionMode"] == "rescue"
     assert opts["rescuedDataColumn"] == "_rescued_data"
     assert opts["cloudFiles.schemaLocation"] == "/Volumes/c/silver/checkpoints/_schemas/dim_users"
+    # bronze folders are load_date=YYYY-MM-DD: no partition column may be inferred from them
+    assert opts["cloudFiles.partitionColumns"] == ""
     assert ("load", ("abfss://bronze@acct.dfs.core.windows.net/dim_users/",)) in rec.calls
     assert [a for n, a in rec.calls if n == "schema"] == [(USERS.schema,)]
 

@@ -31,6 +31,39 @@ def test_special_characters_are_stripped_from_artist_names(spark, raw, clean):
     assert tr.strip_special_characters(df).first().artist_name == clean
 
 
+NBSP, IDEOGRAPHIC_SPACE, NARROW_NBSP, ZWNJ = "\u00a0", "\u3000", "\u202f", "\u200c"
+
+
+@pytest.mark.parametrize("raw, clean", [
+    # Devanagari: vowel signs and virama are combining marks (Mc/Mn), part of the word
+    ("अरिजीत सिंह!", "अरिजीत सिंह"),
+    ("श्रेया घोषाल", "श्रेया घोषाल"),
+    # Thai: vowel and tone marks (Mn) above and below the consonants
+    ("ธงไชย แมคอินไตย์", "ธงไชย แมคอินไตย์"),
+    # Japanese with an ideographic space (U+3000) between family and given name
+    (f"宇多田{IDEOGRAPHIC_SPACE}ヒカル", "宇多田 ヒカル"),
+    ("坂本 龍一 (Ryuichi Sakamoto)", "坂本 龍一 Ryuichi Sakamoto"),
+    # Cyrillic
+    ("Кино!", "Кино"),
+    ("Би-2", "Би2"),
+    # decomposed é (e + U+0301 COMBINING ACUTE ACCENT) keeps its accent
+    ("Beyonce\u0301!", "Beyonce\u0301"),
+    ("Zoe\u0308 & Co", "Zoe\u0308 Co"),
+    # no-break spaces are spaces: one ASCII space, never deleted
+    (f"Sigur{NBSP}Rós", "Sigur Rós"),
+    (f"{NBSP}Sigur{NARROW_NBSP}{NBSP}Rós{IDEOGRAPHIC_SPACE}", "Sigur Rós"),
+    ("Daft\tPunk\n", "Daft Punk"),
+    # Persian: the zero-width non-joiner is part of the spelling
+    (f"می{ZWNJ}خواهم", f"می{ZWNJ}خواهم"),
+    # Arabic-Indic digits are digits
+    ("فرقة ٣٠٣", "فرقة ٣٠٣"),
+])
+def test_artist_names_keep_every_script_its_marks_and_unicode_spaces(spark, raw, clean):
+    """Run through Spark: the pattern is a Java regex, not Python's `re`."""
+    df = spark.createDataFrame([(1, raw)], "artist_id int, artist_name string")
+    assert tr.strip_special_characters(df).first().artist_name == clean
+
+
 def test_duration_flag_boundaries_follow_the_thresholds(spark):
     t = DurationThresholds(short_below_sec=150, long_from_sec=300)
     secs = [0, 149, 150, 299, 300, 3600, None]

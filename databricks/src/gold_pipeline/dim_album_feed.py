@@ -1,11 +1,11 @@
 # dim_album_feed: the CDC source of dim_album (silver change feed, null keys dropped).
-import dlt
+from pyspark import pipelines as dp
 from soundlake.gold.dims import DIM_ALBUM as SPEC, feed
 from soundlake.gold.pipeline import silver_table
 
 
-@dlt.view(name=SPEC.feed_name)
-@dlt.expect_all_or_drop(SPEC.expectations.drop)
-@dlt.expect_all(SPEC.expectations.warn)
+@dp.temporary_view(name=SPEC.feed_name)
+@dp.expect_all_or_drop(SPEC.expectations.drop)
+@dp.expect_all(SPEC.expectations.warn)
 def dim_album_feed():
     return feed(SPEC, spark.readStream.table(silver_table(spark, SPEC.silver_changes)))  # noqa: F821

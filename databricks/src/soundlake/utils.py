@@ -33,8 +33,9 @@ def business_columns(df: DataFrame) -> list[str]:
     return [c for c in df.columns if c not in TECHNICAL_COLUMNS]
 
 
-def version_order(sequence_column: str, columns: Iterable[str]) -> Column:
-    """Total order of versions of one key: by sequence, ties broken by the row's values.
+def version_order_sql(alias: str, sequence_column: str, columns: Iterable[str]) -> str:
+    """Total order of versions of one key, as SQL over `alias`: by sequence, ties broken by
+    the row's values.
 
     Equal sequence values for one key are not supposed to happen (the source bumps
     updated_at on every change). When they do, the version whose values compare greatest
@@ -42,11 +43,12 @@ def version_order(sequence_column: str, columns: Iterable[str]) -> Column:
     order files arrive in.
     """
     rest = [c for c in columns if c != sequence_column]
-    return F.struct(F.col(sequence_column).alias("__seq"), *[F.col(c) for c in rest])
+    fields = [f"{alias}.`{sequence_column}`", *[f"{alias}.`{c}`" for c in rest]]
+    return f"struct({', '.join(fields)})"
 
 
 def latest_per_key(df: DataFrame, keys: Sequence[str], sequence_column: str) -> DataFrame:
-    """One row per key: the latest by `sequence_column` (ties broken by `version_order`)."""
+    """One row per key: the latest by `sequence_column` (ties broken by `version_order_sql`)."""
     order = [F.col(sequence_column).desc_nulls_last()] + [
         F.col(c).desc_nulls_last() for c in business_columns(df) if c != sequence_column
     ]

@@ -3,29 +3,30 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from soundlake.config import settings
 
 
-def date_bounds(streams: DataFrame) -> tuple[dt.date, dt.date]:
-    """The configured range, widened to cover every stream's (UTC) date."""
+def dim_date(streams: DataFrame, start: dt.date | None = None, end: dt.date | None = None) -> DataFrame:
+    """One row per day from `start` to `end` (default: the configured range), widened to
+    cover every stream's (UTC) date.
+
+    Declarative: the range is an aggregate inside the plan, never collected, so this only
+    builds a DataFrame (what a Lakeflow dataset function may do) and runs no Spark job.
+    """
     s = settings()
-    row = streams.agg(F.min(F.to_date("streamed_at")).alias("lo"),
-                      F.max(F.to_date("streamed_at")).alias("hi")).first()
-    lo = min(s.dim_date_start, row["lo"]) if row["lo"] else s.dim_date_start
-    hi = max(s.dim_date_end, row["hi"]) if row["hi"] else s.dim_date_end
-    return lo, hi
-
-
-def dim_date(spark: SparkSession, start: dt.date, end: dt.date) -> DataFrame:
+    start = start or s.dim_date_start
+    end = end or s.dim_date_end
     if start > end:
         raise ValueError(f"dim_date: start {start} is after end {end}")
-    days = spark.sql(
-        f"SELECT explode(sequence(DATE'{start.isoformat()}', DATE'{end.isoformat()}', "
-        "INTERVAL 1 DAY)) AS date"
+    day = F.to_date("streamed_at")
+    bounds = streams.agg(
+        F.least(F.min(day), F.lit(start)).alias("lo"),  # least/greatest skip the NULL of no streams
+        F.greatest(F.max(day), F.lit(end)).alias("hi"),
     )
+    days = bounds.select(F.explode(F.sequence("lo", "hi", F.expr("INTERVAL 1 DAY"))).alias("date"))
     d = F.col("date")
     return days.select(
         F.date_format(d, "yyyyMMdd").cast("int").alias("date_key"),

@@ -16,7 +16,7 @@ from pyspark.sql.types import StructType
 
 from soundlake import lake as lk
 from soundlake.gold import expectations as ex
-from soundlake.gold.dim_date import date_bounds, dim_date
+from soundlake.gold.dim_date import dim_date
 from soundlake.gold.dims import DIMENSIONS
 from soundlake.gold.fact_stream import (
     FACT_EXPECTATIONS,
@@ -85,9 +85,9 @@ def run_gold(spark: SparkSession, lake: lk.Lake, progress: Progress = lambda _m:
         progress(f"gold: {spec.name}: {st.batches} micro-batch(es){extra}")
 
     streams = lk.read(spark, lake, "silver", "streams")
-    lo, hi = date_bounds(streams)
-    progress(f"gold: dim_date {lo} .. {hi}")
-    lk.overwrite(dim_date(spark, lo, hi), lake, "gold", "dim_date")
+    lk.overwrite(dim_date(streams), lake, "gold", "dim_date")
+    r = lk.read(spark, lake, "gold", "dim_date").selectExpr("min(date) lo", "max(date) hi").first()
+    progress(f"gold: dim_date {r.lo} .. {r.hi}")
 
     progress("gold: fact_stream (point-in-time join to dimension versions)")
     dims = {n: lk.read(spark, lake, "gold", n) for n in DIMENSIONS}

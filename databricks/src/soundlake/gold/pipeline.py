@@ -1,11 +1,13 @@
-"""What the DLT shells in src/gold_pipeline/ share: where silver is, read from the pipeline conf."""
+"""What the pipeline files in src/gold_pipeline/ share: where silver is, from the pipeline conf."""
 from __future__ import annotations
 
 from pyspark.sql import SparkSession
 
 CATALOG_CONF = "soundlake.catalog"
+# the bundle passes ${resources.schemas.silver.name}: `dev_<user>_silver` in a development deployment
+SILVER_SCHEMA_CONF = "soundlake.silver_schema"
 
 
 def silver_table(spark: SparkSession, name: str) -> str:
-    """`<catalog>.silver.<name>`, the catalog coming from the pipeline configuration."""
-    return f"{spark.conf.get(CATALOG_CONF)}.silver.{name}"
+    """`<catalog>.<silver schema>.<name>`, both from the pipeline configuration."""
+    return f"{spark.conf.get(CATALOG_CONF)}.{spark.conf.get(SILVER_SCHEMA_CONF)}.{name}"

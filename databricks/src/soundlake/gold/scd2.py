@@ -54,7 +54,7 @@ class ScdSpec:
                 and c not in self.track_history_except]
 
     def auto_cdc_args(self) -> dict:
-        """Arguments of dlt.create_auto_cdc_flow for this dimension."""
+        """Arguments of `pyspark.pipelines.create_auto_cdc_flow` (Lakeflow) for this dimension."""
         return dict(
             target=self.name,
             source=self.feed_name,

@@ -142,8 +142,8 @@ def gold_schemas(spark: SparkSession) -> dict[str, StructType]:
         out[name] = schema
         dims[name] = empty(schema)
     day = dt.date(2026, 1, 1)
-    out["dim_date"] = dim_date(spark, day, day).schema
     streams = empty(silver_schema(spark, by_silver["streams"]))
+    out["dim_date"] = dim_date(streams, day, day).schema
     fact = fact_stream(streams, dims["dim_user"], dims["dim_track"], dims["dim_artist"], dims["dim_album"])
     out["fact_stream"] = fact.schema
     out["fact_stream_quality"] = fact_stream_quality(fact).schema

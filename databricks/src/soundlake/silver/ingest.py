@@ -2,23 +2,40 @@
 
 Per bronze table, one streaming query (checkpointed, `availableNow`) hands each new file
 to `write_batch`, which in one micro-batch:
-  1. applies the table's transformation (silver/transforms.py),
+  1. applies the table's transformation (silver/transforms.py) and stamps `_ingested_at`
+     once (one time stamp, the same in every table the batch writes),
   2. keeps rows with rescued data in `silver.<name>_rescued` (nothing unexpected is lost),
   3. drops `_rescued_data`,
   4. appends each distinct version to `silver.<name>_changes` (insert-only MERGE on key,
      updated_at and row hash: the append-only change feed gold's SCD2 reads),
   5. upserts the latest version per key into `silver.<name>` (MERGE that only moves a
-     row forward in `updated_at`), so reruns and backfilled files never duplicate.
-Every write is a MERGE keyed on the data, so replaying a micro-batch changes nothing.
+     row forward in `updated_at`), so reruns and backfilled files never duplicate,
+  6. appends one row to `silver.<name>_ingest_log`: the run, batch id, files, row and
+     rescued counts, and the time stamp.
+Every write to the data tables is a MERGE keyed on the data, so replaying a micro-batch
+changes nothing there.
+
+The counts a run prints are read back from `<name>_ingest_log`: on serverless (Spark
+Connect) the foreachBatch function runs in another process, so nothing it assigns to a
+variable of the caller ever reaches the caller.
 """
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StructType
+from pyspark.sql.types import (
+    ArrayType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
 
 from soundlake import lake as lk
 from soundlake.bronze import DEMO_TABLES, RESCUED_COLUMN, SOURCE_FILE_COLUMN, BronzeTable, struct
@@ -31,12 +48,17 @@ from soundlake.utils import (
     null_safe_key_condition,
     rescued_rows,
     row_hash,
-    version_order,
+    version_order_sql,
 )
 
 RESCUED_SCHEMA = struct([("table_name", "string"), ("record_key", "string"),
                          ("source_file", "string"), ("rescued_data", "string"),
                          ("ingested_at", "timestamp")])
+INGEST_LOG_SCHEMA = StructType([
+    StructField("run_id", StringType()), StructField("batch_id", LongType()),
+    StructField("files", ArrayType(StringType())), StructField("rows", LongType()),
+    StructField("rescued", LongType()), StructField("ingested_at", TimestampType()),
+])
 
 
 def changes_name(table: BronzeTable) -> str:
@@ -46,6 +68,11 @@ def changes_name(table: BronzeTable) -> str:
 def rescued_name(table: BronzeTable) -> str:
     """One rescue table per bronze table, so parallel per-table streams never contend."""
     return f"{table.silver_name}_rescued"
+
+
+def ingest_log_name(table: BronzeTable) -> str:
+    """One row per micro-batch of `table` (per table, like the rescue table)."""
+    return f"{table.silver_name}_ingest_log"
 
 
 def silver_schema(spark: SparkSession, table: BronzeTable) -> StructType:
@@ -68,10 +95,13 @@ def ensure_silver_tables(spark: SparkSession, lake: lk.Lake, table: BronzeTable)
                     f"Every distinct version of bronze {table.name} (append-only CDC feed)")
     lk.ensure_table(spark, lake, "silver", rescued_name(table), RESCUED_SCHEMA,
                     f"Rows of bronze {table.name} whose file carried unexpected columns or values")
+    lk.ensure_table(spark, lake, "silver", ingest_log_name(table), INGEST_LOG_SCHEMA,
+                    f"One row per silver micro-batch of bronze {table.name}: files, rows, rescued")
 
 
 @dataclass
 class BatchStats:
+    run_id: str = ""  # the run's rows in <name>_ingest_log
     batches: int = 0
     rows: int = 0
     rescued: int = 0
@@ -83,10 +113,15 @@ def write_batch(
     lake: lk.Lake,
     table: BronzeTable,
     rows: DataFrame,
-    stats: BatchStats | None = None,
+    batch_id: int = 0,
+    run_id: str = "",
 ) -> None:
-    """Apply one micro-batch of bronze rows to silver (idempotent)."""
-    df = transform(table.name, rows).withColumn("_ingested_at", F.current_timestamp())
+    """Apply one micro-batch of bronze rows to silver (idempotent), then log it."""
+    # a literal, not current_timestamp(): the same instant in every table this batch writes,
+    # even where the batch is recomputed for each write (no cache on serverless before
+    # environment version 5)
+    stamp = dt.datetime.now(dt.timezone.utc)
+    df = transform(table.name, rows).withColumn("_ingested_at", F.lit(stamp))
     df, cached = try_persist(df)
     try:
         agg = df.agg(
@@ -94,16 +129,14 @@ def write_batch(
             F.count(RESCUED_COLUMN).alias("r"),
             F.collect_set(SOURCE_FILE_COLUMN).alias("f"),
         ).first()
-        if stats is not None:
-            stats.batches += 1
-            stats.rows += agg["n"]
-            stats.rescued += agg["r"]
-            stats.files.update(agg["f"])
         if agg["r"]:
             _merge_rescued(spark, lake, table, df)
         clean = drop_rescued_data(df)
         _merge_changes(spark, lake, table, clean)
         _merge_latest(spark, lake, table, clean)
+        log = spark.createDataFrame(
+            [(run_id, batch_id, sorted(agg["f"]), agg["n"], agg["r"], stamp)], INGEST_LOG_SCHEMA)
+        lk.append(log, lake, "silver", ingest_log_name(table))
     finally:
         if cached:
             df.unpersist()
@@ -117,13 +150,9 @@ def _merge_rescued(spark: SparkSession, lake: lk.Lake, table: BronzeTable, df: D
     src = rescued_rows(df, table.name, table.keys).dropDuplicates(
         ["table_name", "source_file", "record_key"]
     )
-    (
-        lk.delta_table(spark, lake, "silver", rescued_name(table)).alias("t")
-        .merge(src.alias("s"), "t.table_name = s.table_name AND t.source_file = s.source_file "
-                               "AND t.record_key = s.record_key")
-        .whenNotMatchedInsertAll()
-        .execute()
-    )
+    lk.merge(spark, lake, "silver", rescued_name(table), src,
+             "ON t.table_name = s.table_name AND t.source_file = s.source_file "
+             "AND t.record_key = s.record_key WHEN NOT MATCHED THEN INSERT *")
 
 
 def _merge_changes(spark: SparkSession, lake: lk.Lake, table: BronzeTable, df: DataFrame) -> None:
@@ -132,33 +161,31 @@ def _merge_changes(spark: SparkSession, lake: lk.Lake, table: BronzeTable, df: D
     src = df.withColumn("_row_hash", row_hash(business)).dropDuplicates(
         [*table.keys, seq, "_row_hash"]
     )
-    cond = (
-        null_safe_key_condition(table.keys)
-        + f" AND t.`{seq}` <=> s.`{seq}` AND t._row_hash = s._row_hash"
-    )
-    (
-        lk.delta_table(spark, lake, "silver", changes_name(table)).alias("t")
-        .merge(src.alias("s"), cond)
-        .whenNotMatchedInsertAll()
-        .execute()
-    )
+    on = (null_safe_key_condition(table.keys)
+          + f" AND t.`{seq}` <=> s.`{seq}` AND t._row_hash = s._row_hash")
+    lk.merge(spark, lake, "silver", changes_name(table), src,
+             f"ON {on} WHEN NOT MATCHED THEN INSERT *")
 
 
 def _merge_latest(spark: SparkSession, lake: lk.Lake, table: BronzeTable, df: DataFrame) -> None:
     business = _business(spark, table)
     seq = table.sequence_column
     src = latest_per_key(df, table.keys, seq)
-    newer = (
-        version_order(f"s.{seq}", [f"s.{c}" for c in business if c != seq])
-        > version_order(f"t.{seq}", [f"t.{c}" for c in business if c != seq])
-    )
-    (
-        lk.delta_table(spark, lake, "silver", table.silver_name).alias("t")
-        .merge(src.alias("s"), null_safe_key_condition(table.keys))
-        .whenMatchedUpdateAll(condition=newer)
-        .whenNotMatchedInsertAll()
-        .execute()
-    )
+    newer = f"{version_order_sql('s', seq, business)} > {version_order_sql('t', seq, business)}"
+    lk.merge(spark, lake, "silver", table.silver_name, src,
+             f"ON {null_safe_key_condition(table.keys)} "
+             f"WHEN MATCHED AND {newer} THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *")
+
+
+def run_stats(spark: SparkSession, lake: lk.Lake, table: BronzeTable, run_id: str) -> BatchStats:
+    """What one run did, from `<name>_ingest_log` (the only channel out of foreachBatch)."""
+    rows = (lk.read(spark, lake, "silver", ingest_log_name(table))
+            .where(F.col("run_id") == F.lit(run_id)).collect())
+    files: set[str] = set()
+    for r in rows:
+        files.update(r.files)
+    return BatchStats(run_id=run_id, batches=len(rows), rows=sum(r.rows for r in rows),
+                      rescued=sum(r.rescued for r in rows), files=files)
 
 
 def run_table(
@@ -169,14 +196,14 @@ def run_table(
 ) -> BatchStats:
     """Process every bronze file of `table` not yet in the checkpoint, then stop."""
     ensure_silver_tables(spark, lake, table)
-    stats = BatchStats()
+    run_id = uuid.uuid4().hex  # read (never assigned) inside the batch function
 
     def on_batch(batch: DataFrame, batch_id: int) -> None:
         s = batch.sparkSession
-        write_batch(s, lake, table, source.rows(s, table, batch), stats)
+        write_batch(s, lake, table, source.rows(s, table, batch), batch_id, run_id)
 
     lk.drain_stream(source.stream(spark, table), on_batch, lake, "silver", table.silver_name)
-    return stats
+    return run_stats(spark, lake, table, run_id)
 
 
 def run_silver(
@@ -191,7 +218,7 @@ def run_silver(
         progress(f"silver: {t.name} -> silver.{t.silver_name}")
         s = run_table(spark, lake, source, t)
         progress(
-            f"silver: {t.name}: {len(s.files)} new file(s), {s.rows} row(s), "
+            f"silver: {t.name}: run {s.run_id}: {len(s.files)} new file(s), {s.rows} row(s), "
             f"{s.rescued} with rescued data, {s.batches} micro-batch(es)"
         )
         out[t.name] = s

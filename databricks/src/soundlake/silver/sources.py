@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlparse
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 from pyspark.sql.types import DataType, StructType
 
 from soundlake.bronze import RESCUED_COLUMN, SOURCE_FILE_COLUMN, BronzeTable
@@ -45,6 +46,8 @@ class AutoLoaderSource:
             .option("cloudFiles.schemaLocation", f"{self.schema_root.rstrip('/')}/{table.name}")
             .option("cloudFiles.schemaEvolutionMode", "rescue")
             .option("rescuedDataColumn", RESCUED_COLUMN)
+            # bronze folders are `load_date=YYYY-MM-DD`: infer no partition column from them
+            .option("cloudFiles.partitionColumns", "")
             .option("cloudFiles.includeExistingFiles", "true")
             .option("datetimeRebaseMode", REBASE_MODE)
             .schema(table.schema)  # the contract's columns; anything else is rescued
@@ -67,10 +70,10 @@ class LocalFileSource:
     A Structured Streaming file source (`binaryFile`, only the path is read) discovers new
     Parquet files under `<bronze_root>/<table>/` and records them in the checkpoint, so each
     file is handed over exactly once (with `availableNow`, all files present at start).
-    Each micro-batch's files are then read with their own Parquet schema: known columns are
-    cast to the contract's types; columns the contract does not know, and values that do
-    not fit the known type, are packed into `_rescued_data` as JSON with `_file_path`, as
-    Auto Loader's rescue mode does.
+    Each micro-batch's files are then read with their own Parquet schema and shaped as Auto
+    Loader's rescue mode does (`conform`): columns the contract does not know, and columns
+    whose type in the file cannot be read as the contract's type, go into `_rescued_data`
+    as JSON with `_file_path`.
     """
 
     bronze_root: str
@@ -123,24 +126,52 @@ def _row_schema(known: StructType) -> StructType:
     return s
 
 
+# Lossless widenings (file type -> contract type) that Spark's Parquet reader performs when
+# told the contract type; tests/test_silver_stream.py checks each against the real reader.
+_WIDER_INTEGERS: dict[type, tuple[type, ...]] = {
+    T.ByteType: (T.ShortType, T.IntegerType, T.LongType, T.DoubleType),
+    T.ShortType: (T.IntegerType, T.LongType, T.DoubleType),
+    T.IntegerType: (T.LongType, T.DoubleType),
+    T.FloatType: (T.DoubleType,),
+    T.TimestampNTZType: (T.TimestampType,),  # read in the session time zone (UTC)
+}
+
+
+def reads_as(file_type: DataType, contract: DataType) -> bool:
+    """Whether a Parquet column of `file_type` is read as `contract` with every value intact.
+
+    Auto Loader does not cast: it tells the Parquet reader to read each column as the given
+    type, and a column that does not match is rescued whole (Databricks: "Configure schema
+    inference and evolution in Auto Loader", schema hints and the rescued data column). So a
+    DOUBLE, or a decimal(5,4), where the contract says decimal(4,3) is rescued rather than
+    rounded; a decimal that only gains digits on either side of the point is read.
+    """
+    if file_type == contract:
+        return True
+    if isinstance(file_type, T.DecimalType) and isinstance(contract, T.DecimalType):
+        return (contract.scale >= file_type.scale
+                and contract.precision - contract.scale >= file_type.precision - file_type.scale)
+    return isinstance(contract, _WIDER_INTEGERS.get(type(file_type), ()))
+
+
 def conform(raw: DataFrame, known: StructType, file_path: Column) -> DataFrame:
-    """Shape `raw` to `known`, rescuing unknown columns and mistyped values into JSON."""
+    """Shape `raw` (one Parquet schema) to `known` as Auto Loader's rescue mode does.
+
+    A known column of a type the reader cannot read as the contract's is NULL, and its
+    values (as they are in the file) go into `_rescued_data`, like columns the contract does
+    not know; a row with nothing to rescue gets NULL there.
+    """
     raw_types: dict[str, DataType] = {f.name: f.dataType for f in raw.schema.fields}
     cols: list[Column] = []
     rescued: list[Column] = []
     for f in known.fields:
         if f.name not in raw_types:
             cols.append(F.lit(None).cast(f.dataType).alias(f.name))
-        elif raw_types[f.name] == f.dataType:
-            cols.append(F.col(f.name))
+        elif reads_as(raw_types[f.name], f.dataType):
+            cols.append(F.col(f.name).cast(f.dataType).alias(f.name))
         else:
-            cast = F.col(f.name).try_cast(f.dataType)
-            cols.append(cast.alias(f.name))
-            # a value that does not survive the cast is kept, as text, in _rescued_data
-            rescued.append(
-                F.when(F.col(f.name).isNotNull() & cast.isNull(), F.col(f.name).cast("string"))
-                .alias(f.name)
-            )
+            cols.append(F.lit(None).cast(f.dataType).alias(f.name))
+            rescued.append(F.col(f.name))
     known_names = {f.name for f in known.fields}
     rescued += [F.col(c) for c in raw.columns if c not in known_names]
     if rescued:

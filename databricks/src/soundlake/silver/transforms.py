@@ -8,8 +8,12 @@ from pyspark.sql import functions as F
 
 from soundlake.config import DurationThresholds, settings
 
-# Letters and digits of any script, and white space, survive; everything else goes.
-SPECIAL_CHARACTERS = r"[^\p{L}\p{N}\s]"
+# Java regular expressions (Spark's regexp_replace), where `\s` alone is ASCII-only. What an
+# artist name keeps: letters and digits of any script, combining marks (Indic and Thai vowel
+# signs, decomposed accents), the zero-width (non-)joiners some scripts spell with, and every
+# Unicode white space (no-break, ideographic, ...), which becomes one ASCII space.
+WHITE_SPACE = r"\p{IsWhite_Space}"
+SPECIAL_CHARACTERS = r"[^\p{L}\p{M}\p{N}\p{IsJoin_Control}" + WHITE_SPACE + "]"
 
 
 def upper_user_names(df: DataFrame) -> DataFrame:
@@ -19,7 +23,7 @@ def upper_user_names(df: DataFrame) -> DataFrame:
 def strip_special_characters(df: DataFrame, column: str = "artist_name") -> DataFrame:
     """Remove punctuation and symbols, then collapse runs of white space and trim."""
     cleaned = F.regexp_replace(F.col(column), SPECIAL_CHARACTERS, "")
-    cleaned = F.trim(F.regexp_replace(cleaned, r"\s+", " "))
+    cleaned = F.trim(F.regexp_replace(cleaned, WHITE_SPACE + "+", " "))
     return df.withColumn(column, cleaned)
 
 

@@ -120,7 +120,7 @@ def _env() -> jinja2.Environment:
         loader=jinja2.PackageLoader("soundlake", "templates"),
         undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
     )
-    env.filters["sql_string"] = lambda s: "'" + str(s).replace("\\", "\\\\").replace("'", "\\'") + "'"
+    env.filters["sql_string"] = lk.sql_string
     return env
 
 
