@@ -9,7 +9,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from soundlake import lake as lk
-from soundlake.ml.features import StreamFeature, default_stream_features, release_features, releases
+from soundlake.ml.features import (
+    StreamFeature,
+    check_stream_features,
+    default_stream_features,
+    release_features,
+    releases,
+)
 from soundlake.ml.settings import HitSettings
 from soundlake.ml.target import EXCLUDED, SCORE, TRAIN, label, observed_range
 
@@ -71,12 +77,14 @@ def build_dataset(
     stream_features: tuple[StreamFeature, ...] | None = None,
 ) -> HitDataset:
     """Label every track, then compute the features of those that train or get scored."""
+    feats = stream_features if stream_features is not None else default_stream_features(settings.lookback_days)
+    check_stream_features(feats)  # refuse a leaking feature before any work
     lo, hi = observed_range(gold.fact_stream)
     start, end = history_start or lo, as_of or hi
     if start >= end:
         raise ValueError(f"history start {start} is not before as-of {end}")
-    feats = stream_features if stream_features is not None else default_stream_features(settings.lookback_days)
-    labelled = label(releases(gold.dim_track), gold.fact_stream, settings, start, end)
+    # labels are read twice (to pick the tracks to describe, then to join): compute them once
+    labelled = label(releases(gold.dim_track), gold.fact_stream, settings, start, end).persist()
     used = labelled.where(F.col("role") != EXCLUDED)
     x = release_features(used.select("track_id", "release_date", "release_ts"), gold.dim_track,
                          gold.dim_artist, gold.dim_album, gold.dim_date, gold.fact_stream, feats)
@@ -85,7 +93,10 @@ def build_dataset(
     if leaked:
         raise ValueError(f"feature name(s) {sorted(leaked)} collide with the target's columns")
     out = labelled.join(x.drop("release_date", "release_ts"), "track_id", "left")
-    frame = out.toPandas()
+    try:
+        frame = out.toPandas()
+    finally:
+        labelled.unpersist()
     for c in numeric:
         frame[c] = pd.to_numeric(frame[c], errors="coerce").astype("float64")
     for c in CATEGORICAL:

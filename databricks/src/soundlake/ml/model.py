@@ -21,6 +21,7 @@ from sklearn.inspection import permutation_importance
 from sklearn.metrics import accuracy_score, precision_score, recall_score, roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
 
 from soundlake.ml.settings import HitSettings
 
@@ -127,6 +128,12 @@ def _xy(rows: pd.DataFrame, features: list[str]) -> tuple[pd.DataFrame, np.ndarr
 def train_and_select(rows: pd.DataFrame, numeric: list[str], categorical: list[str],
                      settings: HitSettings, importance_repeats: int = 5) -> TrainResult:
     """Fit every candidate, choose on validation, refit, judge on test, rank the features."""
+    with threadpool_limits(limits=settings.threads):
+        return _train_and_select(rows, numeric, categorical, settings, importance_repeats)
+
+
+def _train_and_select(rows: pd.DataFrame, numeric: list[str], categorical: list[str],
+                      settings: HitSettings, importance_repeats: int) -> TrainResult:
     features = [*numeric, *categorical]
     split = time_split(rows, settings)
     x_tr, y_tr = _xy(split.train, features)

@@ -16,6 +16,7 @@ import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
+from threadpoolctl import threadpool_limits
 
 from soundlake import lake as lk
 from soundlake.gold import expectations as ex
@@ -43,13 +44,14 @@ EXPECTATIONS = ex.Expectations(
 )
 
 
-def score_rows(model, rows: pd.DataFrame, threshold: float) -> pd.DataFrame:
+def score_rows(model, rows: pd.DataFrame, threshold: float, threads: int = 1) -> pd.DataFrame:
     """Probability and label per row, with the columns the model was fitted on."""
     wanted = list(getattr(model, "feature_names_in_", []))
     missing = [c for c in wanted if c not in rows.columns]
     if missing:
         raise ValueError(f"the model needs column(s) the scoring rows lack: {missing}")
-    proba = model.predict_proba(rows[wanted])[:, 1] if len(rows) else np.array([], dtype=float)
+    with threadpool_limits(limits=threads):
+        proba = model.predict_proba(rows[wanted])[:, 1] if len(rows) else np.array([], dtype=float)
     return pd.DataFrame({
         "track_id": rows["track_id"].astype("int64"),
         "release_date": rows["release_date"],

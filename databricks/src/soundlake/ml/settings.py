@@ -24,6 +24,7 @@ class HitSettings:
     selection_metric: str = "roc_auc"
     threshold: float = 0.5
     alias: str = "champion"
+    threads: int = 1
 
     def __post_init__(self) -> None:
         problems = []
@@ -48,6 +49,8 @@ class HitSettings:
             problems.append(f"model.threshold must be between 0 and 1, got {self.threshold}")
         if not self.alias.replace("_", "").isalnum():
             problems.append(f"model.alias must be letters, digits and _, got {self.alias!r}")
+        if not 1 <= self.threads <= 64:
+            problems.append(f"model.threads must be 1..64, got {self.threads}")
         if problems:
             raise ValueError("hit model settings: " + "; ".join(problems))
 
@@ -64,7 +67,7 @@ def parse_hit_settings(doc: dict) -> HitSettings:
         test_fraction=float(s["test_fraction"]), validation_fraction=float(s["validation_fraction"]),
         seed=int(m["seed"]), candidates=tuple(m["candidates"]),
         selection_metric=str(m["selection_metric"]), threshold=float(m["threshold"]),
-        alias=str(m["alias"]),
+        alias=str(m["alias"]), threads=int(m.get("threads", 1)),
     )
 
 

@@ -43,7 +43,7 @@ def train(ds: HitDataset, place: MlflowPlace, say: Say = print) -> tuple[TrainRe
 def score(spark: SparkSession, lake: lk.Lake, ds: HitDataset, place: MlflowPlace,
           scored_at: dt.datetime | None = None, say: Say = print) -> WriteStats:
     model, version = load_version(place, ds.settings.alias)
-    scored = score_rows(model, ds.rows(SCORE), ds.settings.threshold)
+    scored = score_rows(model, ds.rows(SCORE), ds.settings.threshold, ds.settings.threads)
     at = scored_at or dt.datetime.now(dt.timezone.utc)
     stats = write_predictions(spark, lake, predictions_frame(spark, scored, place.model_name, version, at))
     for line in stats.report.lines():
