@@ -140,3 +140,16 @@ def hand_made(streams: list[tuple[str, int, int]], artist_versions: list[tuple[i
         for c in cols:
             df[c] = df[c].astype("int32")
     return {"dim_track": trk, "dim_artist": art, "dim_album": alb, "fact_stream": fact}
+
+
+_DATASETS: dict[int, object] = {}
+
+
+def planted_dataset(spark: SparkSession, seed: int):
+    """The HitDataset of `gold_frames(seed)` under the default settings, built once per session."""
+    from soundlake.ml.dataset import build_dataset
+    from soundlake.ml.settings import hit_settings
+
+    if seed not in _DATASETS:
+        _DATASETS[seed] = build_dataset(to_spark(spark, gold_frames(seed)), hit_settings())
+    return _DATASETS[seed]
