@@ -19,7 +19,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 RESOURCES = sorted((ROOT / "resources").glob("*.yml"))
 TYPE_SUFFIX = {"job": "jobs", "pipeline": "pipelines", "schema": "schemas", "volume": "volumes",
-               "external_location": "external_locations"}
+               "external_location": "external_locations", "registered_model": "registered_models",
+               "experiment": "experiments"}
 
 
 def load(p: Path) -> dict:
@@ -76,6 +77,8 @@ MODELS = {
     "schemas": ("databricks.bundles.schemas", "Schema"),
     "volumes": ("databricks.bundles.volumes", "Volume"),
     "external_locations": ("databricks.bundles.external_locations", "ExternalLocation"),
+    "registered_models": ("databricks.bundles.registered_models", "RegisteredModel"),
+    "experiments": ("databricks.bundles.experiments", "MlflowExperiment"),
 }
 
 
@@ -129,7 +132,7 @@ def test_unity_catalog_names_external_locations_and_no_keys():
     res = all_resources()
     gold = res["pipelines"]["gold"]
     assert gold["catalog"] == "${var.catalog}" and gold["schema"] == "${resources.schemas.gold.name}"
-    assert {s["name"] for s in res["schemas"].values()} == {"silver", "gold"}
+    assert {s["name"] for s in res["schemas"].values()} == {"silver", "gold", "ml"}
     for loc in res["external_locations"].values():
         assert loc["credential_name"] == "${var.storage_credential}"
         assert loc["url"].startswith("${var.")
@@ -165,3 +168,47 @@ def test_pipeline_sources_exist_one_dataset_file_each():
     assert files == sorted(["dim_user", "dim_user_feed", "dim_artist", "dim_artist_feed", "dim_album",
                             "dim_album_feed", "dim_track", "dim_track_feed", "dim_date", "fact_stream",
                             "fact_stream_quality"])
+
+
+def test_hit_model_job_trains_then_scores_with_pinned_ml_packages_and_uc_names():
+    res = all_resources()
+    job = res["jobs"]["hit_model"]
+    tasks = {t["task_key"]: t for t in job["tasks"]}
+    assert tasks["score"]["depends_on"] == [{"task_key": "train"}]
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    model_name = ("--model-name=${var.catalog}.${resources.schemas.ml.name}."
+                  "${resources.registered_models.hit_model.name}")
+    for key, entry in (("train", "hit-train"), ("score", "hit-score")):
+        wt = tasks[key]["python_wheel_task"]
+        assert wt["package_name"] == "soundlake" and wt["entry_point"] == entry
+        mod, fn = scripts[entry].split(":")
+        assert callable(getattr(import_module(mod), fn))
+        assert model_name in wt["parameters"] and "--catalog=${var.catalog}" in wt["parameters"]
+    assert "--experiment=${resources.experiments.hit_model.name}" in tasks["train"]["python_wheel_task"]["parameters"]
+    [env] = job["environments"]
+    assert {t["environment_key"] for t in job["tasks"]} == {env["environment_key"]}
+    pins = {line.split("==")[0].lower(): line for line in (ROOT / "requirements.txt").read_text().splitlines()
+            if "==" in line and not line.startswith("#")}
+    deps = env["spec"]["dependencies"]
+    assert deps[0] == "../dist/*.whl"
+    for dep in deps[1:]:
+        assert dep == pins[dep.split("==")[0].lower()], f"{dep} differs from requirements.txt"
+    assert {d.split("==")[0] for d in deps[1:]} == {"scikit-learn", "mlflow-skinny"}
+    model = res["registered_models"]["hit_model"]
+    assert model["catalog_name"] == "${var.catalog}" and model["schema_name"] == "${resources.schemas.ml.name}"
+
+
+def test_hit_job_entry_points_parse_their_arguments(monkeypatch):
+    from soundlake.jobs import hit
+
+    seen = {}
+    monkeypatch.setattr(hit, "_session", lambda: "spark")
+    monkeypatch.setattr("soundlake.ml.steps.dataset",
+                        lambda spark, lake, settings, as_of=None: seen.update(lake=lake, settings=settings) or "ds")
+    monkeypatch.setattr("soundlake.ml.steps.train", lambda ds, place: seen.update(place=place))
+    assert hit.train(["--catalog=c", "--experiment=/Workspace/Shared/x", "--model-name=c.ml.hit_model",
+                      "--window-days=14"]) == 0
+    assert seen["settings"].window_days == 14 and seen["lake"].sql_name("gold", "dim_track") == "`c`.`gold`.`dim_track`"
+    assert (seen["place"].tracking_uri, seen["place"].registry_uri) == ("databricks", "databricks-uc")
+    with pytest.raises(ValueError, match="<catalog>.<schema>.<model>"):
+        hit.train(["--catalog=c", "--experiment=/Workspace/Shared/x", "--model-name=hit_model"])
