@@ -43,28 +43,37 @@ def main(argv: Iterable[str] | None = None) -> int:
               "(bash scripts/demo.sh, or python -m soundlake.local.medallion)", file=sys.stderr)
         return 2
 
-    from soundlake.lake import PathLake
     from soundlake.local.spark import local_spark
-    from soundlake.ml import steps
     from soundlake.ml.settings import hit_settings
-    from soundlake.ml.tracking import local_place
 
     settings = hit_settings().with_overrides(window_days=a.window_days, lookback_days=a.lookback_days)
-    place = local_place(a.mlflow_dir)
     say(f"spark: starting local Spark + Delta; gold from {lake_dir}")
     spark = local_spark("soundlake-hit", jvm_log=str(lake_dir / "_logs" / "spark.log"))
-    lake = PathLake(str(lake_dir))
     try:
-        ds = steps.dataset(spark, lake, settings, as_of=a.as_of, say=say)
-        if not a.score_only:
-            steps.train(ds, place, say=say)
-        steps.score(spark, lake, ds, place, say=say)
+        run(spark, lake_dir, Path(a.mlflow_dir), settings, as_of=a.as_of, train=not a.score_only, say=say)
     finally:
         spark.stop()
+    return 0
+
+
+def run(spark, lake_dir: Path, mlflow_dir: Path, settings, as_of: dt.datetime | None = None,
+        train: bool = True, say=print):
+    """Gold under `lake_dir` -> (train, register) -> score; returns (dataset, result, registration, stats)."""
+    from soundlake.lake import PathLake
+    from soundlake.ml import steps
+    from soundlake.ml.tracking import local_place
+
+    place = local_place(mlflow_dir)
+    lake = PathLake(str(lake_dir))
+    ds = steps.dataset(spark, lake, settings, as_of=as_of, say=say)
+    result = reg = None
+    if train:
+        result, reg = steps.train(ds, place, say=say)
+    stats = steps.score(spark, lake, ds, place, say=say)
     say(f"mlflow: store {place.tracking_uri}")
     say("mlflow: to browse the runs, in a separate venv with full mlflow (README):  "
         f"mlflow ui --backend-store-uri {place.tracking_uri} --port 5000")
-    return 0
+    return ds, result, reg, stats
 
 
 if __name__ == "__main__":
