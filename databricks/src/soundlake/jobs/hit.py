@@ -62,7 +62,7 @@ def score(argv: Iterable[str] | None = None) -> int:
     from soundlake.ml.tracking import databricks_place
 
     a = _args("hit-score", argv, experiment=False)
-    place = databricks_place("/Shared/soundlake-hit-scoring", a.model_name)  # scoring logs no run
+    place = databricks_place(None, a.model_name)  # scoring reads the registry, records no run
     spark = _session()
     lake = CatalogLake(a.catalog, "")
     ds = steps.dataset(spark, lake, _settings(a), as_of=a.as_of)

@@ -83,8 +83,8 @@ def build_dataset(
     start, end = history_start or lo, as_of or hi
     if start >= end:
         raise ValueError(f"history start {start} is not before as-of {end}")
-    # labels are read twice (to pick the tracks to describe, then to join): compute them once
-    labelled = label(releases(gold.dim_track), gold.fact_stream, settings, start, end).persist()
+    # no persist(): serverless compute has no caching API, and the data is small
+    labelled = label(releases(gold.dim_track), gold.fact_stream, settings, start, end)
     used = labelled.where(F.col("role") != EXCLUDED)
     x = release_features(used.select("track_id", "release_date", "release_ts"), gold.dim_track,
                          gold.dim_artist, gold.dim_album, gold.dim_date, gold.fact_stream, feats)
@@ -93,10 +93,7 @@ def build_dataset(
     if leaked:
         raise ValueError(f"feature name(s) {sorted(leaked)} collide with the target's columns")
     out = labelled.join(x.drop("release_date", "release_ts"), "track_id", "left")
-    try:
-        frame = out.toPandas()
-    finally:
-        labelled.unpersist()
+    frame = out.toPandas()
     for c in numeric:
         frame[c] = pd.to_numeric(frame[c], errors="coerce").astype("float64")
     for c in CATEGORICAL:

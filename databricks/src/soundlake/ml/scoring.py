@@ -92,21 +92,20 @@ def write_predictions(spark: SparkSession, lake: lk.Lake, df: DataFrame) -> Writ
     for c in same:
         eq = F.col(f"s.{c}").eqNullSafe(F.col(f"t.{c}"))
         cond = eq if cond is None else cond & eq
-    changed = kept.alias("s").join(target.alias("t"), cond, "left_anti").persist()
-    try:
-        n_changed = changed.count()
-        total = report.rows_out
-        if n_changed == 0:
-            return WriteStats(0, 0, total, report)
-        n_updated = changed.join(target, list(KEYS), "left_semi").count()
-        on = " AND ".join(f"t.{k} = s.{k}" for k in KEYS)
-        (
-            lk.delta_table(spark, lake, "gold", PREDICTIONS).alias("t")
-            .merge(changed.alias("s"), on)
-            .whenMatchedUpdateAll()
-            .whenNotMatchedInsertAll()
-            .execute()
-        )
-        return WriteStats(n_changed - n_updated, n_updated, total - n_changed, report)
-    finally:
-        changed.unpersist()
+    # not persisted (serverless has no caching API): small, and recomputed against the same
+    # snapshot, as the job runs one at a time
+    changed = kept.alias("s").join(target.alias("t"), cond, "left_anti")
+    n_changed = changed.count()
+    total = report.rows_out
+    if n_changed == 0:
+        return WriteStats(0, 0, total, report)
+    n_updated = changed.join(target, list(KEYS), "left_semi").count()
+    on = " AND ".join(f"t.{k} = s.{k}" for k in KEYS)
+    (
+        lk.delta_table(spark, lake, "gold", PREDICTIONS).alias("t")
+        .merge(changed.alias("s"), on)
+        .whenMatchedUpdateAll()
+        .whenNotMatchedInsertAll()
+        .execute()
+    )
+    return WriteStats(n_changed - n_updated, n_updated, total - n_changed, report)

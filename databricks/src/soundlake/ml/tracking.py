@@ -48,12 +48,13 @@ def local_place(root: str | Path, experiment: str = "soundlake-hit-prediction",
     return MlflowPlace(db, db, experiment, model_name, (root / "artifacts").as_uri())
 
 
-def databricks_place(experiment: str, model_name: str) -> MlflowPlace:
+def databricks_place(experiment: str | None, model_name: str) -> MlflowPlace:
+    """`experiment` None: a place to read models from (scoring logs no run)."""
     if not UC_MODEL_NAME.match(model_name):
         raise ValueError(f"model name {model_name!r}: Unity Catalog needs <catalog>.<schema>.<model>")
-    if not experiment.startswith("/"):
+    if experiment is not None and not experiment.startswith("/"):
         raise ValueError(f"experiment {experiment!r}: a workspace path such as /Workspace/Shared/...")
-    return MlflowPlace("databricks", "databricks-uc", experiment, model_name)
+    return MlflowPlace("databricks", "databricks-uc", experiment or "", model_name)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ class Registered:
 def _experiment_id(place: MlflowPlace) -> str:
     import mlflow
 
+    if not place.experiment:
+        raise ValueError("no MLflow experiment given: training needs one to record its run")
     exp = mlflow.get_experiment_by_name(place.experiment)
     if exp is not None:
         return exp.experiment_id
