@@ -13,8 +13,8 @@ from soundlake.ml.scoring import PREDICTIONS
 from soundlake.ml.settings import hit_settings
 
 SIZES = dict(users=30, tracks=120, streams_per_pass=800)
-# the demo's streams span 90 days: a two-week window and lookback leave releases to learn from
-SETTINGS = hit_settings().with_overrides(window_days=14, lookback_days=14, min_period_tracks=3,
+# the demo's streams span 90 days: a one-week window and two-week lookback leave releases to learn from
+SETTINGS = hit_settings().with_overrides(window_days=7, lookback_days=14, min_period_tracks=3,
                                          candidates=("random_forest",))
 
 

@@ -3,7 +3,8 @@
 Each candidate is one scikit-learn Pipeline: a ColumnTransformer (numeric: median imputation
 then StandardScaler; categorical: OneHotEncoder that ignores categories it has not seen) in
 front of the classifier, with a fixed seed. The releases are split by date: train (oldest),
-validation (next), test (newest). Each candidate is fitted on train and compared on
+validation (next), test (newest); a release whose window was still open when the next part
+begins is left out of the older part (its label was not known yet at that time). Each candidate is fitted on train and compared on
 validation; the chosen one is refitted on train + validation and judged once on test, next
 to the other candidates (refitted the same way) and to the majority-class baseline. The test
 set never takes part in a choice.
@@ -72,9 +73,19 @@ def _cut(rows: pd.DataFrame, fraction: float) -> tuple[pd.DataFrame, pd.DataFram
     return rows[~newer].reset_index(drop=True), rows[newer].reset_index(drop=True)
 
 
+def _purge(older: pd.DataFrame, newer: pd.DataFrame) -> pd.DataFrame:
+    """Drop older rows whose label was not known yet when the newer part starts: a model used on
+    the first newer release could not have learnt from a window that was still open."""
+    if newer.empty:
+        return older
+    return older[older["window_closes_at"] <= newer["release_ts"].min()].reset_index(drop=True)
+
+
 def time_split(rows: pd.DataFrame, settings: HitSettings) -> Split:
     rest, test = _cut(rows, settings.test_fraction)
+    rest = _purge(rest, test)
     train, validation = _cut(rest, settings.validation_fraction)
+    train = _purge(train, validation)
     for name, part in (("train", train), ("validation", validation), ("test", test)):
         classes = set(part[LABEL].astype(int)) if len(part) else set()
         if classes != {0, 1}:
