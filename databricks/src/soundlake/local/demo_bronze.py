@@ -119,9 +119,12 @@ def demo_passes(seed: int = 7, users: int = 60, tracks: int = 80, streams_per_pa
     trk = []
     for i in range(tracks):
         al = albums[i % len(albums)]
+        # a new album's tracks come out as singles in the weeks before it (every 3 days)
+        single = 3 * (i // len(albums)) if al["release_date"] >= start else 0
         trk.append({"track_id": i + 1, "track_name": f"Track {i + 1}", "artist_id": al["artist_id"],
                     "album_id": al["album_id"], "duration_sec": rnd.choice([95, 140, 200, 240, 310, 420, 3]),
-                    "release_date": al["release_date"], "explicit": rnd.random() < 0.2,
+                    "release_date": al["release_date"] - dt.timedelta(days=single),
+                    "explicit": rnd.random() < 0.2,
                     "danceability": Decimal(f"{rnd.random():.3f}"), "energy": Decimal(f"{rnd.random():.3f}"),
                     "tempo_bpm": Decimal(f"{rnd.uniform(60, 180):.2f}"), "updated_at": t0})
     usr = [{"user_id": i + 1, "user_name": f"user_{i + 1}", "country": rnd.choice(COUNTRIES),

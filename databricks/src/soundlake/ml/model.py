@@ -67,6 +67,8 @@ class Split:
 
 def _cut(rows: pd.DataFrame, fraction: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(older, newer): the newest `fraction` of rows by release date; one date never straddles."""
+    if rows.empty:
+        return rows, rows
     dates = rows["release_date"].sort_values(kind="stable").reset_index(drop=True)
     cutoff = dates.iloc[min(len(dates) - 1, int(np.floor(len(dates) * (1 - fraction))))]
     newer = rows["release_date"] >= cutoff
