@@ -20,16 +20,18 @@ import { freePort } from './freePort.js';
 /**
  * The whole product on one machine: Azurite and an embedded Postgres seeded with the demo
  * catalogue, an initial load, a day of source changes, an incremental pass, an idle pass, then
- * the medallion on local Spark. Same core and same code paths as the Functions.
+ * the medallion on local Spark and the hit model on its gold. Same core and same code paths as
+ * the Functions.
  */
 const opts = new Command()
   .name('demo')
   .option('--scale <n>', 'size of the catalogue (1 = 20k users, 30k tracks)', '1')
   .option('--streams <n>', 'stream events in the source (default 1,000,000 x scale)')
   .option('--no-medallion', 'stop after bronze (skip local Spark)')
+  .option('--no-hit', 'skip the hit model after gold')
   .option('--keep', 'leave Azurite and the source running afterwards (Ctrl-C to stop)')
   .parse()
-  .opts<{ scale: string; streams?: string; medallion: boolean; keep?: boolean }>();
+  .opts<{ scale: string; streams?: string; medallion: boolean; hit: boolean; keep?: boolean }>();
 
 const t0 = Date.now();
 const say = (msg: string): void => {
@@ -69,21 +71,29 @@ async function bronzeReport(app: SoundlakeApp): Promise<void> {
   process.stdout.write(`${table(['table', 'slices', 'files', 'rows', 'size', 'manifests'], rows)}\n`);
 }
 
-function runMedallion(connectionString: string, container: string): Promise<void> {
+function runPython(title: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<void> {
   const python = resolve('.venv/bin/python');
   if (!existsSync(python)) {
-    say('medallion skipped: no .venv (run scripts/setup.sh, or pass --no-medallion)');
+    say(`${title} skipped: no .venv (run scripts/setup.sh, or pass --no-medallion)`);
     return Promise.resolve();
   }
-  say('medallion: bronze (Azurite) -> silver -> gold on local Spark + Delta');
   return new Promise((done, fail) => {
-    const child = spawn(python, ['-m', 'soundlake.local.medallion', '--lake-dir', resolve(root, 'lake'), '--container', container], {
-      stdio: 'inherit',
-      env: { ...process.env, AZURE_STORAGE_CONNECTION_STRING: connectionString, PYTHONUNBUFFERED: '1' },
-    });
-    child.on('exit', (code) => (code === 0 ? done() : fail(new Error(`medallion exited with code ${code}`))));
+    const child = spawn(python, args, { stdio: 'inherit', env: { ...process.env, ...env, PYTHONUNBUFFERED: '1' } });
+    child.on('exit', (code) => (code === 0 ? done() : fail(new Error(`${title} exited with code ${code}`))));
     child.on('error', fail);
   });
+}
+
+function runMedallion(connectionString: string, container: string): Promise<void> {
+  say('medallion: bronze (Azurite) -> silver -> gold on local Spark + Delta');
+  return runPython('medallion', ['-m', 'soundlake.local.medallion', '--lake-dir', resolve(root, 'lake'), '--container', container], {
+    AZURE_STORAGE_CONNECTION_STRING: connectionString,
+  });
+}
+
+function runHitModel(): Promise<void> {
+  say('hit model: train on gold, register in the local MLflow store (.soundlake/mlflow), score open windows');
+  return runPython('hit model', ['-m', 'soundlake.local.hit', '--lake-dir', resolve(root, 'lake'), '--mlflow-dir', resolve(root, 'mlflow')]);
 }
 
 async function main(): Promise<void> {
@@ -135,6 +145,7 @@ async function main(): Promise<void> {
       await db.end();
     }
     if (opts.medallion) await runMedallion(azurite.connectionString, settings.bronzeContainer);
+    if (opts.medallion && opts.hit) await runHitModel();
     if (opts.keep) {
       say(`still running. In another shell:\n  export SOUNDLAKE_STORAGE='${azurite.connectionString}'\n  export SOURCE_URL='${postgres.url}'\n  node dist/cli/soundlake.js status\nCtrl-C to stop.`);
       await new Promise<void>((r) => process.once('SIGINT', () => r()));

@@ -2,8 +2,18 @@ import type pg from 'pg';
 
 /**
  * The demo source: a Spotify-like catalogue in Postgres, generated in SQL from a stable hash of
- * the row number, so every machine gets the same rows. Historic data ends before 2026-11-01;
- * changes applied later carry the current time and land in the next incremental slice.
+ * the row number, so every machine gets the same rows. The stream history runs from 2025-11-01
+ * to the end of 2026-10-31; changes applied later carry the current time in `updated_at` (so they
+ * land in the next incremental slice) and are streamed on the days after the history.
+ *
+ * A quarter of the albums (and so of the tracks) come out during the history; the rest are the
+ * back catalogue. A new release is streamed from its release day on, most in its first weeks (a
+ * burst that decays over about 30 days). How much a track is streamed is planted, for the hit
+ * model to find: its appeal is
+ *   0.8 x the artist's popularity (a hidden number; visible through the artist's streams)
+ *   + 0.6 x danceability (standardised) + 0.8 if the artist's genre is pop, hip hop, k-pop or latin
+ *   - 0.8 if the track lasts 300 s or more + noise (about as strong as all of that together),
+ * and tracks are streamed by the rank of their appeal (a power law, as before).
  */
 
 export interface DemoSize {
@@ -56,7 +66,11 @@ const NOUNS = `ARRAY['Hearts','Foxes','Machines','Rivers','Kids','Ghosts','Light
 const DECOR = `ARRAY['','','','','','','!','!!!',' & Co.','*','.','$','?',' (feat. DJ Ø)','#1',' ✨']`;
 const DEVICES = `ARRAY['mobile','mobile','mobile','mobile','desktop','desktop','tablet','smart_speaker','tv','car']`;
 const HISTORY_START = `TIMESTAMPTZ '2025-11-01 00:00:00+00'`;
+const HISTORY_END = `TIMESTAMPTZ '2026-11-01 00:00:00+00'`;
 const HISTORY_SECONDS = 365 * 86_400 - 1;
+/** Share of albums released during the stream history, and how fast a release's streams decay. */
+const NEW_ALBUMS = 0.25;
+const DECAY_DAYS = 30;
 
 export async function createDemoSchema(db: pg.Client): Promise<void> {
   await db.query(DEMO_SCHEMA);
@@ -64,6 +78,7 @@ export async function createDemoSchema(db: pg.Client): Promise<void> {
 
 export async function dropDemoSchema(db: pg.Client): Promise<void> {
   await db.query(`DROP TABLE IF EXISTS public.fact_streams, public.dim_tracks, public.dim_albums, public.dim_artists, public.dim_users`);
+  await db.query(`DROP TABLE IF EXISTS pg_temp.sl_pick_all, pg_temp.sl_pick_catalogue`);
 }
 
 type Progress = (message: string) => void;
@@ -92,7 +107,8 @@ export async function seedDimensions(db: pg.Client, size: DemoSize, progress: Pr
     `INSERT INTO public.dim_albums
      SELECT i, public.sl_pick(i, 21, ${WORDS}) || ' ' || public.sl_pick(i, 22, ${NOUNS}),
             1 + floor(public.sl_r(i, 23) * $2::int)::int,
-            DATE '1995-01-01' + floor(public.sl_r(i, 24) * 11260)::int,
+            CASE WHEN public.sl_r(i, 26) < ${NEW_ALBUMS} THEN DATE '2025-11-01' + floor(public.sl_r(i, 24) * 365)::int
+                 ELSE DATE '1995-01-01' + floor(public.sl_r(i, 24) * 11260)::int END,
             TIMESTAMPTZ '2025-10-01 00:00:00+00' + floor(public.sl_r(i, 25) * 2592000) * INTERVAL '1 second'
        FROM generate_series(1, $1::int) i`,
     [size.albums, size.artists],
@@ -114,19 +130,68 @@ export async function seedDimensions(db: pg.Client, size: DemoSize, progress: Pr
   progress(`dim_tracks: ${size.tracks.toLocaleString('en')} rows`);
 }
 
-/** Streams with skewed popularity: a few tracks and users account for much of the listening. */
+// A normal-ish number (mean 0, sd 1) from three hashes.
+const normal = (id: string, salt: number): string => `((public.sl_r(${id}, ${salt}) + public.sl_r(${id}, ${salt + 1}) + public.sl_r(${id}, ${salt + 2}) - 1.5) * 2)`;
+
+/**
+ * Two session tables that rank the tracks by their planted appeal: `sl_pick_all` (every track)
+ * and `sl_pick_catalogue` (the back catalogue). A stream picks a rank with the same skewed
+ * formula as ever, so popularity keeps its power law, now ordered by appeal.
+ */
+async function ensurePickTables(db: pg.Client): Promise<{ all: number; catalogue: number }> {
+  const appeal = `0.8 * ${normal('a.artist_id', 61)} + 0.6 * (t.danceability - 0.575) / 0.2165
+      + CASE WHEN a.genre IN ('pop', 'hip hop', 'k-pop', 'latin') THEN 0.8 ELSE 0 END
+      - CASE WHEN t.duration_sec >= 300 THEN 0.8 ELSE 0 END + 1.0 * ${normal('t.track_id', 64)}`;
+  await db.query(
+    `CREATE TEMP TABLE IF NOT EXISTS sl_pick_all AS
+     SELECT (row_number() OVER (ORDER BY ${appeal} DESC, t.track_id))::int AS pick, t.track_id,
+            t.release_date >= DATE '2025-11-01' AS is_new, (t.release_date::timestamp AT TIME ZONE 'UTC') AS released_at
+       FROM public.dim_tracks t JOIN public.dim_artists a ON a.artist_id = t.artist_id`,
+  );
+  await db.query(
+    `CREATE TEMP TABLE IF NOT EXISTS sl_pick_catalogue AS
+     SELECT (row_number() OVER (ORDER BY pick))::int AS pick, track_id FROM sl_pick_all WHERE NOT is_new`,
+  );
+  const { rows } = await db.query(`SELECT (SELECT count(*) FROM sl_pick_all)::int AS a, (SELECT count(*) FROM sl_pick_catalogue)::int AS c`);
+  return { all: Number(rows[0].a), catalogue: Number(rows[0].c) };
+}
+
+/**
+ * Streams with skewed popularity: a few tracks and users account for much of the listening.
+ * With the catalogue seeded, tracks are picked by planted appeal and streamed only after their
+ * release (a new release's stream that would fall after the history goes to the back catalogue);
+ * without it (the extraction benchmark seeds streams alone), track ids are picked directly.
+ */
 export async function seedStreams(db: pg.Client, size: Pick<DemoSize, 'streams' | 'users' | 'tracks'>, progress: Progress = () => undefined, firstId = 1): Promise<void> {
+  const { rows } = await db.query(`SELECT EXISTS (SELECT 1 FROM public.dim_tracks) AS seeded`);
+  const picks = rows[0].seeded ? await ensurePickTables(db) : undefined;
   const batch = 250_000;
   for (let from = firstId; from < firstId + size.streams; from += batch) {
     const to = Math.min(firstId + size.streams - 1, from + batch - 1);
-    await db.query(
-      `INSERT INTO public.fact_streams
-       SELECT i, 1 + floor(power(public.sl_r(i, 51), 1.6) * $3::int)::int, 1 + floor(power(public.sl_r(i, 52), 2.2) * $4::int)::int,
-              ts, 5000 + floor(public.sl_r(i, 53) * 295000)::int, public.sl_pick(i, 54, ${DEVICES}), ts
-         FROM (SELECT i, ${HISTORY_START} + floor(public.sl_r(i, 55) * ${HISTORY_SECONDS}) * INTERVAL '1 second' AS ts
-                 FROM generate_series($1::bigint, $2::bigint) i) s`,
-      [from, to, size.users, size.tracks],
-    );
+    const uniform = `${HISTORY_START} + floor(public.sl_r(i, 55) * ${HISTORY_SECONDS}) * INTERVAL '1 second'`;
+    const user = `1 + floor(power(public.sl_r(i, 51), 1.6) * $3::int)::int`;
+    const rest = `5000 + floor(public.sl_r(i, 53) * 295000)::int, public.sl_pick(i, 54, ${DEVICES})`;
+    if (!picks) {
+      await db.query(
+        `INSERT INTO public.fact_streams
+         SELECT i, ${user}, 1 + floor(power(public.sl_r(i, 52), 2.2) * $4::int)::int, ts, ${rest}, ts
+           FROM (SELECT i, ${uniform} AS ts FROM generate_series($1::bigint, $2::bigint) i) s`,
+        [from, to, size.users, size.tracks],
+      );
+    } else {
+      await db.query(
+        `INSERT INTO public.fact_streams
+         SELECT i, ${user}, CASE WHEN ts0 < ${HISTORY_END} THEN track0 ELSE COALESCE(c.track_id, track0) END, ts, ${rest}, ts
+           FROM (SELECT i, track0, ts0, CASE WHEN ts0 < ${HISTORY_END} THEN ts0 ELSE ${uniform} END AS ts
+                   FROM (SELECT i, p.track_id AS track0,
+                                CASE WHEN p.is_new THEN p.released_at + floor(-ln(1 - public.sl_r(i, 57)) * ${DECAY_DAYS} * 86400) * INTERVAL '1 second'
+                                     ELSE ${uniform} END AS ts0
+                           FROM generate_series($1::bigint, $2::bigint) i
+                           JOIN sl_pick_all p ON p.pick = 1 + floor(power(public.sl_r(i, 52), 2.2) * $4::int)::int) s0) s
+           LEFT JOIN sl_pick_catalogue c ON c.pick = 1 + floor(power(public.sl_r(i, 58), 2.2) * $5::int)::int`,
+        [from, to, size.users, picks.all, picks.catalogue],
+      );
+    }
     progress(`fact_streams: ${(to - firstId + 1).toLocaleString('en')} / ${size.streams.toLocaleString('en')} rows`);
   }
 }
@@ -140,8 +205,10 @@ export interface DemoChanges {
 
 /**
  * A day in the life of the source: new streams, users changing subscription, artists changing
- * genre, a few sign-ups. Timestamps are the database's current time less a few seconds, so the
- * next incremental pass (lag permitting) picks them up.
+ * genre, a few sign-ups. `updated_at` is the database's current time less a few seconds, so the
+ * next incremental pass (lag permitting) picks them up. The streams are played on day `round`
+ * after the history (arriving late, as streams do), so the history stays without gaps: a gap
+ * would look like tracks nobody played, and the hit model would learn that.
  */
 export async function applyDemoChanges(db: pg.Client, round: number, size: DemoSize): Promise<DemoChanges> {
   const salt = 1000 * round;
@@ -169,13 +236,15 @@ export async function applyDemoChanges(db: pg.Client, round: number, size: DemoS
     [maxUser + 1, maxUser + newUsers],
   );
   const newStreams = Math.max(1, Math.round(size.streams * 0.02));
+  const picks = await ensurePickTables(db);
   await db.query(
     `INSERT INTO public.fact_streams
-     SELECT i, 1 + floor(power(public.sl_r(i, 51), 1.6) * $3::int)::int, 1 + floor(power(public.sl_r(i, 52), 2.2) * $4::int)::int,
-            now() - floor(public.sl_r(i, 56) * 86400) * INTERVAL '1 second', 5000 + floor(public.sl_r(i, 53) * 295000)::int,
-            public.sl_pick(i, 54, ${DEVICES}), ${stamp}
-       FROM generate_series($1::bigint, $2::bigint) i`,
-    [maxStream + 1, maxStream + newStreams, maxUser + newUsers, size.tracks],
+     SELECT i, 1 + floor(power(public.sl_r(i, 51), 1.6) * $3::int)::int, p.track_id,
+            ${HISTORY_END} + ($5::int - 1) * INTERVAL '1 day' + floor(public.sl_r(i, 56) * 86400) * INTERVAL '1 second',
+            5000 + floor(public.sl_r(i, 53) * 295000)::int, public.sl_pick(i, 54, ${DEVICES}), ${stamp}
+       FROM generate_series($1::bigint, $2::bigint) i
+       JOIN sl_pick_all p ON p.pick = 1 + floor(power(public.sl_r(i, 52), 2.2) * $4::int)::int`,
+    [maxStream + 1, maxStream + newStreams, maxUser + newUsers, picks.all, round],
   );
   return { newStreams, subscriptionChanges: users.rowCount ?? 0, genreChanges: artists.rowCount ?? 0, newUsers };
 }

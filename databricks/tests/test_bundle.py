@@ -20,7 +20,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 RESOURCES = sorted((ROOT / "resources").glob("*.yml"))
 TYPE_SUFFIX = {"job": "jobs", "pipeline": "pipelines", "schema": "schemas", "volume": "volumes",
-               "external_location": "external_locations", "sql_warehouse": "sql_warehouses"}
+               "external_location": "external_locations", "sql_warehouse": "sql_warehouses",
+               "registered_model": "registered_models", "experiment": "experiments"}
 
 
 def load(p: Path) -> dict:
@@ -78,6 +79,8 @@ MODELS = {
     "volumes": ("databricks.bundles.volumes", "Volume"),
     "external_locations": ("databricks.bundles.external_locations", "ExternalLocation"),
     "sql_warehouses": ("databricks.bundles.sql_warehouses", "SqlWarehouse"),
+    "registered_models": ("databricks.bundles.registered_models", "RegisteredModel"),
+    "experiments": ("databricks.bundles.experiments", "MlflowExperiment"),
 }
 
 
@@ -131,7 +134,7 @@ def test_unity_catalog_names_external_locations_and_no_keys():
     res = all_resources()
     gold = res["pipelines"]["gold"]
     assert gold["catalog"] == "${var.catalog}" and gold["schema"] == "${resources.schemas.gold.name}"
-    assert {s["name"] for s in res["schemas"].values()} == {"silver", "gold"}
+    assert {s["name"] for s in res["schemas"].values()} == {"silver", "gold", "ml"}
     for loc in res["external_locations"].values():
         assert loc["credential_name"] == "${var.storage_credential}"
         assert loc["url"].startswith("${var.")
@@ -247,6 +250,21 @@ def test_every_schema_reference_resolves_to_the_rendered_schema(target, monkeypa
     pipe = res["pipelines"]["gold"]
     assert (pipe["catalog"], pipe["schema"]) == (catalog, gold["name"])
 
+    # the hit job reads and writes the rendered gold schema, and registers in the rendered ml schema
+    from soundlake.jobs import hit
+
+    hit_lakes = []
+    monkeypatch.setattr(hit, "_session", lambda: "spark")
+    monkeypatch.setattr("soundlake.ml.steps.dataset",
+                        lambda spark, lake, settings, as_of=None: hit_lakes.append(lake) or "ds")
+    monkeypatch.setattr("soundlake.ml.steps.train", lambda ds, place: None)
+    monkeypatch.setattr("soundlake.ml.steps.score", lambda spark, lake, ds, place: None)
+    for t in res["jobs"]["hit_model"]["tasks"]:
+        params = t["python_wheel_task"]["parameters"]
+        getattr(hit, t["python_wheel_task"]["entry_point"].removeprefix("hit-"))(params)
+        assert _params(t)["model-name"].startswith(f"{catalog}.{res['schemas']['ml']['name']}.")
+    assert [lk.sql_name("gold", "dim_track") for lk in hit_lakes] == [f"`{catalog}`.`{gold['name']}`.`dim_track`"] * 2
+
     class PipelineSpark:
         class conf:  # noqa: N801 - mirrors spark.conf
             get = staticmethod(pipe["configuration"].__getitem__)
@@ -341,3 +359,45 @@ def test_the_pipeline_environment_provides_what_its_sources_import():
     for module, dists in third.items():
         assert {d.lower().replace("_", "-") for d in dists} & declared, (
             f"the pipeline imports {module} ({dists}), which pyproject.toml does not declare")
+def test_hit_model_job_trains_then_scores_with_pinned_ml_packages_and_uc_names():
+    res = all_resources()
+    job = res["jobs"]["hit_model"]
+    tasks = {t["task_key"]: t for t in job["tasks"]}
+    assert tasks["score"]["depends_on"] == [{"task_key": "train"}]
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    model_name = ("--model-name=${var.catalog}.${resources.schemas.ml.name}."
+                  "${resources.registered_models.hit_model.name}")
+    for key, entry in (("train", "hit-train"), ("score", "hit-score")):
+        wt = tasks[key]["python_wheel_task"]
+        assert wt["package_name"] == "soundlake" and wt["entry_point"] == entry
+        mod, fn = scripts[entry].split(":")
+        assert callable(getattr(import_module(mod), fn))
+        assert model_name in wt["parameters"] and "--catalog=${var.catalog}" in wt["parameters"]
+    assert "--experiment=${resources.experiments.hit_model.name}" in tasks["train"]["python_wheel_task"]["parameters"]
+    [env] = job["environments"]
+    assert {t["environment_key"] for t in job["tasks"]} == {env["environment_key"]}
+    pins = {line.split("==")[0].lower(): line for line in (ROOT / "requirements.txt").read_text().splitlines()
+            if "==" in line and not line.startswith("#")}
+    deps = env["spec"]["dependencies"]
+    assert deps[0] == "../dist/*.whl"
+    for dep in deps[1:]:
+        assert dep == pins[dep.split("==")[0].lower()], f"{dep} differs from requirements.txt"
+    assert {d.split("==")[0] for d in deps[1:]} == {"scikit-learn", "mlflow-skinny"}
+    model = res["registered_models"]["hit_model"]
+    assert model["catalog_name"] == "${var.catalog}" and model["schema_name"] == "${resources.schemas.ml.name}"
+
+
+def test_hit_job_entry_points_parse_their_arguments(monkeypatch):
+    from soundlake.jobs import hit
+
+    seen = {}
+    monkeypatch.setattr(hit, "_session", lambda: "spark")
+    monkeypatch.setattr("soundlake.ml.steps.dataset",
+                        lambda spark, lake, settings, as_of=None: seen.update(lake=lake, settings=settings) or "ds")
+    monkeypatch.setattr("soundlake.ml.steps.train", lambda ds, place: seen.update(place=place))
+    assert hit.train(["--catalog=c", "--experiment=/Workspace/Shared/x", "--model-name=c.ml.hit_model",
+                      "--window-days=14"]) == 0
+    assert seen["settings"].window_days == 14 and seen["lake"].sql_name("gold", "dim_track") == "`c`.`gold`.`dim_track`"
+    assert (seen["place"].tracking_uri, seen["place"].registry_uri) == ("databricks", "databricks-uc")
+    with pytest.raises(ValueError, match="<catalog>.<schema>.<model>"):
+        hit.train(["--catalog=c", "--experiment=/Workspace/Shared/x", "--model-name=hit_model"])

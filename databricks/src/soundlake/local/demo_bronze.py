@@ -6,7 +6,9 @@ ingestion is not at hand:  python -m soundlake.local.demo_bronze --out DIR [--az
 from __future__ import annotations
 
 import argparse
+import bisect
 import datetime as dt
+import itertools
 import json
 import random
 from decimal import Decimal
@@ -109,26 +111,37 @@ def demo_passes(seed: int = 7, users: int = 60, tracks: int = 80, streams_per_pa
     artists = [{"artist_id": i + 1, "artist_name": n, "genre": rnd.choice(GENRES),
                 "country": rnd.choice(COUNTRIES), "updated_at": t0}
                for i, n in enumerate(ARTIST_NAMES)]
+    # even albums are catalogue (released before the streams start); odd ones come out during
+    # the 90 days of streams, so the hit model has releases whose first weeks it can watch
     albums = [{"album_id": i + 1, "album_name": f"Album {i + 1}", "artist_id": (i % len(artists)) + 1,
-               "release_date": start - dt.timedelta(days=30 * i), "updated_at": t0} for i in range(25)]
+               "release_date": (start - dt.timedelta(days=30 * i)) if i % 2 == 0
+               else start + dt.timedelta(days=(i * 37) % 85), "updated_at": t0} for i in range(25)]
     trk = []
     for i in range(tracks):
         al = albums[i % len(albums)]
+        # a new album's tracks come out as singles in the weeks before it (every 3 days)
+        single = 3 * (i // len(albums)) if al["release_date"] >= start else 0
         trk.append({"track_id": i + 1, "track_name": f"Track {i + 1}", "artist_id": al["artist_id"],
                     "album_id": al["album_id"], "duration_sec": rnd.choice([95, 140, 200, 240, 310, 420, 3]),
-                    "release_date": al["release_date"], "explicit": rnd.random() < 0.2,
+                    "release_date": al["release_date"] - dt.timedelta(days=single),
+                    "explicit": rnd.random() < 0.2,
                     "danceability": Decimal(f"{rnd.random():.3f}"), "energy": Decimal(f"{rnd.random():.3f}"),
                     "tempo_bpm": Decimal(f"{rnd.uniform(60, 180):.2f}"), "updated_at": t0})
     usr = [{"user_id": i + 1, "user_name": f"user_{i + 1}", "country": rnd.choice(COUNTRIES),
             "subscription_type": rnd.choice(PLANS), "signup_date": start - dt.timedelta(days=rnd.randint(1, 900)),
             "updated_at": t0} for i in range(users)]
     next_stream = [1]
+    # a track is streamed only once released, and danceable tracks more often (a planted signal)
+    by_release = sorted(trk, key=lambda t: (t["release_date"], t["track_id"]))
+    released_on = [t["release_date"] for t in by_release]
+    cum = list(itertools.accumulate(1.0 + 3.0 * float(t["danceability"]) for t in by_release))
 
     def streams(day0: dt.date, days: int) -> list[dict]:
         out = []
         for _ in range(streams_per_pass):
             at = _ts(day0, rnd.randint(0, days * 86400 - 1))
-            t = rnd.choice(trk)
+            k = max(1, bisect.bisect_right(released_on, at.date()))
+            t = rnd.choices(by_release[:k], cum_weights=cum[:k])[0]
             out.append({"stream_id": next_stream[0], "user_id": rnd.randint(1, users),
                         "track_id": t["track_id"], "streamed_at": at,
                         "ms_played": rnd.randint(1000, t["duration_sec"] * 1000 + 1000),
