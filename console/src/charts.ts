@@ -25,9 +25,23 @@ export function ticks(min: number, max: number, count = 5): number[] {
   return out;
 }
 
-function timeLabel(ms: number, span: number): string {
+const SECOND = 1_000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+const TIME_STEPS = [SECOND, 5 * SECOND, 15 * SECOND, 30 * SECOND, MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 3 * HOUR, 6 * HOUR, 12 * HOUR, DAY, 2 * DAY, 7 * DAY, 30 * DAY];
+
+/** About `count` ticks on a UTC time axis, on whole seconds, minutes, hours or days. */
+export function timeTicks(min: number, max: number, count = 5): { values: number[]; step: number } {
+  const step = TIME_STEPS.find((s) => (max - min) / s <= count) ?? TIME_STEPS.at(-1)!;
+  const values: number[] = [];
+  for (let v = Math.ceil(min / step) * step; v <= max; v += step) values.push(v);
+  return { values, step };
+}
+
+function timeLabel(ms: number, step: number): string {
   const iso = new Date(ms).toISOString();
-  return span > 2 * 86_400_000 ? iso.slice(5, 10) : span > 3_600_000 ? iso.slice(11, 16) : iso.slice(11, 19);
+  return step >= DAY ? iso.slice(5, 10) : step >= MINUTE ? iso.slice(11, 16) : iso.slice(11, 19);
 }
 
 function legend(series: { name: string }[]): HTMLElement {
@@ -55,9 +69,9 @@ export function lineChart(title: string, series: Series[], options: { time?: boo
     chart.append(svg('line', { x1: M.left, x2: W - M.right, y1: y(t), y2: y(t), class: 'grid' }));
     chart.append(svg('text', { x: M.left - 6, y: y(t) + 4, 'text-anchor': 'end', class: 'tick' }, options.format(t)));
   }
-  const xTicks = options.time ? ticks(x0, x1, 4) : ticks(x0, x1, 5);
-  for (const t of xTicks.filter((t) => t >= x0 && t <= x1)) {
-    chart.append(svg('text', { x: x(t), y: H - M.bottom + 16, 'text-anchor': 'middle', class: 'tick' }, options.time ? timeLabel(t, x1 - x0) : String(t)));
+  const xTicks = options.time ? timeTicks(x0, x1, 5) : { values: ticks(x0, x1, 5), step: 0 };
+  for (const t of xTicks.values.filter((t) => t >= x0 && t <= x1)) {
+    chart.append(svg('text', { x: x(t), y: H - M.bottom + 16, 'text-anchor': 'middle', class: 'tick' }, options.time ? timeLabel(t, xTicks.step) : String(t)));
   }
   chart.append(svg('line', { x1: M.left, x2: W - M.right, y1: H - M.bottom, y2: H - M.bottom, class: 'axis' }));
   series.forEach((s, i) => {
@@ -91,7 +105,7 @@ export function barChart(title: string, bars: { label: string; value: number }[]
     const width = Math.max(1, (Math.max(b.value, 0) / max) * (W - labelW - 80));
     const label = b.label.length > 26 ? `${b.label.slice(0, 25)}…` : b.label;
     chart.append(svg('text', { x: labelW - 8, y: top + 16, 'text-anchor': 'end', class: 'tick' }, label));
-    const rect = svg('rect', { x: labelW, y: top + 3, width: width.toFixed(1), height: rowH - 8, class: `bar c${i === 0 ? 0 : 1}` });
+    const rect = svg('rect', { x: labelW, y: top + 3, width: width.toFixed(1), height: rowH - 8, class: 'bar c0' });
     rect.append(svg('title', {}, `${b.label}: ${format(b.value)}`));
     chart.append(rect);
     chart.append(svg('text', { x: labelW + width + 6, y: top + 16, class: 'tick value' }, format(b.value)));

@@ -25,7 +25,10 @@ const HEADERS = ['Started', 'Subject', 'Activity', 'Trigger', 'Status', 'Duratio
 
 /** The newest ledger activities, filterable by table (subject) and status, in the hash: #runs?table=x&status=failed. */
 export function runsView(root: HTMLElement, params: URLSearchParams): View {
-  const subject = h('select', { id: 'filter-table', name: 'table' }, h('option', { value: '' }, 'all'));
+  const chosen = params.get('table') ?? '';
+  // The chosen table is an option at once, so a filter changed before the list of subjects arrives keeps it.
+  const subject = h('select', { id: 'filter-table', name: 'table' }, h('option', { value: '' }, 'all'), chosen ? h('option', { value: chosen }, chosen) : '');
+  subject.value = chosen;
   const status = h('select', { id: 'filter-status', name: 'status' }, h('option', { value: '' }, 'any'), STATUSES.map((s) => h('option', { value: s }, s)));
   status.value = params.get('status') ?? '';
   const list = h('div', { class: 'scroll' }, h('p', { class: 'muted' }, 'Loading…'));
@@ -45,8 +48,7 @@ export function runsView(root: HTMLElement, params: URLSearchParams): View {
     refresh: async () => {
       if (!subjectsKnown) {
         const { body } = await api<RunsResponse>('runs?limit=1');
-        subject.append(...body.subjects.map((s) => h('option', { value: s }, s)));
-        subject.value = params.get('table') ?? '';
+        subject.append(...body.subjects.filter((s) => s !== chosen).map((s) => h('option', { value: s }, s)));
         subjectsKnown = true;
       }
       const q = new URLSearchParams({ limit: '100' });
