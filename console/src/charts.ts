@@ -14,22 +14,32 @@ const W = 560;
 const H = 220;
 const M = { top: 12, right: 12, bottom: 30, left: 64 };
 
-/** About `count` round tick values covering [min, max]. */
-export function ticks(min: number, max: number, count = 5): number[] {
-  if (!(max > min)) return [min];
-  const raw = (max - min) / count;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
-  const out: number[] = [];
-  for (let v = Math.ceil(min / step) * step; v <= max + step * 1e-9; v += step) out.push(Math.round(v / step) * step);
-  return out;
-}
-
 const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
-const TIME_STEPS = [SECOND, 5 * SECOND, 15 * SECOND, 30 * SECOND, MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 3 * HOUR, 6 * HOUR, 12 * HOUR, DAY, 2 * DAY, 7 * DAY, 30 * DAY];
+const TIME_STEPS: readonly number[] = [SECOND, 5 * SECOND, 15 * SECOND, 30 * SECOND, MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 3 * HOUR, 6 * HOUR, 12 * HOUR, DAY, 2 * DAY, 7 * DAY, 30 * DAY];
+
+/** Steps of a duration axis (ms): sub-second ones too. */
+const DURATION_STEPS: readonly number[] = [1, 5, 10, 50, 100, 250, 500, ...TIME_STEPS];
+
+/** A round step that cuts `span` into at most about `count` parts: from `steps` if given (durations), else 1, 2, 2.5, 5 x 10^n. */
+export function niceStep(span: number, count: number, steps?: readonly number[]): number {
+  const raw = span / count;
+  if (steps) return steps.find((s) => s >= raw) ?? Math.ceil(raw / steps.at(-1)!) * steps.at(-1)!;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
+}
+
+/** Ticks of a value axis from 0 up to the first step at or above `max`, so every point is under the top line. */
+export function valueTicks(max: number, count = 4, steps?: readonly number[]): number[] {
+  if (!(max > 0)) return [0, 1];
+  const step = niceStep(max, count, steps);
+  const out: number[] = [];
+  for (let i = 0; i * step < max + step * 1e-9; i++) out.push(i * step);
+  if (out.at(-1)! < max) out.push(out.length * step);
+  return out;
+}
 
 /** About `count` ticks on a UTC time axis, on whole seconds, minutes, hours or days. */
 export function timeTicks(min: number, max: number, count = 5): { values: number[]; step: number } {
@@ -49,7 +59,7 @@ function legend(series: { name: string }[]): HTMLElement {
 }
 
 /** A line chart; `time` makes x a UTC time axis. Returns a <figure> with a caption and a legend. */
-export function lineChart(title: string, series: Series[], options: { time?: boolean; format: (v: number) => string }): HTMLElement {
+export function lineChart(title: string, series: Series[], options: { time?: boolean; durations?: boolean; format: (v: number) => string }): HTMLElement {
   const all = series.flatMap((s) => s.points);
   const fig = h('figure', { class: 'chart', 'data-chart': title });
   fig.append(h('figcaption', {}, title));
@@ -60,8 +70,8 @@ export function lineChart(title: string, series: Series[], options: { time?: boo
   let [x0, x1] = [Math.min(...all.map((p) => p[0])), Math.max(...all.map((p) => p[0]))];
   if (x0 === x1) [x0, x1] = [x0 - 1, x1 + 1];
   const yMax = Math.max(...all.map((p) => p[1]), 0);
-  const yTicks = ticks(0, yMax > 0 ? yMax : 1);
-  const top = Math.max(yTicks.at(-1)!, yMax) || 1;
+  const yTicks = valueTicks(yMax, 4, options.durations ? DURATION_STEPS : undefined);
+  const top = yTicks.at(-1)!;
   const x = (v: number): number => M.left + ((v - x0) / (x1 - x0)) * (W - M.left - M.right);
   const y = (v: number): number => H - M.bottom - (v / top) * (H - M.top - M.bottom);
   const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': title, class: 'plot' });
@@ -69,7 +79,7 @@ export function lineChart(title: string, series: Series[], options: { time?: boo
     chart.append(svg('line', { x1: M.left, x2: W - M.right, y1: y(t), y2: y(t), class: 'grid' }));
     chart.append(svg('text', { x: M.left - 6, y: y(t) + 4, 'text-anchor': 'end', class: 'tick' }, options.format(t)));
   }
-  const xTicks = options.time ? timeTicks(x0, x1, 5) : { values: ticks(x0, x1, 5), step: 0 };
+  const xTicks = options.time ? timeTicks(x0, x1, 5) : { values: valueTicks(x1, 5).filter((t) => t >= x0), step: 0 };
   for (const t of xTicks.values.filter((t) => t >= x0 && t <= x1)) {
     chart.append(svg('text', { x: x(t), y: H - M.bottom + 16, 'text-anchor': 'middle', class: 'tick' }, options.time ? timeLabel(t, xTicks.step) : String(t)));
   }

@@ -59,8 +59,8 @@ function charts(tables: TableView[]): HTMLElement {
     'div',
     { class: 'charts' },
     lineChart('Rows per run', series((p) => p.rows), { time: true, format: (v) => fmtInt(v) }),
-    lineChart('Run duration', series((p) => p.durationMs), { time: true, format: (v) => fmtDuration(v) }),
-    lineChart('Lag after each run', series((p) => p.lagMs), { time: true, format: (v) => fmtDuration(v) }),
+    lineChart('Run duration', series((p) => p.durationMs), { time: true, durations: true, format: (v) => fmtDuration(v) }),
+    lineChart('Lag after each run', series((p) => p.lagMs), { time: true, durations: true, format: (v) => fmtDuration(v) }),
     barChart(
       'Lag now',
       tables.filter((t) => t.lag.behindMs !== null).map((t) => ({ label: t.table, value: t.lag.behindMs! })),

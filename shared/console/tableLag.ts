@@ -20,12 +20,16 @@ export class LagProbe {
 
   async lag(table: TableConfig, committed: string | null): Promise<TableLag> {
     const now = this.now();
-    let entry = this.cache.get(table.name);
+    const key = `${table.name}|${table.watermark.column}|${table.watermark.kind}`;
+    let entry = this.cache.get(key);
     if (!entry || now - entry.at > this.ttlMs) {
-      entry = { at: now, high: this.source.safeUpperBound(table, table.watermark, 0) };
-      this.cache.set(table.name, entry);
+      const asked = { at: now, high: this.source.safeUpperBound(table, table.watermark, 0) };
+      entry = asked;
+      this.cache.set(key, asked);
       // A failure is reported once and asked again next time, not cached for the whole period.
-      entry.high.catch(() => this.cache.delete(table.name));
+      asked.high.catch(() => {
+        if (this.cache.get(key) === asked) this.cache.delete(key);
+      });
     }
     const checkedAt = new Date(entry.at).toISOString();
     try {
