@@ -80,6 +80,8 @@ export interface RunsResponse {
   runs: Activity[];
   /** The subjects that were read (the configured tables, and _runs, _databricks, _poison). */
   subjects: string[];
+  /** Every status the ledger knows, for the filter. */
+  statuses: string[];
 }
 
 export interface ManifestView {

@@ -3,8 +3,6 @@ import type { Activity, RunDetail, RunsResponse } from './consoleTypes.js';
 import { badge, clear, fmtBytes, fmtDuration, fmtInt, fmtTime, h, table } from './dom.js';
 import { runLink, section, type View } from './shell.js';
 
-const STATUSES = ['running', 'succeeded', 'nochange', 'partial', 'skipped', 'failed'];
-
 function activityRows(runs: Activity[], withRun: boolean): (Node | string)[][] {
   return runs.map((r) => [
     fmtTime(r.startedAt),
@@ -29,8 +27,9 @@ export function runsView(root: HTMLElement, params: URLSearchParams): View {
   // The chosen table is an option at once, so a filter changed before the list of subjects arrives keeps it.
   const subject = h('select', { id: 'filter-table', name: 'table' }, h('option', { value: '' }, 'all'), chosen ? h('option', { value: chosen }, chosen) : '');
   subject.value = chosen;
-  const status = h('select', { id: 'filter-status', name: 'status' }, h('option', { value: '' }, 'any'), STATUSES.map((s) => h('option', { value: s }, s)));
-  status.value = params.get('status') ?? '';
+  const chosenStatus = params.get('status') ?? '';
+  const status = h('select', { id: 'filter-status', name: 'status' }, h('option', { value: '' }, 'any'), chosenStatus ? h('option', { value: chosenStatus }, chosenStatus) : '');
+  status.value = chosenStatus;
   const list = h('div', { class: 'scroll' }, h('p', { class: 'muted' }, 'Loading…'));
   const apply = (): void => {
     const q = new URLSearchParams();
@@ -49,6 +48,7 @@ export function runsView(root: HTMLElement, params: URLSearchParams): View {
       if (!subjectsKnown) {
         const { body } = await api<RunsResponse>('runs?limit=1');
         subject.append(...body.subjects.filter((s) => s !== chosen).map((s) => h('option', { value: s }, s)));
+        status.append(...body.statuses.filter((s) => s !== chosenStatus).map((s) => h('option', { value: s }, s)));
         subjectsKnown = true;
       }
       const q = new URLSearchParams({ limit: '100' });

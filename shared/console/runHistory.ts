@@ -1,7 +1,7 @@
 import type { PipelineConfig } from '../config/pipelineConfig.js';
 import { DATABRICKS_SUBJECT } from '../events/kicker.js';
 import type { RunLedger, RunStatus } from '../state/runLedger.js';
-import type { Activity } from '../../console/src/consoleTypes.js';
+import type { RunsResponse } from '../../console/src/consoleTypes.js';
 import { activityOf } from './tableViews.js';
 
 /** Every ledger status, for the filter; the check below fails the build when the ledger gains one not listed here. */
@@ -25,7 +25,7 @@ export interface RunFilter {
  * A status filter is applied to what was read: a rare status older than that window is not
  * shown (the ledger has no index on status).
  */
-export async function recentRuns(ledger: RunLedger, config: PipelineConfig, filter: RunFilter): Promise<{ runs: Activity[]; subjects: string[] }> {
+export async function recentRuns(ledger: RunLedger, config: PipelineConfig, filter: RunFilter): Promise<RunsResponse> {
   const subjects = filter.subject ? [filter.subject] : [...config.tables.map((t) => t.name), ...OTHER_SUBJECTS];
   const window = filter.status ? filter.limit * 4 : filter.limit;
   const per = await Promise.all(subjects.map((s) => ledger.recent(s, window)));
@@ -35,5 +35,5 @@ export async function recentRuns(ledger: RunLedger, config: PipelineConfig, filt
     .sort((a, b) => b.startedAt.localeCompare(a.startedAt))
     .slice(0, filter.limit)
     .map(activityOf);
-  return { runs, subjects };
+  return { runs, subjects, statuses: [...RUN_STATUSES] };
 }
