@@ -136,6 +136,7 @@ describe.skipIf(!haveChromium)('the console in Chromium', () => {
     await page.goto(`${runner.url}/api/console`);
     // The page and its scripts are anonymous; the API is not, so the page asks for the key.
     await page.locator('#key-dialog[open]').waitFor({ timeout: 15_000 });
+    await shot('0-key-prompt');
     await page.fill('#key-input', FUNCTION_KEY);
     await page.click('#key-dialog button[value="save"]');
     await rowOf('tables', 'plays').waitFor({ timeout: 15_000 });
