@@ -27,6 +27,8 @@ export class ApiFailure extends Error {
 }
 
 let askForKey: ((reason: string) => Promise<string | null>) | undefined;
+/** The person cancelled the key prompt: 401s are reported, not asked about again, until a key is set. */
+let declined = false;
 
 /** The page registers how to ask for a key (a dialog); it resolves null when the person cancels. */
 export function onKeyNeeded(ask: (reason: string) => Promise<string | null>): void {
@@ -38,8 +40,12 @@ export function storedKey(): string | null {
 }
 
 export function setKey(key: string | null): void {
-  if (key) sessionStorage.setItem(KEY, key);
-  else sessionStorage.removeItem(KEY);
+  if (key) {
+    sessionStorage.setItem(KEY, key);
+    declined = false;
+  } else {
+    sessionStorage.removeItem(KEY);
+  }
 }
 
 /** The answer of a JSON endpoint: the body on 2xx, or an ApiFailure that carries the server's error. */
@@ -53,12 +59,13 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
       credentials: 'same-origin',
       cache: 'no-store',
     });
-    if (res.status === 401 && attempt < 2 && askForKey) {
+    if (res.status === 401 && attempt < 2 && askForKey && !declined) {
       const given = await askForKey(key ? 'The key was not accepted.' : 'The API needs a function key.');
       if (given) {
         setKey(given);
         continue;
       }
+      declined = true;
     }
     const text = await res.text();
     let body: unknown = null;
@@ -70,7 +77,7 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
     // 2xx, and the ask endpoint's 422 and 502, which carry a whole answer.
     if (res.ok || ((res.status === 422 || res.status === 502) && body && typeof body === 'object' && 'runId' in body)) return { status: res.status, body: body as T };
     const error = (body as ApiError | null)?.error;
-    const message = res.status === 401 ? 'a function key is needed (or the key was refused)' : error?.message ?? `${res.status} ${res.statusText}`;
+    const message = res.status === 401 ? 'a function key is needed or was refused (button "function key")' : error?.message ?? `${res.status} ${res.statusText}`;
     throw new ApiFailure(res.status, body as ApiError | null, message);
   }
 }

@@ -135,8 +135,21 @@ describe.skipIf(!haveChromium)('the console in Chromium', () => {
   it('asks for the function key, then shows the tables and their runs after an ingest started from the page', async () => {
     await page.goto(`${runner.url}/api/console`);
     // The page and its scripts are anonymous; the API is not, so the page asks for the key.
+    let refused = 0;
+    page.on('response', (r) => {
+      if (r.status() === 401) refused++;
+    });
     await page.locator('#key-dialog[open]').waitFor({ timeout: 15_000 });
     await shot('0-key-prompt');
+    // Cancelled: the page says why it shows nothing, keeps trying on its timer, and does not ask again.
+    await page.click('#key-dialog button[value="cancel"]');
+    await expect.poll(async () => page.locator('#live').innerText(), { timeout: 15_000 }).toMatch(/not updated: a function key is needed/);
+    const after = refused;
+    await expect.poll(() => refused, { timeout: 15_000 }).toBeGreaterThan(after);
+    expect(await page.locator('#key-dialog[open]').count()).toBe(0);
+    // The header button asks for it.
+    await page.click('#key-button');
+    await page.locator('#key-dialog[open]').waitFor({ timeout: 15_000 });
     await page.fill('#key-input', FUNCTION_KEY);
     await page.click('#key-dialog button[value="save"]');
     await rowOf('tables', 'plays').waitFor({ timeout: 15_000 });
