@@ -88,21 +88,6 @@ function fromChunkEntity(e: TableEntityResult<ChunkEntity>): ChunkState {
   };
 }
 
-function fromHeaderEntity(id: string, e: Record<string, unknown>): BackfillHeader {
-  return {
-    id,
-    table: e.table as string,
-    from: e.from as string,
-    to: e.to as string,
-    chunkMs: Number(e.chunkMs),
-    chunks: Number(e.chunks),
-    requestId: (e.requestId as string) || null,
-    runId: e.runId as string,
-    createdAt: e.createdAt as string,
-    loadDate: e.loadDate as string,
-  };
-}
-
 export type ChunkClaim = { claimed: true; state: ChunkState } | { claimed: false; reason: 'done' | 'busy' | 'missing'; state?: ChunkState };
 
 /**
@@ -207,4 +192,19 @@ export class BackfillStore {
       throw err;
     }
   }
+}
+
+function fromHeaderEntity(id: string, e: Record<string, unknown>): BackfillHeader {
+  return {
+    id,
+    table: e.table as string,
+    from: e.from as string,
+    to: e.to as string,
+    chunkMs: Number(e.chunkMs),
+    chunks: Number(e.chunks),
+    requestId: (e.requestId as string) || null,
+    runId: e.runId as string,
+    createdAt: e.createdAt as string,
+    loadDate: e.loadDate as string,
+  };
 }
