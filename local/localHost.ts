@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import functions, { type HttpResponseInit, type Timer } from '@azure/functions';
@@ -24,6 +25,7 @@ type TimerHandler = (timer: Timer, context: InvocationContext) => Promise<void>;
 
 interface Route {
   methods: readonly string[];
+  authLevel: string;
   pattern: RegExp;
   names: string[];
   handler: HttpHandler;
@@ -35,6 +37,8 @@ export interface HttpRegistration {
   route?: string;
   /** Default, as for the host: GET and POST. */
   methods?: readonly string[];
+  /** Default, as for the host: function (a key is needed when the local host has one). */
+  authLevel?: 'anonymous' | 'function' | 'admin';
   handler: HttpHandler;
 }
 
@@ -58,6 +62,12 @@ export interface LocalHostOptions {
   /** Pause before a failed message becomes visible again (default 2 s; the host uses visibilityTimeout). */
   retryDelaySeconds?: number;
   pollIntervalMs?: number;
+  /**
+   * When set, routes that are not anonymous need this key, in `x-functions-key` or `?code=`, as
+   * in Azure (401 without it). Unset, like `func start`, no key is asked for: the host listens
+   * on 127.0.0.1 only.
+   */
+  functionKey?: string;
 }
 
 let invocations = 0;
@@ -84,7 +94,7 @@ export class LocalHost {
     const route = registration.route ?? name;
     const pattern = new RegExp(`^/api/${route.replace(/\{(\w+)\}/g, (_, n: string) => (names.push(n), '([^/]+)'))}$`);
     const methods = (registration.methods ?? ['GET', 'POST']).map((m) => m.toUpperCase());
-    this.routes.push({ methods, pattern, names, handler: registration.handler, name });
+    this.routes.push({ methods, authLevel: registration.authLevel ?? 'function', pattern, names, handler: registration.handler, name });
   }
 
   timer(name: string, schedule: string, handler: TimerHandler): Cron {
@@ -183,6 +193,11 @@ export class LocalHost {
         return;
       }
       name = route.name;
+      if (route.authLevel !== 'anonymous' && !this.keyMatches(req.headers['x-functions-key'], url.searchParams.get('code'))) {
+        // Azure answers a missing or wrong key with an empty 401.
+        res.writeHead(401, { 'content-length': '0' }).end();
+        return;
+      }
       const match = route.pattern.exec(url.pathname)!;
       const params: Record<string, string> = {};
       route.names.forEach((n, i) => {
@@ -207,6 +222,14 @@ export class LocalHost {
       this.options.logger.error({ err, function: name }, `${name} failed`);
       send(res, json(500, { error: { message: 'internal error; see the log' } }));
     }
+  }
+
+  private keyMatches(header: string | string[] | undefined, code: string | null): boolean {
+    const key = this.options.functionKey;
+    if (!key) return true;
+    const given = Buffer.from((Array.isArray(header) ? header[0] : header) ?? code ?? '', 'utf8');
+    const want = Buffer.from(key, 'utf8');
+    return given.length === want.length && timingSafeEqual(given, want);
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,15 @@
 import { askPostHttp } from '../functions/ask-post.js';
 import { backfillGetHttp } from '../functions/backfill-get.js';
 import { backfillPostHttp } from '../functions/backfill-post.js';
+import { backfillsGetHttp } from '../functions/backfills-get.js';
+import { consoleAssetGetHttp } from '../functions/console-asset-get.js';
+import { consoleGetHttp } from '../functions/console-get.js';
+import { ingestPostHttp } from '../functions/ingest-post.js';
+import { kickRetryPostHttp } from '../functions/kick-retry-post.js';
+import { kicksGetHttp } from '../functions/kicks-get.js';
+import { runGetHttp } from '../functions/run-get.js';
+import { runsGetHttp } from '../functions/runs-get.js';
+import { tablesGetHttp } from '../functions/tables-get.js';
 import { backfillQueue } from '../functions/backfill-queue.js';
 import { backfillPoison } from '../functions/backfill-poison.js';
 import { databricksKickPoison } from '../functions/databricks-kick-poison.js';
@@ -11,6 +20,7 @@ import { ingestTimer } from '../functions/ingest-timer.js';
 import { setApp } from '../shared/app/appSingleton.js';
 import { loadAskSettings } from '../shared/ask/askSettings.js';
 import { createAskService, setAskService } from '../shared/ask/createAskService.js';
+import type { SqlEndpoint } from '../shared/ask/sqlEndpoint.js';
 import { createApp, type SoundlakeApp } from '../shared/app/soundlakeApp.js';
 import { queueClient } from '../shared/azure/storageClients.js';
 import { MAX_DEQUEUE_COUNT_SETTING } from '../shared/queue/maxDequeueCount.js';
@@ -42,6 +52,10 @@ export interface LocalRunnerOptions {
   /** Deliveries before a message is poisoned (default: host.json's maxDequeueCount). */
   maxDequeueCount?: number;
   retryDelaySeconds?: number;
+  /** Routes that are not anonymous need this key (x-functions-key or ?code=), as in Azure; unset: no key. */
+  functionKey?: string;
+  /** Replaces the question box's SQL endpoint (the local Thrift server by default). */
+  askEndpoint?: SqlEndpoint;
 }
 
 export interface LocalRunner {
@@ -93,17 +107,27 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
   setApp(app);
   setEventDeps(events);
   // The question box talks to the local SQL endpoint (SQL_ENDPOINT_PORT) and, when set, an LLM.
-  setAskService(await createAskService(loadAskSettings(env), options.logger));
+  setAskService(await createAskService(loadAskSettings(env), options.logger, options.askEndpoint ? { endpoint: options.askEndpoint } : {}));
 
   const host = new LocalHost({
     logger: options.logger,
     maxDequeueCount: settings.maxDequeueCount,
     ...(options.retryDelaySeconds !== undefined ? { retryDelaySeconds: options.retryDelaySeconds } : {}),
+    ...(options.functionKey ? { functionKey: options.functionKey } : {}),
   });
   const q = (name: string) => queueClient(settings.storage, name);
   host.http('backfill-post', backfillPostHttp);
   host.http('backfill-get', backfillGetHttp);
   host.http('ask-post', askPostHttp);
+  host.http('ingest-post', ingestPostHttp);
+  host.http('tables-get', tablesGetHttp);
+  host.http('runs-get', runsGetHttp);
+  host.http('run-get', runGetHttp);
+  host.http('backfills-get', backfillsGetHttp);
+  host.http('kicks-get', kicksGetHttp);
+  host.http('kick-retry-post', kickRetryPostHttp);
+  host.http('console-get', consoleGetHttp);
+  host.http('console-asset-get', consoleAssetGetHttp);
   host.queue('ingest-queue', q(settings.ingestQueue), q(`${settings.ingestQueue}-poison`), ingestQueue);
   host.queue('ingest-poison', q(`${settings.ingestQueue}-poison`), q(`${settings.ingestQueue}-poison-poison`), ingestPoison);
   host.queue('backfill-queue', q(settings.backfill.queue), q(`${settings.backfill.queue}-poison`), backfillQueue);

@@ -15,7 +15,8 @@ import { startLocalRunner } from './localRunner.js';
  * `npm run local`: the Functions app running on this machine, event-driven end to end. The
  * timer ingests on INGEST_SCHEDULE, bronze commits raise BlobCreated, each burst starts one
  * "Databricks" run (the stand-in runs the medallion on local Spark), backfills are served on
- * http://127.0.0.1:7071/api/backfill. Ctrl-C stops everything.
+ * http://127.0.0.1:7071/api/backfill, the console on http://127.0.0.1:7071/api/console. Ctrl-C
+ * stops everything.
  */
 const opts = new Command()
   .name('local')
@@ -25,8 +26,9 @@ const opts = new Command()
   .option('--changes-every <seconds>', 'apply a round of demo source changes this often (0: never)', '0')
   .option('--kick-window <seconds>', 'debounce window for Databricks runs', '15')
   .option('--no-medallion', 'the Databricks stand-in only records runs')
+  .option('--function-key <key>', 'ask for this function key on every non-anonymous route, as Azure does (default: none, like func start)', process.env.LOCAL_FUNCTION_KEY)
   .parse()
-  .opts<{ schedule: string; port: string; scale: string; changesEvery: string; kickWindow: string; medallion: boolean }>();
+  .opts<{ schedule: string; port: string; scale: string; changesEvery: string; kickWindow: string; medallion: boolean; functionKey?: string }>();
 
 const say = (msg: string): void => {
   process.stdout.write(`[local ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -79,12 +81,14 @@ async function main(): Promise<void> {
     port: Number(opts.port),
     schedule: opts.schedule,
     kickWindowSeconds: Number(opts.kickWindow),
+    ...(opts.functionKey ? { functionKey: opts.functionKey } : {}),
     onDatabricksRun: async (run) => {
       say(`Databricks stand-in: run ${run.runId} of job ${run.jobId} (token ${run.idempotencyToken})`);
       if (withMedallion) void runMedallion();
     },
   });
   say(`functions on ${runner.url}; Databricks stand-in on ${runner.databricks.url}; ingest schedule "${opts.schedule}"`);
+  say(`console: ${runner.url}/api/console${opts.functionKey ? ' (it asks for the function key you passed)' : ''}`);
   say(`try: curl -s -X POST ${runner.url}/api/backfill -d '{"table":"fact_streams","from":"2026-10-01","to":"2026-10-03","chunk":"PT12H"}'`);
   say(`then: curl -s ${runner.url}/api/backfill/<id>`);
   say(`ask (with npm run sql-endpoint running): curl -s -X POST ${runner.url}/api/ask -d '{"sql":"SELECT count(*) AS streams FROM gold.fact_stream"}'`);

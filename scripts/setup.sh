@@ -25,4 +25,18 @@ if [ "${SOUNDLAKE_SKIP_PYTHON:-0}" != "1" ]; then
     echo "$want" > "$stamp"
   fi
 fi
+# Headless Chromium for the console's browser tests (tests/console/consoleBrowser.test.ts), from
+# the distribution's packages: playwright-core drives it, and never downloads a browser of its own.
+# CHROMIUM_PATH names another Chromium or Chrome (the GitHub runners' google-chrome) and skips this.
+if [ "${SOUNDLAKE_SKIP_BROWSER:-0}" != "1" ] && [ -z "${CHROMIUM_PATH:-}" ] && [ ! -x /usr/bin/chromium ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    echo "[setup] apt-get install chromium (headless browser for the console tests)"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+  else
+    echo "[setup] no apt-get here: install Chromium and set CHROMIUM_PATH for the console's browser tests"
+  fi
+fi
 echo "[setup] done"

@@ -13,6 +13,7 @@ import type { Logger } from '../logging/logger.js';
 import { createLogger } from '../logging/logger.js';
 import type { Notifier } from '../notify/notifier.js';
 import { createNotifier } from '../notify/createNotifier.js';
+import { AlertLog, RecordedNotifier } from '../notify/alertLog.js';
 import { createSource } from '../source/createSource.js';
 import type { Source } from '../source/source.js';
 import { RunLedger } from '../state/runLedger.js';
@@ -31,6 +32,7 @@ export interface SoundlakeApp {
   watermarks: WatermarkStore;
   ledger: RunLedger;
   notifier: Notifier;
+  alertLog: AlertLog;
   ingestQueue: IngestQueue;
   backfills: BackfillStore;
   backfillQueue: BackfillQueue;
@@ -59,7 +61,9 @@ export async function createApp(settings: Settings, overrides: AppOverrides = {}
   const ingestQueue = new IngestQueue(queueClient(settings.storage, settings.ingestQueue));
   const backfills = new BackfillStore(tableClient(settings.storage, settings.backfill.table));
   const backfillQueue = new BackfillQueue(queueClient(settings.storage, settings.backfill.queue));
-  const notifier = overrides.notifier ?? createNotifier(settings.alerts, { logger, storage: settings.storage });
+  // Every notice also goes to the alert log, which the console reads for a run's detail.
+  const alertLog = new AlertLog(tableClient(settings.storage, settings.alerts.throttleTable));
+  const notifier = new RecordedNotifier(overrides.notifier ?? createNotifier(settings.alerts, { logger, storage: settings.storage }), alertLog, logger);
   await Promise.all([lake.ensure(), watermarks.ensure(), ledger.ensure(), backfills.ensure(), backfillQueue.ensure(), ingestQueue.ensure()]);
   const ingestDeps = (): IngestDeps => ({ source, lake, watermarks, ledger, notifier, logger, leaseMs: settings.leaseMs });
   const backfill = new BackfillService({ ...ingestDeps(), config, backfills, backfillQueue }, { ...settings.backfill });
@@ -72,6 +76,7 @@ export async function createApp(settings: Settings, overrides: AppOverrides = {}
     watermarks,
     ledger,
     notifier,
+    alertLog,
     ingestQueue,
     backfills,
     backfillQueue,

@@ -106,6 +106,12 @@ export class BackfillService {
     return header ? summarise(header, await this.deps.backfills.chunks(id)) : null;
   }
 
+  /** Backfills created since `since`, newest first, each with the state of its chunks (the console's list). */
+  async recent(since: Date, limit: number): Promise<BackfillStatus[]> {
+    const headers = await this.deps.backfills.recent(since, limit);
+    return Promise.all(headers.map(async (h) => summarise(h, await this.deps.backfills.chunks(h.id))));
+  }
+
   /** Queue-triggered step: run the chunk, then hand the lane on (same chunk again if it ran out of time). */
   async runMessage(message: BackfillMessage, options: { owner?: string; deadline?: number }): Promise<ChunkRunResult> {
     const result = await runBackfillChunk(this.deps, message.backfillId, message.chunk, options);

@@ -1,4 +1,4 @@
-import type { TableClient, TableEntityResult } from '@azure/data-tables';
+import { odata, type TableClient, type TableEntityResult } from '@azure/data-tables';
 import type { PendingSlice } from '../extract/slice.js';
 import type { LedgerRef } from '../state/runLedger.js';
 import type { Lease } from '../state/watermarkStore.js';
@@ -139,23 +139,22 @@ export class BackfillStore {
 
   async header(id: string): Promise<BackfillHeader | null> {
     try {
-      const e = await this.client.getEntity<Record<string, unknown>>(id, HEADER);
-      return {
-        id,
-        table: e.table as string,
-        from: e.from as string,
-        to: e.to as string,
-        chunkMs: Number(e.chunkMs),
-        chunks: Number(e.chunks),
-        requestId: (e.requestId as string) || null,
-        runId: e.runId as string,
-        createdAt: e.createdAt as string,
-        loadDate: e.loadDate as string,
-      };
+      return fromHeaderEntity(id, await this.client.getEntity<Record<string, unknown>>(id, HEADER));
     } catch (err) {
       if (isNotFound(err)) return null;
       throw err;
     }
+  }
+
+  /**
+   * Backfills created at or after `since`, newest first, at most `limit`. Every header row
+   * shares the RowKey `backfill`, so this reads header rows only (one per backfill), never chunks.
+   */
+  async recent(since: Date, limit: number): Promise<BackfillHeader[]> {
+    const out: BackfillHeader[] = [];
+    const filter = odata`RowKey eq ${HEADER} and createdAt ge ${since.toISOString()}`;
+    for await (const e of this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) out.push(fromHeaderEntity(e.partitionKey!, e));
+    return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, limit);
   }
 
   async chunks(id: string): Promise<ChunkState[]> {
@@ -208,4 +207,19 @@ export class BackfillStore {
       throw err;
     }
   }
+}
+
+function fromHeaderEntity(id: string, e: Record<string, unknown>): BackfillHeader {
+  return {
+    id,
+    table: e.table as string,
+    from: e.from as string,
+    to: e.to as string,
+    chunkMs: Number(e.chunkMs),
+    chunks: Number(e.chunks),
+    requestId: (e.requestId as string) || null,
+    runId: e.runId as string,
+    createdAt: e.createdAt as string,
+    loadDate: e.loadDate as string,
+  };
 }

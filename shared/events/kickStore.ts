@@ -201,6 +201,12 @@ export class KickStore {
     return started[0] ?? null;
   }
 
+  /** Windows opened at or after `since`, newest first, at most `limit` (the console's list). */
+  async windowsSince(since: Date, limit: number): Promise<KickWindow[]> {
+    const windows = await this.windows(odata`PartitionKey eq ${WINDOW} and RowKey ge ${windowIdAt(since)}`);
+    return windows.reverse().slice(0, limit);
+  }
+
   private async windows(filter: string): Promise<KickWindow[]> {
     const out: KickWindow[] = [];
     for await (const e of this.client.listEntities<WindowEntity>({ queryOptions: { filter } })) out.push(fromEntity(e));
