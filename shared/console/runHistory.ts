@@ -5,7 +5,7 @@ import type { RunsResponse } from '../../console/src/consoleTypes.js';
 import { activityOf } from './tableViews.js';
 
 /** Every ledger status, for the filter; the check below fails the build when the ledger gains one not listed here. */
-export const RUN_STATUSES = ['running', 'succeeded', 'nochange', 'partial', 'skipped', 'failed'] as const satisfies readonly RunStatus[];
+export const RUN_STATUSES = ['running', 'succeeded', 'nochange', 'partial', 'skipped', 'failed', 'abandoned'] as const satisfies readonly RunStatus[];
 type Unlisted = Exclude<RunStatus, (typeof RUN_STATUSES)[number]>;
 export const RUN_STATUSES_COMPLETE: [Unlisted] extends [never] ? true : Unlisted = true;
 
