@@ -40,6 +40,8 @@ export function loadRepo(root = REPO_ROOT): Repo {
   const files = new Map<string, string>();
   walk(root, BICEP_DIR, (p) => p.endsWith('.bicep') || p.endsWith('.bicepparam'), files);
   walk(root, '.github/workflows', (p) => p.endsWith('.yml') || p.endsWith('.yaml'), files);
+  walk(root, '.github/scripts', (p) => p.endsWith('.sh'), files);
+  walk(root, 'databricks/resources', (p) => p.endsWith('.yml'), files);
   walk(root, 'functions', (p) => p.endsWith('.ts'), files);
   walk(root, 'shared', (p) => p.endsWith('.ts'), files);
   for (const p of ['databricks/databricks.yml', 'host.json', 'package.json']) {
