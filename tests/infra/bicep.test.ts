@@ -35,6 +35,7 @@ import {
   loadRepo,
   MAIN,
   moduleScope,
+  once,
   REPO_ROOT,
   RBAC,
   rbacGrants,
@@ -46,12 +47,6 @@ import {
 
 const repo: Repo = loadRepo();
 
-/** Replace exactly one occurrence (so an alteration that no longer applies fails loudly). */
-const once = (from: string | RegExp, to: string) => (text: string): string => {
-  const count = typeof from === 'string' ? text.split(from).length - 1 : (text.match(new RegExp(from.source, `${from.flags.replace('g', '')}g`)) ?? []).length;
-  if (count !== 1) throw new Error(`expected one occurrence of ${String(from)}, found ${count}`);
-  return text.replace(from, to);
-};
 
 /** The Function App's settings as infra sets them, main.bicep's parameters from `main` (prod-like samples otherwise). */
 function appEnv(main: Record<string, unknown> = {}, r: Repo = repo): Record<string, string> {

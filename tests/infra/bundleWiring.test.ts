@@ -18,17 +18,11 @@ import {
   requiredBundleVariables,
 } from './bundleWiring.js';
 import type { Repo } from './checks.js';
-import { altered, FUNCTION_APP, loadRepo, MAIN, REPO_ROOT } from './checks.js';
+import { altered, FUNCTION_APP, loadRepo, MAIN, once, REPO_ROOT } from './checks.js';
 
 const repo: Repo = loadRepo();
 const CI = '.github/workflows/ci.yml';
 
-/** Replace exactly one occurrence (an alteration that no longer applies fails loudly). */
-const once = (from: string | RegExp, to: string) => (text: string): string => {
-  const count = typeof from === 'string' ? text.split(from).length - 1 : (text.match(new RegExp(from.source, `${from.flags.replace('g', '')}g`)) ?? []).length;
-  if (count !== 1) throw new Error(`expected one occurrence of ${String(from)}, found ${count}`);
-  return text.replace(from, to);
-};
 
 describe('bundle variables in the workflows', () => {
   it('reads the required variables from databricks.yml: no default and not set by every target', () => {
@@ -98,7 +92,7 @@ describe('values from the Bicep deployment', () => {
     const objectId = altered(repo, FUNCTION_APP, once('output clientId string = siteIdentity.properties.clientId', 'output clientId string = siteIdentity.properties.principalId'));
     expect(checkFunctionClientId(objectId)).toEqual([expect.stringContaining('output clientId is not siteIdentity.properties.clientId')]);
     const preview = altered(repo, FUNCTION_APP, once("'Microsoft.ManagedIdentity/identities@2024-11-30'", "'Microsoft.ManagedIdentity/identities@2025-01-31-preview'"));
-    expect(checkFunctionClientId(preview)).toEqual([expect.stringContaining('not a stable version')]);
+    expect(checkFunctionClientId(preview)).toEqual([expect.stringContaining('not the stable version checked to have it')]);
   });
 
   it("each parameter file's environment variable is set for both passes; the bundle's job and warehouse ids reach the second pass and survive the first", () => {

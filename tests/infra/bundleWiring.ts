@@ -119,7 +119,9 @@ export function checkFunctionClientId(repo: Repo): string[] {
   const identity = declsOf(app, 'resource').find((r) => r.type?.startsWith('Microsoft.ManagedIdentity/identities@'));
   if (!identity) return [`${FUNCTION_APP}: no Microsoft.ManagedIdentity/identities resource for the site's identity`];
   const [, version] = identity.type!.split('@');
-  if (!['2018-11-30', '2023-01-31', '2024-11-30'].includes(version!)) problems.push(`${FUNCTION_APP}: Microsoft.ManagedIdentity/identities@${version} is not a stable version that has it`);
+  // The version checked against Azure/bicep-types-az (generated/msi/microsoft.managedidentity/2024-11-30):
+  // identities readable at extension scope, name 'default', properties.clientId. Another needs the same check.
+  if (version !== '2024-11-30') problems.push(`${FUNCTION_APP}: Microsoft.ManagedIdentity/identities@${version} is not the stable version checked to have it (2024-11-30)`);
   if (!identity.existing) problems.push(`${FUNCTION_APP}: the identity resource must be 'existing' (it is read-only)`);
   const name = at(identity.value, 'name');
   if (name?.kind !== 'string' || name.parts.join('') !== 'default') problems.push(`${FUNCTION_APP}: the system-assigned identity resource is named 'default'`);

@@ -66,6 +66,13 @@ export function altered(repo: Repo, path: string, change: (text: string) => stri
   return copy;
 }
 
+/** For `altered`: replace exactly one occurrence (so an alteration that no longer applies fails loudly). */
+export const once = (from: string | RegExp, to: string) => (text: string): string => {
+  const count = typeof from === 'string' ? text.split(from).length - 1 : (text.match(new RegExp(from.source, `${from.flags.replace('g', '')}g`)) ?? []).length;
+  if (count !== 1) throw new Error(`expected one occurrence of ${String(from)}, found ${count}`);
+  return text.replace(from, to);
+};
+
 export function bicep(repo: Repo, path: string): BicepFile {
   const text = repo.get(path);
   if (text === undefined) throw new Error(`missing file ${path}`);

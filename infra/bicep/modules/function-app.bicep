@@ -300,10 +300,11 @@ output name string = site.name
 @description('Function App resource id.')
 output id string = site.id
 
-// The system-assigned identity as a resource of its own (an extension resource named 'default' on
-// the site, readable from Microsoft.ManagedIdentity since 2018-11-30): the one place its
-// application (client) id can be read without Microsoft Graph permissions. Databricks knows a
-// service principal by that id, not by the object id.
+// The system-assigned identity as a resource of its own: Microsoft.ManagedIdentity/identities, a
+// read-only extension resource named 'default' on the site (SystemAssignedIdentities_GetByScope).
+// It is where the identity's application (client) id can be read without Microsoft Graph
+// permissions; Databricks knows a service principal by that id, not by the object id. Read in an
+// output only, so it is evaluated after the site exists.
 resource siteIdentity 'Microsoft.ManagedIdentity/identities@2024-11-30' existing = {
   scope: site
   name: 'default'
