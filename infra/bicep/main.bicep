@@ -4,12 +4,13 @@
 //     --template-file infra/bicep/main.bicep --parameters infra/bicep/main.dev.bicepparam
 //
 // Modules (one resource area each): monitoring, storage-account (lake and Functions host),
-// communication, databricks, function-app, rbac (who may do what), event-grid. No module reads
-// a key; no setting holds a secret. See infra/README.md.
+// communication, databricks, key-vault, function-app, rbac (who may do what), event-grid. No
+// module reads a key; the one secret setting (the question box's LLM key) is a Key Vault
+// reference whose value an operator sets. See infra/README.md.
 
 targetScope = 'resourceGroup'
 
-metadata description = 'soundlake: storage, Functions, Event Grid, alert e-mail and Databricks for one environment.'
+metadata description = 'soundlake: storage, Functions, Event Grid, alert e-mail, Key Vault and Databricks for one environment.'
 
 @description('Environment: part of every resource name.')
 @allowed([
@@ -99,6 +100,25 @@ param medallionJobId string = ''
 @description('Create the Event Grid subscription once the function code is published (false on the pass before it). It is created only when medallionJobId is set too.')
 param deployEventSubscription bool = true
 
+@description('Id of the bundle\'s serving SQL warehouse (`databricks bundle summary`: resources.sql_warehouses.serving.id), for the question box; empty before the first bundle deploy.')
+param sqlWarehouseId string = ''
+
+@description('Unity Catalog catalog of this environment (databricks/databricks.yml: the target\'s catalog variable).')
+param databricksCatalog string
+
+@description('Question box: base URL of an OpenAI-compatible chat-completions endpoint; empty keeps the SQL-only mode. Its key is the Key Vault secret named by output askLlmApiKeySecretName.')
+param askLlmBaseUrl string = ''
+
+@description('Question box: model name (set together with askLlmBaseUrl).')
+param askLlmModel string = ''
+
+@description('Question box: how the LLM key is sent (api-key for Azure OpenAI keys).')
+@allowed([
+  'authorization'
+  'api-key'
+])
+param askLlmKeyHeader string = 'authorization'
+
 var suffix = take(uniqueString(subscription().id, resourceGroup().id, workload, environmentName), 5)
 var allTags = union(tags, {
   workload: workload
@@ -118,6 +138,13 @@ var names = {
   databricksWorkspace: 'dbw-${workload}-${environmentName}-${suffix}'
   databricksManagedResourceGroup: 'rg-${workload}-${environmentName}-dbw-managed'
   accessConnector: 'dbac-${workload}-${environmentName}-${suffix}'
+  keyVault: 'kv-${workload}-${environmentName}-${suffix}'
+}
+
+// Secrets in the Key Vault, by name. Their values are set by an operator (infra/README.md), never
+// by a template or parameter file.
+var keyVaultSecrets = {
+  askLlmApiKey: 'ask-llm-api-key'
 }
 
 // Names inside the lake account. The app settings and the created resources both come from here;
@@ -242,6 +269,15 @@ module databricks 'modules/databricks.bicep' = {
   }
 }
 
+module keyVault 'modules/key-vault.bicep' = {
+  name: 'key-vault'
+  params: {
+    name: names.keyVault
+    location: location
+    tags: allTags
+  }
+}
+
 module functionApp 'modules/function-app.bicep' = {
   name: 'function-app'
   params: {
@@ -262,6 +298,13 @@ module functionApp 'modules/function-app.bicep' = {
     alertEmailTo: alertEmailTo
     databricksHost: databricks.outputs.workspaceUrl
     medallionJobId: medallionJobId
+    sqlWarehouseId: sqlWarehouseId
+    databricksCatalog: databricksCatalog
+    askLlmBaseUrl: askLlmBaseUrl
+    askLlmModel: askLlmModel
+    askLlmKeyHeader: askLlmKeyHeader
+    keyVaultUri: keyVault.outputs.uri
+    askLlmApiKeySecretName: keyVaultSecrets.askLlmApiKey
     completingBlobApis: completingBlobApis
     maximumInstanceCount: functionMaximumInstanceCount
   }
@@ -275,6 +318,7 @@ module rbac 'modules/rbac.bicep' = {
     hostStorageName: hostStorage.outputs.name
     appInsightsName: monitoring.outputs.appInsightsName
     communicationServiceName: communication.outputs.name
+    keyVaultName: keyVault.outputs.name
     functionPrincipalId: functionApp.outputs.principalId
     accessConnectorPrincipalId: databricks.outputs.accessConnectorPrincipalId
   }
@@ -306,8 +350,17 @@ output lakeStorageAccountName string = lakeStorage.outputs.name
 @description('Function App name (the target of the code deployment).')
 output functionAppName string = functionApp.outputs.name
 
-@description('Object id of the Function App identity: SQL contained user, Databricks service principal.')
+@description('Object id of the Function App identity (its role assignments; the SQL contained user is created by the app\'s name).')
 output functionPrincipalId string = functionApp.outputs.principalId
+
+@description('Application (client) id of the Function App identity: the Databricks service principal and the bundle\'s function_app_application_id.')
+output functionClientId string = functionApp.outputs.clientId
+
+@description('Key Vault of the app\'s secrets.')
+output keyVaultName string = keyVault.outputs.name
+
+@description('Name of the Key Vault secret that holds the question box\'s LLM API key (set once by an operator).')
+output askLlmApiKeySecretName string = keyVaultSecrets.askLlmApiKey
 
 @description('Databricks workspace URL (DATABRICKS_HOST).')
 output databricksWorkspaceUrl string = databricks.outputs.workspaceUrl

@@ -18,6 +18,13 @@ param bronzeRetentionDays = 0
 param deadLetterRetentionDays = 30
 param medallionJobId = readEnvironmentVariable('SOUNDLAKE_MEDALLION_JOB_ID', '')
 param deployEventSubscription = bool(readEnvironmentVariable('SOUNDLAKE_DEPLOY_EVENT_SUBSCRIPTION', 'true'))
+// databricks/databricks.yml targets.prod.variables.catalog (tests/infra checks they agree).
+param databricksCatalog = 'soundlake'
+param sqlWarehouseId = readEnvironmentVariable('SOUNDLAKE_SQL_WAREHOUSE_ID', '')
+// The question box's LLM (empty: SQL-only). Its key is never here: it is a Key Vault secret.
+param askLlmBaseUrl = readEnvironmentVariable('SOUNDLAKE_ASK_LLM_BASE_URL', '')
+param askLlmModel = readEnvironmentVariable('SOUNDLAKE_ASK_LLM_MODEL', '')
+param askLlmKeyHeader = readEnvironmentVariable('SOUNDLAKE_ASK_LLM_KEY_HEADER', 'authorization')
 param tags = {
   costCenter: 'data-platform'
 }

@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { queueClient } from '../../shared/azure/storageClients.js';
+import { loadAskSettings } from '../../shared/ask/askSettings.js';
 import { loadSettings } from '../../shared/config/settings.js';
 import type { Value } from './bicep.js';
 import { at, decl, evaluate, parseBicep, Unsupported } from './bicep.js';
@@ -24,6 +25,7 @@ import {
   checkParamsUsed,
   checkReferences,
   checkRoleIds,
+  checkSecretSettings,
   checkWorkflows,
   delivers,
   eventGridFilter,
@@ -33,6 +35,7 @@ import {
   loadRepo,
   MAIN,
   moduleScope,
+  once,
   REPO_ROOT,
   RBAC,
   rbacGrants,
@@ -44,12 +47,33 @@ import {
 
 const repo: Repo = loadRepo();
 
-/** Replace exactly one occurrence (so an alteration that no longer applies fails loudly). */
-const once = (from: string | RegExp, to: string) => (text: string): string => {
-  const count = typeof from === 'string' ? text.split(from).length - 1 : (text.match(new RegExp(from.source, `${from.flags.replace('g', '')}g`)) ?? []).length;
-  if (count !== 1) throw new Error(`expected one occurrence of ${String(from)}, found ${count}`);
-  return text.replace(from, to);
-};
+
+/** The Function App's settings as infra sets them, main.bicep's parameters from `main` (prod-like samples otherwise). */
+function appEnv(main: Record<string, unknown> = {}, r: Repo = repo): Record<string, string> {
+  const scope = moduleScope(
+    r,
+    FUNCTION_APP,
+    {
+      sourceSqlServer: 'sql-soundlake-prod.database.windows.net',
+      sourceSqlDatabase: 'soundlake',
+      alertEmailTo: 'data-team@example.com',
+      medallionJobId: '123456789012',
+      sqlWarehouseId: '0123456789abcdef',
+      databricksCatalog: 'soundlake',
+      ...main,
+    },
+    {
+      hostStorageName: 'stsoundlakefuncprod1a2b3',
+      lakeStorageName: 'stsoundlakelakeprod1a2b3',
+      appInsightsConnectionString: 'IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/',
+      acsEndpoint: 'https://acs-soundlake-prod-1a2b3.europe.communication.azure.com',
+      alertEmailFrom: 'DoNotReply@00000000-0000-0000-0000-000000000000.azurecomm.net',
+      databricksHost: 'https://adb-1234567890123456.7.azuredatabricks.net',
+      keyVaultUri: 'https://kv-soundlake-prod-1a2b3.vault.azure.net/',
+    },
+  );
+  return Object.fromEntries([...appSettingsDecl(r)].map(([k, v]) => [k, String(evaluate(v, scope))]));
+}
 
 describe('bicep reader', () => {
   it('reads params, decorators, modules, loops, conditions and interpolated strings', () => {
@@ -131,7 +155,8 @@ describe('Function App settings', () => {
   it('set every setting the code reads, identity-based, none that Flex Consumption rejects', () => {
     const { names, connections } = settingsReadByCode(repo);
     // The reader really sees the code: settings.ts keys, binding expressions, connections.
-    for (const n of ['SOURCE_KIND', 'SOURCE_URL', 'BRONZE_CONTAINER', 'WATERMARK_TABLE', 'LEDGER_TABLE', 'INGEST_QUEUE', 'SOUNDLAKE_STORAGE__queueServiceUri', 'SOUNDLAKE_STORAGE__blobServiceUri', 'SOUNDLAKE_STORAGE__tableServiceUri', 'INGEST_SCHEDULE']) {
+    // ... and every settings loader's schema, whatever the schema constant is called (askSettings.ts: `schema`).
+    for (const n of ['SOURCE_KIND', 'SOURCE_URL', 'BRONZE_CONTAINER', 'WATERMARK_TABLE', 'LEDGER_TABLE', 'INGEST_QUEUE', 'SOUNDLAKE_STORAGE__queueServiceUri', 'SOUNDLAKE_STORAGE__blobServiceUri', 'SOUNDLAKE_STORAGE__tableServiceUri', 'INGEST_SCHEDULE', 'ASK_ENDPOINT', 'DATABRICKS_WAREHOUSE_ID', 'DATABRICKS_CATALOG', 'ASK_LLM_API_KEY', 'ALERT_EMAIL_TO', 'KICK_QUEUE']) {
       expect(names.has(n), n).toBe(true);
     }
     expect([...connections]).toContain('SOUNDLAKE_STORAGE');
@@ -161,20 +186,7 @@ describe('Function App settings', () => {
   });
 
   it('the values infra sets pass every settings loader of the app', async () => {
-    const scope = moduleScope(
-      repo,
-      FUNCTION_APP,
-      { sourceSqlServer: 'sql-soundlake-prod.database.windows.net', sourceSqlDatabase: 'soundlake', alertEmailTo: 'data-team@example.com', medallionJobId: '123456789012' },
-      {
-        hostStorageName: 'stsoundlakefuncprod1a2b3',
-        lakeStorageName: 'stsoundlakelakeprod1a2b3',
-        appInsightsConnectionString: 'IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/',
-        acsEndpoint: 'https://acs-soundlake-prod-1a2b3.europe.communication.azure.com',
-        alertEmailFrom: 'DoNotReply@00000000-0000-0000-0000-000000000000.azurecomm.net',
-        databricksHost: 'https://adb-1234567890123456.7.azuredatabricks.net',
-      },
-    );
-    const env = Object.fromEntries([...appSettingsDecl(repo)].map(([k, v]) => [k, String(evaluate(v, scope))]));
+    const env = appEnv();
     const settings = loadSettings(env);
     expect(settings.storage).toEqual({
       blobServiceUri: 'https://stsoundlakelakeprod1a2b3.blob.core.windows.net',
@@ -190,11 +202,39 @@ describe('Function App settings', () => {
 
     // Every `export function load...Settings(env...)` in shared/ accepts these values as they are.
     const loaders = [...repo].flatMap(([path, text]) => (path.startsWith('shared/') ? [...text.matchAll(/export function (load\w*Settings)\(env/g)].map((m) => [path, m[1]!] as const) : []));
-    expect(loaders.map(([, name]) => name)).toContain('loadSettings');
+    expect(loaders.map(([, name]) => name)).toEqual(expect.arrayContaining(['loadSettings', 'loadAskSettings']));
+    const withLlm = appEnv({ askLlmBaseUrl: 'https://soundlake-openai.openai.azure.com/openai/v1', askLlmModel: 'gpt-4.1-mini', askLlmKeyHeader: 'api-key' });
     for (const [path, name] of loaders) {
       const module = (await import(join(REPO_ROOT, path))) as Record<string, (env: NodeJS.ProcessEnv) => unknown>;
       expect(() => module[name]!(env), `${path} ${name}`).not.toThrow();
+      expect(() => module[name]!(withLlm), `${path} ${name} with an LLM`).not.toThrow();
     }
+  });
+
+  it('the question box reads gold through the bundle\'s warehouse; the LLM key is a Key Vault reference, set only with an LLM', () => {
+    // SQL-only (no LLM parameters): the Databricks endpoint, no LLM, no key setting at all.
+    const sqlOnly = loadAskSettings(appEnv());
+    expect(sqlOnly.endpoint).toMatchObject({ kind: 'databricks', host: 'https://adb-1234567890123456.7.azuredatabricks.net', warehouseId: '0123456789abcdef', catalog: 'soundlake', schema: 'gold' });
+    expect(sqlOnly.endpoint).not.toHaveProperty('token'); // the managed identity's Entra token, never a PAT
+    expect(sqlOnly.llm).toBeUndefined();
+    expect(appEnv().ASK_LLM_API_KEY).toBe('');
+
+    // With an LLM: the key is the versionless reference to the vault's secret, resolved by the platform.
+    const env = appEnv({ askLlmBaseUrl: 'https://soundlake-openai.openai.azure.com/openai/v1', askLlmModel: 'gpt-4.1-mini', askLlmKeyHeader: 'api-key' });
+    expect(env.ASK_LLM_API_KEY).toBe('@Microsoft.KeyVault(SecretUri=https://kv-soundlake-prod-1a2b3.vault.azure.net/secrets/ask-llm-api-key/)');
+    const main = bicep(repo, MAIN);
+    expect(evaluate(decl(main, 'var', 'keyVaultSecrets').value!, () => undefined)).toEqual({ askLlmApiKey: 'ask-llm-api-key' });
+    expect(loadAskSettings(env).llm).toMatchObject({ baseUrl: 'https://soundlake-openai.openai.azure.com/openai/v1', model: 'gpt-4.1-mini', keyHeader: 'api-key', apiKey: env.ASK_LLM_API_KEY });
+
+    // Before the bundle's first deploy there is no warehouse id: a question fails, naming the setting.
+    expect(() => loadAskSettings(appEnv({ sqlWarehouseId: '' }))).toThrow(/DATABRICKS_WAREHOUSE_ID: required/);
+    // The catalog follows the environment's parameter file, which must agree with the bundle's target.
+    expect(loadAskSettings(appEnv({ databricksCatalog: 'soundlake_dev' })).endpoint).toMatchObject({ catalog: 'soundlake_dev' });
+
+    // A key as a plain value would be a secret in the template: the check finds it.
+    const plain = altered(repo, FUNCTION_APP, once(/^  ASK_LLM_API_KEY: .*$/m, '  ASK_LLM_API_KEY: askLlmModel'));
+    expect(checkSecretSettings(plain)).toEqual([expect.stringContaining('ASK_LLM_API_KEY is not a Key Vault reference')]);
+    expect(checkSecretSettings(repo)).toEqual([]);
   });
 
   it('every container, queue and table a setting names is created in the lake, and matches databricks.yml', () => {
@@ -263,6 +303,8 @@ describe('identity and access', () => {
       // Telemetry and alert e-mail with Entra auth.
       'appInsights | functionPrincipalId | MonitoringMetricsPublisher',
       'communication | functionPrincipalId | CommunicationAndEmailServiceOwner',
+      // The app settings' Key Vault references (the question box's LLM key).
+      'keyVault | functionPrincipalId | KeyVaultSecretsUser',
     ].sort();
     expect(map(repo)).toEqual(expected);
 
@@ -282,6 +324,7 @@ describe('identity and access', () => {
       ['hostStorage', 'Microsoft.Storage/storageAccounts', 'hostStorageName'],
       ['appInsights', 'Microsoft.Insights/components', 'appInsightsName'],
       ['communication', 'Microsoft.Communication/communicationServices', 'communicationServiceName'],
+      ['keyVault', 'Microsoft.KeyVault/vaults', 'keyVaultName'],
     ];
     for (const [symbol, type, param] of scopes) {
       const target = decl(rbac, 'resource', symbol);
@@ -307,6 +350,7 @@ describe('identity and access', () => {
       hostStorageName: 'hostStorage.outputs.name',
       appInsightsName: 'monitoring.outputs.appInsightsName',
       communicationServiceName: 'communication.outputs.name',
+      keyVaultName: 'keyVault.outputs.name',
       functionPrincipalId: 'functionApp.outputs.principalId',
       accessConnectorPrincipalId: 'databricks.outputs.accessConnectorPrincipalId',
     });

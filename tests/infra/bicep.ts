@@ -370,6 +370,12 @@ export function evalExpr(text: string, scope: Scope): unknown {
   if (/^-?\d+$/.test(text)) return Number(text);
   if (text === 'true' || text === 'false') return text === 'true';
   if (text === 'environment().suffixes.storage') return 'core.windows.net';
+  const question = splitTopLevel(text, '?');
+  if (question.length === 2) {
+    const branches = splitTopLevel(question[1]!, ':');
+    if (branches.length !== 2) throw new Unsupported(`cannot evaluate '${text}'`);
+    return evalExpr(evalExpr(question[0]!, scope) === true ? branches[0]! : branches[1]!, scope);
+  }
   const and = splitTopLevel(text, '&&');
   if (and.length > 1) return and.every((part) => evalExpr(part, scope) === true);
   const not = /^!(.+)$/.exec(text);

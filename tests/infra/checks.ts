@@ -40,6 +40,8 @@ export function loadRepo(root = REPO_ROOT): Repo {
   const files = new Map<string, string>();
   walk(root, BICEP_DIR, (p) => p.endsWith('.bicep') || p.endsWith('.bicepparam'), files);
   walk(root, '.github/workflows', (p) => p.endsWith('.yml') || p.endsWith('.yaml'), files);
+  walk(root, '.github/scripts', (p) => p.endsWith('.sh'), files);
+  walk(root, 'databricks/resources', (p) => p.endsWith('.yml'), files);
   walk(root, 'functions', (p) => p.endsWith('.ts'), files);
   walk(root, 'shared', (p) => p.endsWith('.ts'), files);
   for (const p of ['databricks/databricks.yml', 'host.json', 'package.json']) {
@@ -63,6 +65,13 @@ export function altered(repo: Repo, path: string, change: (text: string) => stri
   else copy.set(path, after);
   return copy;
 }
+
+/** For `altered`: replace exactly one occurrence (so an alteration that no longer applies fails loudly). */
+export const once = (from: string | RegExp, to: string) => (text: string): string => {
+  const count = typeof from === 'string' ? text.split(from).length - 1 : (text.match(new RegExp(from.source, `${from.flags.replace('g', '')}g`)) ?? []).length;
+  if (count !== 1) throw new Error(`expected one occurrence of ${String(from)}, found ${count}`);
+  return text.replace(from, to);
+};
 
 export function bicep(repo: Repo, path: string): BicepFile {
   const text = repo.get(path);
@@ -170,8 +179,9 @@ function objectKeys(text: string, open: number): string[] {
 }
 
 /**
- * App settings the code reads: the keys of every environment schema in shared/ (`const
- * envSchema = z.object({...})` in settings.ts, alertSettings.ts, eventSettings.ts, ...),
+ * App settings the code reads: the keys of every environment schema in shared/ (each `const
+ * <name> = z.object({...})` in a module that exports a `load...Settings(env)` loader, whatever the
+ * constant is called: settings.ts, alertSettings.ts, eventSettings.ts, askSettings.ts, ...),
  * `process.env.X` in functions/ and shared/, `%X%` binding expressions, and the binding
  * connections by trigger kind (each must be identity-based: `<connection>__queueServiceUri` for a
  * queue trigger, `__blobServiceUri` for a blob trigger, never the connection-string form).
@@ -183,7 +193,10 @@ export function settingsReadByCode(repo: Repo): { names: Set<string>; connection
   const schemas: string[] = [];
   for (const [path, text] of repo) {
     if (!(path.startsWith('functions/') || path.startsWith('shared/')) || !path.endsWith('.ts')) continue;
-    for (const m of text.matchAll(/const\s+\w*[Ee]nv\w*\s*=\s*z\s*\.\s*object\(\s*\{/g)) {
+    const loader = /export function load\w*Settings\(env/.test(text);
+    const schemaDecls = loader ? [...text.matchAll(/const\s+\w+\s*=\s*z\s*\.\s*object\(\s*\{/g)] : [];
+    if (loader && schemaDecls.length === 0) throw new Error(`${path}: a settings loader without a z.object schema (the reader is out of date)`);
+    for (const m of schemaDecls) {
       schemas.push(path);
       for (const key of objectKeys(text, m.index + m[0].length - 1)) if (/^[A-Z][A-Z0-9_]*(__[A-Za-z]+)?$/.test(key)) names.add(key);
     }
@@ -211,6 +224,8 @@ export const NOT_SET_IN_AZURE: Record<string, string> = {
   ALERT_WEBHOOK_KIND: 'only meaningful with ALERT_WEBHOOK_URL',
   DATABRICKS_SILVER_JOB_ID: 'DATABRICKS_KICK_MODE=job-then-pipeline only; infra runs mode job (the medallion job)',
   DATABRICKS_PIPELINE_ID: 'DATABRICKS_KICK_MODE=job-then-pipeline only; infra runs mode job (the medallion job)',
+  SQL_ENDPOINT_HOST: 'the local SQL endpoint (ASK_ENDPOINT=local, loopback only); Azure uses the Databricks SQL warehouse',
+  SQL_ENDPOINT_PORT: 'the local SQL endpoint (ASK_ENDPOINT=local, loopback only); Azure uses the Databricks SQL warehouse',
 };
 
 /** Settings Flex Consumption rejects (the runtime comes from functionAppConfig) or that would carry a key. */
@@ -255,6 +270,27 @@ export function checkAppSettings(repo: Repo): string[] {
   const site = decl(bicep(repo, FUNCTION_APP), 'resource', 'site');
   const loop = at(site.value, 'properties', 'siteConfig', 'appSettings');
   if (loop?.kind !== 'for' || !loop.source.includes('appSettings')) problems.push(`${FUNCTION_APP}: siteConfig.appSettings is not built from var appSettings`);
+  return problems;
+}
+
+/** App settings whose value is a secret: in Azure they may only be Key Vault references (or empty). */
+const SECRET_SETTING = /(_API_KEY|_KEY|_TOKEN|_SECRET|_PASSWORD|WEBHOOK_URL)$/;
+const KEY_VAULT_REFERENCE = String.raw`'@Microsoft\.KeyVault\(SecretUri=[^']*\)'`;
+
+/**
+ * Every secret-like app setting is a Key Vault reference (`@Microsoft.KeyVault(SecretUri=...)`),
+ * or a condition that chooses between one and '' (not set): never a value, a parameter or an output.
+ */
+export function checkSecretSettings(repo: Repo): string[] {
+  const problems: string[] = [];
+  const reference = new RegExp(`^${KEY_VAULT_REFERENCE}$`);
+  const conditional = new RegExp(`^[^?']+\\?(''|${KEY_VAULT_REFERENCE}):(''|${KEY_VAULT_REFERENCE})$`);
+  for (const [name, value] of appSettingsDecl(repo)) {
+    if (!SECRET_SETTING.test(name)) continue;
+    const text = value.kind === 'string' ? `'${value.parts.map((p) => (typeof p === 'string' ? p : `\${${p.expr}}`)).join('')}'` : value.kind === 'expr' ? value.text : '';
+    const ok = value.kind === 'string' ? reference.test(text) : value.kind === 'expr' && conditional.test(text) && text.includes('@Microsoft.KeyVault');
+    if (!ok) problems.push(`${FUNCTION_APP}: ${name} is not a Key Vault reference (@Microsoft.KeyVault(SecretUri=...)); a secret never sits in a template`);
+  }
   return problems;
 }
 
@@ -356,6 +392,7 @@ export const DOCUMENTED_ROLES: Record<string, string> = {
   StorageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3', // Storage Table Data Contributor
   MonitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb', // Monitoring Metrics Publisher
   CommunicationAndEmailServiceOwner: '09976791-48a7-449e-bb21-39d1a415f350', // Communication and Email Service Owner
+  KeyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6', // Key Vault Secrets User
 };
 
 const GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;

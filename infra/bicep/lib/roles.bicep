@@ -23,4 +23,7 @@ var builtInRoleIds = {
   // Communication and Email Service Owner: Azure Communication Services has no send-only built-in
   // role and does not honour custom roles; assigned on the one ACS resource only.
   CommunicationAndEmailServiceOwner: '09976791-48a7-449e-bb21-39d1a415f350'
+  // Key Vault Secrets User: read secret contents (vaults with Azure RBAC authorization only); the
+  // Function App resolves its Key Vault references with it.
+  KeyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
 }

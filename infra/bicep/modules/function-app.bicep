@@ -9,8 +9,8 @@
 //
 // Every app setting the code reads (the env schemas in shared/, binding expressions in
 // functions/*.ts) is set here; tests/infra/bicep.test.ts fails when one is missing. Connections
-// are identity-based (`AzureWebJobsStorage__accountName`, `SOUNDLAKE_STORAGE__*ServiceUri`); there
-// is no secret among the settings.
+// are identity-based (`AzureWebJobsStorage__accountName`, `SOUNDLAKE_STORAGE__*ServiceUri`); the one
+// secret, the question box's LLM key, is a Key Vault reference, never a value.
 
 @description('Function App name (globally unique host name).')
 param name string
@@ -79,6 +79,31 @@ param databricksHost string
 
 @description('Job id of soundlake-medallion in the workspace (from `databricks bundle summary -t <target>`); empty until the bundle is deployed.')
 param medallionJobId string = ''
+
+@description('Id of the bundle\'s serving SQL warehouse (`databricks bundle summary -t <target>`: resources.sql_warehouses.serving.id); empty until the bundle is deployed.')
+param sqlWarehouseId string = ''
+
+@description('Unity Catalog catalog that holds gold (databricks.yml: the target\'s catalog variable).')
+param databricksCatalog string
+
+@description('Base URL of an OpenAI-compatible chat-completions endpoint for the question box; empty: the SQL-only mode (no LLM).')
+param askLlmBaseUrl string = ''
+
+@description('Model name for the question box; set together with askLlmBaseUrl.')
+param askLlmModel string = ''
+
+@description('How the LLM key is sent: authorization (Bearer) or api-key (Azure OpenAI keys).')
+@allowed([
+  'authorization'
+  'api-key'
+])
+param askLlmKeyHeader string = 'authorization'
+
+@description('URI of the Key Vault that holds the LLM key (https://<name>.vault.azure.net/).')
+param keyVaultUri string
+
+@description('Name of the Key Vault secret with the LLM API key (set by an operator, never by a template).')
+param askLlmApiKeySecretName string
 
 @description('Blob API names that finish a file (data.api of BlobCreated); the Event Grid filter uses the same list.')
 param completingBlobApis string[]
@@ -155,6 +180,31 @@ var appSettings = {
   DATABRICKS_JOB_ID: medallionJobId
   DATABRICKS_TIMEOUT_SECONDS: '30'
   DATABRICKS_MAX_RETRIES: '5'
+
+  // shared/ask/askSettings.ts: the question box (POST /api/ask) runs its checked SQL on the bundle's
+  // serving warehouse through the Statement Execution API, as the app's identity (a member of the
+  // BI group: read-only on gold). DATABRICKS_HOST, DATABRICKS_TIMEOUT_SECONDS and
+  // DATABRICKS_MAX_RETRIES above serve it too. Until the bundle has given a warehouse id, a
+  // question fails with "DATABRICKS_WAREHOUSE_ID: required"; nothing else depends on it.
+  ASK_ENDPOINT: 'databricks'
+  DATABRICKS_WAREHOUSE_ID: sqlWarehouseId
+  DATABRICKS_CATALOG: databricksCatalog
+  // Empty base URL and model: the SQL-only mode. The key is a Key Vault reference resolved by the
+  // platform with the app's identity (Key Vault Secrets User, rbac.bicep), versionless (trailing
+  // slash) so a rotated key is picked up; it is set only with an LLM, so the SQL-only mode has no
+  // unresolved reference.
+  ASK_LLM_BASE_URL: askLlmBaseUrl
+  ASK_LLM_MODEL: askLlmModel
+  ASK_LLM_API_KEY: empty(askLlmBaseUrl) ? '' : '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${askLlmApiKeySecretName}/)'
+  ASK_LLM_KEY_HEADER: askLlmKeyHeader
+  ASK_LLM_TIMEOUT_SECONDS: '30'
+  ASK_LLM_MAX_RETRIES: '3'
+  ASK_MAX_ROWS: '200'
+  ASK_STATEMENT_TIMEOUT_SECONDS: '60'
+  ASK_MAX_ATTEMPTS: '2'
+  // Below the 230 s Azure's front end allows an HTTP request.
+  ASK_DEADLINE_SECONDS: '200'
+  ASK_HIDDEN_COLUMNS: 'dim_user.user_name'
 
   // shared/notify/alertSettings.ts: alert e-mail through Communication Services (Entra auth),
   // throttled in a table. A Teams/Slack webhook URL is a secret and is not set here (README).
@@ -250,8 +300,21 @@ output name string = site.name
 @description('Function App resource id.')
 output id string = site.id
 
+// The system-assigned identity as a resource of its own: Microsoft.ManagedIdentity/identities, a
+// read-only extension resource named 'default' on the site (SystemAssignedIdentities_GetByScope).
+// It is where the identity's application (client) id can be read without Microsoft Graph
+// permissions; Databricks knows a service principal by that id, not by the object id. Read in an
+// output only, so it is evaluated after the site exists.
+resource siteIdentity 'Microsoft.ManagedIdentity/identities@2024-11-30' existing = {
+  scope: site
+  name: 'default'
+}
+
 @description('Object (principal) id of the system-assigned identity.')
 output principalId string = site.identity.principalId
+
+@description('Application (client) id of the system-assigned identity: the Databricks service principal\'s application id.')
+output clientId string = siteIdentity.properties.clientId
 
 @description('Default host name.')
 output defaultHostName string = site.properties.defaultHostName

@@ -20,6 +20,9 @@ param appInsightsName string
 @description('Communication Services name.')
 param communicationServiceName string
 
+@description('Key Vault name (the question box\'s LLM key).')
+param keyVaultName string
+
 @description('Principal (object) id of the Function App system-assigned identity.')
 param functionPrincipalId string
 
@@ -36,6 +39,10 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
 
 resource communication 'Microsoft.Communication/communicationServices@2025-05-01' existing = {
   name: communicationServiceName
+}
+
+resource keyVault 'Microsoft.KeyVault/vaults@2024-11-01' existing = {
+  name: keyVaultName
 }
 
 // On the lake account: each data role on the one container, queue or table it is for, never the
@@ -131,6 +138,16 @@ var communicationAssignments = [
   }
 ]
 
+// On the Key Vault: read secret values, for the app settings' Key Vault references (the LLM key).
+// The vault holds only the app's own secrets, and a role on one secret cannot be declared here
+// because the secret is created after the deployment, by an operator.
+var keyVaultAssignments = [
+  {
+    principalId: functionPrincipalId
+    role: 'KeyVaultSecretsUser'
+  }
+]
+
 resource lakeContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = [
   for a in containerAssignments: {
     name: '${lakeStorageName}/default/${a.container}'
@@ -213,6 +230,18 @@ resource communicationRoles 'Microsoft.Authorization/roleAssignments@2022-04-01'
   for a in communicationAssignments: {
     name: guid(communication.id, a.principalId, builtInRoleIds[a.role])
     scope: communication
+    properties: {
+      principalId: a.principalId
+      principalType: 'ServicePrincipal'
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoleIds[a.role])
+    }
+  }
+]
+
+resource keyVaultRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for a in keyVaultAssignments: {
+    name: guid(keyVault.id, a.principalId, builtInRoleIds[a.role])
+    scope: keyVault
     properties: {
       principalId: a.principalId
       principalType: 'ServicePrincipal'
