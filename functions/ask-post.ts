@@ -1,6 +1,7 @@
 import { app, type HttpFunctionOptions, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getAskService } from '../shared/ask/createAskService.js';
 import { parseAskRequest } from '../shared/ask/askService.js';
+import { SettingsError } from '../shared/config/settingsError.js';
 import { EVERY_METHOD, onlyMethods } from '../shared/http/methods.js';
 import { answering, json, readJson } from '../shared/http/responses.js';
 import { loggingToInvocation, routedLogger } from '../shared/logging/invocationScope.js';
@@ -16,7 +17,13 @@ import { createLogger } from '../shared/logging/logger.js';
 export const askPost = loggingToInvocation(async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
   return answering(async () => {
     const body = parseAskRequest(await readJson(request));
-    const service = await getAskService(() => routedLogger(createLogger()));
+    const service = await getAskService(() => routedLogger(createLogger())).catch((err: unknown) => {
+      // Not configured yet (no warehouse id before the first bundle deploy, say): the service is
+      // unavailable, not broken; the answer names the settings, never their values.
+      if (err instanceof SettingsError) return err;
+      throw err;
+    });
+    if (service instanceof SettingsError) return json(503, { status: 'unavailable', error: { code: 'not_configured', message: service.message } });
     const answer = await service.ask(body);
     context.log(`ask ${answer.runId}: ${answer.status} (${answer.rowCount} rows, ${answer.durationMs} ms)`);
     return json(answer.status === 'answered' ? 200 : answer.status === 'refused' ? 422 : 502, answer);

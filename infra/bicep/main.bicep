@@ -106,6 +106,9 @@ param sqlWarehouseId string = ''
 @description('Unity Catalog catalog of this environment (databricks/databricks.yml: the target\'s catalog variable).')
 param databricksCatalog string
 
+@description('Gold schema as the bundle deployed it (`databricks bundle summary`: resources.schemas.gold.name; development mode renames it dev_<user>_gold).')
+param databricksGoldSchema string = 'gold'
+
 @description('Question box: base URL of an OpenAI-compatible chat-completions endpoint; empty keeps the SQL-only mode. Its key is the Key Vault secret named by output askLlmApiKeySecretName.')
 param askLlmBaseUrl string = ''
 
@@ -300,6 +303,7 @@ module functionApp 'modules/function-app.bicep' = {
     medallionJobId: medallionJobId
     sqlWarehouseId: sqlWarehouseId
     databricksCatalog: databricksCatalog
+    databricksGoldSchema: databricksGoldSchema
     askLlmBaseUrl: askLlmBaseUrl
     askLlmModel: askLlmModel
     askLlmKeyHeader: askLlmKeyHeader

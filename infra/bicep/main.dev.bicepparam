@@ -20,6 +20,7 @@ param deployEventSubscription = bool(readEnvironmentVariable('SOUNDLAKE_DEPLOY_E
 // databricks/databricks.yml targets.dev.variables.catalog (tests/infra checks they agree).
 param databricksCatalog = 'soundlake_dev'
 param sqlWarehouseId = readEnvironmentVariable('SOUNDLAKE_SQL_WAREHOUSE_ID', '')
+param databricksGoldSchema = readEnvironmentVariable('SOUNDLAKE_GOLD_SCHEMA', 'gold')
 // The question box's LLM (empty: SQL-only). Its key is never here: it is a Key Vault secret.
 param askLlmBaseUrl = readEnvironmentVariable('SOUNDLAKE_ASK_LLM_BASE_URL', '')
 param askLlmModel = readEnvironmentVariable('SOUNDLAKE_ASK_LLM_MODEL', '')

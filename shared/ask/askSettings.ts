@@ -42,6 +42,9 @@ const schema = z.object({
   DATABRICKS_TOKEN: z.string().min(1).optional(),
   DATABRICKS_WAREHOUSE_ID: z.string().regex(/^[A-Za-z0-9-]{4,64}$/, 'must be a SQL warehouse id').optional(),
   DATABRICKS_CATALOG: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,254}$/, 'must be a Unity Catalog catalog name').default('soundlake'),
+  // The bundle's dev target (development mode) renames schemas to dev_<user>_gold: the deployment
+  // passes the name `bundle summary` reports (resources.schemas.gold.name).
+  DATABRICKS_GOLD_SCHEMA: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,254}$/, 'must be a Unity Catalog schema name').default('gold'),
   DATABRICKS_TIMEOUT_SECONDS: int(1, 300).default(30),
   DATABRICKS_MAX_RETRIES: int(0, 10).default(5),
   ASK_LLM_BASE_URL: z.string().url('must be a URL such as https://api.openai.com/v1').optional(),
@@ -75,7 +78,7 @@ export function loadAskSettings(env: NodeJS.ProcessEnv = process.env): AskSettin
       ...(e.DATABRICKS_TOKEN ? { token: e.DATABRICKS_TOKEN } : {}),
       warehouseId: e.DATABRICKS_WAREHOUSE_ID ?? '',
       catalog: e.DATABRICKS_CATALOG,
-      schema: 'gold',
+      schema: e.DATABRICKS_GOLD_SCHEMA,
       timeoutMs: e.DATABRICKS_TIMEOUT_SECONDS * 1000,
       maxRetries: e.DATABRICKS_MAX_RETRIES,
     };

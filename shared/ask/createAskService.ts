@@ -21,13 +21,16 @@ export function createSqlEndpoint(settings: AskSettings, logger: Logger): SqlEnd
 
 export async function createAskService(settings: AskSettings, logger: Logger, overrides: { endpoint?: SqlEndpoint } = {}): Promise<AskService> {
   await prepareGuard();
-  const allow = allowList(goldCatalog, settings.hiddenColumns);
+  // The prompt, the guard and the statement's default schema all name the schema the endpoint
+  // really has (dev_<user>_gold in a development-mode bundle), not the catalogue's `gold`.
+  const catalogue = { ...goldCatalog, schema: settings.endpoint.schema };
+  const allow = allowList(catalogue, settings.hiddenColumns);
   const catalog = settings.endpoint.kind === 'databricks' ? settings.endpoint.catalog : 'spark_catalog';
   const chat = settings.llm
     ? new ChatClient({ baseUrl: settings.llm.baseUrl, model: settings.llm.model, keyHeader: settings.llm.keyHeader, timeoutMs: settings.llm.timeoutMs, maxRetries: settings.llm.maxRetries, logger, ...(settings.llm.apiKey ? { apiKey: settings.llm.apiKey } : {}) })
     : undefined;
   return new AskService({
-    catalog: goldCatalog,
+    catalog: catalogue,
     allow,
     policy: { allow, catalog, maxRows: settings.maxRows },
     endpoint: overrides.endpoint ?? createSqlEndpoint(settings, logger),

@@ -3,6 +3,9 @@ import { patAuth } from '../../shared/databricks/databricksAuth.js';
 import { DatabricksClient } from '../../shared/databricks/databricksClient.js';
 import { SqlExecutionError } from '../../shared/ask/sqlEndpoint.js';
 import { createStatementExecutionEndpoint } from '../../shared/ask/statementExecutionEndpoint.js';
+import { loadAskSettings } from '../../shared/ask/askSettings.js';
+import { createAskService } from '../../shared/ask/createAskService.js';
+import { createLogger } from '../../shared/logging/logger.js';
 import { HttpStandIn, type RecordedRequest, type Reply } from '../support/alertStandIns.js';
 
 /**
@@ -107,4 +110,28 @@ describe('the Statement Execution adapter', () => {
     const denied = (await endpoint().execute('SELECT 1', { timeoutMs: 5_000, maxRows: 1, runId: 'ask-z' }).catch((e: unknown) => e)) as SqlExecutionError;
     expect(denied).toMatchObject({ failure: 'rejected', message: expect.stringContaining('PERMISSION_DENIED') });
   });
+
+  it("reads the schema the bundle deployed (a development target's dev_<user>_gold), in the guard and the statement", async () => {
+    api.reset();
+    script = (req) => {
+      if (req.method === 'POST' && req.path === '/api/2.0/sql/statements') {
+        return json({ statement_id: 'st-dev', status: { state: 'SUCCEEDED' }, manifest: { ...manifest, total_chunk_count: 1, total_row_count: 1 }, result: { chunk_index: 0, row_offset: 0, row_count: 1, data_array: [['ACDC', '37', '0.25']] } });
+      }
+      return json({ error_code: 'NOT_FOUND', message: `no ${req.method} ${req.path}` }, 404);
+    };
+    const settings = loadAskSettings({ ASK_ENDPOINT: 'databricks', DATABRICKS_HOST: api.origin, DATABRICKS_TOKEN: token, DATABRICKS_WAREHOUSE_ID: 'abc123def456', DATABRICKS_CATALOG: 'soundlake_dev', DATABRICKS_GOLD_SCHEMA: 'dev_jane_doe_gold' });
+    const service = await createAskService(settings, createLogger({ level: 'silent' }));
+    const ok = await service.ask({ sql: 'SELECT artist_name, 1 AS streams, 0.5 AS share FROM dev_jane_doe_gold.dim_artist' });
+    expect(ok.status).toBe('answered');
+    const submit = JSON.parse(api.requests[0]!.body) as Record<string, unknown>;
+    expect(submit).toMatchObject({ catalog: 'soundlake_dev', schema: 'dev_jane_doe_gold' });
+    expect(String(submit.statement)).toContain('dev_jane_doe_gold.dim_artist');
+    // The production name does not exist in this deployment: refused before it reaches the warehouse.
+    const before = api.requests.length;
+    const refused = await service.ask({ sql: 'SELECT artist_name FROM gold.dim_artist' });
+    expect(refused.status).toBe('refused');
+    expect(refused.error?.message).toMatch(/schema gold is not allowed; only dev_jane_doe_gold tables/);
+    expect(api.requests.length).toBe(before);
+  });
 });
+

@@ -86,6 +86,9 @@ param sqlWarehouseId string = ''
 @description('Unity Catalog catalog that holds gold (databricks.yml: the target\'s catalog variable).')
 param databricksCatalog string
 
+@description('Gold schema as the bundle deployed it (resources.schemas.gold.name: dev_<user>_gold in a development-mode target).')
+param databricksGoldSchema string = 'gold'
+
 @description('Base URL of an OpenAI-compatible chat-completions endpoint for the question box; empty: the SQL-only mode (no LLM).')
 param askLlmBaseUrl string = ''
 
@@ -189,6 +192,7 @@ var appSettings = {
   ASK_ENDPOINT: 'databricks'
   DATABRICKS_WAREHOUSE_ID: sqlWarehouseId
   DATABRICKS_CATALOG: databricksCatalog
+  DATABRICKS_GOLD_SCHEMA: databricksGoldSchema
   // Empty base URL and model: the SQL-only mode. The key is a Key Vault reference resolved by the
   // platform with the app's identity (Key Vault Secrets User, rbac.bicep), versionless (trailing
   // slash) so a rotated key is picked up; it is set only with an LLM, so the SQL-only mode has no
