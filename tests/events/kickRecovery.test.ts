@@ -134,7 +134,7 @@ describe('429 with Retry-After', () => {
     const w = await burst(h, 'fact_streams', 1, 2);
     h.standIn.script(RUN_NOW, tooMany(600));
     const deferred = await h.firstKick((o) => o.windowId === w);
-    expect(deferred).toEqual({ status: 'deferred', windowId: w, step: 'kick', retryAfterSeconds: 600, deferrals: 1 });
+    expect(deferred).toEqual({ status: 'deferred', windowId: w, retryAfterSeconds: 600, deferrals: 1 });
     // One request: no retries burnt inside the invocation, none by the host.
     expect(h.standIn.requests.filter((r) => r.path === RUN_NOW.path).map((r) => r.status)).toEqual([429]);
     expect(h.notifier.notices).toEqual([]);

@@ -209,8 +209,6 @@ export const NOT_SET_IN_AZURE: Record<string, string> = {
   DATABRICKS_TOKEN: 'a personal access token; Azure uses an Entra token of the managed identity',
   ALERT_WEBHOOK_URL: 'a Teams/Slack webhook URL is a secret; infra holds none (README: Key Vault reference)',
   ALERT_WEBHOOK_KIND: 'only meaningful with ALERT_WEBHOOK_URL',
-  DATABRICKS_SILVER_JOB_ID: 'DATABRICKS_KICK_MODE=job-then-pipeline only; infra runs mode job (the medallion job)',
-  DATABRICKS_PIPELINE_ID: 'DATABRICKS_KICK_MODE=job-then-pipeline only; infra runs mode job (the medallion job)',
 };
 
 /** Settings Flex Consumption rejects (the runtime comes from functionAppConfig) or that would carry a key. */
