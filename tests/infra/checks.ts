@@ -191,10 +191,14 @@ export function settingsReadByCode(repo: Repo): { names: Set<string>; connection
     if (!path.startsWith('functions/')) continue;
     for (const m of text.matchAll(/'%([A-Za-z_]\w*)%/g)) names.add(m[1]!);
     for (const m of text.matchAll(/connection:\s*'([A-Za-z_]\w*)'/g)) connections.add(m[1]!);
-    for (const m of text.matchAll(/app\.storage(Queue|Blob)\([^;]*?connection:\s*'([A-Za-z_]\w*)'/g)) {
-      const services = connectionServices.get(m[2]!) ?? new Set();
-      services.add(m[1] === 'Queue' ? 'queue' : 'blob');
-      connectionServices.set(m[2]!, services);
+    // A function file registers one function (register.storageQueue / storageBlob / ...): its connections are that trigger's.
+    const kind = /register\.storage(Queue|Blob)\(/.exec(text)?.[1];
+    if (kind) {
+      for (const m of text.matchAll(/connection:\s*'([A-Za-z_]\w*)'/g)) {
+        const services = connectionServices.get(m[1]!) ?? new Set();
+        services.add(kind === 'Queue' ? 'queue' : 'blob');
+        connectionServices.set(m[1]!, services);
+      }
     }
   }
   if (!schemas.includes(SETTINGS)) throw new Error(`${SETTINGS}: no env schema found (the reader is out of date)`);
