@@ -14,9 +14,15 @@ export type FunctionRegistration =
 
 const registered = new Map<string, FunctionRegistration>();
 
-function add(registration: FunctionRegistration): void {
-  if (registered.has(registration.name)) throw new Error(`function ${registration.name} is registered twice`);
-  registered.set(registration.name, registration);
+type Trigger = FunctionRegistration['trigger'];
+type OptionsOf<T extends Trigger> = Extract<FunctionRegistration, { trigger: T }>['options'];
+
+function registrar<T extends Trigger>(trigger: T): (name: string, options: OptionsOf<T>) => void {
+  return (name, options) => {
+    if (registered.has(name)) throw new Error(`function ${name} is registered twice`);
+    registered.set(name, { name, trigger, options } as FunctionRegistration);
+    (app[trigger] as (name: string, options: OptionsOf<T>) => void)(name, options);
+  };
 }
 
 /**
@@ -24,22 +30,10 @@ function add(registration: FunctionRegistration): void {
  * timer, eventGrid) with the host, and the same registration in the list the local runner serves.
  */
 export const register = {
-  http(name: string, options: HttpFunctionOptions): void {
-    add({ name, trigger: 'http', options });
-    app.http(name, options);
-  },
-  storageQueue(name: string, options: StorageQueueFunctionOptions): void {
-    add({ name, trigger: 'storageQueue', options });
-    app.storageQueue(name, options);
-  },
-  timer(name: string, options: TimerFunctionOptions): void {
-    add({ name, trigger: 'timer', options });
-    app.timer(name, options);
-  },
-  eventGrid(name: string, options: EventGridFunctionOptions): void {
-    add({ name, trigger: 'eventGrid', options });
-    app.eventGrid(name, options);
-  },
+  http: registrar('http'),
+  storageQueue: registrar('storageQueue'),
+  timer: registrar('timer'),
+  eventGrid: registrar('eventGrid'),
 };
 
 /** The functions registered so far in this process (all of them once functions/index.js is loaded), in registration order. */

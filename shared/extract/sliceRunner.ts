@@ -239,11 +239,12 @@ export async function runSlice<R extends SliceRecord>(deps: SliceRunnerDeps, job
     await deps.notifier
       .notify({ ...kind.failureAlert, severity: 'error', runId: job.runId, subject: table.name, title: `${kind.label} failed`, detail: message })
       .catch((e: unknown) => log.error({ err: e }, 'notifier failed'));
-    const progress: PendingSlice | null = slice;
+    // The slice this attempt worked on, or the one it found pending when it failed before resuming it.
+    const progress: PendingSlice | null = slice ?? held?.pending ?? null;
     return finish(
       result('failed', `${kind.label} failed: ${message}`, {
         error: message,
-        ...(progress ? { low: progress.low, high: progress.high, slice: progress.slice, resumed, ...sliceTotals(progress) } : {}),
+        ...(progress ? { low: progress.low, high: progress.high, slice: progress.slice, resumed: slice ? resumed : progress.runId !== job.runId, ...sliceTotals(progress) } : {}),
       }),
     );
   }
