@@ -1,4 +1,5 @@
-import { app, type HttpFunctionOptions, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import type { HttpFunctionOptions, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { register } from '../shared/azure/functionRegistry.js';
 import { getAskService } from '../shared/ask/createAskService.js';
 import { parseAskRequest } from '../shared/ask/askService.js';
 import { SettingsError } from '../shared/config/settingsError.js';
@@ -33,4 +34,4 @@ export const askPost = loggingToInvocation(async (request: HttpRequest, context:
 /** POST only; other methods get 405 with Allow. The local runner serves the same registration. */
 export const askPostHttp = { route: 'ask', methods: EVERY_METHOD, authLevel: 'function', handler: onlyMethods(['POST'], askPost) } satisfies HttpFunctionOptions;
 
-app.http('ask-post', askPostHttp);
+register.http('ask-post', askPostHttp);

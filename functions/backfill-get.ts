@@ -1,4 +1,5 @@
-import { app, type HttpFunctionOptions, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import type { HttpFunctionOptions, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { register } from '../shared/azure/functionRegistry.js';
 import { getApp } from '../shared/app/appSingleton.js';
 import { EVERY_METHOD, onlyMethods } from '../shared/http/methods.js';
 import { answering, json, notFound } from '../shared/http/responses.js';
@@ -18,4 +19,4 @@ export const backfillGet = loggingToInvocation(async (request: HttpRequest, _con
 /** GET only; other methods get 405 with Allow. The local runner serves the same registration. */
 export const backfillGetHttp = { route: 'backfill/{id}', methods: EVERY_METHOD, authLevel: 'function', handler: onlyMethods(['GET'], backfillGet) } satisfies HttpFunctionOptions;
 
-app.http('backfill-get', backfillGetHttp);
+register.http('backfill-get', backfillGetHttp);

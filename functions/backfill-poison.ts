@@ -1,4 +1,5 @@
-import { app, type InvocationContext } from '@azure/functions';
+import type { InvocationContext, StorageQueueFunctionOptions } from '@azure/functions';
+import { register } from '../shared/azure/functionRegistry.js';
 import { getApp } from '../shared/app/appSingleton.js';
 import { loggingToInvocation } from '../shared/logging/invocationScope.js';
 
@@ -9,4 +10,7 @@ export const backfillPoison = loggingToInvocation(async (message: unknown, conte
   context.warn(notice.title);
 });
 
-app.storageQueue('backfill-poison', { queueName: '%BACKFILL_QUEUE%-poison', connection: 'SOUNDLAKE_STORAGE', handler: backfillPoison });
+/** The backfill queue's poison queue. The local runner serves the same registration. */
+export const backfillPoisonTrigger = { queueName: '%BACKFILL_QUEUE%-poison', connection: 'SOUNDLAKE_STORAGE', handler: backfillPoison } satisfies StorageQueueFunctionOptions;
+
+register.storageQueue('backfill-poison', backfillPoisonTrigger);

@@ -1,4 +1,5 @@
-import { app, type HttpFunctionOptions, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import type { HttpFunctionOptions, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { register } from '../shared/azure/functionRegistry.js';
 import { getApp } from '../shared/app/appSingleton.js';
 import { EVERY_METHOD, onlyMethods } from '../shared/http/methods.js';
 import { accepted, answering, readJson } from '../shared/http/responses.js';
@@ -19,4 +20,4 @@ export const backfillPost = loggingToInvocation(async (request: HttpRequest, con
 /** POST only; other methods get 405 with Allow. The local runner serves the same registration. */
 export const backfillPostHttp = { route: 'backfill', methods: EVERY_METHOD, authLevel: 'function', handler: onlyMethods(['POST'], backfillPost) } satisfies HttpFunctionOptions;
 
-app.http('backfill-post', backfillPostHttp);
+register.http('backfill-post', backfillPostHttp);

@@ -1,4 +1,5 @@
-import { app, type InvocationContext } from '@azure/functions';
+import type { InvocationContext, StorageQueueFunctionOptions } from '@azure/functions';
+import { register } from '../shared/azure/functionRegistry.js';
 import { getApp } from '../shared/app/appSingleton.js';
 import { parseBackfillMessage } from '../shared/backfill/backfillMessage.js';
 import { loggingToInvocation } from '../shared/logging/invocationScope.js';
@@ -14,4 +15,7 @@ export const backfillQueue = loggingToInvocation(async (message: unknown, contex
   context.log(`backfill ${result.backfillId} chunk ${result.chunk}: ${result.status}: ${result.message}`);
 });
 
-app.storageQueue('backfill-queue', { queueName: '%BACKFILL_QUEUE%', connection: 'SOUNDLAKE_STORAGE', handler: backfillQueue });
+/** The backfill queue (setting BACKFILL_QUEUE). The local runner serves the same registration. */
+export const backfillQueueTrigger = { queueName: '%BACKFILL_QUEUE%', connection: 'SOUNDLAKE_STORAGE', handler: backfillQueue } satisfies StorageQueueFunctionOptions;
+
+register.storageQueue('backfill-queue', backfillQueueTrigger);

@@ -1,4 +1,5 @@
-import { app, type HttpFunctionOptions, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import type { HttpFunctionOptions, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { register } from '../shared/azure/functionRegistry.js';
 import { getApp } from '../shared/app/appSingleton.js';
 import { EVERY_METHOD, onlyMethods } from '../shared/http/methods.js';
 import { queryInt } from '../shared/http/query.js';
@@ -18,4 +19,4 @@ export const backfillsGet = loggingToInvocation(async (request: HttpRequest, _co
 /** GET only; other methods get 405 with Allow. The local runner serves the same registration. */
 export const backfillsGetHttp = { route: 'backfills', methods: EVERY_METHOD, authLevel: 'function', handler: onlyMethods(['GET'], backfillsGet) } satisfies HttpFunctionOptions;
 
-app.http('backfills-get', backfillsGetHttp);
+register.http('backfills-get', backfillsGetHttp);

@@ -1,4 +1,5 @@
-import { app, type InvocationContext } from '@azure/functions';
+import type { InvocationContext, EventGridFunctionOptions } from '@azure/functions';
+import { register } from '../shared/azure/functionRegistry.js';
 import { getEventDeps } from '../shared/events/eventDepsSingleton.js';
 import { loggingToInvocation } from '../shared/logging/invocationScope.js';
 
@@ -16,4 +17,7 @@ export const bronzeBlobCreated = loggingToInvocation(async (event: unknown, cont
   for (const line of result.invalid) context.error(line);
 });
 
-app.eventGrid<unknown>('bronze-blob-created', { handler: bronzeBlobCreated });
+/** The Event Grid subscription (infra/bicep/modules/event-grid.bicep) delivers here; the local runner delivers every committed bronze file here. */
+export const bronzeBlobCreatedTrigger = { handler: bronzeBlobCreated } satisfies EventGridFunctionOptions;
+
+register.eventGrid('bronze-blob-created', bronzeBlobCreatedTrigger);

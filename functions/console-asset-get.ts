@@ -1,4 +1,5 @@
-import { app, type HttpFunctionOptions, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import type { HttpFunctionOptions, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { register } from '../shared/azure/functionRegistry.js';
 import { CONSOLE_HEADERS, consoleAsset } from '../shared/console/consoleAssets.js';
 import { EVERY_METHOD, onlyMethods } from '../shared/http/methods.js';
 import { answering, notFound } from '../shared/http/responses.js';
@@ -16,4 +17,4 @@ export const consoleAssetGet = loggingToInvocation(async (request: HttpRequest, 
 /** GET only; other methods get 405 with Allow. The local runner serves the same registration. */
 export const consoleAssetGetHttp = { route: 'console/{file}', methods: EVERY_METHOD, authLevel: 'anonymous', handler: onlyMethods(['GET'], consoleAssetGet) } satisfies HttpFunctionOptions;
 
-app.http('console-asset-get', consoleAssetGetHttp);
+register.http('console-asset-get', consoleAssetGetHttp);

@@ -1,4 +1,5 @@
-import { app, type HttpFunctionOptions, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import type { HttpFunctionOptions, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { register } from '../shared/azure/functionRegistry.js';
 import { CONSOLE_HEADERS, consoleAsset } from '../shared/console/consoleAssets.js';
 import { EVERY_METHOD, onlyMethods } from '../shared/http/methods.js';
 import { answering, notFound } from '../shared/http/responses.js';
@@ -20,4 +21,4 @@ export const consoleGet = loggingToInvocation(async (_request: HttpRequest, _con
 /** GET only; other methods get 405 with Allow. The local runner serves the same registration. */
 export const consoleGetHttp = { route: 'console', methods: EVERY_METHOD, authLevel: 'anonymous', handler: onlyMethods(['GET'], consoleGet) } satisfies HttpFunctionOptions;
 
-app.http('console-get', consoleGetHttp);
+register.http('console-get', consoleGetHttp);

@@ -1,4 +1,5 @@
-import { app, type InvocationContext } from '@azure/functions';
+import type { InvocationContext, StorageQueueFunctionOptions } from '@azure/functions';
+import { register } from '../shared/azure/functionRegistry.js';
 import { getEventDeps } from '../shared/events/eventDepsSingleton.js';
 import { loggingToInvocation } from '../shared/logging/invocationScope.js';
 
@@ -9,4 +10,7 @@ export const databricksKickPoison = loggingToInvocation(async (message: unknown,
   context.warn(notice.title);
 });
 
-app.storageQueue('databricks-kick-poison', { queueName: '%KICK_QUEUE%-poison', connection: 'SOUNDLAKE_STORAGE', handler: databricksKickPoison });
+/** The kick queue's poison queue. The local runner serves the same registration. */
+export const databricksKickPoisonTrigger = { queueName: '%KICK_QUEUE%-poison', connection: 'SOUNDLAKE_STORAGE', handler: databricksKickPoison } satisfies StorageQueueFunctionOptions;
+
+register.storageQueue('databricks-kick-poison', databricksKickPoisonTrigger);

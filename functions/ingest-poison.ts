@@ -1,4 +1,5 @@
-import { app, type InvocationContext } from '@azure/functions';
+import type { InvocationContext, StorageQueueFunctionOptions } from '@azure/functions';
+import { register } from '../shared/azure/functionRegistry.js';
 import { getApp } from '../shared/app/appSingleton.js';
 import { reportPoisonMessage } from '../shared/ingest/reportPoisonMessage.js';
 import { loggingToInvocation } from '../shared/logging/invocationScope.js';
@@ -10,4 +11,7 @@ export const ingestPoison = loggingToInvocation(async (message: unknown, context
   context.warn(notice.title);
 });
 
-app.storageQueue('ingest-poison', { queueName: '%INGEST_QUEUE%-poison', connection: 'SOUNDLAKE_STORAGE', handler: ingestPoison });
+/** The ingest queue's poison queue. The local runner serves the same registration. */
+export const ingestPoisonTrigger = { queueName: '%INGEST_QUEUE%-poison', connection: 'SOUNDLAKE_STORAGE', handler: ingestPoison } satisfies StorageQueueFunctionOptions;
+
+register.storageQueue('ingest-poison', ingestPoisonTrigger);

@@ -1,4 +1,5 @@
-import { app, type HttpFunctionOptions, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import type { HttpFunctionOptions, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { register } from '../shared/azure/functionRegistry.js';
 import { getApp } from '../shared/app/appSingleton.js';
 import { EVERY_METHOD, onlyMethods } from '../shared/http/methods.js';
 import { accepted, answering, readJson } from '../shared/http/responses.js';
@@ -21,4 +22,4 @@ export const ingestPost = loggingToInvocation(async (request: HttpRequest, conte
 /** POST only; other methods get 405 with Allow. The local runner serves the same registration. */
 export const ingestPostHttp = { route: 'ingest', methods: EVERY_METHOD, authLevel: 'function', handler: onlyMethods(['POST'], ingestPost) } satisfies HttpFunctionOptions;
 
-app.http('ingest-post', ingestPostHttp);
+register.http('ingest-post', ingestPostHttp);

@@ -1,4 +1,5 @@
-import { app, type InvocationContext } from '@azure/functions';
+import type { InvocationContext, StorageQueueFunctionOptions } from '@azure/functions';
+import { register } from '../shared/azure/functionRegistry.js';
 import { getApp } from '../shared/app/appSingleton.js';
 import { handleIngestMessage } from '../shared/ingest/handleIngestMessage.js';
 import { parseIngestMessage } from '../shared/ingest/ingestMessage.js';
@@ -15,4 +16,7 @@ export const ingestQueue = loggingToInvocation(async (message: unknown, context:
   context.log(`run ${result.runId} ${result.table}: ${result.status}: ${result.message}`);
 });
 
-app.storageQueue('ingest-queue', { queueName: '%INGEST_QUEUE%', connection: 'SOUNDLAKE_STORAGE', handler: ingestQueue });
+/** The ingest queue (setting INGEST_QUEUE). The local runner serves the same registration. */
+export const ingestQueueTrigger = { queueName: '%INGEST_QUEUE%', connection: 'SOUNDLAKE_STORAGE', handler: ingestQueue } satisfies StorageQueueFunctionOptions;
+
+register.storageQueue('ingest-queue', ingestQueueTrigger);

@@ -1,4 +1,5 @@
-import { app, type InvocationContext, type Timer } from '@azure/functions';
+import type { InvocationContext, Timer, TimerFunctionOptions } from '@azure/functions';
+import { register } from '../shared/azure/functionRegistry.js';
 import { getApp } from '../shared/app/appSingleton.js';
 import { planRun } from '../shared/ingest/planRun.js';
 import { loggingToInvocation } from '../shared/logging/invocationScope.js';
@@ -10,4 +11,7 @@ export const ingestTimer = loggingToInvocation(async (timer: Timer, context: Inv
   context.log(`run ${run.runId}: queued ${run.tables.length} tables`);
 });
 
-app.timer('ingest-timer', { schedule: '%INGEST_SCHEDULE%', runOnStartup: false, handler: ingestTimer });
+/** NCRONTAB from the setting INGEST_SCHEDULE. The local runner serves the same registration (its --schedule sets it). */
+export const ingestTimerTrigger = { schedule: '%INGEST_SCHEDULE%', runOnStartup: false, handler: ingestTimer } satisfies TimerFunctionOptions;
+
+register.timer('ingest-timer', ingestTimerTrigger);

@@ -1,4 +1,5 @@
-import { app, type HttpFunctionOptions, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import type { HttpFunctionOptions, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { register } from '../shared/azure/functionRegistry.js';
 import { retryKick } from '../shared/events/kickRetry.js';
 import { getEventDeps } from '../shared/events/eventDepsSingleton.js';
 import { EVERY_METHOD, onlyMethods } from '../shared/http/methods.js';
@@ -19,4 +20,4 @@ export const kickRetryPost = loggingToInvocation(async (request: HttpRequest, co
 /** POST only; other methods get 405 with Allow. The local runner serves the same registration. */
 export const kickRetryPostHttp = { route: 'kicks/{id}/retry', methods: EVERY_METHOD, authLevel: 'function', handler: onlyMethods(['POST'], kickRetryPost) } satisfies HttpFunctionOptions;
 
-app.http('kick-retry-post', kickRetryPostHttp);
+register.http('kick-retry-post', kickRetryPostHttp);

@@ -1,4 +1,5 @@
-import { app, type HttpFunctionOptions, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import type { HttpFunctionOptions, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { register } from '../shared/azure/functionRegistry.js';
 import { recentWindows } from '../shared/console/kickViews.js';
 import { getEventDeps } from '../shared/events/eventDepsSingleton.js';
 import { EVERY_METHOD, onlyMethods } from '../shared/http/methods.js';
@@ -19,4 +20,4 @@ export const kicksGet = loggingToInvocation(async (request: HttpRequest, _contex
 /** GET only; other methods get 405 with Allow. The local runner serves the same registration. */
 export const kicksGetHttp = { route: 'kicks', methods: EVERY_METHOD, authLevel: 'function', handler: onlyMethods(['GET'], kicksGet) } satisfies HttpFunctionOptions;
 
-app.http('kicks-get', kicksGetHttp);
+register.http('kicks-get', kicksGetHttp);

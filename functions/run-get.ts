@@ -1,4 +1,5 @@
-import { app, type HttpFunctionOptions, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import type { HttpFunctionOptions, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { register } from '../shared/azure/functionRegistry.js';
 import { getApp } from '../shared/app/appSingleton.js';
 import { runDetail } from '../shared/console/runDetail.js';
 import { getEventDeps } from '../shared/events/eventDepsSingleton.js';
@@ -22,4 +23,4 @@ export const runGet = loggingToInvocation(async (request: HttpRequest, _context:
 /** GET only; other methods get 405 with Allow. The local runner serves the same registration. */
 export const runGetHttp = { route: 'runs/{runId}', methods: EVERY_METHOD, authLevel: 'function', handler: onlyMethods(['GET'], runGet) } satisfies HttpFunctionOptions;
 
-app.http('run-get', runGetHttp);
+register.http('run-get', runGetHttp);

@@ -1,4 +1,5 @@
-import { app, type HttpFunctionOptions, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import type { HttpFunctionOptions, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { register } from '../shared/azure/functionRegistry.js';
 import { getApp } from '../shared/app/appSingleton.js';
 import { OTHER_SUBJECTS, RUN_STATUSES, recentRuns } from '../shared/console/runHistory.js';
 import { EVERY_METHOD, onlyMethods } from '../shared/http/methods.js';
@@ -20,4 +21,4 @@ export const runsGet = loggingToInvocation(async (request: HttpRequest, _context
 /** GET only; other methods get 405 with Allow. The local runner serves the same registration. */
 export const runsGetHttp = { route: 'runs', methods: EVERY_METHOD, authLevel: 'function', handler: onlyMethods(['GET'], runsGet) } satisfies HttpFunctionOptions;
 
-app.http('runs-get', runsGetHttp);
+register.http('runs-get', runsGetHttp);

@@ -1,4 +1,5 @@
-import { app, type HttpFunctionOptions, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import type { HttpFunctionOptions, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { register } from '../shared/azure/functionRegistry.js';
 import { getApp } from '../shared/app/appSingleton.js';
 import { lagProbe } from '../shared/console/consoleReads.js';
 import { listTables } from '../shared/console/tableViews.js';
@@ -18,4 +19,4 @@ export const tablesGet = loggingToInvocation(async (_request: HttpRequest, _cont
 /** GET only; other methods get 405 with Allow. The local runner serves the same registration. */
 export const tablesGetHttp = { route: 'tables', methods: EVERY_METHOD, authLevel: 'function', handler: onlyMethods(['GET'], tablesGet) } satisfies HttpFunctionOptions;
 
-app.http('tables-get', tablesGetHttp);
+register.http('tables-get', tablesGetHttp);

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
@@ -7,13 +6,11 @@ import { pathToFileURL } from 'node:url';
  * A stand-in for the part of the Databricks workspace REST API soundlake calls, on 127.0.0.1:
  *
  *   POST /api/2.2/jobs/run-now (and 2.1)          job_id, idempotency_token: same token -> same run_id
- *   GET  /api/2.2/jobs/runs/get?run_id= (and 2.1)  life cycle and result state
- *   POST /api/2.0/pipelines/{id}/updates          one active update at a time, as Databricks does
- *   GET  /api/2.0/pipelines/{id}/updates/{update}
+ *   GET  /api/2.2/jobs/runs/get?run_id= (and 2.1)  life cycle and result state (to watch a run by hand)
  *
  * Every request is recorded (method, path, query, headers, JSON body). Responses can be
  * scripted ahead of normal handling (429 with Retry-After, 5xx, 400), and a callback runs for
- * each new run or update: the run stays RUNNING until the callback settles, then TERMINATED with
+ * each new run: the run stays RUNNING until the callback settles, then TERMINATED with
  * SUCCESS (or FAILED when it throws). The local runner uses the callback to run the medallion on
  * local Spark. Errors use Databricks' body shape `{ error_code, message }`.
  */
@@ -40,14 +37,6 @@ export interface StandInRun {
   createdAt: string;
 }
 
-export interface StandInUpdate {
-  updateId: string;
-  pipelineId: string;
-  fullRefresh: boolean;
-  state: 'RUNNING' | 'COMPLETED' | 'FAILED';
-  createdAt: string;
-}
-
 export interface ScriptedResponse {
   status: number;
   body?: unknown;
@@ -61,10 +50,7 @@ export interface DatabricksStandInOptions {
   token?: string;
   /** Job ids that exist (default: any id). run-now of another id answers 400 INVALID_PARAMETER_VALUE. */
   jobs?: number[];
-  /** Pipeline ids that exist (default: any id). */
-  pipelines?: string[];
   onRun?: (run: StandInRun) => Promise<void> | void;
-  onPipelineUpdate?: (update: StandInUpdate) => Promise<void> | void;
 }
 
 export interface DatabricksStandIn {
@@ -72,13 +58,8 @@ export interface DatabricksStandIn {
   port: number;
   readonly requests: RecordedRequest[];
   readonly runs: StandInRun[];
-  readonly updates: StandInUpdate[];
   /** Answer the next requests matching `method` and `path` with these responses, in order. */
   script(match: { method?: string; path: string | RegExp }, ...responses: ScriptedResponse[]): void;
-  /** Settle a run by hand (for runs without a callback that should stay RUNNING: see `holdRuns`). */
-  finishRun(runId: number, result: 'SUCCESS' | 'FAILED', message?: string): void;
-  /** While true, new runs without a callback stay RUNNING until finishRun. */
-  holdRuns: boolean;
   /** Resolves when every callback started so far has settled. */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -89,7 +70,6 @@ const error = (status: number, error_code: string, message: string): ScriptedRes
 export async function startDatabricksStandIn(options: DatabricksStandInOptions = {}): Promise<DatabricksStandIn> {
   const requests: RecordedRequest[] = [];
   const runs: StandInRun[] = [];
-  const updates: StandInUpdate[] = [];
   const byToken = new Map<string, StandInRun>();
   const scripts: { method?: string; path: string | RegExp; responses: ScriptedResponse[] }[] = [];
   const pending = new Set<Promise<void>>();
@@ -109,8 +89,6 @@ export async function startDatabricksStandIn(options: DatabricksStandInOptions =
   const handle = (method: string, path: string, query: URLSearchParams, body: unknown): ScriptedResponse => {
     const runNow = /^\/api\/2\.[12]\/jobs\/run-now$/.exec(path);
     const runGet = /^\/api\/2\.[12]\/jobs\/runs\/get$/.exec(path);
-    const updatesPath = /^\/api\/2\.0\/pipelines\/([^/]+)\/updates$/.exec(path);
-    const updatePath = /^\/api\/2\.0\/pipelines\/([^/]+)\/updates\/([^/]+)$/.exec(path);
 
     if (runNow && method === 'POST') {
       const b = (body ?? {}) as { job_id?: unknown; idempotency_token?: unknown; job_parameters?: unknown };
@@ -140,7 +118,7 @@ export async function startDatabricksStandIn(options: DatabricksStandInOptions =
         run.stateMessage = err ? String((err as Error).message ?? err) : '';
       };
       if (options.onRun) track(() => options.onRun!(run), settle);
-      else if (!standIn.holdRuns) settle();
+      else settle();
       return { status: 200, body: { run_id: runId, number_in_job: runId } };
     }
 
@@ -154,29 +132,6 @@ export async function startDatabricksStandIn(options: DatabricksStandInOptions =
         ...(run.resultState ? { termination_details: { code: run.resultState === 'SUCCESS' ? 'SUCCESS' : 'RUN_EXECUTION_ERROR', type: run.resultState === 'SUCCESS' ? 'SUCCESS' : 'CLIENT_ERROR', message: run.stateMessage } } : {}),
       };
       return { status: 200, body: { run_id: run.runId, job_id: run.jobId, number_in_job: run.numberInJob, run_page_url: `${standIn.url}/#job/${run.jobId}/run/${run.runId}`, state, status } };
-    }
-
-    if (updatesPath && method === 'POST') {
-      const pipelineId = decodeURIComponent(updatesPath[1]!);
-      if (options.pipelines && !options.pipelines.includes(pipelineId)) return error(404, 'RESOURCE_DOES_NOT_EXIST', `Pipeline ${pipelineId} does not exist.`);
-      if (updates.some((u) => u.pipelineId === pipelineId && u.state === 'RUNNING')) {
-        return error(409, 'RESOURCE_CONFLICT', `Pipeline ${pipelineId} has an active update.`);
-      }
-      const b = (body ?? {}) as { full_refresh?: unknown };
-      const update: StandInUpdate = { updateId: randomUUID(), pipelineId, fullRefresh: b.full_refresh === true, state: 'RUNNING', createdAt: new Date().toISOString() };
-      updates.push(update);
-      const settle = (err?: unknown): void => {
-        update.state = err ? 'FAILED' : 'COMPLETED';
-      };
-      if (options.onPipelineUpdate) track(() => options.onPipelineUpdate!(update), settle);
-      else settle();
-      return { status: 200, body: { update_id: update.updateId, request_id: update.updateId } };
-    }
-
-    if (updatePath && method === 'GET') {
-      const update = updates.find((u) => u.pipelineId === decodeURIComponent(updatePath[1]!) && u.updateId === decodeURIComponent(updatePath[2]!));
-      if (!update) return error(404, 'RESOURCE_DOES_NOT_EXIST', `Update ${updatePath[2]} does not exist.`);
-      return { status: 200, body: { update: { pipeline_id: update.pipelineId, update_id: update.updateId, state: update.state, full_refresh: update.fullRefresh } } };
     }
 
     return error(404, 'ENDPOINT_NOT_FOUND', `No API found for '${method} ${path}'`);
@@ -233,17 +188,8 @@ export async function startDatabricksStandIn(options: DatabricksStandInOptions =
     port,
     requests,
     runs,
-    updates,
-    holdRuns: false,
     script: (match, ...responses) => {
       scripts.push({ ...match, responses });
-    },
-    finishRun: (runId, result, message = '') => {
-      const run = runs.find((r) => r.runId === runId);
-      if (!run) throw new Error(`no run ${runId}`);
-      run.lifeCycleState = 'TERMINATED';
-      run.resultState = result;
-      run.stateMessage = message;
     },
     idle: async () => {
       while (pending.size > 0) await Promise.allSettled([...pending]);

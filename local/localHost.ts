@@ -4,6 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import functions, { type HttpResponseInit, type Timer } from '@azure/functions';
 import type { QueueClient } from '@azure/storage-queue';
 import { Cron } from 'croner';
+import type { FunctionRegistration } from '../shared/azure/functionRegistry.js';
 import { methodNotAllowed } from '../shared/http/methods.js';
 import { RequestError } from '../shared/http/requestError.js';
 import { json, problem } from '../shared/http/responses.js';
@@ -22,6 +23,7 @@ type InvocationContext = InstanceType<typeof InvocationContext>;
 type HttpHandler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
 type QueueHandler = (message: unknown, context: InvocationContext) => Promise<void>;
 type TimerHandler = (timer: Timer, context: InvocationContext) => Promise<void>;
+type EventHandler = (event: unknown, context: InvocationContext) => Promise<void>;
 
 interface Route {
   methods: readonly string[];
@@ -40,6 +42,35 @@ export interface HttpRegistration {
   /** Default, as for the host: function (a key is needed when the local host has one). */
   authLevel?: 'anonymous' | 'function' | 'admin';
   handler: HttpHandler;
+}
+
+/** What the host stand-in needs to bind a registration to this machine. */
+export interface LocalBindings {
+  /** An app setting's value, for `%NAME%` in a binding expression; undefined when it is not set. */
+  setting(name: string): string | undefined;
+  /** The queue named `name` in the storage account of a binding's `connection`. */
+  queue(connection: string, name: string): QueueClient;
+  /** Run timer triggers (false: runs are started by hand). */
+  timers: boolean;
+}
+
+/** A served function and what it is bound to: its route, its queue (resolved), its schedule. */
+export interface ServedFunction {
+  name: string;
+  trigger: FunctionRegistration['trigger'];
+  target: string;
+}
+
+/**
+ * `%NAME%` in a binding expression replaced by the app setting NAME, as the host resolves it.
+ * An unset setting is an error naming the function and the setting (the host refuses to start).
+ */
+export function resolveBinding(functionName: string, expression: string, setting: (name: string) => string | undefined): string {
+  return expression.replace(/%([^%]+)%/g, (_, name: string) => {
+    const value = setting(name);
+    if (value === undefined || value === '') throw new Error(`function ${functionName}: binding expression ${expression} names app setting ${name}, which is not set`);
+    return value;
+  });
 }
 
 /** Bodies beyond this are refused with 413 (the backfill API takes a few hundred bytes). */
@@ -61,6 +92,7 @@ export interface LocalHostOptions {
   maxDequeueCount: number;
   /** Pause before a failed message becomes visible again (default 2 s; the host uses visibilityTimeout). */
   retryDelaySeconds?: number;
+  /** Pause between polls of an empty queue (default 500 ms). */
   pollIntervalMs?: number;
   /**
    * When set, routes that are not anonymous need this key, in `x-functions-key` or `?code=`, as
@@ -83,10 +115,77 @@ export class LocalHost {
   private readonly routes: Route[] = [];
   private readonly stops: (() => Promise<void> | void)[] = [];
   private readonly abort = new AbortController();
+  private readonly eventHandlers: { name: string; handler: EventHandler }[] = [];
+  private readonly polled: QueueClient[] = [];
+  private running = 0;
   private server: Server | undefined;
+  readonly served: ServedFunction[] = [];
   url = '';
 
   constructor(private readonly options: LocalHostOptions) {}
+
+  /**
+   * Serve the app's own registrations (shared/azure/functionRegistry.ts), each bound as the
+   * host binds it: HTTP routes under /api, queue triggers on the queue their `%SETTING%`
+   * expression names (poison queue `<queue>-poison`), timers on their resolved schedule,
+   * Event Grid functions through publish().
+   */
+  serveFunctions(registrations: FunctionRegistration[], bindings: LocalBindings): void {
+    for (const r of registrations) {
+      switch (r.trigger) {
+        case 'http':
+          this.http(r.name, r.options as HttpRegistration);
+          this.served.push({ name: r.name, trigger: r.trigger, target: `/api/${r.options.route ?? r.name}` });
+          break;
+        case 'storageQueue': {
+          const name = resolveBinding(r.name, r.options.queueName, bindings.setting);
+          const connection = r.options.connection ?? 'AzureWebJobsStorage';
+          this.queue(r.name, bindings.queue(connection, name), bindings.queue(connection, `${name}-poison`), r.options.handler as QueueHandler);
+          this.served.push({ name: r.name, trigger: r.trigger, target: name });
+          break;
+        }
+        case 'timer': {
+          if (!bindings.timers) {
+            this.served.push({ name: r.name, trigger: r.trigger, target: 'by hand' });
+            break;
+          }
+          const schedule = resolveBinding(r.name, r.options.schedule, bindings.setting);
+          this.timer(r.name, schedule, r.options.handler as TimerHandler);
+          this.served.push({ name: r.name, trigger: r.trigger, target: schedule });
+          break;
+        }
+        case 'eventGrid':
+          this.eventHandlers.push({ name: r.name, handler: r.options.handler as EventHandler });
+          this.served.push({ name: r.name, trigger: r.trigger, target: 'publish()' });
+          break;
+      }
+    }
+  }
+
+  /** Deliver one event, as an Event Grid subscription does, to every Event Grid function. A handler's failure is the caller's (Event Grid would deliver again). */
+  async publish(event: unknown): Promise<void> {
+    if (this.eventHandlers.length === 0) throw new Error('no Event Grid function is served');
+    for (const { name, handler } of this.eventHandlers) await this.invoke(() => handler(event, context(name, this.options.logger)));
+  }
+
+  /**
+   * Nothing is running and no queue it polls holds a message, visible or delayed: nothing more
+   * happens until something new arrives. What a test waits for instead of "long enough".
+   */
+  async drained(): Promise<boolean> {
+    if (this.running > 0) return false;
+    const counts = await Promise.all(this.polled.map(async (q) => (await q.getProperties()).approximateMessagesCount ?? 0));
+    return counts.every((n) => n === 0) && this.running === 0;
+  }
+
+  private async invoke<T>(work: () => Promise<T>): Promise<T> {
+    this.running++;
+    try {
+      return await work();
+    } finally {
+      this.running--;
+    }
+  }
 
   /** A function's own `app.http` options: `route` like Functions routes (`backfill/{id}`, default the name), served under /api. */
   http(name: string, registration: HttpRegistration): void {
@@ -100,7 +199,7 @@ export class LocalHost {
   timer(name: string, schedule: string, handler: TimerHandler): Cron {
     const job = new Cron(schedule, { protect: true }, async () => {
       try {
-        await handler({ isPastDue: false, schedule: { adjustForDST: true }, scheduleStatus: { last: '', next: job.nextRun()?.toISOString() ?? '', lastUpdated: new Date().toISOString() } }, context(name, this.options.logger));
+        await this.invoke(() => handler({ isPastDue: false, schedule: { adjustForDST: true }, scheduleStatus: { last: '', next: job.nextRun()?.toISOString() ?? '', lastUpdated: new Date().toISOString() } }, context(name, this.options.logger)));
       } catch (err) {
         this.options.logger.error({ err, function: name }, `${name} failed`);
       }
@@ -112,6 +211,7 @@ export class LocalHost {
   /** Poll `queue` until stopped; a failing message is retried, then moved to `<queue>-poison`. */
   queue(name: string, queue: QueueClient, poison: QueueClient, handler: QueueHandler): void {
     const max = this.options.maxDequeueCount;
+    this.polled.push(queue);
     const loop = async (): Promise<void> => {
       // The host creates trigger queues (and poison queues on first use); so do we, up front.
       await Promise.all([queue.createIfNotExists(), poison.createIfNotExists()]).catch(() => undefined);
@@ -130,8 +230,10 @@ export class LocalHost {
               // not JSON: text it is
             }
             try {
-              await handler(payload, context(name, this.options.logger, { dequeueCount: item.dequeueCount }));
-              await queue.deleteMessage(item.messageId, item.popReceipt);
+              await this.invoke(async () => {
+                await handler(payload, context(name, this.options.logger, { dequeueCount: item.dequeueCount }));
+                await queue.deleteMessage(item.messageId, item.popReceipt);
+              });
             } catch (err) {
               this.options.logger.warn({ err, function: name, dequeueCount: item.dequeueCount }, `${name} failed (attempt ${item.dequeueCount} of ${max})`);
               if (item.dequeueCount >= max) {
@@ -207,7 +309,12 @@ export class LocalHost {
           throw new RequestError(n, `is not valid percent-encoded UTF-8: ${JSON.stringify(match[i + 1]).slice(0, 200)}`);
         }
       });
-      const body = await readBody(req);
+      const body = await readBody(req).catch((err: unknown) => {
+        // The rest of the body stays unread on the connection: close it after the answer, or the
+        // client's next request on it (fetch keeps connections alive) would never be read.
+        res.setHeader('connection', 'close');
+        throw err;
+      });
       const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
       const response = await route.handler(
         new HttpRequest({ method, url: url.toString(), headers, params, ...(body.length ? { body: { string: body.toString('utf8') } } : {}) }),

@@ -1,35 +1,18 @@
-import { askPostHttp } from '../functions/ask-post.js';
-import { backfillGetHttp } from '../functions/backfill-get.js';
-import { backfillPostHttp } from '../functions/backfill-post.js';
-import { backfillsGetHttp } from '../functions/backfills-get.js';
-import { consoleAssetGetHttp } from '../functions/console-asset-get.js';
-import { consoleGetHttp } from '../functions/console-get.js';
-import { ingestPostHttp } from '../functions/ingest-post.js';
-import { kickRetryPostHttp } from '../functions/kick-retry-post.js';
-import { kicksGetHttp } from '../functions/kicks-get.js';
-import { runGetHttp } from '../functions/run-get.js';
-import { runsGetHttp } from '../functions/runs-get.js';
-import { tablesGetHttp } from '../functions/tables-get.js';
-import { backfillQueue } from '../functions/backfill-queue.js';
-import { backfillPoison } from '../functions/backfill-poison.js';
-import { databricksKickPoison } from '../functions/databricks-kick-poison.js';
-import { databricksKick } from '../functions/databricks-kick.js';
-import { ingestPoison } from '../functions/ingest-poison.js';
-import { ingestQueue } from '../functions/ingest-queue.js';
-import { ingestTimer } from '../functions/ingest-timer.js';
+import '../functions/index.js';
 import { setApp } from '../shared/app/appSingleton.js';
 import { loadAskSettings } from '../shared/ask/askSettings.js';
 import { createAskService, setAskService } from '../shared/ask/createAskService.js';
 import type { SqlEndpoint } from '../shared/ask/sqlEndpoint.js';
 import { createApp, type SoundlakeApp } from '../shared/app/soundlakeApp.js';
+import { registeredFunctions } from '../shared/azure/functionRegistry.js';
 import { queueClient } from '../shared/azure/storageClients.js';
 import { MAX_DEQUEUE_COUNT_SETTING } from '../shared/queue/maxDequeueCount.js';
 import type { PipelineConfig } from '../shared/config/pipelineConfig.js';
-import { loadSettings } from '../shared/config/settings.js';
+import { ingestSettingDefaults, loadSettings } from '../shared/config/settings.js';
 import type { EventDeps } from '../shared/events/eventDeps.js';
 import { createEventDeps } from '../shared/events/eventDeps.js';
 import { setEventDeps } from '../shared/events/eventDepsSingleton.js';
-import { loadEventSettings } from '../shared/events/eventSettings.js';
+import { eventSettingDefaults, loadEventSettings } from '../shared/events/eventSettings.js';
 import { lakeWithBlobEvents } from '../shared/events/localDelivery.js';
 import type { Logger } from '../shared/logging/logger.js';
 import type { Notifier } from '../shared/notify/notifier.js';
@@ -56,6 +39,8 @@ export interface LocalRunnerOptions {
   functionKey?: string;
   /** Replaces the question box's SQL endpoint (the local Thrift server by default). */
   askEndpoint?: SqlEndpoint;
+  /** Pause between polls of an empty queue (default 500 ms). */
+  pollIntervalMs?: number;
 }
 
 export interface LocalRunner {
@@ -70,10 +55,11 @@ export interface LocalRunner {
 const LOCAL_DATABRICKS_TOKEN = 'local-stand-in-token';
 
 /**
- * The Functions app on one machine: the same handlers behind a small stand-in for the host
- * (HTTP on localhost, the timer, queue triggers with retries and poison queues), a Databricks
- * REST stand-in, and BlobCreated delivered after every bronze commit, since Azurite has no
- * Event Grid.
+ * The Functions app on one machine: every function functions/index.ts registers, served by a
+ * small stand-in for the host (HTTP on localhost, the timer, queue triggers with retries and
+ * poison queues on the queues their `%SETTING%` expressions name), a Databricks REST stand-in,
+ * and a BlobCreated event for every bronze commit delivered to the Event Grid function, since
+ * Azurite has no Event Grid.
  */
 export async function startLocalRunner(options: LocalRunnerOptions): Promise<LocalRunner> {
   const databricks = await startDatabricksStandIn({ token: LOCAL_DATABRICKS_TOKEN, jobs: [1], ...(options.onDatabricksRun ? { onRun: options.onDatabricksRun } : {}) });
@@ -81,60 +67,44 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
     ...options.env,
     DATABRICKS_HOST: databricks.url,
     DATABRICKS_TOKEN: LOCAL_DATABRICKS_TOKEN,
-    DATABRICKS_KICK_MODE: 'job',
     DATABRICKS_JOB_ID: '1',
     KICK_WINDOW_SECONDS: String(options.kickWindowSeconds ?? options.env.KICK_WINDOW_SECONDS ?? 10),
     // Like an app setting overriding host.json: the host stand-in and the poison reports read the same number.
     ...(options.maxDequeueCount ? { [MAX_DEQUEUE_COUNT_SETTING]: String(options.maxDequeueCount) } : {}),
+    ...(options.schedule ? { INGEST_SCHEDULE: options.schedule } : {}),
   };
   const settings = loadSettings(env);
   const eventSettings = loadEventSettings(env);
-  // The lake is wrapped before the events exist; they are filled in before the first upload.
-  let events: EventDeps | undefined;
-  const lazyEvents = new Proxy({} as EventDeps, {
-    get: (_, key) => {
-      if (!events) throw new Error('BlobCreated delivery used before the event pipeline started');
-      return events[key as keyof EventDeps];
-    },
+  const host = new LocalHost({
+    logger: options.logger,
+    maxDequeueCount: settings.maxDequeueCount,
+    ...(options.retryDelaySeconds !== undefined ? { retryDelaySeconds: options.retryDelaySeconds } : {}),
+    ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
+    ...(options.functionKey ? { functionKey: options.functionKey } : {}),
   });
   const app = await createApp(settings, {
     logger: options.logger,
     ...(options.notifier ? { notifier: options.notifier } : {}),
     ...(options.config ? { config: options.config } : {}),
-    wrapLake: (lake) => lakeWithBlobEvents(lake, lazyEvents),
+    // Every committed bronze file goes to the app's Event Grid function, as the subscription in Azure sends it.
+    wrapLake: (lake) => lakeWithBlobEvents(lake, { container: settings.bronzeContainer, deliver: (event) => host.publish(event) }),
   });
-  events = await createEventDeps({ settings: eventSettings, storage: settings.storage, ledger: app.ledger, notifier: app.notifier, logger: options.logger });
+  const events = await createEventDeps({ settings: eventSettings, storage: settings.storage, ledger: app.ledger, notifier: app.notifier, logger: options.logger });
   setApp(app);
   setEventDeps(events);
   // The question box talks to the local SQL endpoint (SQL_ENDPOINT_PORT) and, when set, an LLM.
   setAskService(await createAskService(loadAskSettings(env), options.logger, options.askEndpoint ? { endpoint: options.askEndpoint } : {}));
 
-  const host = new LocalHost({
-    logger: options.logger,
-    maxDequeueCount: settings.maxDequeueCount,
-    ...(options.retryDelaySeconds !== undefined ? { retryDelaySeconds: options.retryDelaySeconds } : {}),
-    ...(options.functionKey ? { functionKey: options.functionKey } : {}),
+  // `%SETTING%` in a binding reads the same settings as the app: the variable, else the app's default for it.
+  const defaults = { ...ingestSettingDefaults(), ...eventSettingDefaults() };
+  host.serveFunctions(registeredFunctions(), {
+    setting: (name) => env[name]?.trim() || defaults[name],
+    queue: (connection, name) => {
+      if (connection !== 'SOUNDLAKE_STORAGE') throw new Error(`queue ${name}: connection ${connection} is not the app's storage (SOUNDLAKE_STORAGE)`);
+      return queueClient(settings.storage, name);
+    },
+    timers: Boolean(options.schedule),
   });
-  const q = (name: string) => queueClient(settings.storage, name);
-  host.http('backfill-post', backfillPostHttp);
-  host.http('backfill-get', backfillGetHttp);
-  host.http('ask-post', askPostHttp);
-  host.http('ingest-post', ingestPostHttp);
-  host.http('tables-get', tablesGetHttp);
-  host.http('runs-get', runsGetHttp);
-  host.http('run-get', runGetHttp);
-  host.http('backfills-get', backfillsGetHttp);
-  host.http('kicks-get', kicksGetHttp);
-  host.http('kick-retry-post', kickRetryPostHttp);
-  host.http('console-get', consoleGetHttp);
-  host.http('console-asset-get', consoleAssetGetHttp);
-  host.queue('ingest-queue', q(settings.ingestQueue), q(`${settings.ingestQueue}-poison`), ingestQueue);
-  host.queue('ingest-poison', q(`${settings.ingestQueue}-poison`), q(`${settings.ingestQueue}-poison-poison`), ingestPoison);
-  host.queue('backfill-queue', q(settings.backfill.queue), q(`${settings.backfill.queue}-poison`), backfillQueue);
-  host.queue('backfill-poison', q(`${settings.backfill.queue}-poison`), q(`${settings.backfill.queue}-poison-poison`), backfillPoison);
-  host.queue('databricks-kick', q(eventSettings.kickQueue), q(`${eventSettings.kickQueue}-poison`), databricksKick);
-  host.queue('databricks-kick-poison', q(`${eventSettings.kickQueue}-poison`), q(`${eventSettings.kickQueue}-poison-poison`), databricksKickPoison);
-  if (options.schedule) host.timer('ingest-timer', options.schedule, ingestTimer);
   const url = await host.listen(options.port ?? 7071);
   return {
     url,

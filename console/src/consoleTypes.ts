@@ -120,8 +120,6 @@ export interface KickWindowView {
   tables?: string[];
   kickedAt?: string;
   databricksRunId?: number;
-  silverRunId?: number;
-  pipelineUpdateId?: string;
   carriedBy?: string;
   error?: string;
   /** A failed kick the console may retry (POST /api/kicks/{id}/retry). */

@@ -35,7 +35,6 @@ export function kicksView(root: HTMLElement): View {
               body.windows.map((w) => {
                 const action = w.retryable ? h('button', { type: 'button', class: 'small', 'aria-label': `Retry kick ${w.id}` }, 'Retry kick') : '';
                 if (action) action.addEventListener('click', () => void retry(w, action, view.refresh));
-                const run = w.databricksRunId ?? w.silverRunId;
                 return [
                   runLink(w.id),
                   fmtTime(w.opensAt),
@@ -43,7 +42,7 @@ export function kicksView(root: HTMLElement): View {
                   badge(w.status, w.error),
                   fmtInt(w.files),
                   (w.tables ?? []).join(', '),
-                  run !== undefined ? `${w.silverRunId !== undefined ? 'silver ' : ''}${run}${w.pipelineUpdateId ? ` → gold update ${w.pipelineUpdateId}` : ''}` : '',
+                  w.databricksRunId !== undefined ? String(w.databricksRunId) : '',
                   h('span', { class: w.error ? 'error-text' : 'muted' }, w.error ?? (w.carriedBy ? `files taken by ${w.carriedBy}` : '')),
                   action,
                 ];

@@ -108,7 +108,7 @@ def to_spark(spark: SparkSession, frames: dict[str, pd.DataFrame]) -> GoldTables
         return spark.createDataFrame(frames[name][[f.name for f in schema.fields]], schema)
 
     fact = df("fact_stream", FACT)
-    dates = dim_date(spark, (START - dt.timedelta(days=500)).date(), (START + dt.timedelta(days=800)).date())
+    dates = dim_date(fact, (START - dt.timedelta(days=500)).date(), (START + dt.timedelta(days=800)).date())
     return GoldTables(df("dim_track", DIM_TRACK), df("dim_artist", DIM_ARTIST), df("dim_album", DIM_ALBUM),
                       dates, fact)
 

@@ -5,6 +5,7 @@ import { azuriteConnectionString, isDevelopmentStorage } from '../azure/storageC
 import type { SourceKind } from '../source/source.js';
 import type { AlertSettings } from '../notify/alertSettings.js';
 import { loadAlertSettings } from '../notify/alertSettings.js';
+import { settingDefaults } from './settingDefaults.js';
 import { SettingsError } from './settingsError.js';
 import { loadMaxDequeueCount } from '../queue/maxDequeueCount.js';
 import { parseIsoDuration } from '../time/isoDuration.js';
@@ -84,6 +85,9 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+
+/** Ingestion settings as app-setting text when they are not set (the `%INGEST_QUEUE%` a binding names, for one). */
+export const ingestSettingDefaults = (): Record<string, string> => settingDefaults(envSchema);
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const parsed = envSchema.safeParse(env);

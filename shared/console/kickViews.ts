@@ -4,7 +4,7 @@ import type { KickWindowView } from '../../console/src/consoleTypes.js';
 
 
 export function windowView(w: KickWindow): KickWindowView {
-  const { etag: _etag, goldClaim: _claim, ...rest } = w;
+  const { etag: _etag, ...rest } = w;
   return { ...rest, retryable: RETRYABLE_WINDOW_STATES.includes(w.status) };
 }
 

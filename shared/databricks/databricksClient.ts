@@ -6,9 +6,9 @@ import { redactSecrets } from '../logging/redact.js';
 import type { DatabricksAuth } from './databricksAuth.js';
 
 /**
- * The few Databricks workspace REST calls soundlake makes: Jobs `run-now` and `runs/get`
- * (API 2.2), Pipelines start/get update (API 2.0). Plain fetch, no SDK: every request is
- * visible here, which is what the stand-in and the tests check against.
+ * The Databricks workspace REST calls soundlake makes: Jobs `run-now` (API 2.2) for the kick, and
+ * any other call through `request` (the SQL Statement Execution adapter). Plain fetch, no SDK:
+ * every request is visible here, which is what the stand-in and the tests check against.
  *
  * Retries: 429 waits for Retry-After (when it is reasonable), 5xx and network failures back off
  * exponentially with jitter; any other 4xx fails at once with Databricks' error_code and message.
@@ -47,31 +47,6 @@ export interface RunNowResult {
   numberInJob?: number;
 }
 
-export interface RunState {
-  runId: number;
-  jobId?: number;
-  /** PENDING, QUEUED, RUNNING, TERMINATING, TERMINATED, SKIPPED, INTERNAL_ERROR, BLOCKED, WAITING_FOR_RETRY. */
-  lifeCycleState: string;
-  /** SUCCESS, FAILED, TIMEDOUT, CANCELED, ... once terminated. */
-  resultState?: string;
-  stateMessage?: string;
-  runPageUrl?: string;
-  terminated: boolean;
-  succeeded: boolean;
-}
-
-export interface PipelineUpdateResult {
-  updateId: string;
-}
-
-export interface PipelineUpdateState {
-  updateId: string;
-  /** QUEUED, CREATED, WAITING_FOR_RESOURCES, INITIALIZING, RESETTING, SETTING_UP_TABLES, RUNNING, STOPPING, COMPLETED, FAILED, CANCELED. */
-  state: string;
-  terminated: boolean;
-  succeeded: boolean;
-}
-
 export interface DatabricksErrorDetails {
   method: string;
   path: string;
@@ -104,25 +79,7 @@ export class DatabricksError extends Error {
   }
 }
 
-const TERMINAL_RUN_STATES = new Set(['TERMINATED', 'SKIPPED', 'INTERNAL_ERROR']);
-const TERMINAL_UPDATE_STATES = new Set(['COMPLETED', 'FAILED', 'CANCELED']);
-
 const runNowResponse = z.object({ run_id: z.number().int(), number_in_job: z.number().int().optional() });
-const runGetResponse = z.object({
-  run_id: z.number().int(),
-  job_id: z.number().int().optional(),
-  run_page_url: z.string().optional(),
-  state: z.object({ life_cycle_state: z.string().optional(), result_state: z.string().optional(), state_message: z.string().optional() }).optional(),
-  status: z
-    .object({
-      state: z.string().optional(),
-      termination_details: z.object({ code: z.string().optional(), message: z.string().optional() }).optional(),
-    })
-    .optional(),
-});
-const startUpdateResponse = z.object({ update_id: z.string().min(1) });
-const getUpdateResponse = z.object({ update: z.object({ update_id: z.string(), state: z.string().optional() }) });
-
 /** Normalises `adb-1.2.azuredatabricks.net`, `https://.../` and `http://127.0.0.1:8123` to an origin. */
 export function normaliseHost(host: string): string {
   const trimmed = host.trim().replace(/\/+$/, '');
@@ -178,41 +135,6 @@ export class DatabricksClient {
     if (request.jobParameters) body.job_parameters = request.jobParameters;
     const res = await this.call('POST', '/api/2.2/jobs/run-now', body, runNowResponse);
     return { runId: res.run_id, ...(res.number_in_job !== undefined ? { numberInJob: res.number_in_job } : {}) };
-  }
-
-  /** `GET /api/2.2/jobs/runs/get?run_id=`. */
-  async getRun(runId: number): Promise<RunState> {
-    const res = await this.call('GET', `/api/2.2/jobs/runs/get?run_id=${encodeURIComponent(String(runId))}`, undefined, runGetResponse);
-    const lifeCycleState = res.status?.state ?? res.state?.life_cycle_state ?? 'UNKNOWN';
-    const resultState = res.state?.result_state ?? res.status?.termination_details?.code;
-    const terminated = TERMINAL_RUN_STATES.has(lifeCycleState);
-    const message = res.state?.state_message ?? res.status?.termination_details?.message;
-    return {
-      runId: res.run_id,
-      ...(res.job_id !== undefined ? { jobId: res.job_id } : {}),
-      lifeCycleState,
-      ...(resultState !== undefined ? { resultState } : {}),
-      ...(message ? { stateMessage: message } : {}),
-      ...(res.run_page_url ? { runPageUrl: res.run_page_url } : {}),
-      terminated,
-      succeeded: terminated && resultState === 'SUCCESS',
-    };
-  }
-
-  /**
-   * `POST /api/2.0/pipelines/{id}/updates`. Not idempotent: Databricks refuses a second update
-   * while one is active, and has no token; callers claim the start first (see KickService).
-   */
-  async startPipelineUpdate(pipelineId: string, options: { fullRefresh?: boolean } = {}): Promise<PipelineUpdateResult> {
-    const res = await this.call('POST', `/api/2.0/pipelines/${encodeURIComponent(pipelineId)}/updates`, { full_refresh: options.fullRefresh ?? false }, startUpdateResponse);
-    return { updateId: res.update_id };
-  }
-
-  /** `GET /api/2.0/pipelines/{id}/updates/{update_id}`. */
-  async getPipelineUpdate(pipelineId: string, updateId: string): Promise<PipelineUpdateState> {
-    const res = await this.call('GET', `/api/2.0/pipelines/${encodeURIComponent(pipelineId)}/updates/${encodeURIComponent(updateId)}`, undefined, getUpdateResponse);
-    const state = res.update.state ?? 'UNKNOWN';
-    return { updateId: res.update.update_id, state, terminated: TERMINAL_UPDATE_STATES.has(state), succeeded: state === 'COMPLETED' };
   }
 
   /**

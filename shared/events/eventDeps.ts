@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { TokenCredential } from '@azure/core-auth';
 import { azureCredential } from '../azure/credential.js';
 import type { StorageAccess } from '../azure/storageClients.js';
@@ -55,7 +54,7 @@ export interface EventDeps {
   /** Handle one Event Grid delivery (one event, an array, or JSON text). Throws only when storage fails. */
   onBlobCreated(payload: unknown): Promise<BlobCreatedResult>;
   /** Handle one kick-queue message. Throws when the kick failed (after notifying), so the host retries. */
-  onKickMessage(payload: unknown, context?: { owner?: string }): Promise<KickOutcome>;
+  onKickMessage(payload: unknown): Promise<KickOutcome>;
   /** Report a kick-queue message the host gave up on (the kick poison queue) after `attempts` deliveries. */
   onKickPoison(payload: unknown, meta: { attempts: number }): Promise<Notice>;
 }
@@ -83,9 +82,7 @@ export async function createEventDeps(input: EventDepsInput): Promise<EventDeps>
   const kicker = new Kicker(
     { store, queue: kickQueue, databricks, ledger, notifier },
     {
-      mode: settings.databricks.mode,
-      pollSeconds: settings.pollSeconds,
-      maxPolls: settings.maxPolls,
+      jobId: settings.databricks.jobId,
       retentionMs: settings.retentionDays * 86_400_000,
       maxRetryAfterSeconds: settings.maxRetryAfterSeconds,
       maxDeferrals: settings.maxDeferrals,
@@ -124,7 +121,7 @@ export async function createEventDeps(input: EventDepsInput): Promise<EventDeps>
       }
       return result;
     },
-    onKickMessage: async (payload, context = {}) => kicker.handle(parseKickMessage(payload), { owner: context.owner ?? randomUUID() }),
+    onKickMessage: async (payload) => kicker.handle(parseKickMessage(payload)),
     onKickPoison: async (payload, meta) => {
       const { notice } = await reportPoison(
         { notifier, ledger, logger },
@@ -134,7 +131,7 @@ export async function createEventDeps(input: EventDepsInput): Promise<EventDeps>
           describe: async (m, attempts) => ({
             runId: m.windowId,
             subject: DATABRICKS_SUBJECT,
-            title: `Databricks ${m.step === 'kick' ? 'start' : 'gold step'} for window ${m.windowId} failed ${attempts} and was given up`,
+            title: `Databricks start for window ${m.windowId} failed ${attempts} and was given up`,
             detail: await kicker.giveUp(m),
             lookAt: `run ledger: subject ${DATABRICKS_SUBJECT}, run ${m.windowId}; logs filtered on runId=${m.windowId}`,
             // Every given-up window is heard, not only the first of the throttle period.

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { settingDefaults } from '../config/settingDefaults.js';
 import { SettingsError } from '../config/settingsError.js';
 import { loadMaxDequeueCount } from '../queue/maxDequeueCount.js';
 import { COMPLETING_APIS, KNOWN_COMPLETING_APIS } from './blobCreatedEvent.js';
@@ -7,14 +8,13 @@ import { COMPLETING_APIS, KNOWN_COMPLETING_APIS } from './blobCreatedEvent.js';
  * Settings of the BlobCreated -> Databricks path, from environment variables. Kept apart from
  * the ingestion settings so ingestion never depends on Databricks being configured.
  */
-export type KickMode = { kind: 'job'; jobId: number } | { kind: 'job-then-pipeline'; silverJobId: number; pipelineId: string };
-
 export interface DatabricksSettings {
   /** Workspace URL (or a local stand-in). */
   host: string;
   /** Personal access token; when absent, a Microsoft Entra token (DefaultAzureCredential). Never logged. */
   token?: string;
-  mode: KickMode;
+  /** The bundle's medallion job (silver, then the gold pipeline as its task): each closed window is one run-now of it. */
+  jobId: number;
   timeoutMs: number;
   maxRetries: number;
 }
@@ -27,9 +27,6 @@ export interface EventSettings {
   kickQueue: string;
   /** data.api values that count as a completed file. */
   apis: string[];
-  /** Mode job-then-pipeline: how often the silver run is polled, and for how long. */
-  pollSeconds: number;
-  maxPolls: number;
   /** How long event ids, windows and their files are kept in the kick table. */
   retentionDays: number;
   /** Deliveries of a kick message before the host poisons it (host.json, or its app-setting override). */
@@ -64,8 +61,6 @@ const envSchema = z.object({
     .default(COMPLETING_APIS.join(','))
     .transform((s) => s.split(',').map((a) => a.trim()).filter(Boolean))
     .refine((list) => list.length > 0 && list.every((a) => (KNOWN_COMPLETING_APIS as readonly string[]).includes(a)), `must list some of ${KNOWN_COMPLETING_APIS.join(', ')}`),
-  KICK_POLL_SECONDS: int(5, 3_600).default(60),
-  KICK_MAX_POLLS: int(1, 10_000).default(240),
   // Event Grid redelivers for up to a day: two days is the least that still drops duplicates.
   KICK_RETENTION_DAYS: int(2, 3_650).default(14),
   // Seven days is the longest a Storage queue message can stay invisible.
@@ -73,13 +68,13 @@ const envSchema = z.object({
   KICK_MAX_DEFERRALS: int(0, 1_000).default(10),
   DATABRICKS_HOST: z.preprocess(blank, z.string({ error: 'required: the workspace URL, e.g. https://adb-1234567890123456.7.azuredatabricks.net' }).min(1)),
   DATABRICKS_TOKEN: z.preprocess(blank, z.string().optional()),
-  DATABRICKS_KICK_MODE: z.preprocess(blank, z.enum(['job', 'job-then-pipeline']).default('job')),
   DATABRICKS_JOB_ID: z.preprocess(blank, jobId.optional()),
-  DATABRICKS_SILVER_JOB_ID: z.preprocess(blank, jobId.optional()),
-  DATABRICKS_PIPELINE_ID: z.preprocess(blank, z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a pipeline id').optional()),
   DATABRICKS_TIMEOUT_SECONDS: int(1, 300).default(30),
   DATABRICKS_MAX_RETRIES: int(0, 10).default(5),
 });
+
+/** Event settings as app-setting text when they are not set (the `%KICK_QUEUE%` a binding names, for one). */
+export const eventSettingDefaults = (): Record<string, string> => settingDefaults(envSchema);
 
 export function loadEventSettings(env: NodeJS.ProcessEnv = process.env): EventSettings {
   const parsed = envSchema.safeParse(env);
@@ -90,26 +85,13 @@ export function loadEventSettings(env: NodeJS.ProcessEnv = process.env): EventSe
   } catch {
     throw new SettingsError([`DATABRICKS_HOST: not a URL: ${e.DATABRICKS_HOST}`]);
   }
-  let mode: KickMode;
-  if (e.DATABRICKS_KICK_MODE === 'job') {
-    if (e.DATABRICKS_JOB_ID === undefined) throw new SettingsError(['DATABRICKS_JOB_ID: required when DATABRICKS_KICK_MODE is job (the medallion job: silver then gold)']);
-    mode = { kind: 'job', jobId: e.DATABRICKS_JOB_ID };
-  } else {
-    const problems = [
-      ...(e.DATABRICKS_SILVER_JOB_ID === undefined ? ['DATABRICKS_SILVER_JOB_ID: required when DATABRICKS_KICK_MODE is job-then-pipeline'] : []),
-      ...(e.DATABRICKS_PIPELINE_ID === undefined ? ['DATABRICKS_PIPELINE_ID: required when DATABRICKS_KICK_MODE is job-then-pipeline'] : []),
-    ];
-    if (problems.length > 0) throw new SettingsError(problems);
-    mode = { kind: 'job-then-pipeline', silverJobId: e.DATABRICKS_SILVER_JOB_ID!, pipelineId: e.DATABRICKS_PIPELINE_ID! };
-  }
+  if (e.DATABRICKS_JOB_ID === undefined) throw new SettingsError(['DATABRICKS_JOB_ID: required: the id of the medallion job of the bundle (silver, then gold)']);
   return {
     bronzeContainer: e.BRONZE_CONTAINER,
     windowMs: e.KICK_WINDOW_SECONDS * 1000,
     kickTable: e.KICK_TABLE,
     kickQueue: e.KICK_QUEUE,
     apis: e.KICK_APIS,
-    pollSeconds: e.KICK_POLL_SECONDS,
-    maxPolls: e.KICK_MAX_POLLS,
     retentionDays: e.KICK_RETENTION_DAYS,
     maxDequeueCount: loadMaxDequeueCount(env),
     maxRetryAfterSeconds: e.KICK_MAX_RETRY_AFTER_SECONDS,
@@ -117,7 +99,7 @@ export function loadEventSettings(env: NodeJS.ProcessEnv = process.env): EventSe
     databricks: {
       host: e.DATABRICKS_HOST,
       ...(e.DATABRICKS_TOKEN ? { token: e.DATABRICKS_TOKEN } : {}),
-      mode,
+      jobId: e.DATABRICKS_JOB_ID,
       timeoutMs: e.DATABRICKS_TIMEOUT_SECONDS * 1000,
       maxRetries: e.DATABRICKS_MAX_RETRIES,
     },

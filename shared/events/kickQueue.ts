@@ -4,16 +4,13 @@ import { JsonQueue } from '../queue/jsonQueue.js';
 import { parseMessage } from '../queue/parseMessage.js';
 
 /**
- * A delayed message per debounce window: `kick` arrives when the window closes (visibility
- * timeout = window length) and starts the Databricks run; in mode `job-then-pipeline`, `gold`
- * messages poll the silver run and start the gold pipeline once it has succeeded.
+ * A delayed message per debounce window: it arrives when the window closes (visibility timeout
+ * = window length) and starts the Databricks run. `step` is always `kick`.
  */
 export const kickMessageSchema = z
   .object({
     windowId: z.string().regex(/^w-\d{8}T\d{6}Z-[0-9a-f]{6}$/, 'must be a window id such as w-20261125T084700Z-5f2c9a'),
-    step: z.enum(['kick', 'gold']),
-    /** How many times the silver run has been polled (gold only). */
-    poll: z.number().int().min(0).optional(),
+    step: z.literal('kick'),
     /** How many times in a row Databricks answered 429 and the message was re-sent after its Retry-After. */
     deferrals: z.number().int().min(1).optional(),
   })

@@ -18,7 +18,7 @@ export async function retryKick(deps: { store: KickStore; kickQueue: KickQueue }
   const window = await deps.store.window(windowId);
   if (!window) throw new RequestError('id', `no kick window ${windowId} (it may be older than KICK_RETENTION_DAYS)`, 404);
   if (!RETRYABLE_WINDOW_STATES.includes(window.status)) {
-    const why = window.databricksRunId ?? window.silverRunId;
+    const why = window.databricksRunId;
     throw new RequestError('id', `window ${windowId} is ${window.status}${why !== undefined ? ` (Databricks run ${why})` : ''}; only a window whose kick was given up can be retried`, 409);
   }
   await deps.kickQueue.send({ windowId, step: 'kick' });

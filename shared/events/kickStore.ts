@@ -20,10 +20,6 @@ export type WindowStatus =
   | 'closing'
   | 'empty'
   | 'kicked'
-  | 'silver-started'
-  | 'silver-failed'
-  /** Mode job-then-pipeline: the silver run never ended within the polls. */
-  | 'gave-up'
   /** The host gave up on the kick message: no run was started for these files yet. */
   | 'given-up'
   /** A given-up window whose files a later window's run took (`carriedBy`, and that run's id). */
@@ -37,12 +33,8 @@ export interface KickWindow {
   files?: number;
   tables?: string[];
   kickedAt?: string;
-  /** Run of the medallion job (mode `job`). */
+  /** Run of the medallion job (silver, then the gold pipeline as its task). */
   databricksRunId?: number;
-  /** Run of the silver job (mode `job-then-pipeline`). */
-  silverRunId?: number;
-  pipelineUpdateId?: string;
-  goldClaim?: { owner: string; at: string };
   /** Status `carried`: the later window whose run took this window's files. */
   carriedBy?: string;
   error?: string;
@@ -72,10 +64,6 @@ type WindowEntity = {
   tables?: string;
   kickedAt?: string;
   databricksRunId?: string;
-  silverRunId?: string;
-  pipelineUpdateId?: string;
-  goldClaimOwner?: string;
-  goldClaimAt?: string;
   carriedBy?: string;
   error?: string;
 };
@@ -107,16 +95,13 @@ function fromEntity(e: WindowEntity & { etag?: string }): KickWindow {
     ...(e.tables ? { tables: JSON.parse(e.tables) as string[] } : {}),
     ...(e.kickedAt ? { kickedAt: e.kickedAt } : {}),
     ...(e.databricksRunId ? { databricksRunId: Number(e.databricksRunId) } : {}),
-    ...(e.silverRunId ? { silverRunId: Number(e.silverRunId) } : {}),
-    ...(e.pipelineUpdateId ? { pipelineUpdateId: e.pipelineUpdateId } : {}),
-    ...(e.goldClaimOwner && e.goldClaimAt ? { goldClaim: { owner: e.goldClaimOwner, at: e.goldClaimAt } } : {}),
     ...(e.carriedBy ? { carriedBy: e.carriedBy } : {}),
     ...(e.error ? { error: e.error } : {}),
     etag: e.etag!,
   };
 }
 
-export type WindowChanges = Partial<Omit<KickWindow, 'id' | 'opensAt' | 'closesAt' | 'etag' | 'goldClaim'>> & { goldClaim?: { owner: string; at: string } | null };
+export type WindowChanges = Partial<Omit<KickWindow, 'id' | 'opensAt' | 'closesAt' | 'etag'>>;
 
 function toChanges(changes: WindowChanges): Partial<WindowEntity> {
   const out: Partial<WindowEntity> = {};
@@ -125,14 +110,8 @@ function toChanges(changes: WindowChanges): Partial<WindowEntity> {
   if (changes.tables !== undefined) out.tables = JSON.stringify(changes.tables);
   if (changes.kickedAt !== undefined) out.kickedAt = changes.kickedAt;
   if (changes.databricksRunId !== undefined) out.databricksRunId = String(changes.databricksRunId);
-  if (changes.silverRunId !== undefined) out.silverRunId = String(changes.silverRunId);
-  if (changes.pipelineUpdateId !== undefined) out.pipelineUpdateId = changes.pipelineUpdateId;
   if (changes.carriedBy !== undefined) out.carriedBy = changes.carriedBy;
   if (changes.error !== undefined) out.error = changes.error;
-  if (changes.goldClaim !== undefined) {
-    out.goldClaimOwner = changes.goldClaim?.owner ?? '';
-    out.goldClaimAt = changes.goldClaim?.at ?? '';
-  }
   return out;
 }
 
@@ -197,7 +176,7 @@ export class KickStore {
 
   /** The first window opened after `windowId` whose Databricks run was started, if any. */
   async firstStartedAfter(windowId: string): Promise<KickWindow | null> {
-    const started = await this.windows(odata`PartitionKey eq ${WINDOW} and RowKey gt ${windowId} and (status eq ${'kicked'} or status eq ${'silver-started'})`);
+    const started = await this.windows(odata`PartitionKey eq ${WINDOW} and RowKey gt ${windowId} and status eq ${'kicked'}`);
     return started[0] ?? null;
   }
 

@@ -4,21 +4,15 @@ import { silentLogger } from '../logging/logger.js';
 import { redactSecrets } from '../logging/redact.js';
 import type { Notice, Notifier } from '../notify/notifier.js';
 import type { LedgerRecord, RunLedger } from '../state/runLedger.js';
-import type { KickMode } from './eventSettings.js';
 import type { KickMessage, KickQueue } from './kickQueue.js';
 import type { KickStore, KickWindow } from './kickStore.js';
 
 /** Ledger subject of every Databricks kick. */
 export const DATABRICKS_SUBJECT = '_databricks';
 
-/** A gold claim older than this is taken to belong to a crashed invocation. */
-const GOLD_CLAIM_MS = 10 * 60_000;
-
 export interface KickerOptions {
-  mode: KickMode;
-  /** Mode job-then-pipeline: delay between polls of the silver run, and the most polls. */
-  pollSeconds: number;
-  maxPolls: number;
+  /** The bundle's medallion job: silver, then the gold pipeline as its task. */
+  jobId: number;
   /** Kick state older than this is removed after each successful kick (absent: kept forever). */
   retentionMs?: number;
   /** A 429's Retry-After re-schedules the message by at most this many seconds (default 3600), ... */
@@ -39,17 +33,11 @@ export interface KickDeps {
 
 export type KickOutcome =
   | { status: 'kicked'; windowId: string; runId: number; files: number; tables: string[] }
-  | { status: 'silver-started'; windowId: string; runId: number; files: number; tables: string[] }
-  | { status: 'gold-started'; windowId: string; updateId: string }
-  | { status: 'already-kicked'; windowId: string; runId?: number; updateId?: string }
+  | { status: 'already-kicked'; windowId: string; runId: number }
   | { status: 'empty'; windowId: string }
   | { status: 'no-window'; windowId: string }
-  | { status: 'waiting-for-silver'; windowId: string; runId: number; poll: number }
-  | { status: 'silver-failed'; windowId: string; runId: number }
-  | { status: 'gave-up'; windowId: string; runId: number }
-  | { status: 'claimed-elsewhere'; windowId: string }
   /** Databricks answered 429: the message was sent again to arrive after its Retry-After. */
-  | { status: 'deferred'; windowId: string; step: KickMessage['step']; retryAfterSeconds: number; deferrals: number };
+  | { status: 'deferred'; windowId: string; retryAfterSeconds: number; deferrals: number };
 
 /** Carried windows named in one ledger detail; the rest are counted (each carried window has its own ledger entry). */
 const CARRIED_NAMED = 20;
@@ -69,10 +57,9 @@ export function idempotencyToken(jobId: number, windowId: string): string {
  * bounds). A failed call notifies ('databricks-kick-failed') and throws, so the Functions host
  * retries the message and finally poisons it.
  *
- * Mode `job` (default): run-now of the medallion job (silver, then the gold pipeline as its task).
- * Mode `job-then-pipeline`: run-now of the silver job, then `gold` messages poll it and, once it
- * succeeded, start one update of the gold pipeline (claimed with an ETag first, because the
- * Pipelines API has no idempotency token).
+ * The run is a run-now of the bundle's medallion job, which runs silver and then the gold
+ * pipeline as its own tasks: Databricks orders them, and the idempotency token keeps every
+ * delivery of a window's message to that one run.
  */
 export class Kicker {
   private readonly now: () => Date;
@@ -90,9 +77,9 @@ export class Kicker {
     this.maxDeferrals = options.maxDeferrals ?? 10;
   }
 
-  async handle(message: KickMessage, context: { owner: string }): Promise<KickOutcome> {
-    const outcome = message.step === 'kick' ? await this.kick(message) : await this.gold(message, context.owner);
-    if (outcome.status === 'kicked' || outcome.status === 'silver-started') await this.purge(message.windowId);
+  async handle(message: KickMessage): Promise<KickOutcome> {
+    const outcome = await this.kick(message);
+    if (outcome.status === 'kicked') await this.purge(message.windowId);
     return outcome;
   }
 
@@ -110,11 +97,10 @@ export class Kicker {
 
   private async kick(message: KickMessage): Promise<KickOutcome> {
     const { windowId } = message;
-    const { store, databricks, ledger, queue } = this.deps;
+    const { store, databricks, ledger } = this.deps;
     const existing = await store.window(windowId);
     if (!existing) return { status: 'no-window', windowId };
-    const started = existing.databricksRunId ?? existing.silverRunId;
-    if (started !== undefined) return { status: 'already-kicked', windowId, runId: started };
+    if (existing.databricksRunId !== undefined) return { status: 'already-kicked', windowId, runId: existing.databricksRunId };
     if (existing.status === 'empty') return { status: 'empty', windowId };
 
     const window = (await store.closeWindow(windowId))!;
@@ -126,8 +112,7 @@ export class Kicker {
     }
     const files = members.length;
     const tables = [...new Set(members.map((m) => m.table))].sort();
-    const mode = this.options.mode;
-    const jobId = mode.kind === 'job' ? mode.jobId : mode.silverJobId;
+    const { jobId } = this.options;
     const entry = await ledger.start({
       runId: windowId,
       subject: DATABRICKS_SUBJECT,
@@ -141,84 +126,17 @@ export class Kicker {
     try {
       const { runId } = await databricks.runNow({ jobId, idempotencyToken: idempotencyToken(jobId, windowId) });
       const kickedAt = this.now().toISOString();
-      const what = `${mode.kind === 'job' ? 'medallion' : 'silver'} job ${jobId} run ${runId}`;
+      const what = `medallion job ${jobId} run ${runId}`;
       const detail = `${what}; window ${window.opensAt}..${window.closesAt}; ${files} files; tables ${tables.join(',')}`;
-      if (mode.kind === 'job') {
-        await store.updateWindow(windowId, { status: 'kicked', databricksRunId: runId, files, tables, kickedAt });
-        const carried = await this.carry(window, { databricksRunId: runId }, what);
-        await ledger.finish(entry, { status: 'succeeded', files, detail: `${detail}${carried}` });
-        this.logger.info({ runId: windowId, databricksRunId: runId, files, tables }, `kick window ${windowId}: started ${what} for ${files} files`);
-        return { status: 'kicked', windowId, runId, files, tables };
-      }
-      // The poll message goes out before the window records the run: a crash in between repeats
-      // run-now (same token, same run) and sends another poll (the gold claim keeps it to one update).
-      await queue.send({ windowId, step: 'gold', poll: 0 }, { visibilityTimeoutSeconds: this.options.pollSeconds });
-      await store.updateWindow(windowId, { status: 'silver-started', silverRunId: runId, files, tables, kickedAt });
-      const carried = await this.carry(window, { silverRunId: runId }, what);
-      await ledger.finish(entry, { status: 'succeeded', files, detail: `${detail}; gold pipeline ${mode.pipelineId} starts when the run succeeds${carried}` });
+      await store.updateWindow(windowId, { status: 'kicked', databricksRunId: runId, files, tables, kickedAt });
+      const carried = await this.carry(window, runId, what);
+      await ledger.finish(entry, { status: 'succeeded', files, detail: `${detail}${carried}` });
       this.logger.info({ runId: windowId, databricksRunId: runId, files, tables }, `kick window ${windowId}: started ${what} for ${files} files`);
-      return { status: 'silver-started', windowId, runId, files, tables };
+      return { status: 'kicked', windowId, runId, files, tables };
     } catch (err) {
       const deferred = await this.defer(message, entry, err);
       if (deferred) return deferred;
       throw await this.failed(entry, window, err, `starting Databricks for ${files} file${files === 1 ? '' : 's'} in ${tables.join(', ')}${exhausted(message)}`);
-    }
-  }
-
-  private async gold(message: KickMessage, owner: string): Promise<KickOutcome> {
-    const { windowId } = message;
-    const poll = message.poll ?? 0;
-    const { store, databricks, ledger, queue } = this.deps;
-    const mode = this.options.mode;
-    if (mode.kind !== 'job-then-pipeline') throw new Error(`gold message for ${windowId}, but DATABRICKS_KICK_MODE is ${mode.kind}`);
-    const window = await store.window(windowId);
-    if (!window || window.silverRunId === undefined) return { status: 'no-window', windowId };
-    if (window.pipelineUpdateId) return { status: 'already-kicked', windowId, updateId: window.pipelineUpdateId };
-    if (window.status === 'silver-failed' || window.status === 'gave-up') return { status: window.status, windowId, runId: window.silverRunId };
-    const silverRunId = window.silverRunId;
-
-    let run;
-    try {
-      run = await databricks.getRun(silverRunId);
-    } catch (err) {
-      const entry = await this.goldEntry(window);
-      const deferred = await this.defer(message, entry, err);
-      if (deferred) return deferred;
-      throw await this.failed(entry, window, err, `reading silver run ${silverRunId}${exhausted(message)}`);
-    }
-    if (!run.terminated) {
-      if (poll + 1 >= this.options.maxPolls) {
-        await store.updateWindow(windowId, { status: 'gave-up', error: `silver run ${silverRunId} still ${run.lifeCycleState} after ${poll + 1} polls` });
-        const entry = await this.goldEntry(window);
-        await this.failed(entry, window, new Error(`silver run ${silverRunId} still ${run.lifeCycleState} after ${poll + 1} polls`), 'waiting for the silver run');
-        return { status: 'gave-up', windowId, runId: silverRunId };
-      }
-      await queue.send({ windowId, step: 'gold', poll: poll + 1 }, { visibilityTimeoutSeconds: this.options.pollSeconds });
-      return { status: 'waiting-for-silver', windowId, runId: silverRunId, poll: poll + 1 };
-    }
-    if (!run.succeeded) {
-      const reason = `silver run ${silverRunId} ended ${run.resultState ?? run.lifeCycleState}${run.stateMessage ? `: ${run.stateMessage}` : ''}`;
-      await store.updateWindow(windowId, { status: 'silver-failed', error: reason });
-      const entry = await this.goldEntry(window);
-      await this.failed(entry, window, new Error(`${reason}; gold pipeline ${mode.pipelineId} not started`), 'the silver run');
-      return { status: 'silver-failed', windowId, runId: silverRunId };
-    }
-
-    const claimed = await this.claimGold(window, owner);
-    if (!claimed) return { status: 'claimed-elsewhere', windowId };
-    const entry = await this.goldEntry(claimed);
-    try {
-      const { updateId } = await databricks.startPipelineUpdate(mode.pipelineId);
-      await store.updateWindow(windowId, { status: 'kicked', pipelineUpdateId: updateId });
-      await ledger.finish(entry, { status: 'succeeded', detail: `pipeline ${mode.pipelineId} update ${updateId} after silver run ${silverRunId}; window ${window.opensAt}..${window.closesAt}` });
-      this.logger.info({ runId: windowId, pipelineUpdateId: updateId }, `kick window ${windowId}: started gold pipeline update ${updateId}`);
-      return { status: 'gold-started', windowId, updateId };
-    } catch (err) {
-      // Let the retry claim again at once.
-      await store.updateWindow(windowId, { goldClaim: null }).catch(() => undefined);
-      const deferred = await this.defer(message, entry, err);
-      if (deferred) return deferred;
-      throw await this.failed(entry, window, err, `starting gold pipeline ${mode.pipelineId}${exhausted(message)}`);
     }
   }
 
@@ -234,12 +152,12 @@ export class Kicker {
     if (after === undefined || deferrals > this.maxDeferrals) return undefined;
     const seconds = Math.min(Math.max(1, Math.ceil(after / 1000)), this.maxRetryAfterSeconds);
     // Sent before anything is recorded: a crash here leaves the host's retry and this message, and
-    // the idempotency token (or the gold claim) keeps that to one run.
+    // the idempotency token keeps that to one run.
     await this.deps.queue.send({ ...message, deferrals }, { visibilityTimeoutSeconds: seconds });
-    const detail = `Databricks answered 429 with Retry-After ${after / 1000} s: the ${message.step} message comes back in ${seconds} s (deferral ${deferrals} of at most ${this.maxDeferrals})`;
+    const detail = `Databricks answered 429 with Retry-After ${after / 1000} s: the kick message comes back in ${seconds} s (deferral ${deferrals} of at most ${this.maxDeferrals})`;
     await this.deps.ledger.finish(entry, { status: 'skipped', detail }).catch(() => undefined);
     this.logger.warn({ runId: message.windowId, retryAfterMs: after, deferrals }, `kick window ${message.windowId}: ${detail}`);
-    return { status: 'deferred', windowId: message.windowId, step: message.step, retryAfterSeconds: seconds, deferrals };
+    return { status: 'deferred', windowId: message.windowId, retryAfterSeconds: seconds, deferrals };
   }
 
   /**
@@ -249,11 +167,11 @@ export class Kicker {
    * for `window`'s own ledger detail. Never fails the kick: a window left given-up is carried by
    * the next one.
    */
-  private async carry(window: KickWindow, run: { databricksRunId: number } | { silverRunId: number }, what: string): Promise<string> {
+  private async carry(window: KickWindow, databricksRunId: number, what: string): Promise<string> {
     try {
       const carried: string[] = [];
       for (const given of await this.deps.store.givenUpBefore(window.id)) {
-        const files = await this.markCarried(given, window.id, run, what);
+        const files = await this.markCarried(given, window.id, databricksRunId, what);
         if (files !== undefined) carried.push(`${given.id} (${files} file${files === 1 ? '' : 's'})`);
       }
       if (carried.length === 0) return '';
@@ -268,9 +186,9 @@ export class Kicker {
   }
 
   /** `given` is carried by `carrier`'s run; undefined when it changed meanwhile (its own late kick message started a run). */
-  private async markCarried(given: KickWindow, carrierId: string, run: { databricksRunId: number } | { silverRunId: number }, what: string): Promise<number | undefined> {
+  private async markCarried(given: KickWindow, carrierId: string, databricksRunId: number, what: string): Promise<number | undefined> {
     const files = given.files ?? (await this.deps.store.members(given.id)).length;
-    const done = await this.deps.store.updateWindow(given.id, { status: 'carried', carriedBy: carrierId, files, ...run }, given.etag);
+    const done = await this.deps.store.updateWindow(given.id, { status: 'carried', carriedBy: carrierId, files, databricksRunId }, given.etag);
     if (!done) return undefined;
     const at = this.now().toISOString();
     const entry = await this.deps.ledger.start({ runId: given.id, subject: DATABRICKS_SUBJECT, activity: 'carried', trigger: 'kick', startedAt: at, files, low: given.opensAt, high: given.closesAt });
@@ -286,13 +204,10 @@ export class Kicker {
    */
   async giveUp(message: KickMessage): Promise<string> {
     const { store } = this.deps;
-    if (message.step !== 'kick') {
-      return "Silver was started for this window, gold was not updated: the next window's gold update takes these rows too, or start the gold pipeline by hand.";
-    }
     for (let attempt = 0; attempt < 3; attempt++) {
       const window = await store.window(message.windowId);
       if (!window) return 'The window is no longer in the kick table (older than KICK_RETENTION_DAYS).';
-      const runId = window.databricksRunId ?? window.silverRunId;
+      const runId = window.databricksRunId;
       if (runId !== undefined) return `Databricks run ${runId} was started for this window${window.carriedBy ? ` (window ${window.carriedBy})` : ''}: its files are not waiting.`;
       const members = window.files === undefined ? await store.members(window.id) : undefined;
       const files = window.files ?? members!.length;
@@ -301,10 +216,9 @@ export class Kicker {
       if (!given) continue;
       const what = `${files} file${files === 1 ? '' : 's'}${tables.length ? ` in ${tables.join(', ')}` : ''}`;
       const later = await store.firstStartedAfter(window.id);
-      const laterRun = later?.databricksRunId ?? later?.silverRunId;
+      const laterRun = later?.databricksRunId;
       if (later && laterRun !== undefined) {
-        const run = later.databricksRunId !== undefined ? { databricksRunId: later.databricksRunId } : { silverRunId: laterRun };
-        if ((await this.markCarried(given, later.id, run, `run ${laterRun}`)) !== undefined) {
+        if ((await this.markCarried(given, later.id, laterRun, `run ${laterRun}`)) !== undefined) {
           return `The window's ${what} ${files === 1 ? 'was' : 'were'} taken by Databricks run ${laterRun} of window ${later.id}, which started after ${files === 1 ? 'it' : 'they'} landed.`;
         }
         continue;
@@ -312,33 +226,6 @@ export class Kicker {
       return `The window's ${what} ${files === 1 ? 'is' : 'are'} safe in bronze but not yet in silver or gold: the next window's run takes ${files === 1 ? 'it' : 'them'} too (Auto Loader processes every file it has not seen) and the run ledger records it (activity carried), or start the medallion job by hand.`;
     }
     return 'The window kept changing while it was given up; see the run ledger.';
-  }
-
-  /** Only one invocation starts the pipeline update of a window (unless its claim went stale). */
-  private async claimGold(window: KickWindow, owner: string): Promise<KickWindow | null> {
-    let current: KickWindow | null = window;
-    for (let i = 0; i < 5 && current; i++) {
-      if (current.pipelineUpdateId) return null;
-      const claim = current.goldClaim;
-      if (claim?.owner && claim.owner !== owner && this.now().getTime() - Date.parse(claim.at) < GOLD_CLAIM_MS) return null;
-      const won = await this.deps.store.updateWindow(current.id, { goldClaim: { owner, at: this.now().toISOString() } }, current.etag);
-      if (won) return won;
-      current = await this.deps.store.window(current.id);
-    }
-    return null;
-  }
-
-  private goldEntry(window: KickWindow): Promise<LedgerRecord> {
-    return this.deps.ledger.start({
-      runId: window.id,
-      subject: DATABRICKS_SUBJECT,
-      activity: 'gold',
-      trigger: 'kick-queue',
-      startedAt: this.now().toISOString(),
-      ...(window.files !== undefined ? { files: window.files } : {}),
-      low: window.opensAt,
-      high: window.closesAt,
-    });
   }
 
   /** Ledger, log and notice for a failed step; returns the error to throw. */

@@ -3,6 +3,17 @@ import type { Lake, LakeUpload } from '../lake/lake.js';
 import { BLOB_CREATED } from './blobCreatedEvent.js';
 import type { BlobCreatedResult, EventDeps } from './eventDeps.js';
 
+/** Where synthetic BlobCreated events go: the bronze container they are about, and what an Event Grid subscription would call. */
+export interface BlobEventSink<R = unknown> {
+  container: string;
+  deliver(event: Record<string, unknown>): Promise<R>;
+}
+
+/** Straight to the BlobCreated handling of these event dependencies (tests). */
+export function eventDepsSink(deps: EventDeps): BlobEventSink<BlobCreatedResult> {
+  return { container: deps.settings.bronzeContainer, deliver: (event) => deps.onBlobCreated(event) };
+}
+
 export interface SyntheticEventOptions {
   container: string;
   /** Default devstoreaccount1 (Azurite's account). */
@@ -48,11 +59,10 @@ export function blobCreatedEventFor(path: string, options: SyntheticEventOptions
 
 /**
  * What Event Grid would do after an upload to the bronze container: deliver a BlobCreated event
- * for `path` to the BlobCreated handler. The local runner calls this once per committed file
- * (local/localRunner.ts plays the kick queue's Functions host).
+ * for `path` to the sink. The local runner's sink is its Event Grid function (bronze-blob-created).
  */
-export function deliverBlobCreated(deps: EventDeps, path: string, options: Partial<SyntheticEventOptions> = {}): Promise<BlobCreatedResult> {
-  return deps.onBlobCreated(blobCreatedEventFor(path, { container: deps.settings.bronzeContainer, ...options }));
+export function deliverBlobCreated<R>(sink: BlobEventSink<R>, path: string, options: Partial<SyntheticEventOptions> = {}): Promise<R> {
+  return sink.deliver(blobCreatedEventFor(path, { container: sink.container, ...options }));
 }
 
 /**
@@ -60,7 +70,7 @@ export function deliverBlobCreated(deps: EventDeps, path: string, options: Parti
  * Put Block List for uploads, Put Blob for whole-object puts (manifests, which the filter drops).
  * For the local runner: hand this lake to the ingestion core instead of the plain one.
  */
-export function lakeWithBlobEvents(lake: Lake, deps: EventDeps): Lake {
+export function lakeWithBlobEvents(lake: Lake, sink: BlobEventSink): Lake {
   return {
     get location() {
       return lake.location;
@@ -72,14 +82,14 @@ export function lakeWithBlobEvents(lake: Lake, deps: EventDeps): Lake {
         stage: (bytes) => inner.stage(bytes),
         commit: async (contentType) => {
           const size = await inner.commit(contentType);
-          await deliverBlobCreated(deps, path, { api: 'PutBlockList', contentLength: size });
+          await deliverBlobCreated(sink, path, { api: 'PutBlockList', contentLength: size });
           return size;
         },
       };
     },
     put: async (path, body, contentType) => {
       await lake.put(path, body, contentType);
-      await deliverBlobCreated(deps, path, { api: 'PutBlob', contentLength: typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength });
+      await deliverBlobCreated(sink, path, { api: 'PutBlob', contentLength: typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength });
     },
     get: (path) => lake.get(path),
     list: (prefix) => lake.list(prefix),

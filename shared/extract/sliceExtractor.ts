@@ -27,6 +27,8 @@ export interface SliceRunOptions {
   /** Rows per source round trip (default 10 000). */
   batchRows?: number;
   hooks?: FaultHooks;
+  /** The clock the deadline is read against (epoch ms); the system clock when absent. */
+  now?: () => number;
 }
 
 export interface SliceOutcome {
@@ -100,7 +102,7 @@ export async function extractSlice(
           await at('rows-written', slice.parts.length);
           if (writer.rows >= table.maxRowsPerFile) {
             await closePart();
-            if (options.deadline !== undefined && Date.now() >= options.deadline) {
+            if (options.deadline !== undefined && (options.now ?? Date.now)() >= options.deadline) {
               stoppedEarly = true;
               break;
             }

@@ -7,6 +7,11 @@ import { backfillPost } from '../../functions/backfill-post.js';
 import { backfillQueue } from '../../functions/backfill-queue.js';
 import { setApp } from '../../shared/app/appSingleton.js';
 import { runBackfillChunk } from '../../shared/backfill/runBackfillChunk.js';
+import { BackfillStore } from '../../shared/backfill/backfillStore.js';
+import { tableClient } from '../../shared/azure/storageClients.js';
+import { RunLedger } from '../../shared/state/runLedger.js';
+import { captureLogger } from '../support/alertStandIns.js';
+import { refusingTableService } from '../support/refusingTables.js';
 import type { BackfillStatus } from '../../shared/backfill/backfillService.js';
 import type { ChunkRunResult } from '../../shared/backfill/runBackfillChunk.js';
 import { createHarness, testTable, type Harness } from '../support/harness.js';
@@ -237,12 +242,10 @@ describe('a backfill, end to end', () => {
       },
     });
     await reached;
+    // The rescuer's clock reads past the first attempt's 1 s lease: the lease has expired for it.
     const holder = (await h.app.backfills.chunk(accepted.body.id, 0))!;
-    for (const deadline = Date.now() + 10_000; Date.parse(holder.lease!.expiresAt) >= Date.now(); ) {
-      if (Date.now() > deadline) throw new Error('lease did not expire');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    const rescue = await runBackfillChunk(deps, accepted.body.id, 0, { owner: 'rescuing-instance' });
+    const later = Date.parse(holder.lease!.expiresAt) + 1_000 - Date.now();
+    const rescue = await runBackfillChunk({ ...deps, now: () => Date.now() + later }, accepted.body.id, 0, { owner: 'rescuing-instance' });
     expect(rescue).toMatchObject({ status: 'done', rows: 24 });
     const entries = (await h.app.ledger.ofRun(accepted.body.runId)).filter((e) => e.activity.startsWith(`backfill-${accepted.body.id}-c0-`));
     expect(entries.map((e) => [e.activity.replace(/.*-c0-/, ''), e.status]).sort()).toEqual([
@@ -295,5 +298,83 @@ describe('a backfill, end to end', () => {
     expect(seen.sort()).toEqual([0, 1, 2]);
     expect(done.status).toBe('done');
     expect(done.totals.rows).toBe(30);
+  });
+});
+
+describe('a chunk on the same slice runner as a scheduled run', () => {
+  const depsOf = (overrides: Partial<ReturnType<typeof h.app.ingestDeps>> & { backfills?: BackfillStore } = {}) => ({ ...h.app.ingestDeps(), config: h.app.config, backfills: h.app.backfills, ...overrides });
+  const startBackfill = async (requestId: string, from: string, to: string): Promise<BackfillStatus> => {
+    const plan = h.app.backfill.plan({ table: 'plays', from, to, chunk: 'P1D', requestId });
+    return (await h.app.backfill.start(plan, { queue: false })).status;
+  };
+
+  it('a ledger that cannot be written fails the chunk cleanly: lease given back, alerted, nothing rejects', async () => {
+    const status = await startBackfill('ledger-down', '2026-03-01', '2026-03-02');
+    const refusing = await refusingTableService();
+    try {
+      const result = await runBackfillChunk(depsOf({ ledger: new RunLedger(refusing.client('runs')) }), status.id, 0, { owner: 'no-ledger' });
+      expect(result).toMatchObject({ status: 'failed', error: expect.stringMatching(/not authorized/) });
+      expect(refusing.requests()).toBeGreaterThan(0);
+    } finally {
+      await refusing.close();
+    }
+    // The chunk is not left holding a lease until it expires: the next attempt may start at once.
+    expect(await h.app.backfills.chunk(status.id, 0)).toMatchObject({ status: 'failed', lease: null, error: expect.stringMatching(/not authorized/) });
+    expect(h.notifier.notices.at(-1)).toMatchObject({ kind: 'backfill-chunk-failed', runId: status.runId, subject: 'plays', title: `backfill ${status.id} of plays: chunk 0 failed` });
+    expect(await runBackfillChunk(depsOf(), status.id, 0, { owner: 'with-ledger' })).toMatchObject({ status: 'done', rows: 24 });
+  });
+
+  it('a backfill store that fails, or a backfill that is gone, is a failed result, not a rejection', async () => {
+    const refusing = await refusingTableService();
+    try {
+      const down = await runBackfillChunk(depsOf({ backfills: new BackfillStore(refusing.client('backfills')) }), '0123456789ab', 0, {});
+      expect(down).toMatchObject({ backfillId: '0123456789ab', chunk: 0, status: 'failed', error: expect.stringMatching(/not authorized/) });
+    } finally {
+      await refusing.close();
+    }
+    expect(await runBackfillChunk(depsOf(), 'abababababab', 3, {})).toMatchObject({ status: 'failed', error: 'backfill abababababab not found' });
+  });
+
+  it('records the outcome even when the ledger fails at the end, and says so in the log', async () => {
+    const status = await startBackfill('ledger-gone', '2026-03-02', '2026-03-03');
+    const ledgerTable = tableClient(h.settings.storage, `runs${h.id}late`);
+    const ledger = new RunLedger(ledgerTable);
+    await ledger.ensure();
+    const { logger, text } = captureLogger();
+    // The ledger's table goes away while the chunk runs: its closing write fails.
+    const result = await runBackfillChunk(depsOf({ ledger, logger }), status.id, 0, {
+      hooks: {
+        checkpoint: async (p) => {
+          if (p === 'manifest-written') await ledgerTable.deleteTable();
+        },
+      },
+    });
+    expect(result).toMatchObject({ status: 'done', rows: 24 });
+    expect(await h.app.backfills.chunk(status.id, 0)).toMatchObject({ status: 'done', rows: 24, lease: null });
+    const line = text()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { level: number; msg: string; runId?: string; backfillId?: string })
+      .find((l) => /could not record the outcome/.test(l.msg));
+    expect(line).toMatchObject({ level: 50, msg: 'could not record the outcome (succeeded) in the run ledger', runId: status.runId, backfillId: status.id });
+  });
+
+  it('reports schema drift against the live table, and leaves the live watermark record alone', async () => {
+    const before = (await h.app.watermarks.get('plays'))!;
+    expect(before.columns?.map((c) => c.name)).toEqual(['id', 'payload', 'updated_at']);
+    await h.db.query(`ALTER TABLE ${h.schema}.plays ADD COLUMN mood text`);
+    try {
+      const status = await startBackfill('drifted', '2026-03-03', '2026-03-04');
+      const result = await runBackfillChunk(depsOf(), status.id, 0, {});
+      expect(result).toMatchObject({ status: 'done', rows: 24, drift: { added: ['mood'], removed: [], changed: [] } });
+      expect(h.notifier.notices.filter((n) => n.kind === 'schema-drift' && n.runId === status.runId)).toEqual([
+        expect.objectContaining({ severity: 'warning', subject: 'plays', detail: 'added mood', key: 'drift:plays:added mood' }),
+      ]);
+      expect((await h.bronzeRows('plays')).some((r) => 'mood' in r)).toBe(true);
+      const after = (await h.app.watermarks.get('plays'))!;
+      expect(after).toMatchObject({ value: before.value, seq: before.seq, columns: before.columns, pending: null, lease: null });
+    } finally {
+      await h.db.query(`ALTER TABLE ${h.schema}.plays DROP COLUMN mood`);
+    }
   });
 });

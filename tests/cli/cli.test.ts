@@ -1,12 +1,12 @@
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { setTimeout as tick } from 'node:timers/promises';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, testEnv, type Harness } from '../support/harness.js';
+import { waitFor } from '../support/waitFor.js';
 
 /** The `soundlake` command as a user runs it: a separate process, settings from the environment. */
 const run = promisify(execFile);
@@ -30,16 +30,6 @@ async function soundlakeWith(changes: NodeJS.ProcessEnv, ...args: string[]): Pro
   }
 }
 
-/** Poll `check` until it returns something truthy, failing after `ms`. */
-async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await tick(50);
-  }
-}
 
 beforeAll(async () => {
   h = await createHarness();
@@ -141,7 +131,7 @@ describe('soundlake CLI', () => {
     const killed: string[] = [];
     for (const atParts of [2, 6]) {
       const child = spawn(process.execPath, ['--import', 'tsx', 'cli/soundlake.ts', 'ingest', '--json'], { env: { ...env, ...changes }, stdio: 'ignore' });
-      await waitFor(`part ${atParts} of crashy`, async () => (await parts()) >= atParts);
+      await waitFor(`part ${atParts} of crashy`, async () => (await parts()) >= atParts, 60_000, 50);
       child.kill('SIGKILL');
       await once(child, 'exit');
       const state = await h.app.watermarks.get('crashy');
@@ -150,7 +140,7 @@ describe('soundlake CLI', () => {
       expect(running).toHaveLength(1);
       killed.push(running[0]!.runId);
       // The lease of a dead run is only taken over once it expires.
-      await waitFor('the lease to expire', async () => Date.parse(state!.lease!.expiresAt) < Date.now(), 20_000);
+      await waitFor('the lease to expire', async () => Date.parse(state!.lease!.expiresAt) < Date.now(), 20_000, 50);
     }
 
     const { stdout, code } = await soundlakeWith(changes, 'ingest', '--json');

@@ -41,27 +41,17 @@ describe('Databricks stand-in', () => {
     expect((await call('GET', `/api/2.2/jobs/runs/get?run_id=${String(failing.body.run_id)}`)).body).toMatchObject({ state: { life_cycle_state: 'TERMINATED', result_state: 'FAILED', state_message: 'medallion failed' } });
   });
 
-  it('answers like Databricks for bad tokens, unknown jobs, unknown endpoints and a second active pipeline update', async () => {
-    let finish!: () => void;
-    standIn = await startDatabricksStandIn({ token: 'dapi-local', jobs: [1], pipelines: ['p'], onPipelineUpdate: () => new Promise<void>((r) => (finish = r)) });
+  it('answers like Databricks for bad tokens, unknown jobs, unknown runs and unknown endpoints', async () => {
+    standIn = await startDatabricksStandIn({ token: 'dapi-local', jobs: [1] });
     expect(await call('POST', '/api/2.2/jobs/run-now', { job_id: 1 }, 'dapi-other')).toEqual({ status: 401, body: { error_code: 'UNAUTHENTICATED', message: 'Invalid access token.' } });
     expect(await call('POST', '/api/2.2/jobs/run-now', { job_id: 2 })).toEqual({ status: 400, body: { error_code: 'INVALID_PARAMETER_VALUE', message: 'Job 2 does not exist.' } });
+    expect(await call('GET', '/api/2.2/jobs/runs/get?run_id=999')).toEqual({ status: 400, body: { error_code: 'INVALID_PARAMETER_VALUE', message: 'Run 999 does not exist.' } });
     expect((await call('GET', '/api/2.2/clusters/list')).status).toBe(404);
-    const first = await call('POST', '/api/2.0/pipelines/p/updates', { full_refresh: false });
-    expect(first.status).toBe(200);
-    expect(await call('POST', '/api/2.0/pipelines/p/updates', {})).toEqual({ status: 409, body: { error_code: 'RESOURCE_CONFLICT', message: 'Pipeline p has an active update.' } });
-    expect((await call('GET', `/api/2.0/pipelines/p/updates/${String(first.body.update_id)}`)).body).toMatchObject({ update: { state: 'RUNNING' } });
-    finish();
-    await standIn.idle();
-    expect((await call('GET', `/api/2.0/pipelines/p/updates/${String(first.body.update_id)}`)).body).toMatchObject({ update: { state: 'COMPLETED' } });
     expect(standIn.requests.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual([
       'POST /api/2.2/jobs/run-now 401',
       'POST /api/2.2/jobs/run-now 400',
+      'GET /api/2.2/jobs/runs/get 400',
       'GET /api/2.2/clusters/list 404',
-      'POST /api/2.0/pipelines/p/updates 200',
-      'POST /api/2.0/pipelines/p/updates 409',
-      `GET /api/2.0/pipelines/p/updates/${String(first.body.update_id)} 200`,
-      `GET /api/2.0/pipelines/p/updates/${String(first.body.update_id)} 200`,
     ]);
   });
 });

@@ -128,10 +128,12 @@ describe('debounce', () => {
     expect(runNows().map((r) => (r.body as { idempotency_token: string }).idempotency_token)).toEqual([idempotencyToken(JOB_ID, firstWindow), idempotencyToken(JOB_ID, secondWindow)]);
     expect(h.standIn.runs).toHaveLength(2);
 
-    // Nothing is left to start: more redeliveries, and whatever kick messages remain.
-    await deliver(firstBurst.slice(10, 20).map((e) => structuredClone(e)));
-    await new Promise((r) => setTimeout(r, 2_500));
-    await h.drain();
+    // Nothing is left to start: more redeliveries are duplicates (they open no window), and once
+    // every kick message, visible or still delayed, has been handled, there are still two runs.
+    const late = await deliver(firstBurst.slice(10, 20).map((e) => structuredClone(e)));
+    expect(late.map((a) => [a.outcome, a.windowId])).toEqual(Array.from({ length: 10 }, () => ['duplicate', firstWindow]));
+    const rest = await h.settle();
+    expect(rest.filter((o) => o.status === 'kicked')).toEqual([]);
     expect(runNows()).toHaveLength(2);
   });
 
@@ -144,7 +146,7 @@ describe('debounce', () => {
     // Two deliveries of one kick at the same time, on two instances: one run (same token).
     const files = Array.from({ length: 3 }, (_, i) => sampleEvent('blob-created.cloudevents', { container: h.container, path: dataPath('fact_streams', 3, i), id: randomUUID() }));
     const windowId = (await deliver(files))[0]!.windowId;
-    await new Promise((r) => setTimeout(r, 2_100));
+    await h.windowClosed(windowId);
     const both = await Promise.all([h.deps.onKickMessage({ windowId, step: 'kick' }), second.onKickMessage({ windowId, step: 'kick' })]);
     const runIds = both.map((o) => ('runId' in o ? o.runId : undefined));
     expect(runIds[0]).toBeDefined();
@@ -159,7 +161,7 @@ describe('debounce', () => {
   it('a kick repeated after a crash between run-now and recording it gets the same run (idempotency token)', async () => {
     const files = Array.from({ length: 2 }, (_, i) => sampleEvent('blob-created.eventgrid', { container: h.container, path: dataPath('dim_tracks', 4, i), id: randomUUID() }));
     const windowId = (await deliver(files))[0]!.windowId;
-    await new Promise((r) => setTimeout(r, 2_100));
+    await h.windowClosed(windowId);
     // The earlier invocation reached Databricks and died before writing the window.
     const crashed = await h.deps.databricks.runNow({ jobId: JOB_ID, idempotencyToken: idempotencyToken(JOB_ID, windowId) });
     const runsBefore = h.standIn.runs.length;
@@ -181,7 +183,7 @@ describe('debounce', () => {
     // Housekeeping rides on a kick, as in production (KICK_RETENTION_DAYS, 14 by default).
     const files = [sampleEvent('blob-created.eventgrid', { container: h.container, path: dataPath('dim_artists', 6, 0), id: randomUUID() })];
     const windowId = (await deliver(files))[0]!.windowId;
-    await new Promise((r) => setTimeout(r, 2_100));
+    await h.windowClosed(windowId);
     expect(await h.deps.onKickMessage({ windowId, step: 'kick' })).toMatchObject({ status: 'kicked', windowId });
 
     expect(await store.window(old)).toBeNull();

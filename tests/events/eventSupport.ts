@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { inject } from 'vitest';
 import { startDatabricksStandIn, type DatabricksStandIn, type DatabricksStandInOptions } from '../../local/databricksStandIn.js';
-import { tableClient } from '../../shared/azure/storageClients.js';
+import { queueClient, tableClient } from '../../shared/azure/storageClients.js';
 import { patAuth } from '../../shared/databricks/databricksAuth.js';
 import { DatabricksClient } from '../../shared/databricks/databricksClient.js';
 import { createEventDeps, type EventDeps } from '../../shared/events/eventDeps.js';
@@ -12,6 +12,7 @@ import { createLogger } from '../../shared/logging/logger.js';
 import { RunLedger } from '../../shared/state/runLedger.js';
 import type { Notifier } from '../../shared/notify/notifier.js';
 import { RecordingNotifier, testId } from '../support/harness.js';
+import { waitFor } from '../support/waitFor.js';
 
 export const FIXTURES = ['blob-created.eventgrid', 'blob-created.cloudevents', 'adls-blob-created.eventgrid', 'adls-blob-created.cloudevents'] as const;
 export type FixtureName = (typeof FIXTURES)[number];
@@ -75,6 +76,17 @@ export interface EventHarness {
   /** Handle the kick messages visible now. */
   drain(): Promise<KickOutcome[]>;
   /**
+   * Wait until `windowId` has closed as the host sees it: its delayed kick message is visible in
+   * the queue (not taken). The window's length is real time on the queue's clock, so this is
+   * the event a test waits for instead of sleeping past it.
+   */
+  windowClosed(windowId: string, timeoutMs?: number): Promise<void>;
+  /**
+   * Handle kick messages as they become visible until the kick queue holds none at all, visible
+   * or delayed: after this nothing more can start a run. Fails on a failed kick.
+   */
+  settle(timeoutMs?: number): Promise<KickOutcome[]>;
+  /**
    * Wait until the kick message of `windowId` arrives and take it off the queue unhandled, as the
    * host does when it moves a message to the poison queue; other messages are left alone.
    */
@@ -115,16 +127,22 @@ export async function createEventHarness(options: { env?: NodeJS.ProcessEnv; sta
       databricks: new DatabricksClient({ host: standIn.url, auth: patAuth(PAT), baseDelayMs: 5, maxDelayMs: 20, maxRetries: 2, timeoutMs: 5_000, logger }),
     });
   const deps = await build();
+  // The same queue, read without taking messages: what is visible now, and how many wait in all.
+  const rawQueue = queueClient(storage, settings.kickQueue);
   const kicks = async (until: (o: KickOutcome) => boolean, count = 1, timeoutMs = 20_000): Promise<KickOutcome[]> => {
     const seen: KickOutcome[] = [];
-    const deadline = Date.now() + timeoutMs;
-    while (seen.filter(until).length < count) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} kick outcomes; saw ${JSON.stringify(seen)}`);
-      const { outcomes, failures } = await processVisibleKicks(deps, { visibilityTimeoutSeconds: 5 });
-      if (failures.length > 0) throw failures[0];
-      seen.push(...outcomes);
-      if (seen.filter(until).length < count) await new Promise((r) => setTimeout(r, 250));
-    }
+    await waitFor(
+      `${count} kick outcomes`,
+      async () => {
+        const { outcomes, failures } = await processVisibleKicks(deps, { visibilityTimeoutSeconds: 5 });
+        if (failures.length > 0) throw failures[0];
+        seen.push(...outcomes);
+        return seen.filter(until).length >= count;
+      },
+      timeoutMs,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; saw ${JSON.stringify(seen)}`);
+    });
     return seen;
   };
   return {
@@ -141,23 +159,46 @@ export async function createEventHarness(options: { env?: NodeJS.ProcessEnv; sta
     kicks,
     firstKick: async (match, timeoutMs) => (await kicks(match, 1, timeoutMs)).find(match)!,
     takeKickMessage: async (windowId, timeoutMs = 20_000) => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        // A short visibility: messages of other windows are back almost at once.
-        const items = await deps.kickQueue.receive(32, 1);
-        const mine = items.find((i) => (i.message as { windowId?: string }).windowId === windowId);
-        if (mine) {
-          await deps.kickQueue.delete(mine);
-          return;
-        }
-        if (Date.now() > deadline) throw new Error(`no kick message for ${windowId} within ${timeoutMs} ms`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      await waitFor(
+        `the kick message of ${windowId}`,
+        async () => {
+          // A short visibility: messages of other windows are back almost at once.
+          const items = await deps.kickQueue.receive(32, 1);
+          const mine = items.find((i) => (i.message as { windowId?: string }).windowId === windowId);
+          if (mine) await deps.kickQueue.delete(mine);
+          return mine !== undefined;
+        },
+        timeoutMs,
+      );
     },
     drain: async () => {
       const { outcomes, failures } = await processVisibleKicks(deps, { visibilityTimeoutSeconds: 5 });
       if (failures.length > 0) throw failures[0];
       return outcomes;
+    },
+    windowClosed: async (windowId, timeoutMs = 20_000) => {
+      await waitFor(
+        `the kick message of ${windowId}`,
+        async () => {
+          const { peekedMessageItems } = await rawQueue.peekMessages({ numberOfMessages: 32 });
+          return peekedMessageItems.some((m) => (JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as { windowId?: string }).windowId === windowId);
+        },
+        timeoutMs,
+      );
+    },
+    settle: async (timeoutMs = 20_000) => {
+      const seen: KickOutcome[] = [];
+      await waitFor(
+        'the kick queue to empty',
+        async () => {
+          const { outcomes, failures } = await processVisibleKicks(deps, { visibilityTimeoutSeconds: 5 });
+          if (failures.length > 0) throw failures[0];
+          seen.push(...outcomes);
+          return (await rawQueue.getProperties()).approximateMessagesCount === 0;
+        },
+        timeoutMs,
+      );
+      return seen;
     },
     close: async () => {
       await standIn.close();

@@ -6,7 +6,7 @@ import { databricksKickPoison } from '../../functions/databricks-kick-poison.js'
 import { databricksKick } from '../../functions/databricks-kick.js';
 import { blobService } from '../../shared/azure/storageClients.js';
 import { setEventDeps } from '../../shared/events/eventDepsSingleton.js';
-import { blobCreatedEventFor, deliverBlobCreated, lakeWithBlobEvents } from '../../shared/events/localDelivery.js';
+import { blobCreatedEventFor, deliverBlobCreated, eventDepsSink, lakeWithBlobEvents } from '../../shared/events/localDelivery.js';
 import { BlobLake } from '../../shared/lake/blobLake.js';
 import { createEventHarness, dataPath, type EventHarness, fixture, sampleEvent } from './eventSupport.js';
 
@@ -20,9 +20,11 @@ const logs: string[] = [];
 const context = (name: string, dequeueCount = 1): InvocationContext =>
   new InvocationContext({ functionName: name, invocationId: randomUUID(), logHandler: (level, ...args) => logs.push(`${level}: ${args.join(' ')}`), triggerMetadata: { dequeueCount } });
 
+let sink: ReturnType<typeof eventDepsSink>;
 beforeAll(async () => {
   h = await createEventHarness();
   setEventDeps(h.deps);
+  sink = eventDepsSink(h.deps);
 });
 afterAll(async () => {
   setEventDeps(undefined);
@@ -39,7 +41,7 @@ describe('function handlers', () => {
     const windowId = /kick window (w-\S+)/.exec(opened!)![1]!;
     expect(logs).toContain(`information: ${dataPath('dim_tracks', 5, 1)}: joined kick window ${windowId}`);
 
-    await new Promise((r) => setTimeout(r, 2_100));
+    await h.windowClosed(windowId);
     await databricksKick({ windowId, step: 'kick' }, context('databricks-kick'));
     const runId = h.standIn.runs.at(-1)!.runId;
     expect(logs.at(-1)).toBe(`information: kick window ${windowId}: kicked (run ${runId})`);
@@ -76,9 +78,9 @@ describe('function handlers', () => {
   it('the local runner delivers a BlobCreated per uploaded file with deliverBlobCreated', async () => {
     const event = blobCreatedEventFor(dataPath('dim_users', 9), { container: h.container, contentLength: 1234 });
     expect(event).toMatchObject({ eventType: 'Microsoft.Storage.BlobCreated', subject: `/blobServices/default/containers/${h.container}/blobs/${dataPath('dim_users', 9)}`, data: { api: 'PutBlockList', contentLength: 1234, blobType: 'BlockBlob' }, dataVersion: '', metadataVersion: '1' });
-    const first = await deliverBlobCreated(h.deps, dataPath('dim_users', 9, 0));
-    const again = await deliverBlobCreated(h.deps, dataPath('dim_users', 9, 1));
-    const manifest = await deliverBlobCreated(h.deps, '_manifests/dim_users/s0000000009.json', { api: 'PutBlob' });
+    const first = await deliverBlobCreated(sink, dataPath('dim_users', 9, 0));
+    const again = await deliverBlobCreated(sink, dataPath('dim_users', 9, 1));
+    const manifest = await deliverBlobCreated(sink, '_manifests/dim_users/s0000000009.json', { api: 'PutBlob' });
     expect(first.accepted[0]!.outcome).toBe('opened');
     expect(again.accepted[0]).toMatchObject({ outcome: 'joined', windowId: first.accepted[0]!.windowId });
     expect(manifest.ignored[0]!.reason).toBe('_manifests/dim_users/s0000000009.json is a manifest (_manifests/), not data');
@@ -87,8 +89,8 @@ describe('function handlers', () => {
   });
 
   it('databricks-kick-poison reports a kick the host gave up on, with the window as run id', async () => {
-    const opened = await deliverBlobCreated(h.deps, dataPath('fact_streams', 12, 0));
-    await deliverBlobCreated(h.deps, dataPath('fact_streams', 12, 1));
+    const opened = await deliverBlobCreated(sink, dataPath('fact_streams', 12, 0));
+    await deliverBlobCreated(sink, dataPath('fact_streams', 12, 1));
     const windowId = opened.accepted[0]!.windowId;
     await h.takeKickMessage(windowId);
     // The poison message's own first delivery; the kick message was tried maxDequeueCount (5, host.json) times.
@@ -107,7 +109,7 @@ describe('function handlers', () => {
   });
 
   it('or wraps the lake, so every committed upload raises BlobCreated as Event Grid would', async () => {
-    const lake = lakeWithBlobEvents(new BlobLake({ container: blobService({ connectionString: inject('storageConnectionString') }).getContainerClient(h.container) }), h.deps);
+    const lake = lakeWithBlobEvents(new BlobLake({ container: blobService({ connectionString: inject('storageConnectionString') }).getContainerClient(h.container) }), sink);
     await lake.ensure();
     const path = dataPath('dim_artists', 3);
     const upload = lake.upload(path);

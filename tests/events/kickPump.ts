@@ -26,7 +26,7 @@ export async function processVisibleKicks(deps: EventDeps, options: KickPumpOpti
     if (items.length === 0) return { outcomes, failures };
     for (const item of items) {
       try {
-        outcomes.push(await deps.onKickMessage(item.message, { owner: item.messageId }));
+        outcomes.push(await deps.onKickMessage(item.message));
         await deps.kickQueue.delete(item);
       } catch (err) {
         failures.push(err as Error);

@@ -8,6 +8,7 @@ import { idempotencyToken } from '../../shared/events/kicker.js';
 import { notifierFromEnv } from '../support/alertFixture.js';
 import { captureLogger, HttpStandIn } from '../support/alertStandIns.js';
 import { createEventHarness, dataPath, type EventHarness, JOB_ID, sampleEvent } from './eventSupport.js';
+import { waitFor } from '../support/waitFor.js';
 import { processVisibleKicks } from './kickPump.js';
 
 /**
@@ -53,15 +54,17 @@ describe('a window the host gives up on', () => {
 
   /** The host: deliver the window's kick message MAX times, each failing, then move it to the poison queue. */
   async function giveUp(windowId: string): Promise<void> {
-    const deadline = Date.now() + 30_000;
     let failures = 0;
-    while (failures < MAX) {
-      if (Date.now() > deadline) throw new Error(`kick of ${windowId} failed only ${failures} times`);
-      const r = await processVisibleKicks(h.deps, { maxDequeueCount: MAX, visibilityTimeoutSeconds: 1 });
-      expect(r.outcomes).toEqual([]);
-      failures += r.failures.length;
-      if (failures < MAX) await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await waitFor(
+      `the kick of ${windowId} to fail ${MAX} times`,
+      async () => {
+        const r = await processVisibleKicks(h.deps, { maxDequeueCount: MAX, visibilityTimeoutSeconds: 1 });
+        expect(r.outcomes).toEqual([]);
+        failures += r.failures.length;
+        return failures >= MAX;
+      },
+      30_000,
+    );
     await databricksKickPoison({ windowId, step: 'kick' }, poisonContext());
   }
   const alertTexts = (): string[] => hook.to('/hooks/kicks').map((r) => (JSON.parse(r.body) as { text: string }).text);
@@ -134,7 +137,7 @@ describe('429 with Retry-After', () => {
     const w = await burst(h, 'fact_streams', 1, 2);
     h.standIn.script(RUN_NOW, tooMany(600));
     const deferred = await h.firstKick((o) => o.windowId === w);
-    expect(deferred).toEqual({ status: 'deferred', windowId: w, step: 'kick', retryAfterSeconds: 600, deferrals: 1 });
+    expect(deferred).toEqual({ status: 'deferred', windowId: w, retryAfterSeconds: 600, deferrals: 1 });
     // One request: no retries burnt inside the invocation, none by the host.
     expect(h.standIn.requests.filter((r) => r.path === RUN_NOW.path).map((r) => r.status)).toEqual([429]);
     expect(h.notifier.notices).toEqual([]);
@@ -173,16 +176,16 @@ describe('429 with Retry-After, bounded by KICK_MAX_RETRY_AFTER_SECONDS and KICK
   it('past the most deferrals, the kick fails and alerts like any other failure', async () => {
     const w = await burst(h, 'dim_users', 8, 1);
     h.standIn.script(RUN_NOW, tooMany(600), tooMany(600));
-    const deadline = Date.now() + 20_000;
     const seen: string[] = [];
-    let failure: Error | undefined;
-    while (!failure) {
-      if (Date.now() > deadline) throw new Error(`no failure; saw ${seen.join(', ')}`);
-      const r = await processVisibleKicks(h.deps, { visibilityTimeoutSeconds: 30 });
-      seen.push(...r.outcomes.map((o) => o.status));
-      failure = r.failures[0];
-      if (!failure) await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    const failure = await waitFor(
+      'the kick to fail',
+      async () => {
+        const r = await processVisibleKicks(h.deps, { visibilityTimeoutSeconds: 30 });
+        seen.push(...r.outcomes.map((o) => o.status));
+        return r.failures[0];
+      },
+      20_000,
+    );
     expect(seen).toEqual(['deferred']);
     expect(failure.message).toBe(
       `kick window ${w}: starting Databricks for 1 file in dim_users (after 1 deferral for 429) failed: Databricks POST /api/2.2/jobs/run-now: 429 REQUEST_LIMIT_EXCEEDED: Too many requests. (Retry-After 600 s is too long to wait)`,

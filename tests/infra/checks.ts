@@ -204,10 +204,14 @@ export function settingsReadByCode(repo: Repo): { names: Set<string>; connection
     if (!path.startsWith('functions/')) continue;
     for (const m of text.matchAll(/'%([A-Za-z_]\w*)%/g)) names.add(m[1]!);
     for (const m of text.matchAll(/connection:\s*'([A-Za-z_]\w*)'/g)) connections.add(m[1]!);
-    for (const m of text.matchAll(/app\.storage(Queue|Blob)\([^;]*?connection:\s*'([A-Za-z_]\w*)'/g)) {
-      const services = connectionServices.get(m[2]!) ?? new Set();
-      services.add(m[1] === 'Queue' ? 'queue' : 'blob');
-      connectionServices.set(m[2]!, services);
+    // A function file registers one function (register.storageQueue / storageBlob / ...): its connections are that trigger's.
+    const kind = /register\.storage(Queue|Blob)\(/.exec(text)?.[1];
+    if (kind) {
+      for (const m of text.matchAll(/connection:\s*'([A-Za-z_]\w*)'/g)) {
+        const services = connectionServices.get(m[1]!) ?? new Set();
+        services.add(kind === 'Queue' ? 'queue' : 'blob');
+        connectionServices.set(m[1]!, services);
+      }
     }
   }
   if (!schemas.includes(SETTINGS)) throw new Error(`${SETTINGS}: no env schema found (the reader is out of date)`);
@@ -222,8 +226,6 @@ export const NOT_SET_IN_AZURE: Record<string, string> = {
   DATABRICKS_TOKEN: 'a personal access token; Azure uses an Entra token of the managed identity',
   ALERT_WEBHOOK_URL: 'a Teams/Slack webhook URL is a secret; infra holds none (README: Key Vault reference)',
   ALERT_WEBHOOK_KIND: 'only meaningful with ALERT_WEBHOOK_URL',
-  DATABRICKS_SILVER_JOB_ID: 'DATABRICKS_KICK_MODE=job-then-pipeline only; infra runs mode job (the medallion job)',
-  DATABRICKS_PIPELINE_ID: 'DATABRICKS_KICK_MODE=job-then-pipeline only; infra runs mode job (the medallion job)',
   SQL_ENDPOINT_HOST: 'the local SQL endpoint (ASK_ENDPOINT=local, loopback only); Azure uses the Databricks SQL warehouse',
   SQL_ENDPOINT_PORT: 'the local SQL endpoint (ASK_ENDPOINT=local, loopback only); Azure uses the Databricks SQL warehouse',
 };

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { createApp } from '../../shared/app/soundlakeApp.js';
@@ -10,6 +9,8 @@ import { createLogger } from '../../shared/logging/logger.js';
 import { createHarness, type Harness } from '../support/harness.js';
 import { countById, ingest, InjectedCrash } from '../support/ingest.js';
 import { TcpProxy } from '../support/tcpProxy.js';
+import { refusingTableService } from '../support/refusingTables.js';
+import { WatermarkStore } from '../../shared/state/watermarkStore.js';
 
 /**
  * A crash at every step of a slice, then a rerun: every source row is in bronze exactly once,
@@ -159,8 +160,9 @@ describe('two runs of one table at once', () => {
       },
     });
     await reached;
-    await sleep(1_200);
-    const rescuer = await ingestTable({ ...h.app.ingestDeps(), leaseMs: 60_000 }, table, { runId: newRunId('rescue'), trigger: 'test' });
+    // The rescuer's clock reads past the stalled run's 1 s lease: the lease has expired for it.
+    const later = (): number => Date.now() + 2_000;
+    const rescuer = await ingestTable({ ...h.app.ingestDeps(), leaseMs: 60_000, now: later }, table, { runId: newRunId('rescue'), trigger: 'test' });
     expect(rescuer).toMatchObject({ status: 'succeeded', resumed: true, rows: ROWS });
     // Seen from outside, the stalled run is dead: the rescuer closed its entry.
     const [zombieEntry] = (await h.app.ledger.recent(name)).filter((e) => e.runId.startsWith('zombie'));
@@ -173,6 +175,25 @@ describe('two runs of one table at once', () => {
     await expectExactlyOnce(name);
     // The stalled run, back, reports its own end over the abandoned mark; nothing stays running.
     expect((await h.app.ledger.recent(name)).map((e) => e.status).sort()).toEqual(['failed', 'succeeded']);
+  });
+});
+
+describe('state storage that refuses every request', () => {
+  it('fails the run with an alert and a result; nothing rejects', async () => {
+    const name = 'refused';
+    await seed(name);
+    const refusing = await refusingTableService();
+    try {
+      const result = await ingestTable({ ...h.app.ingestDeps(), watermarks: new WatermarkStore(refusing.client('wm')) }, h.table(name, parts), { runId: newRunId(), trigger: 'test' });
+      expect(result).toMatchObject({ status: 'failed', rows: 0, error: expect.stringMatching(/not authorized/) });
+      expect(result.message).toMatch(new RegExp(`^ingestion of ${name} failed: `));
+      expect(h.notifier.notices.at(-1)).toMatchObject({ kind: 'ingestion-failed', runId: result.runId, subject: name, key: `ingest:${name}` });
+      // The attempt is in the ledger, as a failure (the ledger itself is reachable).
+      expect((await h.app.ledger.recent(name)).map((e) => [e.status, e.error])).toEqual([['failed', result.error]]);
+    } finally {
+      await refusing.close();
+    }
+    expect(await h.bronzeFiles(name)).toEqual([]);
   });
 });
 

@@ -1,12 +1,13 @@
 import { InvocationContext } from '@azure/functions';
 import { connect } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestTimer } from '../../functions/ingest-timer.js';
+import { registeredFunctions } from '../../shared/azure/functionRegistry.js';
 import { createLogger } from '../../shared/logging/logger.js';
 import { startLocalRunner, type LocalRunner } from '../../local/localRunner.js';
 import { HttpStandIn } from '../support/alertStandIns.js';
 import { createHarness, testEnv, type Harness } from '../support/harness.js';
+import { waitFor } from '../support/waitFor.js';
 
 /**
  * The local runner end to end, as a new user meets it: a scheduled run lands bronze files whose
@@ -23,14 +24,24 @@ const tick = () =>
     new InvocationContext({ functionName: 'ingest-timer', invocationId: 'tick', logHandler: () => undefined }),
   );
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 45_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
+const until = <T>(what: string, probe: () => Promise<T | undefined> | T | undefined): Promise<T> => waitFor(what, probe, 45_000);
+/** Every queue the host polls is empty (delayed messages too) and no function is running: nothing more happens by itself. */
+const drained = (): Promise<true> => until('the local host to drain', async () => (await runner.host.drained()) || undefined);
+
+/**
+ * Once drained: every bronze file so far was in exactly one kick window, and every window with
+ * files started exactly one Databricks run (a burst is what falls within one window; how many
+ * windows a burst makes depends on how fast this machine writes it, not on the code).
+ */
+async function oneRunPerWindow(files: number): Promise<{ kicks: number }> {
+  await drained();
+  const kicks = (await h.app.ledger.recent('_databricks', 100)).filter((e) => e.activity === 'kick');
+  expect(kicks.map((k) => k.status)).toEqual(kicks.map(() => 'succeeded'));
+  expect(kicks.reduce((n, k) => n + (k.files ?? 0), 0)).toBe(files);
+  const started = kicks.map((k) => Number(/^medallion job 1 run (\d+);/.exec(k.detail ?? '')?.[1])).sort((a, b) => a - b);
+  expect(runner.databricks.runs.map((r) => r.runId).sort((a, b) => a - b)).toEqual(started);
+  expect(new Set(runner.databricks.runs.map((r) => r.idempotencyToken)).size).toBe(kicks.length);
+  return { kicks: kicks.length };
 }
 
 beforeAll(async () => {
@@ -57,6 +68,7 @@ beforeAll(async () => {
     kickWindowSeconds: 2,
     maxDequeueCount: 3,
     retryDelaySeconds: 1,
+    pollIntervalMs: 100,
   });
 });
 afterAll(async () => {
@@ -66,24 +78,48 @@ afterAll(async () => {
 });
 
 describe('the local runner', () => {
+  it('serves exactly the functions the app registers, on the queues their settings name', () => {
+    const id = h.id;
+    expect(runner.host.served).toEqual([
+      { name: 'ingest-timer', trigger: 'timer', target: 'by hand' },
+      { name: 'ingest-queue', trigger: 'storageQueue', target: `ingest-${id}` },
+      { name: 'ingest-poison', trigger: 'storageQueue', target: `ingest-${id}-poison` },
+      { name: 'backfill-post', trigger: 'http', target: '/api/backfill' },
+      { name: 'backfill-get', trigger: 'http', target: '/api/backfill/{id}' },
+      { name: 'backfill-queue', trigger: 'storageQueue', target: `backfill-${id}` },
+      { name: 'backfill-poison', trigger: 'storageQueue', target: `backfill-${id}-poison` },
+      { name: 'bronze-blob-created', trigger: 'eventGrid', target: 'publish()' },
+      { name: 'databricks-kick', trigger: 'storageQueue', target: `kick-${id}` },
+      { name: 'databricks-kick-poison', trigger: 'storageQueue', target: `kick-${id}-poison` },
+      { name: 'ask-post', trigger: 'http', target: '/api/ask' },
+      { name: 'ingest-post', trigger: 'http', target: '/api/ingest' },
+      { name: 'tables-get', trigger: 'http', target: '/api/tables' },
+      { name: 'runs-get', trigger: 'http', target: '/api/runs' },
+      { name: 'run-get', trigger: 'http', target: '/api/runs/{runId}' },
+      { name: 'backfills-get', trigger: 'http', target: '/api/backfills' },
+      { name: 'kicks-get', trigger: 'http', target: '/api/kicks' },
+      { name: 'kick-retry-post', trigger: 'http', target: '/api/kicks/{id}/retry' },
+      { name: 'console-get', trigger: 'http', target: '/api/console' },
+      { name: 'console-asset-get', trigger: 'http', target: '/api/console/{file}' },
+    ]);
+    // One list: what functions/index.ts registers with the host is what is served, no more, no less.
+    expect(runner.host.served.map((f) => [f.name, f.trigger])).toEqual(registeredFunctions().map((r) => [r.name, r.trigger]));
+  });
+
   it('turns a scheduled run into bronze files and one Databricks run for the burst', async () => {
     await tick();
-    const runs = await until('a Databricks run', () => (runner.databricks.runs.length > 0 ? runner.databricks.runs : undefined));
-    // Six files (three parts per table) arrived as one burst.
+    await until('a Databricks run', () => (runner.databricks.runs.length > 0 ? runner.databricks.runs : undefined));
+    // Six files (three parts per table), all kicked: one run for each window they fell in.
     expect((await h.bronzeFiles('songs')).length + (await h.bronzeFiles('plays')).length).toBe(6);
-    await sleep(3_500);
-    expect(runner.databricks.runs).toHaveLength(1);
+    const { kicks } = await oneRunPerWindow(6);
     const runNow = runner.databricks.requests.filter((r) => r.path === '/api/2.2/jobs/run-now');
-    expect(runNow).toHaveLength(1);
+    expect(runNow).toHaveLength(kicks);
     expect(runNow[0]!.headers.authorization).toBe('Bearer local-stand-in-token');
     expect(runNow[0]!.body).toMatchObject({ job_id: 1, idempotency_token: expect.stringMatching(/^soundlake-1-/) });
-    const kicks = await h.app.ledger.recent('_databricks');
-    expect(kicks).toHaveLength(1);
-    expect(kicks[0]).toMatchObject({ status: 'succeeded', files: 6 });
-    expect(kicks[0]!.detail).toContain(String(runs[0]!.runId));
   });
 
   it('accepts a backfill over HTTP, completes it through the status URL, and kicks once more', async () => {
+    const before = runner.databricks.runs.length;
     const res = await fetch(`${runner.url}/api/backfill`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -97,9 +133,8 @@ describe('the local runner', () => {
       return status.status === 'done' ? status : undefined;
     });
     expect(done.totals).toMatchObject({ chunks: 3, rows: 24 });
-    await until('the second Databricks run', () => (runner.databricks.runs.length === 2 ? true : undefined));
-    await sleep(3_500);
-    expect(runner.databricks.runs).toHaveLength(2);
+    // The three chunk files start Databricks too: one more run for each window they fell in.
+    expect((await oneRunPerWindow(6 + 3)).kicks).toBeGreaterThan(before);
 
     const bad = await fetch(`${runner.url}/api/backfill`, { method: 'POST', body: '{"table": "plays", "from": "soon"' });
     expect(bad.status).toBe(400);
@@ -147,7 +182,8 @@ describe('the local runner', () => {
     expect(poisoned).toBe(true);
     const attempts = (await h.app.ledger.recent('songs')).filter((e) => e.activity === 'ingest' && e.status === 'failed');
     expect(attempts).toHaveLength(3);
-    await sleep(500);
+    // The poison report is handled to its end (its alert sent) and nothing else is pending.
+    await drained();
     const bodies = webhook.to('/hooks/soundlake').map((r) => JSON.parse(r.body) as { text: string });
     const failures = bodies.filter((b) => b.text.includes('ingestion of songs failed'));
     expect(failures).toHaveLength(1);

@@ -34,7 +34,7 @@ const cases: [name: string, text: string, secrets: string[], masked: string | nu
   ['password: "..."', 'config { password: "x;y" }', ['x;y'], "config { password: '[redacted]' }"],
   ['YAML password', 'password: my pass phrase\nuser: ingest', ['my pass', 'phrase'], 'password: [redacted]\nuser: ingest'],
   ['secret: plain', 'secret: abc123, next', ['abc123'], 'secret: [redacted], next'],
-  ['settings names stay readable', 'DATABRICKS_TOKEN: required when DATABRICKS_KICK_MODE is job', [], 'DATABRICKS_TOKEN: required when DATABRICKS_KICK_MODE is job'],
+  ['settings names stay readable', 'DATABRICKS_TOKEN: not set; DATABRICKS_JOB_ID: required', [], 'DATABRICKS_TOKEN: not set; DATABRICKS_JOB_ID: required'],
   ['"the token:" in prose stays', 'Databricks rejected the token: 403 PERMISSION_DENIED', [], 'Databricks rejected the token: 403 PERMISSION_DENIED'],
   // Connection strings (ADO.NET, ODBC, Azure Storage, ACS)
   ['ADO quoted with spaces', 'Server=tcp:sql,1433;User ID=u;Password="x with space";Encrypt=true', ['x with space', 'with space'], 'Server=tcp:sql,1433;User ID=u;Password=[redacted];Encrypt=true'],

@@ -24,6 +24,7 @@ LAYERS = ("silver", "gold")
 class Lake(Protocol):
     def sql_name(self, layer: str, name: str) -> str: ...
     def checkpoint(self, layer: str, name: str) -> str: ...
+    def exists(self, spark: SparkSession, layer: str, name: str) -> bool: ...
 
 
 def _check(layer: str, name: str) -> None:
@@ -64,6 +65,10 @@ class CatalogLake:
     def checkpoint(self, layer: str, name: str) -> str:
         return f"{self.checkpoint_root.rstrip('/')}/{layer}/{name}"
 
+    def exists(self, spark: SparkSession, layer: str, name: str) -> bool:
+        _check(layer, name)
+        return spark.catalog.tableExists(f"{self.catalog}.{self.schema(layer)}.{name}")
+
 
 @dataclass(frozen=True)
 class PathLake:
@@ -80,6 +85,11 @@ class PathLake:
 
     def checkpoint(self, layer: str, name: str) -> str:
         return str(Path(self.root).resolve() / "_checkpoints" / layer / name)
+
+    def exists(self, spark: SparkSession, layer: str, name: str) -> bool:
+        # The folder is on this machine; its Delta log says it is a table (no DeltaTable
+        # builder, which Spark Connect without the Delta plugin lacks).
+        return (Path(self.path(layer, name)) / "_delta_log").is_dir()
 
 
 def sql_string(s: str) -> str:

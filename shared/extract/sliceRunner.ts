@@ -1,0 +1,270 @@
+import type { TableConfig } from '../config/pipelineConfig.js';
+import type { Lake } from '../lake/lake.js';
+import type { Logger } from '../logging/logger.js';
+import { redactSecrets } from '../logging/redact.js';
+import type { Notice, Notifier } from '../notify/notifier.js';
+import { newLeaseOwner } from '../run/leaseOwner.js';
+import type { Source } from '../source/source.js';
+import { closeAbandoned } from '../state/closeAbandoned.js';
+import type { LedgerEntry, LedgerRecord, LedgerRef, RunLedger, RunStatus } from '../state/runLedger.js';
+import { ledgerKey } from '../state/runLedger.js';
+import type { ColumnSnapshot, Lease } from '../state/watermarkStore.js';
+import type { FaultHooks } from './faultHooks.js';
+import type { SchemaDrift } from './schemaDrift.js';
+import { describeDrift, detectDrift, snapshotColumns } from './schemaDrift.js';
+import type { PendingSlice } from './slice.js';
+import { sliceTotals } from './slice.js';
+import { extractSlice } from './sliceExtractor.js';
+import { resolveColumns } from './tableColumns.js';
+
+/** What every slice record holds, wherever it lives: the slice in flight, the lease, the ETag. */
+export interface SliceRecord {
+  pending: PendingSlice | null;
+  lease: Lease | null;
+  etag: string;
+}
+
+export type Totals = { rows: number; bytes: number; files: number };
+
+export type Taken<R extends SliceRecord> =
+  /** `attempt`: which attempt at this work this is (names its ledger activity); `previous`: the entry of the run that held it before. */
+  | { taken: true; record: R; previous: LedgerRef | null; attempt: number }
+  /** `reason`: for the log and the result; `totals`: what the record says was done already. */
+  | { taken: false; reason: string; totals?: Totals };
+
+/**
+ * Port: the one record a slice's progress and lease live on (a table's watermark record, a
+ * backfill chunk's record). Every write is conditional on the record's ETag: a write after the
+ * lease was lost fails, and nothing else may then be written.
+ */
+export interface SliceStateStore<R extends SliceRecord> {
+  /** Take the lease for `owner` unless another live owner holds it, recording `holder(attempt)` in the same write. */
+  take(taker: { owner: string; holder: (attempt: number) => LedgerRef }, leaseMs: number, now: Date): Promise<Taken<R>>;
+  /** Write the whole record if nobody else wrote since it was read; returns it with the new ETag. */
+  save(record: R): Promise<R>;
+}
+
+export type SlicePlan<R extends SliceRecord> =
+  | { slice: PendingSlice; resumed: boolean }
+  /** Nothing to extract: `record` is saved as it is (with the lease given back), and the run says `nochange`. */
+  | { idle: R; low: string | null; high: string | null; message: string };
+
+/**
+ * What differs between a scheduled slice and a backfill chunk; everything else is the runner's.
+ * Each member is small: where the state lives, how a slice is planned, what commit means, how
+ * a failure is alerted.
+ */
+export interface SliceKind<R extends SliceRecord> {
+  /** `ingest` or `backfill`: the lease owner's prefix when the caller gives none. */
+  name: string;
+  /** How logs, results and alerts name the work: `ingestion of fact_streams`. */
+  label: string;
+  store: SliceStateStore<R>;
+  /** The ledger activity of an attempt. */
+  activity(attempt: number): string;
+  /**
+   * The activity recorded for an attempt that never held the lease (skipped, or failed before
+   * it): scheduled runs record one; backfill chunks do not, their status lives on the chunk.
+   */
+  unleasedActivity: string | null;
+  /** The columns of the live table's last committed slice: what schema drift is measured against. */
+  driftReference(record: R): Promise<ColumnSnapshot[] | null>;
+  /** Resume the pending slice, plan a new one (its upper bound fixed before a row is read), or find nothing to do. */
+  plan(record: R, columns: ColumnSnapshot[]): Promise<SlicePlan<R>>;
+  /** The record once every part and the manifest are written: what committing means here, and what to say. */
+  commit(record: R, slice: PendingSlice, context: { columns: ColumnSnapshot[]; resumed: boolean; at: Date }): { record: R; message: string };
+  /** The record when the attempt stops short of committing, lease given back: partial (slice continues) or failed. */
+  release(record: R, slice: PendingSlice | null, stop: { status: 'partial' } | { status: 'failed'; error: string }): R;
+  /** The alert for a failed attempt. */
+  failureAlert: Pick<Notice, 'kind' | 'lookAt' | 'key'>;
+  /** Recorded in the manifest of a backfilled slice. */
+  backfillId?: string;
+}
+
+export interface SliceRunnerDeps {
+  source: Source;
+  lake: Lake;
+  ledger: RunLedger;
+  notifier: Notifier;
+  logger: Logger;
+  /** How long a run may hold its work before another may take over (ms). */
+  leaseMs: number;
+  /** The clock leases and ledger times are read from (epoch ms); the system clock when absent. */
+  now?: () => number;
+}
+
+export interface SliceJob<R extends SliceRecord> {
+  runId: string;
+  table: TableConfig;
+  /** What started the run: schedule, cli, queue, backfill ... */
+  trigger: string;
+  /**
+   * Who holds the lease for this call: unique per invocation (the host's invocation id), a fresh
+   * identity when omitted. Never the run id, which two deliveries of a message share.
+   */
+  owner?: string;
+  kind: SliceKind<R>;
+  /** Log fields besides the run id and the table. */
+  logFields?: Record<string, unknown>;
+  /** Epoch ms after which the run stops at the next part boundary and reports `partial`. */
+  deadline?: number;
+  batchRows?: number;
+  hooks?: FaultHooks;
+}
+
+export interface SliceRunResult {
+  table: string;
+  runId: string;
+  status: Exclude<RunStatus, 'running' | 'abandoned'>;
+  /** Rows, bytes and files of the slice (all its parts) when it committed; written so far otherwise. */
+  rows: number;
+  bytes: number;
+  files: number;
+  low: string | null;
+  high: string | null;
+  slice?: string;
+  /** The run picked up a slice an earlier run left pending. */
+  resumed: boolean;
+  durationMs: number;
+  message: string;
+  error?: string;
+  drift?: SchemaDrift;
+}
+
+/**
+ * Run one slice under a lease, exactly once, for any kind of slice: take the lease; record the
+ * attempt in the ledger and close the entry of a run that died holding it; check the columns
+ * and report schema drift; plan (or resume) the slice and record it as pending before a row is
+ * read; write the parts, saving progress after each; commit. Any failure gives the lease back,
+ * is alerted and recorded, and becomes a `failed` result: nothing this function does rejects.
+ */
+export async function runSlice<R extends SliceRecord>(deps: SliceRunnerDeps, job: SliceJob<R>): Promise<SliceRunResult> {
+  const now = deps.now ?? Date.now;
+  const started = now();
+  const { kind, table } = job;
+  const log = deps.logger.child({ runId: job.runId, table: table.name, ...job.logFields });
+  const owner = job.owner ?? newLeaseOwner(kind.name);
+  const activity = (name: string): Omit<LedgerEntry, 'status'> => ({ runId: job.runId, subject: table.name, activity: name, trigger: job.trigger, startedAt: new Date(started).toISOString(), owner });
+  const renewed = (): Lease => ({ owner, expiresAt: new Date(now() + deps.leaseMs).toISOString() });
+
+  let entry: LedgerRecord | null = kind.unleasedActivity === null ? null : deps.ledger.draft(activity(kind.unleasedActivity));
+  let record: R | null = null;
+  let slice: PendingSlice | null = null;
+  let resumed = false;
+  let drift: SchemaDrift | undefined;
+  const save = async (next: R): Promise<void> => {
+    record = await kind.store.save({ ...next, etag: record!.etag });
+  };
+  const result = (status: SliceRunResult['status'], message: string, extra: Partial<SliceRunResult> = {}): SliceRunResult => ({
+    table: table.name,
+    runId: job.runId,
+    status,
+    rows: 0,
+    bytes: 0,
+    files: 0,
+    low: null,
+    high: null,
+    resumed: false,
+    durationMs: now() - started,
+    message,
+    ...(drift ? { drift } : {}),
+    ...extra,
+  });
+  const finish = async (r: SliceRunResult): Promise<SliceRunResult> => {
+    // The ledger records the outcome; failing to write it must not change or lose the outcome.
+    if (entry) {
+      const outcome = { status: r.status, rows: r.rows, bytes: r.bytes, files: r.files, low: r.low, high: r.high, ...(r.slice ? { slice: r.slice } : {}), ...(r.error ? { error: r.error } : {}), detail: r.message };
+      await deps.ledger.finish(entry, outcome).catch((err: unknown) => log.error({ err }, `could not record the outcome (${r.status}) in the run ledger`));
+    }
+    const level = r.status === 'failed' ? 'error' : 'info';
+    log[level]({ status: r.status, rows: r.rows, files: r.files, low: r.low, high: r.high, slice: r.slice, durationMs: r.durationMs }, r.message);
+    return r;
+  };
+
+  try {
+    const taken = await kind.store.take({ owner, holder: (attempt) => ({ runId: job.runId, subject: table.name, key: ledgerKey(activity(kind.activity(attempt))) }) }, deps.leaseMs, new Date(now()));
+    if (!taken.taken) return await finish(result('skipped', taken.reason, taken.totals ?? {}));
+    record = taken.record;
+    const attempt = activity(kind.activity(taken.attempt));
+    entry = deps.ledger.draft(attempt);
+    await deps.ledger.start(attempt);
+    if (taken.previous) await closeAbandoned(deps, taken.previous, { runId: job.runId, owner }, log);
+
+    const described = await deps.source.describe(table);
+    const columns = resolveColumns(deps.source.kind, table, described);
+    const snapshot = snapshotColumns(described);
+    drift = detectDrift(await kind.driftReference(record), snapshot) ?? undefined;
+    if (drift) await reportDrift(deps, log, job, drift);
+
+    const plan = await kind.plan(record, snapshot);
+    if ('idle' in plan) {
+      await save(plan.idle);
+      return await finish(result('nochange', plan.message, { low: plan.low, high: plan.high }));
+    }
+    slice = plan.slice;
+    resumed = plan.resumed;
+    await save({ ...record, pending: slice, lease: renewed() });
+    if (resumed) {
+      log.info({ slice: slice.slice, plannedBy: slice.runId, parts: slice.parts.length }, 'resuming pending slice');
+    } else {
+      log.info({ slice: slice.slice, kind: slice.kind, low: slice.low, high: slice.high }, 'slice planned');
+      await job.hooks?.checkpoint?.('pending-recorded', { table: table.name, slice: slice.slice });
+    }
+
+    const outcome = await extractSlice(
+      { source: deps.source, lake: deps.lake, logger: log },
+      { table, columns, slice, backfillId: kind.backfillId ?? null },
+      async (progress) => {
+        slice = progress;
+        await save({ ...record!, pending: progress, lease: renewed() });
+      },
+      { ...(job.deadline === undefined ? {} : { deadline: job.deadline }), ...(job.batchRows ? { batchRows: job.batchRows } : {}), ...(job.hooks ? { hooks: job.hooks } : {}), now },
+    );
+    slice = outcome.slice;
+    const done = { low: slice.low, high: slice.high, slice: slice.slice, resumed, ...sliceTotals(slice) };
+    if (!outcome.done) {
+      await save(kind.release(record, slice, { status: 'partial' }));
+      return await finish(result('partial', `slice ${slice.slice} continues: ${done.files} parts, ${done.rows} rows so far`, done));
+    }
+    const committed = kind.commit(record, slice, { columns: snapshot, resumed, at: new Date(now()) });
+    await save(committed.record);
+    await job.hooks?.checkpoint?.('committed', { table: table.name, slice: slice.slice });
+    return await finish(result('succeeded', committed.message, done));
+  } catch (err) {
+    const message = redactSecrets(err instanceof Error ? err.message : String(err));
+    // Give the work back at once, so the next run resumes the pending slice without waiting for
+    // the lease to expire. After a lost lease this write fails too, as it must.
+    const held: R | null = record;
+    if (held) await kind.store.save(kind.release(held, slice, { status: 'failed', error: message })).catch((e: unknown) => log.warn({ err: e }, 'could not give the lease back; it expires on its own'));
+    await deps.notifier
+      .notify({ ...kind.failureAlert, severity: 'error', runId: job.runId, subject: table.name, title: `${kind.label} failed`, detail: message })
+      .catch((e: unknown) => log.error({ err: e }, 'notifier failed'));
+    // The slice this attempt worked on, or the one it found pending when it failed before resuming it.
+    const progress: PendingSlice | null = slice ?? held?.pending ?? null;
+    return finish(
+      result('failed', `${kind.label} failed: ${message}`, {
+        error: message,
+        ...(progress ? { low: progress.low, high: progress.high, slice: progress.slice, resumed: slice ? resumed : progress.runId !== job.runId, ...sliceTotals(progress) } : {}),
+      }),
+    );
+  }
+}
+
+/** Drift is logged, alerted (one alert per change, however many runs see it) and returned with the result; it never stops the slice. */
+async function reportDrift(deps: SliceRunnerDeps, log: Logger, job: SliceJob<SliceRecord>, drift: SchemaDrift): Promise<void> {
+  const { table } = job;
+  const what = describeDrift(drift);
+  log.warn({ drift }, `schema drift in ${table.schema}.${table.table}: ${what}`);
+  await deps.notifier
+    .notify({
+      kind: 'schema-drift',
+      severity: 'warning',
+      runId: job.runId,
+      subject: table.name,
+      title: `schema of ${table.schema}.${table.table} changed`,
+      detail: what,
+      lookAt: `bronze manifests under _manifests/${table.name}/`,
+      key: `drift:${table.name}:${what}`,
+    })
+    .catch((err: unknown) => log.error({ err }, 'notifier failed'));
+}
