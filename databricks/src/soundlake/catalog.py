@@ -466,6 +466,13 @@ def catalog_path(explicit: str | os.PathLike | None = None) -> tuple[str, str]:
                                           "wheel from the repository (it packages soundlake.yaml)"])
 
 
+def repository_catalog(root: str | os.PathLike) -> Path:
+    """The catalog of the repository at `root`, as the bundle builds and deploys it:
+    `SOUNDLAKE_CONFIG` relative to the root (the Function App resolves it from the same
+    place), else `<root>/soundlake.yaml`. databricks/setup.py applies the same rule."""
+    return Path(root) / os.environ.get(SETTING, "soundlake.yaml")
+
+
 def load_catalog(path: str | os.PathLike | None = None) -> Catalog:
     name, text = catalog_path(path)
     return parse_catalog(text, name)
