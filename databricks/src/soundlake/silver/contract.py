@@ -64,8 +64,8 @@ def read_manifests(spark: SparkSession, bronze_root: str, table: str) -> list[di
 
     folder = f"{bronze_root.rstrip('/')}/_manifests/{table}/"
     try:
-        rows = (spark.read.option("wholetext", "true").option("pathGlobFilter", "*.json")
-                .text(folder).select("value").collect())
+        # as arguments of text(): its defaults would override the same options set before it
+        rows = spark.read.text(folder, wholetext=True, pathGlobFilter="*.json").select("value").collect()
     except AnalysisException as e:
         if _condition(e) == "PATH_NOT_FOUND" or "PATH_NOT_FOUND" in str(e):
             return []
