@@ -132,3 +132,41 @@ def test_views_are_checked_against_the_catalog_at_load():
     # columns added by transforms and the lineage columns are there to use
     v.check_views(CATALOG, yaml.safe_dump({"views": [{"name": "flags", "base": {
         "table": "tracks", "alias": "t", "columns": ["duration_flag", "_ingested_at"]}}]}))
+
+
+@pytest.mark.local_only
+def test_a_view_over_a_table_whose_contract_is_held_is_checked_when_created(spark, tmp_path):
+    """A plain catalog table has no declared columns: a view may name it, and its columns are
+    checked against the silver table once silver has created it (before: a clear error)."""
+    import yaml
+
+    from soundlake import lake as lk
+    from soundlake.catalog import parse_catalog
+
+    from demo_tables import REPO_CATALOG
+
+    catalog = parse_catalog(REPO_CATALOG.read_text() + """
+  - name: dim_playlists
+    source: { schema: public, table: dim_playlists }
+    watermark: { column: updated_at, kind: timestamp }
+    primaryKey: [playlist_id]
+""")
+    lake = lk.PathLake(str(tmp_path / "lake"))
+
+    def views(columns: list[str]) -> str:
+        return yaml.safe_dump({"views": [{"name": "playlist_owners", "base": {
+            "table": "dim_playlists", "alias": "p", "columns": columns}, "joins": [{
+                "table": "users", "alias": "u", "type": "left", "columns": ["user_name"],
+                "condition": "p.owner_id = u.user_id"}]}]})
+
+    v.check_views(catalog, views(["playlist_id", "title"]))  # at load: the table is known, its columns not yet
+    with pytest.raises(v.ViewSpecError, match="silver table 'dim_playlists' does not exist yet"):
+        v.create_views(spark, lake, catalog, temporary=True, text=views(["playlist_id", "title"]))
+    for name, ddl in (("dim_playlists", "playlist_id int, owner_id int, title string, updated_at timestamp"),
+                      ("users", "user_id int, user_name string")):
+        spark.createDataFrame([], ddl).write.format("delta").save(lake.path("silver", name))
+    assert v.create_views(spark, lake, catalog, temporary=True, text=views(["playlist_id", "title"])) == [
+        "silver_playlist_owners"]
+    assert spark.table("silver_playlist_owners").columns == ["playlist_id", "title", "user_name"]
+    with pytest.raises(v.ViewSpecError, match=r"views\[0\]\.base\.columns\[1\]: silver table 'dim_playlists' has no column 'mood'"):
+        v.create_views(spark, lake, catalog, temporary=True, text=views(["playlist_id", "mood"]))
