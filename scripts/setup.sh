@@ -18,7 +18,7 @@ if [ "${SOUNDLAKE_SKIP_PYTHON:-0}" != "1" ]; then
     python3 -m venv .venv
   fi
   stamp=.venv/.soundlake-requirements
-  want=$(cat databricks/requirements.txt databricks/requirements-dev.txt databricks/pyproject.toml | sha256sum | cut -d' ' -f1)
+  want=$(cat databricks/requirements.txt databricks/requirements-dev.txt databricks/requirements-bundle.txt databricks/pyproject.toml databricks/setup.py | sha256sum | cut -d' ' -f1)
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "[setup] pip install -r databricks/requirements-dev.txt (pyspark, delta-spark, pytest, ...)"
     .venv/bin/pip install --quiet --disable-pip-version-check -r databricks/requirements-dev.txt

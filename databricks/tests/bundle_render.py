@@ -11,12 +11,21 @@ uses them:
     names get it as is, Unity Catalog schemas get it normalized ("dev_<short name>_"), and
     volumes, external locations and catalogs are not renamed; pipelines run in development;
   * `${resources.<type>.<key>.<field>}` resolves to the rendered resource's field (an `id`
-    to a placeholder, known only after deploy).
+    to a placeholder, known only after deploy);
+  * the `python.mutators` run as the CLI runs them (bundle/config/mutator/python/
+    python_mutator.go): `python -m databricks.bundles.build --phase apply_mutators` from the
+    bundle root, on a JSON of the configuration, whose output resources replace the input's and
+    whose error diagnostics fail the render (here: PythonMutatorError).
 """
 from __future__ import annotations
 
 import copy
+import json
+import os
 import re
+import subprocess
+import sys
+import tempfile
 import unicodedata
 from pathlib import Path
 
@@ -66,7 +75,39 @@ def _sub(value, lookup):
     return _REF.sub(lambda m: m[0] if lookup(m[1]) is None else str(lookup(m[1])), value)
 
 
-def render(target: str, user: str, var: dict[str, object] | None = None) -> dict:
+class PythonMutatorError(RuntimeError):
+    def __init__(self, diagnostics: list[dict]):
+        self.diagnostics = diagnostics
+        super().__init__("\n".join(f"{d.get('summary')}: {d.get('detail', '')}" for d in diagnostics))
+
+
+def apply_python_mutators(bundle: dict, target: str, values: dict, resources: dict,
+                          env: dict[str, str] | None = None) -> dict:
+    """The bundle's Python mutators over `resources`, run by databricks-bundles' own entry point."""
+    if not bundle.get("python", {}).get("mutators"):
+        return resources
+    doc = {"bundle": {"name": bundle["bundle"]["name"], "target": target},
+           "variables": {k: {"value": v} for k, v in values.items()},
+           "python": bundle["python"], "resources": resources}
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {k: os.path.join(tmp, f"{k}.json") for k in ("input", "output", "diagnostics")}
+        Path(paths["input"]).write_text(json.dumps(doc))
+        run_env = {**os.environ, **(env or {}),
+                   "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+        done = subprocess.run(
+            [sys.executable, "-m", "databricks.bundles.build", "--phase", "apply_mutators",
+             *[a for k, p in paths.items() for a in (f"--{k}", p)]],
+            cwd=ROOT, env=run_env, capture_output=True, text=True, timeout=300)
+        diags = [json.loads(line) for line in Path(paths["diagnostics"]).read_text().splitlines()
+                 if line.strip()] if Path(paths["diagnostics"]).exists() else []
+        errors = [d for d in diags if d.get("severity") == "error"]
+        if errors or done.returncode != 0:
+            raise PythonMutatorError(errors or [{"summary": "python mutator failed", "detail": done.stderr[-3000:]}])
+        return json.loads(Path(paths["output"]).read_text())["resources"]
+
+
+def render(target: str, user: str, var: dict[str, object] | None = None,
+           env: dict[str, str] | None = None, python: bool = True) -> dict:
     b = load_bundle()
     t = b["targets"][target]
     values: dict[str, object] = {}
@@ -94,7 +135,7 @@ def render(target: str, user: str, var: dict[str, object] | None = None) -> dict
     for _ in range(5):  # defaults referring to variables referring to ...
         values = {k: _sub(v, lookup) for k, v in values.items()}
         scalars = {k: _sub(v, lookup) for k, v in scalars.items()}
-    res = _sub(copy.deepcopy(b["resources"]), lookup)
+    res = copy.deepcopy(b["resources"])
 
     if t.get("mode") == "development":
         prefix = f"[dev {short}] "
@@ -106,6 +147,12 @@ def render(target: str, user: str, var: dict[str, object] | None = None) -> dict
             p["development"] = True
         for s in res.get("schemas", {}).values():
             s["name"] = schema_prefix(prefix) + s["name"]
+
+    # the CLI runs the Python mutators after the target mode, on resources whose variable
+    # references are not resolved yet (bundle/phases/initialize.go)
+    if python:
+        res = apply_python_mutators(b, target, values, res, env)
+    res = _sub(res, lookup)
 
     def resource_ref(ref: str):
         parts = ref.split(".")

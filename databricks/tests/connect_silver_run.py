@@ -4,7 +4,8 @@
 
 Starts pyspark's local Spark Connect server (`SparkSession.builder.remote("local[2]")`, the
 server in this process's JVM, Delta on its class path) and runs `run_table` through the
-Connect client, as Databricks serverless runs the silver job: the foreachBatch function
+Connect client, as Databricks serverless runs the silver job (the table's contract resolved
+from the repository catalog, reading its manifests through Connect): the foreachBatch function
 runs in a Python worker the server starts, not in this process. Prints the run's
 BatchStats as one JSON line. SPARK_TESTING lets the server take a free port.
 """
@@ -22,9 +23,9 @@ def main(bronze: str, lake_dir: str, table_name: str) -> None:
     from pyspark.sql import SparkSession
 
     from soundlake import lake as lk
-    from soundlake.bronze import DEMO_TABLES
     from soundlake.local.spark import LOCAL_CONF
-    from soundlake.silver.ingest import run_table
+    from soundlake.silver.ingest import run_silver
+    from demo_tables import CATALOG
     from soundlake.silver.sources import LocalFileSource
 
     b = SparkSession.builder.remote("local[2]")
@@ -34,7 +35,8 @@ def main(bronze: str, lake_dir: str, table_name: str) -> None:
         b = b.config(k, v)
     spark = configure_spark_with_delta_pip(b).getOrCreate()
     assert type(spark).__module__.startswith("pyspark.sql.connect"), type(spark)
-    stats = run_table(spark, lk.PathLake(lake_dir), LocalFileSource(bronze), DEMO_TABLES[table_name])
+    stats = run_silver(spark, lk.PathLake(lake_dir), LocalFileSource(bronze),
+                       [CATALOG.table(table_name)])[table_name]
     print("STATS " + json.dumps({"batches": stats.batches, "rows": stats.rows,
                                  "rescued": stats.rescued, "files": sorted(stats.files)}), flush=True)
     spark.stop()

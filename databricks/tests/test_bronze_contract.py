@@ -1,10 +1,14 @@
 import json
+import re
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
 from soundlake import bronze
 from soundlake.local.demo_bronze import write_slice
+
+from demo_tables import table
 
 
 def test_data_paths_are_parsed_and_bookkeeping_is_not_data():
@@ -19,13 +23,34 @@ def test_data_paths_are_parsed_and_bookkeeping_is_not_data():
 
 
 def test_table_schemas_match_the_contract():
-    t = bronze.DEMO_TABLES["dim_tracks"]
+    t = table("dim_tracks")
     assert t.ddl.startswith("track_id int, track_name string")
     assert t.schema["danceability"].dataType.simpleString() == "decimal(4,3)"
     assert t.schema["updated_at"].dataType.simpleString() == "timestamp"
-    assert bronze.DEMO_TABLES["fact_streams"].schema["stream_id"].dataType.simpleString() == "bigint"
+    assert table("fact_streams").schema["stream_id"].dataType.simpleString() == "bigint"
     with pytest.raises(ValueError, match="not a column"):
         bronze.BronzeTable("x", "x", ("id",), (("other", "int"),))
+
+
+@pytest.mark.parametrize("parquet, spark", [
+    ("INT32", "int"), ("INT32(INT_16)", "smallint"), ("INT64", "bigint"), ("FLOAT", "float"),
+    ("DOUBLE", "double"), ("BOOLEAN", "boolean"), ("STRING", "string"), ("BINARY", "binary"),
+    ("DATE", "date"), ("TIMESTAMP(MICROS,UTC)", "timestamp"), ("DECIMAL(6,2)", "decimal(6,2)"),
+    ("DECIMAL(38,0)", "decimal(38,0)"),
+])
+def test_manifest_parquet_types_map_to_one_spark_type_each_way(parquet, spark):
+    """The names shared/source/parquetTypes.ts writes into manifests (describeParquetType)."""
+    assert bronze.spark_type_of_parquet(parquet) == spark
+    assert bronze.parquet_type_of_spark(spark) == parquet
+
+
+def test_the_mapping_covers_every_name_the_typescript_writer_records():
+    ts = (Path(__file__).resolve().parents[2] / "shared" / "source" / "parquetTypes.ts").read_text()
+    block = ts[ts.index("export function describeParquetType"):]
+    written = set(re.findall(r"'([A-Z0-9_(),]+)'", block)) - {"DECIMAL"}
+    assert written and written <= set(bronze.PARQUET_TO_SPARK), written - set(bronze.PARQUET_TO_SPARK)
+    with pytest.raises(ValueError, match="INT96"):
+        bronze.spark_type_of_parquet("INT96")
 
 
 def test_test_writer_follows_the_contract(tmp_path):
@@ -33,7 +58,7 @@ def test_test_writer_follows_the_contract(tmp_path):
     import datetime as dt
     from decimal import Decimal
 
-    t = bronze.DEMO_TABLES["dim_tracks"]
+    t = table("dim_tracks")
     row = dict(track_id=1, track_name="x", artist_id=1, album_id=1, duration_sec=100,
                release_date=dt.date(2020, 1, 1), explicit=False, danceability=Decimal("0.500"),
                energy=Decimal("0.250"), tempo_bpm=Decimal("120.00"),
@@ -50,6 +75,9 @@ def test_test_writer_follows_the_contract(tmp_path):
     assert col["release_date"].logical_type.to_json() == '{"Type": "Date"}'
     m = bronze.read_manifest((tmp_path / "_manifests/dim_tracks/s0000000001.json").read_text())
     assert m["rows"] == 1 and m["files"][0]["path"] == rel and m["primaryKey"] == ["track_id"]
+    types = {c["name"]: c["parquetType"] for c in m["columns"]}
+    assert (types["danceability"], types["updated_at"], types["track_id"]) == (
+        "DECIMAL(4,3)", "TIMESTAMP(MICROS,UTC)", "INT32")
     assert bronze.manifest_rows([m, m]) == {"dim_tracks": 2}
     with pytest.raises(ValueError, match="version"):
         bronze.read_manifest(json.dumps({**m, "version": 2}))

@@ -8,6 +8,7 @@ they reject unknown fields and wrong types), and the bundle's structure is check
 from __future__ import annotations
 
 import ast
+import copy
 import json
 import re
 import tomllib
@@ -41,8 +42,10 @@ def all_resources() -> dict[str, dict[str, dict]]:
     return out
 
 
-def test_databricks_yml_holds_only_name_includes_artifacts_variables_targets():
-    assert set(BUNDLE) == {"bundle", "include", "artifacts", "variables", "targets"}
+def test_databricks_yml_holds_only_name_includes_artifacts_python_variables_targets():
+    assert set(BUNDLE) == {"bundle", "include", "artifacts", "python", "variables", "targets"}
+    assert BUNDLE["python"] == {"venv_path": "../.venv",
+                                "mutators": ["resources.catalog_mutator:silver_tables"]}
     assert BUNDLE["bundle"]["name"] == "soundlake"
     assert BUNDLE["include"] == ["resources/*.yml"]
     for v in ("catalog", "storage_account", "bronze_location", "notification_emails", "storage_credential"):
@@ -145,12 +148,9 @@ def test_unity_catalog_names_external_locations_and_no_keys():
         assert secret_word not in text
 
 
-def test_silver_job_covers_every_bronze_table_and_its_entry_points_exist():
-    from soundlake.bronze import DEMO_TABLES
-
+def test_silver_job_entry_points_exist():
     silver = all_resources()["jobs"]["silver"]
     ingest = next(t for t in silver["tasks"] if t["task_key"] == "ingest")
-    assert sorted(json.loads(ingest["for_each_task"]["inputs"])) == sorted(DEMO_TABLES)
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     wheel_tasks = [ingest["for_each_task"]["task"]["python_wheel_task"]] + [
         t["python_wheel_task"] for t in silver["tasks"] if "python_wheel_task" in t]
@@ -401,3 +401,102 @@ def test_hit_job_entry_points_parse_their_arguments(monkeypatch):
     assert (seen["place"].tracking_uri, seen["place"].registry_uri) == ("databricks", "databricks-uc")
     with pytest.raises(ValueError, match="<catalog>.<schema>.<model>"):
         hit.train(["--catalog=c", "--experiment=/Workspace/Shared/x", "--model-name=hit_model"])
+
+
+# --- the silver job's tables come from the table catalog (resources/catalog_mutator.py) ------
+def _ingest_inputs(rendered: dict) -> list[str]:
+    [ingest] = [t for t in rendered["resources"]["jobs"]["silver"]["tasks"] if t["task_key"] == "ingest"]
+    return json.loads(ingest["for_each_task"]["inputs"])
+
+
+def _catalog_file(tmp_path: Path, text: str) -> dict[str, str]:
+    f = tmp_path / "catalog.yaml"
+    f.write_text(text)
+    return {"SOUNDLAKE_CONFIG": str(f)}
+
+
+PLAYLISTS = """
+  - name: dim_playlists
+    source: { schema: public, table: dim_playlists }
+    watermark: { column: updated_at, kind: timestamp }
+    primaryKey: [playlist_id]
+"""
+
+
+@pytest.mark.parametrize("target", ["dev", "prod"])
+def test_the_silver_job_iterates_over_the_tables_of_the_catalog(target):
+    """No hand-written table list in the bundle: the CLI's Python mutator (run here through
+    databricks-bundles' own entry point) sets the for_each inputs from soundlake.yaml."""
+    from soundlake.catalog import load_catalog
+
+    assert json.loads(next(t for t in all_resources()["jobs"]["silver"]["tasks"]
+                           if t["task_key"] == "ingest")["for_each_task"]["inputs"]) == []
+    catalog = load_catalog(ROOT.parent / "soundlake.yaml")
+    assert _ingest_inputs(render(target, USER, VARS)) == catalog.names
+
+
+def test_a_table_added_to_or_removed_from_the_catalog_changes_only_the_inputs(tmp_path):
+    base = (ROOT.parent / "soundlake.yaml").read_text()
+    before = render("prod", USER, VARS)
+    added = render("prod", USER, VARS, env=_catalog_file(tmp_path, base + PLAYLISTS))
+    assert _ingest_inputs(added) == [*_ingest_inputs(before), "dim_playlists"]
+
+    def without_inputs(r: dict) -> dict:
+        res = copy.deepcopy(r["resources"])
+        for t in res["jobs"]["silver"]["tasks"]:
+            t.get("for_each_task", {}).pop("inputs", None)
+        return res
+
+    # nothing else in the bundle names tables: no resource is created or dropped with one, and
+    # the mutator changes nothing but the inputs
+    assert without_inputs(added) == without_inputs(before)
+    assert without_inputs(before) == without_inputs(render("prod", USER, VARS, python=False))
+
+
+def test_a_bad_catalog_stops_the_deploy_naming_the_table_and_field(tmp_path):
+    from bundle_render import PythonMutatorError
+
+    bad = (ROOT.parent / "soundlake.yaml").read_text().replace("kind: timestamp }\n    primaryKey: [album_id]",
+                                                                "kind: clock }\n    primaryKey: [album_id]")
+    with pytest.raises(PythonMutatorError, match=r'tables\[2\]\.watermark\.kind: must be one of "timestamp"'):
+        render("prod", USER, VARS, env=_catalog_file(tmp_path, bad))
+    no_streams = (ROOT.parent / "soundlake.yaml").read_text().replace("name: streams", "name: plays")
+    with pytest.raises(PythonMutatorError, match=r"silver table 'streams' \(read by fact_stream, dim_date\)"):
+        render("prod", USER, VARS, env=_catalog_file(tmp_path, no_streams))
+
+
+def test_the_mutator_needs_no_spark_where_the_cli_runs_it(tmp_path):
+    """The deploying machine's venv needs databricks-bundles and the soundlake package, not
+    Spark: the catalog, the views and gold's needs are checked without importing pyspark."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; sys.modules['pyspark'] = None\n"  # any import of pyspark fails
+             "from resources.catalog_mutator import table_names\n"
+             "print(table_names())\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True,
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT / "src")})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "dim_users" in done.stdout
+
+
+def test_the_wheel_carries_the_catalog_it_was_built_with(tmp_path):
+    """The artifact's build (setup.py) packages soundlake.yaml as soundlake/conf/catalog.yaml,
+    beside the JSON Schema it is validated with, and the code finds it there."""
+    import subprocess
+    import sys
+    import zipfile
+
+    build = tmp_path / "build"
+    done = subprocess.run([sys.executable, "setup.py", "-q", "build_py", "--build-lib", str(build)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    packaged = build / "soundlake" / "conf" / "catalog.yaml"
+    assert packaged.read_text() == (ROOT.parent / "soundlake.yaml").read_text()
+    assert (build / "soundlake" / "conf" / "catalog.schema.json").is_file()
+    probe = "from soundlake.catalog import catalog_path; print(catalog_path()[0])"
+    env = {k: v for k, v in __import__("os").environ.items() if k != "SOUNDLAKE_CONFIG"}
+    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
+                         env={**env, "PYTHONPATH": str(build)})
+    assert out.stdout.strip() == "soundlake/conf/catalog.yaml (packaged)", out.stderr[-2000:]
+    assert not zipfile.is_zipfile(packaged)  # (the YAML itself, not an archive)

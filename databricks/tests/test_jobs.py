@@ -3,6 +3,8 @@ import pytest
 
 from soundlake.jobs import silver as job
 
+from demo_tables import REPO_CATALOG
+
 
 def test_silver_entry_point_builds_auto_loader_and_catalog_lake(monkeypatch):
     seen = {}
@@ -24,26 +26,53 @@ def test_silver_entry_point_builds_auto_loader_and_catalog_lake(monkeypatch):
     assert seen["source"].schema_root == "/Volumes/soundlake_dev/dev_alice_silver/checkpoints/_schemas"
 
 
-def test_silver_entry_point_defaults_to_every_table_and_rejects_unknown(monkeypatch):
+def test_silver_entry_point_takes_the_tables_of_the_table_catalog(monkeypatch, tmp_path, capsys):
+    """Every table of the catalog by default; --table picks some; a name the catalog does not
+    have is refused, naming the catalog's tables. --table-catalog reads another file."""
     seen = {}
     monkeypatch.setattr("soundlake.silver.ingest.run_silver",
                         lambda spark, lake, source, tables, progress: seen.update(t=[t.name for t in tables]))
     monkeypatch.setattr(job, "_session", lambda: "spark")
-    job.main(["--catalog=c", "--silver-schema=s", "--bronze-root=b", "--checkpoint-root=/v"])
-    assert seen["t"] == ["dim_albums", "dim_artists", "dim_tracks", "dim_users", "fact_streams"]
+    base = ["--catalog=c", "--silver-schema=s", "--bronze-root=b", "--checkpoint-root=/v"]
+    job.main(base)
+    assert seen["t"] == ["dim_users", "dim_artists", "dim_albums", "dim_tracks", "fact_streams"]
+    job.main(base + ["--table=fact_streams", "--table=dim_users"])
+    assert seen["t"] == ["fact_streams", "dim_users"]
     with pytest.raises(SystemExit):
-        job.main(["--catalog=c", "--silver-schema=s", "--bronze-root=b", "--checkpoint-root=/v",
-                  "--table=nope"])
+        job.main(base + ["--table=nope"])
+    assert "--table nope: not in the table catalog" in capsys.readouterr().err
+
+    other = tmp_path / "soundlake.yaml"
+    other.write_text(REPO_CATALOG.read_text() + PLAYLISTS)
+    job.main(base + [f"--table-catalog={other}"])
+    assert seen["t"][-1] == "dim_playlists"
 
 
-def test_views_entry_point_names_views_in_the_given_schema(monkeypatch):
+PLAYLISTS = """
+  - name: dim_playlists
+    source: { schema: public, table: dim_playlists }
+    watermark: { column: updated_at, kind: timestamp }
+    primaryKey: [playlist_id]
+"""
+
+
+def test_views_entry_point_names_views_in_the_given_schema_and_checks_gold(monkeypatch, tmp_path):
     seen = {}
     monkeypatch.setattr("soundlake.silver.views.create_views",
-                        lambda spark, lake, temporary: seen.update(lake=lake) or [])
+                        lambda spark, lake, catalog, temporary: seen.update(lake=lake, catalog=catalog) or [])
+    monkeypatch.setattr("soundlake.gold.needs.held_columns", lambda spark, lake, catalog: {})
     monkeypatch.setattr(job, "_session", lambda: "spark")
     assert job.views(["--catalog=soundlake_dev", "--silver-schema=dev_alice_silver"]) == 0
     assert seen["lake"].sql_name("silver", "track_catalog") == (
         "`soundlake_dev`.`dev_alice_silver`.`track_catalog`")
+    assert seen["catalog"].names[0] == "dim_users"
+    # a catalog gold cannot be built from stops the run before the pipeline, naming what is missing
+    from soundlake.gold.needs import GoldNeedsError
+
+    other = tmp_path / "soundlake.yaml"
+    other.write_text(REPO_CATALOG.read_text().replace("name: streams", "name: plays"))
+    with pytest.raises(GoldNeedsError, match="silver table 'streams' \\(read by fact_stream, dim_date\\)"):
+        job.views(["--catalog=c", "--silver-schema=s", f"--table-catalog={other}"])
 
 
 def test_catalog_and_schema_names_from_configuration_are_checked():

@@ -11,13 +11,13 @@ import pyarrow as pa
 import pytest
 
 from soundlake import lake as lk
-from soundlake.bronze import DEMO_TABLES
 from soundlake.local.demo_bronze import write_slice
 from soundlake.silver.ingest import changes_name, ingest_log_name, rescued_name, run_table
 from soundlake.silver.sources import LocalFileSource
+from demo_tables import table
 from test_silver_stream import silver_users, user
 
-USERS = DEMO_TABLES["dim_users"]
+USERS = table("dim_users")
 HERE = Path(__file__).resolve().parent
 
 

@@ -9,14 +9,15 @@ import pyarrow as pa
 import pytest
 
 from soundlake import lake as lk
-from soundlake.bronze import DEMO_TABLES
 from soundlake.local.demo_bronze import write_slice
 from soundlake.silver.ingest import changes_name, run_table
 from soundlake.silver.sources import AutoLoaderSource, LocalFileSource, conform
 
+from demo_tables import table
+
 UTC = dt.timezone.utc
-USERS = DEMO_TABLES["dim_users"]
-STREAMS = DEMO_TABLES["fact_streams"]
+USERS = table("dim_users")
+STREAMS = table("fact_streams")
 
 
 def ts(day: int) -> dt.datetime:
@@ -131,7 +132,7 @@ def test_conform_rescues_unknown_columns_and_whole_columns_of_another_type(spark
     assert rows[0]._source_file == "f.parquet"
 
 
-TRACKS = DEMO_TABLES["dim_tracks"]
+TRACKS = table("dim_tracks")
 
 
 def _track(tid: int, **over) -> dict:
@@ -256,7 +257,7 @@ def test_a_file_from_the_typescript_writer_reads_exactly(spark, tmp_path):
     bronze = tmp_path / "bronze"
     shutil.copytree(Path(__file__).parent / "fixtures" / "ts-writer-bronze", bronze)
     lake = lk.PathLake(str(tmp_path / "lake"))
-    s = run_table(spark, lake, LocalFileSource(str(bronze)), DEMO_TABLES["dim_tracks"])
+    s = run_table(spark, lake, LocalFileSource(str(bronze)), TRACKS)
     assert (len(s.files), s.rows, s.rescued) == (1, 3, 0)
     rows = lk.read(spark, lake, "silver", "tracks").orderBy("track_id").collect()
     r1, r2, r3 = rows

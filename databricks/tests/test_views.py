@@ -7,6 +7,8 @@ import pytest
 
 from soundlake.silver import views as v
 
+from demo_tables import CATALOG
+
 GOOD = {
     "name": "plays",
     "base": {"table": "streams", "alias": "s", "columns": ["stream_id", "ms_played"]},
@@ -41,13 +43,12 @@ def test_rendered_view_runs_and_joins_as_described(spark):
 
 
 def test_configured_views_parse_and_run_on_empty_silver_tables(spark):
-    from soundlake.bronze import DEMO_TABLES
-    from soundlake.silver.transforms import transform
+    from soundlake.silver.transforms import apply
 
-    for t in DEMO_TABLES.values():
-        transform(t.name, spark.createDataFrame([], t.schema)).createOrReplaceTempView(f"ev_{t.silver_name}")
-    for i, raw in enumerate(v.load_views()):
-        spec = v.validate(raw, f"views[{i}]", TABLES)
+    for t in CATALOG.tables:
+        b = t.bronze_table()
+        apply(spark.createDataFrame([], b.schema), b.transforms).createOrReplaceTempView(f"ev_{b.silver_name}")
+    for i, spec in enumerate(v.check_views(CATALOG)):
         spark.sql(v.render(spec, f"ev_view_{i}", lambda t: f"ev_{t}", temporary=True))
         cols = spark.table(f"ev_view_{i}").columns
         assert cols == spec["base"]["columns"] + [c for j in spec["joins"] for c in j["columns"]]
@@ -100,3 +101,72 @@ def test_bad_descriptions_fail_naming_the_field(path, value, field, message):
 def test_views_file_must_hold_a_list():
     with pytest.raises(v.ViewSpecError, match="^views: must be a list"):
         v.load_views("views: {}")
+
+
+def test_views_are_checked_against_the_catalog_at_load():
+    """A view naming a table or a column the catalog does not have fails before any SQL runs."""
+    from importlib import resources
+
+    import yaml
+
+    doc = yaml.safe_load(resources.files("soundlake").joinpath("conf/views.yml").read_text())
+
+    def fails(mutate, field: str, message: str) -> None:
+        d = copy.deepcopy(doc)
+        mutate(d["views"][0])
+        with pytest.raises(v.ViewSpecError) as e:
+            v.check_views(CATALOG, yaml.safe_dump(d))
+        assert e.value.field == field and message in str(e.value), str(e.value)
+
+    v.check_views(CATALOG)  # the repository's views fit the repository's catalog
+    fails(lambda x: x["base"].update(table="playlists"), "views[0].base.table", "unknown table 'playlists'")
+    fails(lambda x: x["joins"][1]["columns"].append("tempo"), "views[0].joins[1].columns[3]",
+          "silver table 'tracks' has no column 'tempo'")
+    fails(lambda x: x["joins"][0].update(condition="s.user_id = u.id"), "views[0].joins[0].condition",
+          "u.id: silver table 'users' has no column 'id'")
+    fails(lambda x: x.update(name="users_changes"), "views[0].name",
+          "'users_changes' is a silver table of the catalog's tables[0] (dim_users)")
+    # a table leaving the catalog takes its views with it: loudly
+    with pytest.raises(v.ViewSpecError, match=r"views\[0\]\.joins\[0\]\.table: unknown table 'users'"):
+        v.check_views(CATALOG.without("dim_users"))
+    # columns added by transforms and the lineage columns are there to use
+    v.check_views(CATALOG, yaml.safe_dump({"views": [{"name": "flags", "base": {
+        "table": "tracks", "alias": "t", "columns": ["duration_flag", "_ingested_at"]}}]}))
+
+
+@pytest.mark.local_only
+def test_a_view_over_a_table_whose_contract_is_held_is_checked_when_created(spark, tmp_path):
+    """A plain catalog table has no declared columns: a view may name it, and its columns are
+    checked against the silver table once silver has created it (before: a clear error)."""
+    import yaml
+
+    from soundlake import lake as lk
+    from soundlake.catalog import parse_catalog
+
+    from demo_tables import REPO_CATALOG
+
+    catalog = parse_catalog(REPO_CATALOG.read_text() + """
+  - name: dim_playlists
+    source: { schema: public, table: dim_playlists }
+    watermark: { column: updated_at, kind: timestamp }
+    primaryKey: [playlist_id]
+""")
+    lake = lk.PathLake(str(tmp_path / "lake"))
+
+    def views(columns: list[str]) -> str:
+        return yaml.safe_dump({"views": [{"name": "playlist_owners", "base": {
+            "table": "dim_playlists", "alias": "p", "columns": columns}, "joins": [{
+                "table": "users", "alias": "u", "type": "left", "columns": ["user_name"],
+                "condition": "p.owner_id = u.user_id"}]}]})
+
+    v.check_views(catalog, views(["playlist_id", "title"]))  # at load: the table is known, its columns not yet
+    with pytest.raises(v.ViewSpecError, match="silver table 'dim_playlists' does not exist yet"):
+        v.create_views(spark, lake, catalog, temporary=True, text=views(["playlist_id", "title"]))
+    for name, ddl in (("dim_playlists", "playlist_id int, owner_id int, title string, updated_at timestamp"),
+                      ("users", "user_id int, user_name string")):
+        spark.createDataFrame([], ddl).write.format("delta").save(lake.path("silver", name))
+    assert v.create_views(spark, lake, catalog, temporary=True, text=views(["playlist_id", "title"])) == [
+        "silver_playlist_owners"]
+    assert spark.table("silver_playlist_owners").columns == ["playlist_id", "title", "user_name"]
+    with pytest.raises(v.ViewSpecError, match=r"views\[0\]\.base\.columns\[1\]: silver table 'dim_playlists' has no column 'mood'"):
+        v.create_views(spark, lake, catalog, temporary=True, text=views(["playlist_id", "mood"]))

@@ -5,10 +5,10 @@
  */
 
 /** Letters, digits, underscore; must not start with a digit. Covers real schema/table/column names. */
-const SQL_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+export const SQL_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
 /** Names of bronze tables become folder names and Table Storage keys: keep them boring. */
-const TABLE_NAME = /^[a-z][a-z0-9_]{0,62}$/;
+export const TABLE_NAME = /^[a-z][a-z0-9_]{0,62}$/;
 
 export function isSqlIdentifier(name: string): boolean {
   return SQL_IDENTIFIER.test(name);

@@ -39,7 +39,7 @@ beforeAll(async () => {
   const config = join(dir, 'soundlake.yaml');
   await writeFile(
     config,
-    `version: 1\ndefaults:\n  lagSeconds: 0\ntables:\n  - name: tracks\n    schema: ${h.schema}\n    table: tracks\n    watermark: { column: updated_at, kind: timestamp }\n    primaryKey: [track_id]\n`,
+    `version: 1\ndefaults:\n  lagSeconds: 0\ntables:\n  - name: tracks\n    source: { schema: ${h.schema}, table: tracks }\n    watermark: { column: updated_at, kind: timestamp }\n    primaryKey: [track_id]\n`,
   );
   env = { ...process.env, ...testEnv(h.id), SOUNDLAKE_CONFIG: config, LOG_LEVEL: 'info' };
 });
@@ -94,7 +94,7 @@ describe('soundlake CLI', () => {
     await h.db.query(`INSERT INTO ${h.schema}.plain SELECT i, 'row ' || i, TIMESTAMPTZ '2026-02-01' + i * INTERVAL '1 second' FROM generate_series(1, 300) i`);
     const dir = await mkdtemp(join(tmpdir(), 'soundlake-cli-'));
     const config = join(dir, 'soundlake.yaml');
-    const entry = (name: string): string => `  - name: ${name}\n    schema: ${h.schema}\n    table: ${name}\n    watermark: { column: updated_at, kind: timestamp }\n    primaryKey: [id]\n`;
+    const entry = (name: string): string => `  - name: ${name}\n    source: { schema: ${h.schema}, table: ${name} }\n    watermark: { column: updated_at, kind: timestamp }\n    primaryKey: [id]\n`;
     await writeFile(config, `version: 1\ndefaults:\n  lagSeconds: 0\ntables:\n${entry('open_ended')}${entry('far_future')}${entry('plain')}`);
 
     const { stdout, code } = await soundlakeWith({ SOUNDLAKE_CONFIG: config }, 'ingest', '--json', '--concurrency', '3');
@@ -123,7 +123,7 @@ describe('soundlake CLI', () => {
     await h.db.query(`INSERT INTO ${h.schema}.crashy SELECT i, md5(i::text), TIMESTAMPTZ '2026-02-01' + i * INTERVAL '1 second' FROM generate_series(1, 20000) i`);
     const dir = await mkdtemp(join(tmpdir(), 'soundlake-cli-'));
     const config = join(dir, 'soundlake.yaml');
-    await writeFile(config, `version: 1\ndefaults:\n  lagSeconds: 0\n  maxRowsPerFile: 400\ntables:\n  - name: crashy\n    schema: ${h.schema}\n    table: crashy\n    watermark: { column: updated_at, kind: timestamp }\n    primaryKey: [id]\n`);
+    await writeFile(config, `version: 1\ndefaults:\n  lagSeconds: 0\n  maxRowsPerFile: 400\ntables:\n  - name: crashy\n    source: { schema: ${h.schema}, table: crashy }\n    watermark: { column: updated_at, kind: timestamp }\n    primaryKey: [id]\n`);
     const changes = { SOUNDLAKE_CONFIG: config, LEASE_SECONDS: '10' };
     const parts = async (): Promise<number> => (await h.app.watermarks.get('crashy'))?.pending?.parts.length ?? 0;
 

@@ -13,13 +13,11 @@ defaults:
   lagSeconds: 10
 tables:
   - name: dim_users
-    schema: public
-    table: dim_users
+    source: { schema: public, table: dim_users }
     watermark: { column: updated_at, kind: timestamp }
     primaryKey: [user_id]
   - name: fact_streams
-    schema: public
-    table: fact_streams
+    source: { schema: public, table: fact_streams }
     watermark: { column: updated_at, kind: timestamp }
     primaryKey: [stream_id]
     maxRowsPerFile: 500000
@@ -51,20 +49,16 @@ describe('soundlake.yaml', () => {
 version: 1
 tables:
   - name: Dim-Users
-    schema: public
-    table: dim_users
+    source: { schema: public, table: dim_users }
     watermark: { column: updated_at, kind: clock }
     primaryKey: []
     colour: blue
   - name: facts
-    schema: public
-    table: fact_streams
+    source: { schema: public, table: fact_streams, columns: [user_id] }
     watermark: { column: updated_at, kind: timestamp }
     primaryKey: [stream_id]
-    columns: [user_id]
   - name: facts
-    schema: public
-    table: fact_streams
+    source: { schema: public, table: fact_streams }
     watermark: { column: updated_at, kind: timestamp }
     primaryKey: [stream_id]
     maxRowsPerFile: 0
@@ -75,8 +69,8 @@ tables:
         expect.stringMatching(/^tables\[0\]\.watermark\.kind: /),
         expect.stringMatching(/^tables\[0\]\.primaryKey: needs at least one column/),
         expect.stringMatching(/^tables\[0\]: .*colour/),
-        expect.stringMatching(/^tables\[1\]\.columns: must include "updated_at"/),
-        expect.stringMatching(/^tables\[1\]\.columns: must include "stream_id"/),
+        expect.stringMatching(/^tables\[1\]\.source\.columns: must include "updated_at"/),
+        expect.stringMatching(/^tables\[1\]\.source\.columns: must include "stream_id"/),
         expect.stringMatching(/^tables\[2\]\.maxRowsPerFile: /),
       ]),
     );
@@ -88,13 +82,12 @@ tables:
 version: 1
 tables:
   - name: users
-    schema: public
-    table: "users; DROP TABLE x"
+    source: { schema: public, table: "users; DROP TABLE x" }
     watermark: { column: "updated_at\\" OR 1=1 --", kind: timestamp }
     primaryKey: ["id]; DELETE FROM y; --"]
 `);
     expect(problems).toEqual([
-      expect.stringMatching(/^tables\[0\]\.table: must be a SQL identifier/),
+      expect.stringMatching(/^tables\[0\]\.source\.table: must be a SQL identifier/),
       expect.stringMatching(/^tables\[0\]\.watermark\.column: must be a SQL identifier/),
       expect.stringMatching(/^tables\[0\]\.primaryKey\[0\]: must be a SQL identifier/),
     ]);

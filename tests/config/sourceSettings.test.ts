@@ -12,15 +12,16 @@ const table = (extra: string): string => `
 version: 1
 tables:
   - name: dim_users
-    schema: dbo
-    table: dim_users
+    source:
+      schema: dbo
+      table: dim_users
+${extra}
     watermark: { column: updated_at, kind: timestamp }
-    primaryKey: [user_id]
-${extra}`;
+    primaryKey: [user_id]`;
 
 describe('timeZone in soundlake.yaml', () => {
   it('keeps a time zone per table and leaves it out when unset', () => {
-    const [zoned] = parsePipelineConfig(table('    timeZone: W. Europe Standard Time')).tables;
+    const [zoned] = parsePipelineConfig(table('      timeZone: W. Europe Standard Time')).tables;
     expect(zoned?.timeZone).toBe('W. Europe Standard Time');
     const [plain] = parsePipelineConfig(table('')).tables;
     expect(plain).not.toHaveProperty('timeZone');
@@ -28,16 +29,16 @@ describe('timeZone in soundlake.yaml', () => {
 
   it('refuses text that cannot be a time zone name, with its path', () => {
     try {
-      parsePipelineConfig(table("    timeZone: \"UTC'; DROP TABLE x --\""), 'bad.yaml');
+      parsePipelineConfig(table("      timeZone: \"UTC'; DROP TABLE x --\""), 'bad.yaml');
       throw new Error('expected a ConfigError');
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);
-      expect((err as ConfigError).problems).toEqual([expect.stringMatching(/^tables\[0\]\.timeZone: must be a time zone name as SQL Server spells it/)]);
+      expect((err as ConfigError).problems).toEqual([expect.stringMatching(/^tables\[0\]\.source\.timeZone: must be a time zone name as SQL Server spells it/)]);
     }
   });
 
   it('is refused for a Postgres source, which would ignore it', () => {
-    const [t] = parsePipelineConfig(table('    timeZone: Tokyo Standard Time')).tables;
+    const [t] = parsePipelineConfig(table('      timeZone: Tokyo Standard Time')).tables;
     const described: SourceColumn[] = [
       { name: 'user_id', sourceType: 'integer', nullable: false, parquet: { kind: 'int32' } },
       { name: 'updated_at', sourceType: 'timestamp without time zone', nullable: false, parquet: { kind: 'timestamp' } },

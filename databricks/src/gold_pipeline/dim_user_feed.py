@@ -1,7 +1,8 @@
 # dim_user_feed: the CDC source of dim_user (silver change feed, null keys dropped).
 from pyspark import pipelines as dp
-from soundlake.gold.dims import DIM_USER as SPEC, feed
+from soundlake.gold.dims import DIM_USER as SPEC
 from soundlake.gold.pipeline import silver_table
+from soundlake.gold.scd2 import feed
 
 
 @dp.temporary_view(name=SPEC.feed_name)

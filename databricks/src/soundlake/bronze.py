@@ -1,7 +1,9 @@
 """The bronze contract, reader side (docs/bronze-layout.md).
 
-One place that knows where bronze files live, how they are named and which columns and
-Spark types the demo source's tables carry. Silver reads bronze only through this module.
+One place that knows where bronze files live, how they are named, how a manifest's Parquet
+types map to Spark types, and how one table is shaped for silver (BronzeTable: built from its
+catalog entry and its column contract, see catalog.py and silver/contract.py). Silver reads
+bronze only through this module.
 """
 from __future__ import annotations
 
@@ -37,6 +39,34 @@ def spark_type(name: str) -> T.DataType:
 def struct(columns: "Iterable[tuple[str, str]]") -> StructType:
     return StructType([T.StructField(c, spark_type(t), True) for c, t in columns])
 
+
+# The manifest's `parquetType` (shared/source/parquetTypes.ts, describeParquetType) -> the
+# Spark type a reader gets for it (docs/bronze-layout.md, the type table).
+PARQUET_TO_SPARK = {
+    "INT32": "int", "INT32(INT_16)": "smallint", "INT64": "bigint", "FLOAT": "float",
+    "DOUBLE": "double", "BOOLEAN": "boolean", "STRING": "string", "BINARY": "binary",
+    "DATE": "date", "TIMESTAMP(MICROS,UTC)": "timestamp",
+}
+_PARQUET_DECIMAL = re.compile(r"^DECIMAL\((\d+),(\d+)\)$")
+
+
+def spark_type_of_parquet(parquet_type: str) -> str:
+    """Contract type name for a manifest's `parquetType`; ValueError for one bronze never writes."""
+    if parquet_type in PARQUET_TO_SPARK:
+        return PARQUET_TO_SPARK[parquet_type]
+    m = _PARQUET_DECIMAL.match(parquet_type)
+    if m:
+        return f"decimal({int(m[1])},{int(m[2])})"
+    raise ValueError(f"parquetType {parquet_type!r} is not one the bronze writer produces")
+
+
+def parquet_type_of_spark(spark_type_name: str) -> str:
+    """The manifest's `parquetType` for a contract type (what the TypeScript writer records)."""
+    t = spark_type(spark_type_name)
+    if isinstance(t, T.DecimalType):
+        return f"DECIMAL({t.precision},{t.scale})"
+    return {v: k for k, v in PARQUET_TO_SPARK.items()}[t.simpleString()]
+
 TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 DATA_FILE = re.compile(
     r"(?:^|/)(?P<table>[a-z][a-z0-9_]{0,62})/load_date=(?P<load_date>\d{4}-\d{2}-\d{2})/"
@@ -48,13 +78,16 @@ SOURCE_FILE_COLUMN = "_source_file"
 
 @dataclass(frozen=True)
 class BronzeTable:
-    """One bronze table: its folder name, primary key, watermark column and typed columns."""
+    """One bronze table as silver reads it: folder name, silver name, primary key, typed columns
+    (the contract: declared in the catalog, or held since first sight), the column that orders
+    versions, and the transforms silver applies (catalog.Transform)."""
 
     name: str
     silver_name: str
     keys: tuple[str, ...]
     columns: tuple[tuple[str, str], ...]  # (name, Spark DDL type), in source order
     sequence_column: str = "updated_at"
+    transforms: tuple = ()
 
     def __post_init__(self) -> None:
         if not TABLE_NAME.match(self.name):
@@ -82,42 +115,6 @@ class BronzeTable:
 
     def manifest_folder(self, bronze_root: str) -> str:
         return f"{bronze_root.rstrip('/')}/_manifests/{self.name}/"
-
-
-TS = "timestamp"
-DEMO_TABLES: dict[str, BronzeTable] = {
-    t.name: t
-    for t in (
-        BronzeTable(
-            "dim_users", "users", ("user_id",),
-            (("user_id", "int"), ("user_name", "string"), ("country", "string"),
-             ("subscription_type", "string"), ("signup_date", "date"), ("updated_at", TS)),
-        ),
-        BronzeTable(
-            "dim_artists", "artists", ("artist_id",),
-            (("artist_id", "int"), ("artist_name", "string"), ("genre", "string"),
-             ("country", "string"), ("updated_at", TS)),
-        ),
-        BronzeTable(
-            "dim_albums", "albums", ("album_id",),
-            (("album_id", "int"), ("album_name", "string"), ("artist_id", "int"),
-             ("release_date", "date"), ("updated_at", TS)),
-        ),
-        BronzeTable(
-            "dim_tracks", "tracks", ("track_id",),
-            (("track_id", "int"), ("track_name", "string"), ("artist_id", "int"),
-             ("album_id", "int"), ("duration_sec", "int"), ("release_date", "date"),
-             ("explicit", "boolean"), ("danceability", "decimal(4,3)"),
-             ("energy", "decimal(4,3)"), ("tempo_bpm", "decimal(6,2)"), ("updated_at", TS)),
-        ),
-        BronzeTable(
-            "fact_streams", "streams", ("stream_id",),
-            (("stream_id", "bigint"), ("user_id", "int"), ("track_id", "int"),
-             ("streamed_at", TS), ("ms_played", "int"), ("device_type", "string"),
-             ("updated_at", TS)),
-        ),
-    )
-}
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,20 @@ def sql_string(s: str) -> str:
     return "'" + str(s).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def exists(spark: SparkSession, lake: Lake, layer: str, name: str) -> bool:
+    """Whether the table has been created (a Delta folder locally, a Unity Catalog table)."""
+    if isinstance(lake, PathLake):
+        return (Path(lake.path(layer, name)) / "_delta_log").is_dir()
+    return spark.catalog.tableExists(lake.sql_name(layer, name).replace("`", ""))
+
+
+def add_columns(spark: SparkSession, lake: Lake, layer: str, name: str,
+                columns: "list[tuple[str, str]]") -> None:
+    """Add nullable columns at the end (rows written before read NULL there)."""
+    cols = ", ".join(f"`{c}` {t}" for c, t in columns)
+    spark.sql(f"ALTER TABLE {lake.sql_name(layer, name)} ADD COLUMNS ({cols})")
+
+
 def read(spark: SparkSession, lake: Lake, layer: str, name: str) -> DataFrame:
     return spark.table(lake.sql_name(layer, name))
 

@@ -1,9 +1,9 @@
-"""The four SCD2 dimensions of the star schema, described once for DLT and the local engine."""
+"""The four SCD2 dimensions of the star schema, described once for DLT and the local engine
+(plain data: gold/needs.py checks them against the catalog without Spark)."""
 from __future__ import annotations
 
 from soundlake.config import settings
-from soundlake.gold.expectations import Expectations
-from soundlake.gold.scd2 import ScdSpec, feed, scd2_history  # noqa: F401  (re-exported)
+from soundlake.gold.spec import Expectations, ScdSpec
 
 
 def _not_null(*cols: str) -> dict[str, str]:

@@ -8,17 +8,12 @@ conditions below are written NULL-safe so DLT and the local engine agree.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-
-@dataclass(frozen=True)
-class Expectations:
-    drop: dict[str, str] = field(default_factory=dict)
-    warn: dict[str, str] = field(default_factory=dict)
-    fail: dict[str, str] = field(default_factory=dict)
+from soundlake.gold.spec import Expectations  # noqa: F401  (plain data, re-exported)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from pyspark.sql import Window
 
 from soundlake.config import settings
 from soundlake.gold.expectations import Expectations
+from soundlake.gold.needs import STREAM_COLUMNS
 from soundlake.gold.scd2 import END_AT, START_AT
 
 BEGINNING = "0001-01-01 00:00:00"
@@ -73,8 +74,7 @@ def fact_stream(
     dim_artist: DataFrame,
     dim_album: DataFrame,
 ) -> DataFrame:
-    s = streams.select("stream_id", "user_id", "track_id", "streamed_at", "ms_played",
-                       "device_type", "updated_at")
+    s = streams.select(*STREAM_COLUMNS)
     ts = F.col("streamed_at")
     u = versions_as_of(dim_user, "user_id", "user")
     t = versions_as_of(dim_track, "track_id", "track", extra=("artist_id", "album_id"))

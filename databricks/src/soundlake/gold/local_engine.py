@@ -15,7 +15,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
 from soundlake import lake as lk
+from soundlake.catalog import Catalog
 from soundlake.gold import expectations as ex
+from soundlake.gold import needs
 from soundlake.gold.dim_date import dim_date
 from soundlake.gold.dims import DIMENSIONS
 from soundlake.gold.fact_stream import (
@@ -74,7 +76,11 @@ def run_dimension(spark: SparkSession, lake: lk.Lake, spec: ScdSpec) -> DimStats
     return stats
 
 
-def run_gold(spark: SparkSession, lake: lk.Lake, progress: Progress = lambda _m: None) -> dict:
+def run_gold(spark: SparkSession, lake: lk.Lake, catalog: Catalog,
+             progress: Progress = lambda _m: None) -> dict:
+    """Gold from silver; first checks that the catalog gives every silver table and column
+    gold reads (gold/needs.py), naming what is missing."""
+    needs.check(catalog, needs.held_columns(spark, lake, catalog))
     out: dict = {}
     for spec in DIMENSIONS.values():
         progress(f"gold: {spec.name} <- silver.{spec.silver_changes} (SCD2)")
@@ -84,7 +90,7 @@ def run_gold(spark: SparkSession, lake: lk.Lake, progress: Progress = lambda _m:
         extra += "".join(f", warned {v} ({k})" for k, v in st.warned().items() if v)
         progress(f"gold: {spec.name}: {st.batches} micro-batch(es){extra}")
 
-    streams = lk.read(spark, lake, "silver", "streams")
+    streams = lk.read(spark, lake, "silver", needs.STREAMS)
     lk.overwrite(dim_date(streams), lake, "gold", "dim_date")
     r = lk.read(spark, lake, "gold", "dim_date").selectExpr("min(date) lo", "max(date) hi").first()
     progress(f"gold: dim_date {r.lo} .. {r.hi}")

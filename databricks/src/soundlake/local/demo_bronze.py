@@ -18,7 +18,7 @@ from typing import Any, Iterable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from soundlake.bronze import DEMO_TABLES, BronzeTable
+from soundlake.bronze import BronzeTable, parquet_type_of_spark
 
 UTC = dt.timezone.utc
 
@@ -33,6 +33,15 @@ def arrow_type(spark_type: str) -> pa.DataType:
         "date": pa.date32(), "timestamp": pa.timestamp("us", tz="UTC"), "boolean": pa.bool_(),
         "double": pa.float64(), "float": pa.float32(), "binary": pa.binary(),
     }[t]
+
+
+def parquet_type_name(t: pa.DataType) -> str:
+    """The manifest's `parquetType` for an Arrow type, as the TypeScript writer records it."""
+    if pa.types.is_decimal(t):
+        return f"DECIMAL({t.precision},{t.scale})"
+    names = {arrow_type(n): n for n in ("smallint", "int", "bigint", "float", "double", "boolean",
+                                         "string", "binary", "date", "timestamp")}
+    return parquet_type_of_spark(names[t]) if t in names else str(t)
 
 
 def arrow_schema(table: BronzeTable, extra: dict[str, pa.DataType] | None = None) -> pa.Schema:
@@ -78,7 +87,7 @@ def write_slice(
         "watermark": {"column": seq, "kind": "timestamp", "low": None,
                       "high": max(highs).isoformat() if highs else None},
         "rows": len(rows), "bytes": sum(f["bytes"] for f in files), "files": files,
-        "columns": [{"name": f.name, "sourceType": str(f.type), "parquetType": str(f.type),
+        "columns": [{"name": f.name, "sourceType": str(f.type), "parquetType": parquet_type_name(f.type),
                      "nullable": f.nullable} for f in schema],
         "primaryKey": list(table.keys),
         "plannedAt": f"{load_date}T00:00:00.000Z", "committedAt": f"{load_date}T00:00:01.000Z",
@@ -167,15 +176,19 @@ def demo_passes(seed: int = 7, users: int = 60, tracks: int = 80, streams_per_pa
     return passes
 
 
-def write_demo(root: str | Path, seed: int = 7, **sizes: int) -> list[str]:
-    """Write the demo passes as bronze slices; `sizes` go to demo_passes (users, tracks, ...)."""
+def write_demo(root: str | Path, seed: int = 7, catalog=None, **sizes: int) -> list[str]:
+    """Write the demo passes as bronze slices of the catalog's five demo tables (their declared
+    contracts); `sizes` go to demo_passes (users, tracks, ...)."""
+    from soundlake.catalog import load_catalog
+
+    catalog = catalog or load_catalog()
     written = []
     for slice_id, tables in demo_passes(seed, **sizes):
         for name, rows in tables.items():
             load_date = max(r["updated_at"] for r in rows).date().isoformat()
             kind = "initial" if slice_id == "s0000000001" else "incremental"
-            written += write_slice(root, DEMO_TABLES[name], rows, slice_id, load_date, kind=kind,
-                                   max_rows_per_file=1000)
+            written += write_slice(root, catalog.table(name).bronze_table(), rows, slice_id,
+                                   load_date, kind=kind, max_rows_per_file=1000)
     return written
 
 

@@ -3,6 +3,10 @@
     .venv/bin/python -m soundlake.local.medallion                 # mirror Azurite's bronze
     .venv/bin/python -m soundlake.local.medallion --bronze-dir D  # use a local bronze folder
 
+Every table of the catalog goes to silver (--catalog, else SOUNDLAKE_CONFIG, else the
+repository's soundlake.yaml: the file the ingestion reads); the catalog, the views and what
+gold reads are checked against each other before anything runs.
+
 Lake state (silver/gold Delta tables, checkpoints, the bronze mirror) lives under
 --lake-dir (default .soundlake/lake). Runs are incremental: a rerun processes only new
 bronze files and never duplicates anything.
@@ -15,8 +19,6 @@ import sys
 import time
 from pathlib import Path
 from typing import Iterable
-
-from soundlake.bronze import DEMO_TABLES
 
 
 def _progress(t0: float):
@@ -33,9 +35,20 @@ def main(argv: Iterable[str] | None = None) -> int:
                     help="silver/gold tables and checkpoints (default .soundlake/lake)")
     ap.add_argument("--container", default=os.environ.get("BRONZE_CONTAINER", "bronze"))
     ap.add_argument("--top", type=int, default=5, help="how many top artists to show")
+    ap.add_argument("--catalog", help="the table catalog (default: SOUNDLAKE_CONFIG, else soundlake.yaml)")
     a = ap.parse_args(list(argv) if argv is not None else None)
 
+    from soundlake.catalog import CatalogError, load_catalog
+    from soundlake.gold.needs import GoldNeedsError
+    from soundlake.silver.views import ViewSpecError
+
     say = _progress(time.monotonic())
+    try:
+        catalog = check(load_catalog(a.catalog))
+    except (CatalogError, ViewSpecError, GoldNeedsError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    say(f"catalog: {catalog.file}: {len(catalog.tables)} table(s)")
     lake_dir = Path(a.lake_dir).resolve()
     if a.bronze_dir:
         bronze = Path(a.bronze_dir).resolve()
@@ -66,13 +79,23 @@ def main(argv: Iterable[str] | None = None) -> int:
     jvm_log = lake_dir / "_logs" / "spark.log"
     spark = local_spark("soundlake-medallion", jvm_log=str(jvm_log))
     say(f"spark: {spark.version}, JVM output in {jvm_log}")
-    run(spark, bronze, lake_dir, say, a.top)
+    run(spark, bronze, lake_dir, say, a.top, catalog)
     say("done")
     spark.stop()
     return 0
 
 
-def run(spark, bronze: Path, lake_dir: Path, say=print, top: int = 5) -> dict[str, int]:
+def check(catalog):
+    """The catalog, once the views and gold are known to find in it what they name."""
+    from soundlake.gold.needs import check as check_gold
+    from soundlake.silver.views import check_views
+
+    check_views(catalog)
+    check_gold(catalog)
+    return catalog
+
+
+def run(spark, bronze: Path, lake_dir: Path, say=print, top: int = 5, catalog=None) -> dict[str, int]:
     """bronze folder -> silver -> gold on `spark`; prints counts and answers; returns counts."""
     from soundlake import lake as lk
     from soundlake.gold.answers import streams_by_subscription, top_artists
@@ -81,14 +104,17 @@ def run(spark, bronze: Path, lake_dir: Path, say=print, top: int = 5) -> dict[st
     from soundlake.silver.sources import LocalFileSource
     from soundlake.silver.views import create_views
 
+    from soundlake.catalog import load_catalog
+
+    catalog = check(catalog or load_catalog())
     lake = lk.PathLake(str(lake_dir))
     say(f"lake: {lake_dir} (silver/, gold/, _checkpoints/)")
 
-    run_silver(spark, lake, LocalFileSource(str(bronze)), list(DEMO_TABLES.values()), say)
-    views = create_views(spark, lake, temporary=True)
+    run_silver(spark, lake, LocalFileSource(str(bronze)), catalog.tables, say)
+    views = create_views(spark, lake, catalog, temporary=True)
     for v in views:
         say(f"silver: view {v} ({spark.table(v).count()} rows)")
-    run_gold(spark, lake, say)
+    run_gold(spark, lake, catalog, say)
 
     counts: dict[str, int] = {}
     print("\n== gold row counts")

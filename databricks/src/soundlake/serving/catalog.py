@@ -119,16 +119,21 @@ COLUMNS: dict[str, dict[str, str]] = {
 }
 
 
-def gold_schemas(spark: SparkSession) -> dict[str, StructType]:
-    """Every gold table's schema, from the gold functions over empty silver-shaped inputs."""
-    from soundlake.bronze import DEMO_TABLES
+def gold_schemas(spark: SparkSession, catalog=None) -> dict[str, StructType]:
+    """Every gold table's schema, from the gold functions over empty inputs shaped like the
+    silver tables of the table catalog (their declared contracts and transforms)."""
+    from soundlake.catalog import load_catalog
+    from soundlake.gold import needs
     from soundlake.gold.dim_date import dim_date
     from soundlake.gold.dims import DIMENSIONS
     from soundlake.gold.fact_stream import fact_stream, fact_stream_quality
     from soundlake.gold.scd2 import END_AT, START_AT
     from soundlake.silver.ingest import changes_schema, silver_schema
 
-    by_silver = {t.silver_name: t for t in DEMO_TABLES.values()}
+    catalog = catalog or load_catalog()
+    needs.check(catalog)
+    by_silver = {name: t.bronze_table() for name, t in catalog.by_silver_name().items()
+                 if name in needs.silver_inputs()}  # gold's inputs (their contracts declared)
 
     def empty(schema: StructType) -> DataFrame:
         return spark.createDataFrame([], schema)

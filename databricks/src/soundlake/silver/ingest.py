@@ -1,8 +1,9 @@
 """Silver: bronze files -> transformed, de-duplicated Delta tables, exactly once.
 
-Per bronze table, one streaming query (checkpointed, `availableNow`) hands each new file
-to `write_batch`, which in one micro-batch:
-  1. applies the table's transformation (silver/transforms.py) and stamps `_ingested_at`
+Per catalog table, the column contract is resolved (silver/contract.py: declared, held, or
+inferred from bronze's manifests at first sight), then one streaming query (checkpointed,
+`availableNow`) hands each new file to `write_batch`, which in one micro-batch:
+  1. applies the table's transforms (catalog `silver.transforms`, silver/transforms.py) and stamps `_ingested_at`
      once (one time stamp, the same in every table the batch writes),
   2. keeps rows with rescued data in `silver.<name>_rescued` (nothing unexpected is lost),
   3. drops `_rescued_data`,
@@ -24,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterable
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -38,9 +39,11 @@ from pyspark.sql.types import (
 )
 
 from soundlake import lake as lk
-from soundlake.bronze import DEMO_TABLES, RESCUED_COLUMN, SOURCE_FILE_COLUMN, BronzeTable, struct
+from soundlake.bronze import RESCUED_COLUMN, SOURCE_FILE_COLUMN, BronzeTable, struct
+from soundlake.catalog import TableEntry
+from soundlake.silver import contract
 from soundlake.silver.sources import BronzeSource
-from soundlake.silver.transforms import transform
+from soundlake.silver.transforms import apply
 from soundlake.utils import (
     drop_rescued_data,
     try_persist,
@@ -78,7 +81,7 @@ def ingest_log_name(table: BronzeTable) -> str:
 def silver_schema(spark: SparkSession, table: BronzeTable) -> StructType:
     """Columns of `silver.<name>`: transformed business columns, then lineage."""
     empty = spark.createDataFrame([], table.schema)
-    cols = transform(table.name, empty).schema
+    cols = apply(empty, table.transforms).schema
     return StructType(list(cols.fields)).add(SOURCE_FILE_COLUMN, "string").add(
         "_ingested_at", "timestamp"
     )
@@ -88,9 +91,20 @@ def changes_schema(spark: SparkSession, table: BronzeTable) -> StructType:
     return StructType(list(silver_schema(spark, table).fields)).add("_row_hash", "string")
 
 
-def ensure_silver_tables(spark: SparkSession, lake: lk.Lake, table: BronzeTable) -> None:
-    lk.ensure_table(spark, lake, "silver", table.silver_name, silver_schema(spark, table),
-                    f"Latest version per {', '.join(table.keys)} of bronze {table.name}")
+def ensure_silver_tables(spark: SparkSession, lake: lk.Lake, table: BronzeTable,
+                         origin: str = "catalog") -> None:
+    """Create the four silver tables of `table` (the contract's origin recorded on the first),
+    or give existing ones the columns a grown contract or a new transform adds."""
+    wanted = silver_schema(spark, table)
+    if lk.exists(spark, lake, "silver", table.silver_name):
+        have = {f.name for f in lk.read(spark, lake, "silver", table.silver_name).schema.fields}
+        missing = [(f.name, f.dataType.simpleString()) for f in wanted.fields if f.name not in have]
+        if missing:
+            lk.add_columns(spark, lake, "silver", table.silver_name, missing)
+            lk.add_columns(spark, lake, "silver", changes_name(table), missing)
+    lk.ensure_table(spark, lake, "silver", table.silver_name, wanted,
+                    f"Latest version per {', '.join(table.keys)} of bronze {table.name}",
+                    {contract.CONTRACT_PROPERTY: origin})
     lk.ensure_table(spark, lake, "silver", changes_name(table), changes_schema(spark, table),
                     f"Every distinct version of bronze {table.name} (append-only CDC feed)")
     lk.ensure_table(spark, lake, "silver", rescued_name(table), RESCUED_SCHEMA,
@@ -102,6 +116,7 @@ def ensure_silver_tables(spark: SparkSession, lake: lk.Lake, table: BronzeTable)
 @dataclass
 class BatchStats:
     run_id: str = ""  # the run's rows in <name>_ingest_log
+    skipped: str = ""  # why the table was left for a later run (no committed bronze slice yet)
     batches: int = 0
     rows: int = 0
     rescued: int = 0
@@ -121,7 +136,7 @@ def write_batch(
     # even where the batch is recomputed for each write (no cache on serverless before
     # environment version 5)
     stamp = dt.datetime.now(dt.timezone.utc)
-    df = transform(table.name, rows).withColumn("_ingested_at", F.lit(stamp))
+    df = apply(rows, table.transforms).withColumn("_ingested_at", F.lit(stamp))
     df, cached = try_persist(df)
     try:
         agg = df.agg(
@@ -143,7 +158,7 @@ def write_batch(
 
 
 def _business(spark: SparkSession, table: BronzeTable) -> list[str]:
-    return [c for c in transform(table.name, spark.createDataFrame([], table.schema)).columns]
+    return apply(spark.createDataFrame([], table.schema), table.transforms).columns
 
 
 def _merge_rescued(spark: SparkSession, lake: lk.Lake, table: BronzeTable, df: DataFrame) -> None:
@@ -193,9 +208,10 @@ def run_table(
     lake: lk.Lake,
     source: BronzeSource,
     table: BronzeTable,
+    origin: str = "catalog",
 ) -> BatchStats:
     """Process every bronze file of `table` not yet in the checkpoint, then stop."""
-    ensure_silver_tables(spark, lake, table)
+    ensure_silver_tables(spark, lake, table, origin)
     run_id = uuid.uuid4().hex  # read (never assigned) inside the batch function
 
     def on_batch(batch: DataFrame, batch_id: int) -> None:
@@ -210,13 +226,21 @@ def run_silver(
     spark: SparkSession,
     lake: lk.Lake,
     source: BronzeSource,
-    tables: list[BronzeTable] | None = None,
+    tables: Iterable[TableEntry],
     progress: Callable[[str], None] = lambda _m: None,
 ) -> dict[str, BatchStats]:
+    """Silver for each catalog table: resolve its contract, then take its new bronze files."""
     out: dict[str, BatchStats] = {}
-    for t in tables or list(DEMO_TABLES.values()):
-        progress(f"silver: {t.name} -> silver.{t.silver_name}")
-        s = run_table(spark, lake, source, t)
+    for entry in tables:
+        resolved = contract.resolve(spark, lake, source.bronze_root, entry)
+        if resolved is None:
+            why = "no committed bronze slice yet (no manifest under _manifests/); left for a later run"
+            progress(f"silver: {entry.name}: {why}")
+            out[entry.name] = BatchStats(skipped=why)
+            continue
+        t = resolved.table
+        progress(f"silver: {t.name} -> silver.{t.silver_name} (contract: {resolved.origin})")
+        s = run_table(spark, lake, source, t, resolved.origin)
         progress(
             f"silver: {t.name}: run {s.run_id}: {len(s.files)} new file(s), {s.rows} row(s), "
             f"{s.rescued} with rescued data, {s.batches} micro-batch(es)"

@@ -25,6 +25,8 @@ REBASE_MODE = "CORRECTED"
 
 
 class BronzeSource(Protocol):
+    bronze_root: str  # <root>/<table>/ holds the data, <root>/_manifests/<table>/ the manifests
+
     def stream(self, spark: SparkSession, table: BronzeTable) -> DataFrame:
         """The streaming DataFrame whose micro-batches carry new bronze data."""
 

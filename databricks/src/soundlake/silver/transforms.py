@@ -1,7 +1,13 @@
-"""Silver transformations: pure DataFrame -> DataFrame functions, one per bronze table."""
+"""Silver transformations: pure DataFrame -> DataFrame functions, parameterised by column.
+
+The catalog (soundlake.yaml, `silver.transforms`) says which apply to a table, in order, by
+name and arguments: `{ fn: upper, column: user_name }`. The names and arguments a catalog may
+use are those of the catalog schema (shared/config/catalogSchema.ts, TRANSFORMS); REGISTRY here
+must offer exactly those (tests/test_transforms.py holds the two together).
+"""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Iterable
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -16,42 +22,43 @@ WHITE_SPACE = r"\p{IsWhite_Space}"
 SPECIAL_CHARACTERS = r"[^\p{L}\p{M}\p{N}\p{IsJoin_Control}" + WHITE_SPACE + "]"
 
 
-def upper_user_names(df: DataFrame) -> DataFrame:
-    return df.withColumn("user_name", F.upper(F.col("user_name")))
+def upper(df: DataFrame, column: str) -> DataFrame:
+    """Upper-case a text column (any script; NULL stays NULL)."""
+    return df.withColumn(column, F.upper(F.col(column)))
 
 
-def strip_special_characters(df: DataFrame, column: str = "artist_name") -> DataFrame:
+def strip_special_characters(df: DataFrame, column: str) -> DataFrame:
     """Remove punctuation and symbols, then collapse runs of white space and trim."""
     cleaned = F.regexp_replace(F.col(column), SPECIAL_CHARACTERS, "")
     cleaned = F.trim(F.regexp_replace(cleaned, WHITE_SPACE + "+", " "))
     return df.withColumn(column, cleaned)
 
 
-def add_duration_flag(df: DataFrame, thresholds: DurationThresholds | None = None) -> DataFrame:
-    """short below `short_below_sec`, long from `long_from_sec`, medium between; NULL stays NULL."""
+def duration_flag(df: DataFrame, column: str, into: str = "duration_flag",
+                  thresholds: DurationThresholds | None = None) -> DataFrame:
+    """Add `into`: short below `short_below_sec` seconds of `column`, long from `long_from_sec`,
+    medium between (conf/lakehouse.yml); NULL stays NULL."""
     t = thresholds or settings().duration
-    d = F.col("duration_sec")
+    d = F.col(column)
     flag = (
         F.when(d.isNull(), F.lit(None).cast("string"))
         .when(d < t.short_below_sec, "short")
         .when(d < t.long_from_sec, "medium")
         .otherwise("long")
     )
-    return df.withColumn("duration_flag", flag)
+    return df.withColumn(into, flag)
 
 
-def identity(df: DataFrame) -> DataFrame:
-    return df
-
-
-TRANSFORMS: dict[str, Callable[[DataFrame], DataFrame]] = {
-    "dim_users": upper_user_names,
-    "dim_artists": strip_special_characters,
-    "dim_tracks": add_duration_flag,
-    "dim_albums": identity,
-    "fact_streams": identity,
+REGISTRY: dict[str, Callable[..., DataFrame]] = {
+    "upper": upper,
+    "strip_special_characters": strip_special_characters,
+    "duration_flag": duration_flag,
 }
 
 
-def transform(table: str, df: DataFrame) -> DataFrame:
-    return TRANSFORMS[table](df)
+def apply(df: DataFrame, transforms: Iterable) -> DataFrame:
+    """Apply a table's transforms (catalog.Transform: fn, column, into) in order."""
+    for t in transforms:
+        fn = REGISTRY[t.fn]
+        df = fn(df, t.column, t.into) if t.into else fn(df, t.column)
+    return df

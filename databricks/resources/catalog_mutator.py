@@ -1,0 +1,59 @@
+"""Deploy time: the silver job's table list comes from the table catalog, not from a copy.
+
+databricks.yml names `silver_tables` under `python.mutators`; the Databricks CLI runs it
+(`python -m databricks.bundles.build`, in the venv `python.venv_path`, from the bundle root)
+after loading resources/*.yml, on every validate, deploy and summary. It reads the repository's
+soundlake.yaml (the file the Functions extract by; `SOUNDLAKE_CONFIG`, relative to the
+repository root, names another), validates it, checks that the views and gold find in it what
+they read, and sets the for_each inputs of the silver job's `ingest` task to its table names. A
+bad catalog stops the deploy with the problems named (`tables[2].silver.columns[0].type: ...`).
+
+The wheel the job runs carries the same file (setup.py copies it in when the CLI builds the
+wheel), so the tasks resolve each name against the catalog they were deployed with.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from databricks.bundles.core import Bundle, job_mutator
+from databricks.bundles.jobs import Job
+
+SILVER_ENTRY_POINT = "silver"
+REPOSITORY = Path(__file__).resolve().parents[2]  # databricks/resources/ -> the repository root
+
+
+def _is_silver_ingest(task) -> bool:
+    inner = task.for_each_task.task if task.for_each_task else None
+    wheel = inner.python_wheel_task if inner else None
+    return bool(wheel and wheel.entry_point == SILVER_ENTRY_POINT)
+
+
+def table_names() -> list[str]:
+    """The catalog's tables, once it is valid and gives the views and gold what they read."""
+    from soundlake.catalog import load_catalog, repository_catalog
+    from soundlake.gold.needs import problems as gold_problems
+    from soundlake.silver.views import ViewSpecError, check_views
+
+    catalog = load_catalog(repository_catalog(REPOSITORY))
+    found = [f"gold: {p}" for p in gold_problems(catalog)]
+    try:
+        check_views(catalog)
+    except ViewSpecError as e:
+        found.append(f"conf/views.yml: {e}")
+    if found:
+        raise ValueError(f"the catalog {catalog.file} lacks what downstream reads:\n"
+                         + "\n".join(f"  - {p}" for p in found))
+    return catalog.names
+
+
+@job_mutator
+def silver_tables(bundle: Bundle, job: Job) -> Job:
+    """One for_each iteration per catalog table in the job whose loop runs the `silver` entry point."""
+    if not any(_is_silver_ingest(t) for t in job.tasks):
+        return job
+    inputs = json.dumps(table_names())
+    tasks = [replace(t, for_each_task=replace(t.for_each_task, inputs=inputs)) if _is_silver_ingest(t) else t
+             for t in job.tasks]
+    return replace(job, tasks=tasks)

@@ -1,0 +1,156 @@
+import { z } from 'zod';
+import { SQL_IDENTIFIER, SQL_IDENTIFIER_RULE, TABLE_NAME, TABLE_NAME_RULE } from './identifiers.js';
+
+/**
+ * The table catalog (soundlake.yaml) as ONE schema: zod validates it here, and the JSON Schema
+ * generated from it (`catalogJsonSchema()`, written to databricks/src/soundlake/conf/
+ * catalog.schema.json by `npm run catalog:schema`) is what the Python side validates with.
+ *
+ * Messages that are not plain type/required/enum problems are carried into the JSON Schema under
+ * `x-messages` (keyed by the JSON Schema keyword that fails), so both sides word them alike.
+ * Facts the cross-field rules need about transforms (which column types they take, which column
+ * they add) travel the same way, under `x-transform`.
+ */
+
+/** A string check whose failure message both languages share. */
+function pattern(re: RegExp, message: string): z.ZodString {
+  return z.string().regex(re, message).meta({ 'x-messages': { pattern: message } });
+}
+
+export const SQL_IDENTIFIER_MESSAGE = `must be a SQL identifier: ${SQL_IDENTIFIER_RULE}`;
+
+const sqlIdentifier = (): z.ZodString => pattern(SQL_IDENTIFIER, SQL_IDENTIFIER_MESSAGE);
+/** Bronze and silver table names become folder names, state keys and Unity Catalog names: keep them boring. */
+const tableName = (layer: 'bronze' | 'silver'): z.ZodString => pattern(TABLE_NAME, `must be a ${layer} table name: ${TABLE_NAME_RULE}`);
+
+/** A non-empty list whose "too short" message both languages share. */
+function nonEmpty<T extends z.ZodType>(item: T, message: string): z.ZodArray<T> {
+  return z.array(item).min(1, message).meta({ 'x-messages': { minItems: message } });
+}
+
+export const WATERMARK_KINDS = ['timestamp', 'rowversion', 'integer'] as const;
+export type WatermarkKind = (typeof WATERMARK_KINDS)[number];
+
+/**
+ * Silver column types: the Spark types bronze's Parquet maps to (docs/bronze-layout.md), spelled
+ * as Spark's `simpleString()` spells them. Decimal precision 1-38, scale up to the precision (the
+ * latter is a cross-field rule).
+ */
+export const COLUMN_TYPE = /^(int|smallint|bigint|float|double|boolean|string|binary|date|timestamp|decimal\(([1-9]|[12][0-9]|3[0-8]),([0-9]|[12][0-9]|3[0-8])\))$/;
+const COLUMN_TYPE_MESSAGE = 'must be a silver column type: int, smallint, bigint, float, double, decimal(p,s), boolean, string, binary, date or timestamp';
+
+/**
+ * The silver transforms, by name: each is a pure function in databricks/src/soundlake/silver/
+ * transforms.py taking the columns named here (a test holds the two lists together).
+ * `columnTypes`: the types `column` may have ("decimal" is any decimal(p,s));
+ * `adds`: the column it adds (`into`, default `default`) and that column's type.
+ */
+export interface TransformFacts {
+  columnTypes: string[];
+  adds?: { field: 'into'; default: string; type: string };
+}
+const NUMERIC = ['smallint', 'int', 'bigint', 'float', 'double', 'decimal'];
+export const TRANSFORMS: Record<string, TransformFacts> = {
+  upper: { columnTypes: ['string'] },
+  strip_special_characters: { columnTypes: ['string'] },
+  duration_flag: { columnTypes: NUMERIC, adds: { field: 'into', default: 'duration_flag', type: 'string' } },
+};
+
+function transform<N extends string>(name: N, withInto: boolean) {
+  const shape = { fn: z.literal(name), column: sqlIdentifier(), ...(withInto ? { into: sqlIdentifier().optional() } : {}) };
+  return z.object(shape).strict().meta({ 'x-transform': TRANSFORMS[name] });
+}
+
+const transformSchema = z.discriminatedUnion('fn', [
+  transform('upper', false),
+  transform('strip_special_characters', false),
+  transform('duration_flag', true),
+]);
+
+const silverSchema = z
+  .object({
+    /** The silver table (default: the bronze name); also names its _changes, _rescued and _ingest_log tables. */
+    name: tableName('silver').optional(),
+    /** Orders versions of a key (default: the watermark column). */
+    sequenceColumn: sqlIdentifier().optional(),
+    /** The column contract; without it, the columns and types of bronze's manifests at first sight, then held. */
+    columns: nonEmpty(z.object({ name: sqlIdentifier(), type: pattern(COLUMN_TYPE, COLUMN_TYPE_MESSAGE) }).strict(), 'needs at least one column').optional(),
+    /** Applied in order to every micro-batch. */
+    transforms: z.array(transformSchema).optional(),
+  })
+  .strict();
+
+const tuning = {
+  /** Rows per Parquet file; a slice larger than this is split into parts, each committed on its own. */
+  maxRowsPerFile: z.number().int().min(1).max(50_000_000),
+  /** Rows per Parquet row group, fewer when they reach 4 MiB before compression (memory per open file is about two row groups). */
+  rowGroupRows: z.number().int().min(1).max(10_000_000),
+  /** Upper bound for timestamp watermarks is now - lag: rows from transactions that commit late are not skipped. */
+  lagSeconds: z.number().min(0).max(86_400),
+};
+
+/**
+ * Where the rows come from. Today every table reads the one SQL source of the deployment
+ * (SOURCE_KIND / SOURCE_URL); the SQL-specific fields are grouped here so that other source
+ * kinds (files over HTTP, REST APIs) can be added as a `kind` with fields of their own.
+ */
+const sourceSchema = z
+  .object({
+    schema: sqlIdentifier(),
+    table: sqlIdentifier(),
+    /** Extract only these columns (default: all). */
+    columns: nonEmpty(sqlIdentifier(), 'needs at least one column').optional(),
+    /** SQL Server: the zone the table's datetime/datetime2/smalldatetime values are written in (a sys.time_zone_info name). */
+    timeZone: pattern(/^[A-Za-z][A-Za-z0-9 .+()/_-]{0,63}$/, 'must be a time zone name as SQL Server spells it, e.g. "W. Europe Standard Time" or "UTC"').optional(),
+  })
+  .strict();
+
+export const tableSchema = z
+  .object({
+    /** The bronze table: folder name and state key. */
+    name: tableName('bronze'),
+    source: sourceSchema,
+    watermark: z.object({ column: sqlIdentifier(), kind: z.enum(WATERMARK_KINDS) }).strict(),
+    primaryKey: nonEmpty(sqlIdentifier(), 'needs at least one column'),
+    /** false: extraction pauses; what is in bronze and silver stays. */
+    enabled: z.boolean().default(true),
+    maxRowsPerFile: tuning.maxRowsPerFile.optional(),
+    rowGroupRows: tuning.rowGroupRows.optional(),
+    lagSeconds: tuning.lagSeconds.optional(),
+    silver: silverSchema.optional(),
+  })
+  .strict();
+
+export const catalogSchema = z
+  .object({
+    version: z.literal(1),
+    defaults: z
+      .object({
+        maxRowsPerFile: tuning.maxRowsPerFile.default(1_000_000),
+        rowGroupRows: tuning.rowGroupRows.default(65_536),
+        lagSeconds: tuning.lagSeconds.default(30),
+      })
+      .strict()
+      .prefault({}),
+    tables: nonEmpty(tableSchema, 'list at least one table'),
+  })
+  .strict();
+
+export type RawCatalog = z.output<typeof catalogSchema>;
+export type RawTable = RawCatalog['tables'][number];
+
+/** The JSON Schema of soundlake.yaml (draft 2020-12), generated from the zod schema above. */
+export function catalogJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(catalogSchema, { io: 'input' }),
+    title: 'soundlake table catalog (soundlake.yaml)',
+    description: 'Generated from shared/config/catalogSchema.ts by `npm run catalog:schema`; do not edit.',
+  };
+}
+
+/** Where the generated JSON Schema lives: packaged in the soundlake wheel, read by its catalog loader. */
+export const CATALOG_JSON_SCHEMA_PATH = 'databricks/src/soundlake/conf/catalog.schema.json';
+
+export function renderCatalogJsonSchema(): string {
+  return `${JSON.stringify(catalogJsonSchema(), null, 2)}\n`;
+}
