@@ -15,6 +15,7 @@ import { PostgresSource } from '../shared/source/postgres/postgresSource.js';
 import { startAzurite } from '../local/azurite.js';
 import { startEmbeddedPostgres } from '../local/embeddedPostgres.js';
 import { createDemoSchema, demoSize, seedStreams } from '../local/demoData.js';
+import { postgresBench } from './postgresBench.js';
 
 /**
  * Extraction throughput against merely reading the same query with the same driver, and peak
@@ -24,8 +25,10 @@ const opts = new Command()
   .option('-r, --rows <n>', 'stream events to extract (repeatable list: 1000000,5000000; 0 skips)', '1000000')
   .option('--rounds <n>', 'measurements per size (best is reported)', '2')
   .option('--wide <rows>x<chars>', 'wide-row case: rows of that many characters each, extracted first (0 skips it)', '1200x100000')
+  .option('--postgres', 'real-PostgreSQL mode: soundlake CLI vs dlt (ConnectorX, pyarrow) vs COPY on a PostgreSQL server of its own (bench/postgresBench.ts)')
+  .option('--no-breakdown', 'real-PostgreSQL mode: skip the CPU breakdown by stage')
   .parse()
-  .opts<{ rows: string; rounds: string; wide: string }>();
+  .opts<{ rows: string; rounds: string; wide: string; postgres?: boolean; breakdown: boolean }>();
 
 const sizes = opts.rows.split(',').map((s) => Number.parseInt(s, 10)).filter((n) => n > 0);
 const rounds = Number.parseInt(opts.rounds, 10);
@@ -129,6 +132,11 @@ async function wideCase(rows: number, chars: number): Promise<string> {
   } finally {
     await postgres.stop();
   }
+}
+
+if (opts.postgres) {
+  process.stdout.write(`\n${await postgresBench({ rows: sizes, rounds, breakdown: opts.breakdown })}\n`);
+  process.exit(0);
 }
 
 const azurite = await startAzurite({ ports: { blob: 22000, queue: 22001, table: 22002 }, reuse: false });

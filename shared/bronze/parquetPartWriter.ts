@@ -1,5 +1,6 @@
 import type { LakeUpload } from '../lake/lake.js';
 import type { SourceColumn } from '../source/source.js';
+import type { ColumnGroup } from './columnBatch.js';
 import { ColumnBatch } from './columnBatch.js';
 import type { EncoderHandle } from './parquetEncoderPool.js';
 import { acquireEncoder, releaseEncoder } from './parquetEncoderPool.js';
@@ -103,10 +104,21 @@ export class ParquetPartWriter {
     this.rows += rows.length;
   }
 
-  private async sendGroup(): Promise<void> {
+  /**
+   * One row group already in Arrow's layout (a columnar read cut it by the same limits): handed
+   * to the encoder as it is. Waits while the encoder holds MAX_GROUPS_IN_FLIGHT.
+   */
+  async addGroup(group: ColumnGroup): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.batch.length > 0) throw new Error('ParquetPartWriter: rows and row groups cannot be mixed in one file');
+    await this.sendGroup(group);
+    this.rows += group.rows;
+  }
+
+  private async sendGroup(group?: ColumnGroup): Promise<void> {
     while (this.inFlight >= MAX_GROUPS_IN_FLIGHT && !this.failure) await new Promise<void>((resolve) => (this.wake = resolve));
     if (this.failure) throw this.failure;
-    const { columns, rows, transfer } = this.batch.take();
+    const { columns, rows, transfer } = group ?? this.batch.take();
     this.inFlight++;
     this.encoder.send({ type: 'group', columns, rows }, transfer);
   }
