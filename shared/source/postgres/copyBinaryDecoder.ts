@@ -101,8 +101,8 @@ const CODES: Record<BinaryDecoding, number> = {
   uuid: D_UUID,
   numeric: D_NUMERIC,
 };
-/** Bytes a value takes in its Arrow buffer (variable-width columns: the 4-byte offset). */
-const WIDTH = [2, 4, 8, 4, 8, 0.125, 4, 8, 4, 4, 4, 16];
+/** Bytes a value takes in its Arrow buffer; variable-width columns count their bytes and a 4-byte offset per row apart. */
+const WIDTH = [2, 4, 8, 4, 8, 0.125, 4, 8, 0, 0, 0, 16];
 
 /** One column of the row group being built; every field is present so the hot loop sees one shape. */
 class Column {
@@ -164,7 +164,8 @@ class Column {
     }
     if (!this.variable) {
       this.u8 = new Uint8Array(this.fixed.buffer);
-      this.i32 = this.code === D_BOOL ? new Int32Array(0) : new Int32Array(this.fixed.buffer);
+      // Timestamps are written as two int32 halves; other columns never use this view.
+      this.i32 = this.code === D_TIMESTAMP ? new Int32Array(this.fixed.buffer) : new Int32Array(0);
     }
   }
 
