@@ -3,13 +3,13 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, c
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { ParquetPartWriter } from '../shared/bronze/parquetPartWriter.js';
 import type { ColumnSegment } from '../shared/bronze/columnBatch.js';
 import { DEFAULT_ROW_GROUP_BYTES } from '../shared/bronze/parquetPartWriter.js';
 import { BlobLake } from '../shared/lake/blobLake.js';
 import { PostgresSource } from '../shared/source/postgres/postgresSource.js';
+import { CopyOut } from '../shared/source/postgres/copyOut.js';
 import { copyPlan } from '../shared/source/postgres/copyQuery.js';
 import { typedLiteral } from '../shared/source/postgres/sqlLiteral.js';
 import type { ColumnarReadRequest, TableRef } from '../shared/source/source.js';
@@ -344,7 +344,7 @@ async function breakdown(url: string, size: Size, storage: string, storagePid: n
   const plan = await copyPlan(client as unknown as pg.PoolClient, request);
   let c0 = cpu();
   let bytes = 0;
-  for await (const chunk of client.query(copyTo(plan.sql)) as AsyncIterable<Buffer>) bytes += chunk.length;
+  for await (const _ of client.query(new CopyOut(plan.sql)).run((_b, start, end) => (bytes += end - start))) continue;
   const read = cpu() - c0;
   await client.end();
   // 2. Read and decode into Arrow row groups (kept for the next stages).

@@ -10,9 +10,6 @@ import { newRunId } from '../shared/run/runId.js';
 import { sliceTotals } from '../shared/extract/slice.js';
 import { RequestError } from '../shared/http/requestError.js';
 import { bytes, table } from './format.js';
-import { loadAskSettings } from '../shared/ask/askSettings.js';
-import { parseAskRequest } from '../shared/ask/askService.js';
-import { createAskService } from '../shared/ask/createAskService.js';
 
 /**
  * `soundlake`: the same core as the Functions, without the host. Results go to stdout (JSON with
@@ -147,6 +144,12 @@ program
   .option('--sql <select>', 'run this SELECT instead (no LLM needed)')
   .option('--json', 'print the whole answer as JSON')
   .action(async (question: string | undefined, opts: { sql?: string; json?: boolean }) => {
+    // Loaded here, not at start: the SQL parser and the Databricks client cost every other command startup time.
+    const [{ loadAskSettings }, { parseAskRequest }, { createAskService }] = await Promise.all([
+      import('../shared/ask/askSettings.js'),
+      import('../shared/ask/askService.js'),
+      import('../shared/ask/createAskService.js'),
+    ]);
     const settings = loadAskSettings();
     const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'info', fd: 2 });
     let request;

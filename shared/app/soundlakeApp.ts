@@ -51,7 +51,7 @@ export interface AppOverrides {
 export async function createApp(settings: Settings, overrides: AppOverrides = {}): Promise<SoundlakeApp> {
   const logger = overrides.logger ?? createLogger({ level: settings.logLevel });
   const config = overrides.config ?? (await loadPipelineConfig(settings.configPath));
-  const source = overrides.source ?? createSource(settings.source);
+  const source = overrides.source ?? (await createSource(settings.source));
   const blobLake = new BlobLake({ container: blobService(settings.storage).getContainerClient(settings.bronzeContainer) });
   const lake = overrides.wrapLake ? overrides.wrapLake(blobLake) : blobLake;
   const watermarks = new WatermarkStore(tableClient(settings.storage, settings.watermarkTable));

@@ -1,9 +1,9 @@
 import pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ColumnPayload, ColumnSegment, SegmentLimits } from '../../shared/bronze/columnBatch.js';
 import { segmentsFromRows } from '../../shared/bronze/rowSegments.js';
 import { CopyBinaryDecoder } from '../../shared/source/postgres/copyBinaryDecoder.js';
+import { CopyOut } from '../../shared/source/postgres/copyOut.js';
 import { copyPlan } from '../../shared/source/postgres/copyQuery.js';
 import { PostgresSource } from '../../shared/source/postgres/postgresSource.js';
 import { typedLiteral } from '../../shared/source/postgres/sqlLiteral.js';
@@ -195,14 +195,21 @@ describe('binary COPY read', () => {
     await client.query(`SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET bytea_output = 'hex'`);
     const plan = await copyPlan(client as unknown as pg.PoolClient, req);
     const chunks: Buffer[] = [];
-    for await (const c of client.query(copyTo(plan.sql)) as AsyncIterable<Buffer>) chunks.push(c);
+    for await (const _ of client.query(new CopyOut(plan.sql)).run((b, start, end) => chunks.push(Buffer.from(b.subarray(start, end))))) continue;
     await client.end();
     const whole = Buffer.concat(chunks);
     const decode = (size: number): unknown[][] => {
       const d = new CopyBinaryDecoder(plan.columns, plan.appendedKeys, plan.keys, { ...LIMITS, groupRows: 3 });
       const out: ColumnSegment[] = [];
-      for (let at = 0; at < whole.length; at += size) out.push(...d.push(whole.subarray(at, at + size)));
-      out.push(...d.end());
+      const drain = (): void => {
+        for (let s = d.take(); s; s = d.take()) out.push(s);
+      };
+      for (let at = 0; at < whole.length; at += size) {
+        d.push(whole, at, Math.min(at + size, whole.length));
+        drain();
+      }
+      d.end();
+      drain();
       expect(out.map((s) => s.rows)).toEqual([3, 3, 1]);
       return columnsOf(out);
     };

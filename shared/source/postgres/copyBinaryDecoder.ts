@@ -232,7 +232,7 @@ export class CopyBinaryDecoder {
   private bytes = 0;
   private capacity = 0;
   private rowsInPart = 0;
-  /** Segments ready for the reader. */
+  /** Row groups ready for the reader. */
   private readonly ready: ColumnSegment[] = [];
 
   /**
@@ -260,59 +260,68 @@ export class CopyBinaryDecoder {
     for (const c of this.columns) c.start(this.capacity);
   }
 
-  /** Takes the next chunk of the stream; returns the row groups it completed. */
-  push(chunk: Buffer): ColumnSegment[] {
+  /**
+   * Takes the next bytes of the stream, `buf[start, end)`: decoded in place when they hold whole
+   * rows (each CopyData message is one row), kept as a view until the rest arrives otherwise.
+   */
+  push(buf: Buffer, start = 0, end = buf.length): void {
     if (this.ended) {
-      if (chunk.length > 0) throw new Error('COPY stream: data after the end marker');
-      return [];
+      if (end > start) throw new Error('COPY stream: data after the end marker');
+      return;
     }
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    if (this.pendingBytes < this.need) return [];
-    const buf = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
-    let at = 0;
+    if (this.pendingBytes > 0) {
+      this.pending.push(buf.subarray(start, end));
+      this.pendingBytes += end - start;
+      if (this.pendingBytes < this.need) return;
+      const whole = Buffer.concat(this.pending, this.pendingBytes);
+      this.pending = [];
+      this.pendingBytes = 0;
+      this.push(whole, 0, whole.length);
+      return;
+    }
+    let at = start;
     if (!this.headerRead) {
-      at = this.header(buf);
-      if (at < 0) return this.wait(buf, 0, -at);
+      const h = this.header(buf, at, end);
+      if (h < 0) return this.keep(buf, at, end, -h);
+      at = h;
     }
-    at = this.decode(buf, at);
-    if (!this.ended) return this.wait(buf, at, this.need);
-    if (at !== buf.length) throw new Error('COPY stream: data after the end marker');
-    this.pending = [];
-    this.pendingBytes = 0;
-    return this.ready.splice(0);
+    at = this.decode(buf, at, end);
+    if (this.ended) {
+      if (at !== end) throw new Error('COPY stream: data after the end marker');
+    } else if (at < end) this.keep(buf, at, end, this.need);
   }
 
-  /** After the last chunk: the final row group, and a check that the stream was complete. */
-  end(): ColumnSegment[] {
+  /** The next completed row group, if any. */
+  take(): ColumnSegment | undefined {
+    return this.ready.shift();
+  }
+
+  /** After the last bytes: the final row group, and a check that the stream was complete. */
+  end(): void {
     if (!this.ended) throw new Error('COPY stream ended before its end marker');
     if (this.rows > 0) this.finishGroup();
-    return this.ready.splice(0);
   }
 
-  private wait(buf: Buffer, from: number, need: number): ColumnSegment[] {
-    const rest = buf.subarray(from);
-    this.pending = rest.length > 0 ? [rest] : [];
-    this.pendingBytes = rest.length;
+  private keep(buf: Buffer, from: number, end: number, need: number): void {
+    this.pending = [buf.subarray(from, end)];
+    this.pendingBytes = end - from;
     this.need = need;
-    return this.ready.splice(0);
   }
 
   /** Reads the header; returns where tuples start, or minus the bytes needed. */
-  private header(buf: Buffer): number {
-    if (buf.length < 19) return -19;
-    if (!buf.subarray(0, 11).equals(SIGNATURE)) throw new Error('COPY stream: not PostgreSQL binary COPY data');
-    const extension = buf.readInt32BE(15);
-    if (buf.length < 19 + extension) return -(19 + extension);
+  private header(buf: Buffer, at: number, end: number): number {
+    if (end - at < 19) return -19;
+    if (!buf.subarray(at, at + 11).equals(SIGNATURE)) throw new Error('COPY stream: not PostgreSQL binary COPY data');
+    const extension = buf.readInt32BE(at + 15);
+    if (end - at < 19 + extension) return -(19 + extension);
     this.headerRead = true;
-    return 19 + extension;
+    return at + 19 + extension;
   }
 
   /** Decodes every complete row from `at`; returns where the first incomplete one starts. */
-  private decode(buf: Buffer, at: number): number {
+  private decode(buf: Buffer, at: number, end: number): number {
     const columns = this.columns;
     const count = columns.length;
-    const end = buf.length;
     const maxBytes = this.limits.groupBytes;
     let p = at;
     for (;;) {

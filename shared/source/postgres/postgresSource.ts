@@ -1,5 +1,4 @@
 import pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 import type { ColumnSegment } from '../../bronze/columnBatch.js';
 import { segmentsFromRows } from '../../bronze/rowSegments.js';
 import { quotePostgres } from '../../config/identifiers.js';
@@ -8,6 +7,7 @@ import { planKeys, SourceError, sourceFailure } from '../source.js';
 import { decimalToUnscaled, ValueError } from '../valueCodecs.js';
 import { FetchSizer } from '../fetchSizer.js';
 import { CopyBinaryDecoder, UnreadableField } from './copyBinaryDecoder.js';
+import { CopyOut } from './copyOut.js';
 import { copyPlan } from './copyQuery.js';
 import { GuardedCursor } from './guardedCursor.js';
 import { bindTo, slicePredicate } from './slicePredicate.js';
@@ -253,16 +253,16 @@ export class PostgresSource implements Source {
     }
     let finished = false;
     let refused = false;
-    let stream: ReturnType<typeof copyTo> | undefined;
+    let copy: CopyOut | undefined;
     try {
       const plan = await copyPlan(client, request);
       const decoder = new CopyBinaryDecoder(plan.columns, plan.appendedKeys, plan.keys, request.limits);
-      stream = client.query(copyTo(plan.sql));
+      copy = client.query(new CopyOut(plan.sql));
       let started = false;
       try {
-        for await (const chunk of stream as AsyncIterable<Buffer>) {
+        for await (const _ of copy.run((buf, start, end) => decoder.push(buf, start, end))) {
           started = true;
-          yield* decoder.push(chunk);
+          for (let segment = decoder.take(); segment; segment = decoder.take()) yield segment;
         }
       } catch (err) {
         const code = (err as { code?: string }).code;
@@ -270,7 +270,8 @@ export class PostgresSource implements Source {
         else throw err;
       }
       if (!refused) {
-        yield* decoder.end();
+        decoder.end();
+        for (let segment = decoder.take(); segment; segment = decoder.take()) yield segment;
         finished = true;
       }
     } catch (err) {
@@ -279,7 +280,7 @@ export class PostgresSource implements Source {
     } finally {
       // A COPY left mid-stream (the reader stopped, or a value failed) cannot be cancelled in
       // band: the connection is discarded, which ends the COPY on the server.
-      if (!finished && !refused) stream?.destroy();
+      if (!finished && !refused) copy?.abandon();
       client.release(finished || refused ? undefined : new Error('COPY read not completed'));
     }
     if (refused) {
