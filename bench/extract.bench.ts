@@ -165,15 +165,17 @@ try {
       let readCpu = { own: 0, db: 0 };
       let extractCpu = { own: 0, db: 0, storage: 0 };
       for (let round = 1; round <= rounds; round++) {
-        // Baseline: the extractor's own query through the same driver and type parsers, rows dropped.
+        // Baseline: the extractor's own read through the same driver and decoder, nothing written.
         const source = new PostgresSource({ url: postgres.url });
         const columns = await source.describe(table);
         const high = (await source.safeUpperBound(table, table.watermark, 0))!;
         let count = 0;
         let c0 = { own: ownCpu(), db: cpuOfPid(postgres.pid) };
         let t = performance.now();
-        for await (const batch of source.read({ table, columns, watermark: table.watermark, primaryKey: table.primaryKey, bounds: { low: null, high }, after: null, batchRows: 10_000 })) {
-          count += batch.rows.length;
+        // The same read extraction does (binary COPY decoded into Arrow row groups), groups dropped.
+        const limits = { groupRows: table.rowGroupRows, groupBytes: DEFAULT_ROW_GROUP_BYTES, partRows: table.maxRowsPerFile };
+        for await (const group of source.readColumns({ table, columns, watermark: table.watermark, primaryKey: table.primaryKey, bounds: { low: null, high }, after: null, batchRows: 10_000, limits })) {
+          count += group.rows;
         }
         const readRate = count / ((performance.now() - t) / 1000);
         if (readRate > bestRead) readCpu = { own: ownCpu() - c0.own, db: cpuOfPid(postgres.pid) - c0.db };

@@ -252,6 +252,25 @@ export async function postgresBench(options: PostgresBenchOptions): Promise<stri
           }
         },
       },
+      {
+        name: 'soundlake CLI -> local files (BRONZE_DIR)',
+        unavailable: null,
+        run: async (size, round) => {
+          const id = `f${round}x${size.rows}`;
+          const dir = join(workDir, `lake-${id}`);
+          rmSync(dir, { recursive: true, force: true });
+          // State still in Table Storage (Azurite), which a run touches a few dozen times; the data goes to files, as dlt's does.
+          const env = { SOUNDLAKE_STORAGE: azurite.connectionString, SOURCE_URL: server.url, SOUNDLAKE_CONFIG: config, BRONZE_DIR: dir, WATERMARK_TABLE: `wm${id}`, LEDGER_TABLE: `runs${id}`, LOG_LEVEL: 'warn' };
+          try {
+            const m = await measure(process.execPath, ['--max-old-space-size=192', join(root, 'dist/cli/soundlake.js'), 'ingest', '--table', size.table, '--json'], env, { ...ids, storage: azurite.pid });
+            const [result] = JSON.parse(m.stdout) as { status: string; rows: number }[];
+            if (result?.status !== 'succeeded' || result.rows !== size.rows) throw new Error(`soundlake (files): ${JSON.stringify(result)}`);
+            return m;
+          } finally {
+            rmSync(dir, { recursive: true, force: true });
+          }
+        },
+      },
       dltPeer('connectorx'),
       dltPeer('pyarrow'),
     ];
@@ -295,14 +314,14 @@ function report(size: Size, results: Map<string, Measured[]>, rounds: number): s
       Math.round(size.rows / wall).toLocaleString('en'),
       perM(median(ms.map((m) => m.cpu))),
       perM(median(ms.map((m) => m.serverCpu))),
-      name.includes('Azurite') ? perM(median(ms.map((m) => m.storageCpu))) : '',
+      name.startsWith('soundlake') ? perM(median(ms.map((m) => m.storageCpu))) : '',
       (Math.max(...ms.map((m) => m.peakRss)) / 1e6).toFixed(0),
     ]);
   }
   const widths = rows[0]!.map((_, j) => Math.max(...rows.map((r) => r[j]!.length)));
   const table = rows.map((r) => `  ${r.map((v, j) => (j === 0 ? v.padEnd(widths[j]!) : v.padStart(widths[j]!))).join('  ')}`).join('\n');
   const walls = (prefix: string): number[] | undefined => [...results.entries()].find(([n]) => n.startsWith(prefix))?.[1].map((m) => m.wall);
-  const sl = walls('soundlake');
+  const sl = walls('soundlake CLI -> Azurite');
   const ratios: string[] = [];
   const paired = (other: number[] | undefined, label: string, goal: string): void => {
     if (!sl || !other) return;
@@ -312,6 +331,11 @@ function report(size: Size, results: Map<string, Measured[]>, rounds: number): s
   paired(walls('dlt 1.31 + ConnectorX'), 'soundlake speed / dlt+ConnectorX', '>= 1.25');
   paired(walls('COPY'), 'soundlake rate / COPY rate', '>= 0.6');
   paired(walls('dlt 1.31 + pyarrow'), 'soundlake speed / dlt+pyarrow', 'none');
+  const files = walls('soundlake CLI -> local files');
+  const cx = walls('dlt 1.31 + ConnectorX');
+  const copy = walls('COPY');
+  if (files && cx) ratios.push(`soundlake -> files speed / dlt+ConnectorX -> files ${median(files.map((t, i) => cx[i]! / t)).toFixed(2)}x (rounds ${files.map((t, i) => (cx[i]! / t).toFixed(2)).join(' ')})`);
+  if (files && copy) ratios.push(`soundlake -> files rate / COPY rate ${median(files.map((t, i) => copy[i]! / t)).toFixed(2)}x (rounds ${files.map((t, i) => (copy[i]! / t).toFixed(2)).join(' ')})`);
   return [`rows ${size.rows.toLocaleString('en')}: median of ${rounds} interleaved rounds; peak RSS is the highest of the rounds`, table, `  ${ratios.join('\n  ')}`].join('\n');
 }
 
