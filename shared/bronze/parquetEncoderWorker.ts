@@ -1,3 +1,4 @@
+import './wasmTiering.js';
 import { parentPort } from 'node:worker_threads';
 import type { Arrow } from './arrowLib.js';
 import { arrow } from './arrowLib.js';
