@@ -211,6 +211,7 @@ export const NOT_SET_IN_AZURE: Record<string, string> = {
   ALERT_WEBHOOK_KIND: 'only meaningful with ALERT_WEBHOOK_URL',
   DATABRICKS_SILVER_JOB_ID: 'DATABRICKS_KICK_MODE=job-then-pipeline only; infra runs mode job (the medallion job)',
   DATABRICKS_PIPELINE_ID: 'DATABRICKS_KICK_MODE=job-then-pipeline only; infra runs mode job (the medallion job)',
+  BRONZE_DIR: "a local folder lake for the CLI and the local medallion; settings refuse it in Azure, where bronze goes to the storage account's container",
 };
 
 /** Settings Flex Consumption rejects (the runtime comes from functionAppConfig) or that would carry a key. */
