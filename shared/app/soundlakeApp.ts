@@ -8,6 +8,7 @@ import { blobService, queueClient, tableClient } from '../azure/storageClients.j
 import type { IngestDeps } from '../extract/ingestTable.js';
 import { IngestQueue } from '../ingest/ingestQueue.js';
 import { BlobLake } from '../lake/blobLake.js';
+import { FileLake } from '../lake/fileLake.js';
 import type { Lake } from '../lake/lake.js';
 import type { Logger } from '../logging/logger.js';
 import { createLogger } from '../logging/logger.js';
@@ -53,9 +54,11 @@ export interface AppOverrides {
 export async function createApp(settings: Settings, overrides: AppOverrides = {}): Promise<SoundlakeApp> {
   const logger = overrides.logger ?? createLogger({ level: settings.logLevel });
   const config = overrides.config ?? (await loadPipelineConfig(settings.configPath));
-  const source = overrides.source ?? createSource(settings.source);
-  const blobLake = new BlobLake({ container: blobService(settings.storage).getContainerClient(settings.bronzeContainer) });
-  const lake = overrides.wrapLake ? overrides.wrapLake(blobLake) : blobLake;
+  const source = overrides.source ?? (await createSource(settings.source));
+  const baseLake: Lake = settings.bronzeDir
+    ? new FileLake({ root: settings.bronzeDir })
+    : new BlobLake({ container: blobService(settings.storage).getContainerClient(settings.bronzeContainer) });
+  const lake = overrides.wrapLake ? overrides.wrapLake(baseLake) : baseLake;
   const watermarks = new WatermarkStore(tableClient(settings.storage, settings.watermarkTable));
   const ledger = new RunLedger(tableClient(settings.storage, settings.ledgerTable));
   const ingestQueue = new IngestQueue(queueClient(settings.storage, settings.ingestQueue));

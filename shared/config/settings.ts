@@ -21,6 +21,8 @@ export interface Settings {
   source: { kind: SourceKind; url: string };
   storage: StorageAccess;
   bronzeContainer: string;
+  /** Bronze in this local folder instead of the container (FileLake): local runs and benchmarks only. */
+  bronzeDir?: string;
   watermarkTable: string;
   ledgerTable: string;
   ingestQueue: string;
@@ -64,6 +66,7 @@ const envSchema = z.object({
   SOUNDLAKE_STORAGE__tableServiceUri: serviceUri('table').optional(),
   SOUNDLAKE_STORAGE__accountName: z.string().optional(),
   BRONZE_CONTAINER: azureName(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a container name (3-63 lower-case letters, digits, hyphens)').default('bronze'),
+  BRONZE_DIR: z.string().min(1).optional(),
   WATERMARK_TABLE: azureName(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name (3-63 letters and digits)').default('soundlakewatermarks'),
   LEDGER_TABLE: azureName(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name (3-63 letters and digits)').default('soundlakeruns'),
   INGEST_QUEUE: azureName(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a queue name (3-63 lower-case letters, digits, hyphens)').default('soundlake-ingest'),
@@ -104,6 +107,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
         : []),
       ...(e.SOUNDLAKE_STORAGE && isDevelopmentStorage(e.SOUNDLAKE_STORAGE) ? [`SOUNDLAKE_STORAGE: Azurite's development account cannot be used when ${azureEvidence(env)}; set SOUNDLAKE_STORAGE__blobServiceUri, __queueServiceUri and __tableServiceUri instead`] : []),
       ...(!e.SOURCE_URL ? [`SOURCE_URL: required when ${azureEvidence(env)}: the embedded source exists only on a developer's machine`] : []),
+      ...(e.BRONZE_DIR ? [`BRONZE_DIR: a local bronze folder cannot be used when ${azureEvidence(env)}: bronze goes to the storage account's container`] : []),
     ];
     if (problems.length > 0) throw new SettingsError(problems);
   }
@@ -123,6 +127,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     source: { kind: e.SOURCE_KIND, url: e.SOURCE_URL ?? EMBEDDED_SOURCE_URL },
     storage,
     bronzeContainer: e.BRONZE_CONTAINER,
+    ...(e.BRONZE_DIR ? { bronzeDir: e.BRONZE_DIR } : {}),
     watermarkTable: e.WATERMARK_TABLE,
     ledgerTable: e.LEDGER_TABLE,
     ingestQueue: e.INGEST_QUEUE,

@@ -1,10 +1,11 @@
 import { partPath, slicePartPrefix } from '../bronze/bronzePaths.js';
 import { buildManifest, writeManifest } from '../bronze/manifest.js';
-import { ParquetPartWriter } from '../bronze/parquetPartWriter.js';
+import { DEFAULT_ROW_GROUP_BYTES, ParquetPartWriter } from '../bronze/parquetPartWriter.js';
+import { segmentsFromRows } from '../bronze/rowSegments.js';
 import type { TableConfig } from '../config/pipelineConfig.js';
 import type { Lake } from '../lake/lake.js';
 import type { Logger } from '../logging/logger.js';
-import type { Source, SourceColumn } from '../source/source.js';
+import type { ReadRequest, Source, SourceColumn } from '../source/source.js';
 import type { FaultHooks } from './faultHooks.js';
 import type { PendingSlice } from './slice.js';
 
@@ -81,7 +82,7 @@ export async function extractSlice(
     };
 
     try {
-      for await (const batch of deps.source.read({
+      const request: ReadRequest = {
         table,
         columns,
         watermark: table.watermark,
@@ -89,26 +90,23 @@ export async function extractSlice(
         bounds: { low: slice.low, high: slice.high, ...(slice.kind === 'backfill' ? { window: 'closed-open' as const } : {}) },
         after: slice.after,
         batchRows: options.batchRows ?? 10_000,
-      })) {
-        const rows = batch.rows;
-        let offset = 0;
-        while (offset < rows.length) {
-          writer ??= new ParquetPartWriter(columns, deps.lake.upload(partPath(table.name, slice.loadDate, slice.slice, slice.parts.length)), table.rowGroupRows, kv);
-          const take = Math.min(rows.length - offset, table.maxRowsPerFile - writer.rows);
-          const chunk = offset === 0 && take === rows.length ? rows : rows.slice(offset, offset + take);
-          await writer.add(chunk);
-          lastKey = batch.key(chunk[chunk.length - 1]!);
-          offset += take;
-          await at('rows-written', slice.parts.length);
-          if (writer.rows >= table.maxRowsPerFile) {
-            await closePart();
-            if (options.deadline !== undefined && (options.now ?? Date.now)() >= options.deadline) {
-              stoppedEarly = true;
-              break;
-            }
+      };
+      // Row groups never straddle a part: a part ends exactly at maxRowsPerFile rows.
+      const limits = { groupRows: table.rowGroupRows, groupBytes: DEFAULT_ROW_GROUP_BYTES, partRows: table.maxRowsPerFile };
+      const segments = deps.source.readColumns ? deps.source.readColumns({ ...request, limits }) : segmentsFromRows(deps.source.read(request), columns, limits);
+      for await (const segment of segments) {
+        writer ??= new ParquetPartWriter(columns, deps.lake.upload(partPath(table.name, slice.loadDate, slice.slice, slice.parts.length)), table.rowGroupRows, kv);
+        await writer.addGroup(segment);
+        lastKey = segment.lastKey;
+        await at('rows-written', slice.parts.length);
+        if (writer.rows > table.maxRowsPerFile) throw new Error(`a row group crossed a part boundary (${writer.rows} rows > ${table.maxRowsPerFile})`);
+        if (writer.rows === table.maxRowsPerFile) {
+          await closePart();
+          if (options.deadline !== undefined && (options.now ?? Date.now)() >= options.deadline) {
+            stoppedEarly = true;
+            break;
           }
         }
-        if (stoppedEarly) break;
       }
     } catch (err) {
       // The open part was never committed: its staged blocks expire unseen.

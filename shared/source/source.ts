@@ -1,3 +1,4 @@
+import type { ColumnSegment, SegmentLimits } from '../bronze/columnBatch.js';
 import type { WatermarkKind } from '../config/pipelineConfig.js';
 import type { ParquetType } from './parquetTypes.js';
 
@@ -54,6 +55,11 @@ export interface ReadRequest {
   batchRows: number;
 }
 
+/** A read whose rows come back as row groups in Arrow's layout, cut by `limits`. */
+export interface ColumnarReadRequest extends ReadRequest {
+  limits: SegmentLimits;
+}
+
 /**
  * Rows of a read: the requested columns in order, each value already in the Parquet physical
  * form of its column's `parquet` type. A row may carry extra trailing values the source needs
@@ -108,6 +114,12 @@ export interface Source {
   hasRows(table: TableRef, watermark: WatermarkSpec, bounds: SliceBounds): Promise<boolean>;
   /** Stream the slice in primary-key order, after `after`. Stop early by breaking out of the loop. */
   read(request: ReadRequest): AsyncIterable<RowBatch>;
+  /**
+   * The same rows as `read`, decoded by the source straight into row groups (no row objects),
+   * where it can do that faster than rows can be transposed. Optional: readers fall back to
+   * `read` and transpose.
+   */
+  readColumns?(request: ColumnarReadRequest): AsyncIterable<ColumnSegment>;
   close(): Promise<void>;
 }
 

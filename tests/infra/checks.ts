@@ -228,6 +228,7 @@ export const NOT_SET_IN_AZURE: Record<string, string> = {
   ALERT_WEBHOOK_KIND: 'only meaningful with ALERT_WEBHOOK_URL',
   SQL_ENDPOINT_HOST: 'the local SQL endpoint (ASK_ENDPOINT=local, loopback only); Azure uses the Databricks SQL warehouse',
   SQL_ENDPOINT_PORT: 'the local SQL endpoint (ASK_ENDPOINT=local, loopback only); Azure uses the Databricks SQL warehouse',
+  BRONZE_DIR: "a local folder lake for the CLI and the local medallion; settings refuse it in Azure, where bronze goes to the storage account's container",
 };
 
 /** Settings Flex Consumption rejects (the runtime comes from functionAppConfig) or that would carry a key. */
