@@ -14,7 +14,7 @@ import { createLogger } from '../logging/logger.js';
 import type { Notifier } from '../notify/notifier.js';
 import { createNotifier } from '../notify/createNotifier.js';
 import { AlertLog, RecordedNotifier } from '../notify/alertLog.js';
-import { createSource } from '../source/createSource.js';
+import { createCatalogSources, createSource } from '../source/createSource.js';
 import type { Source } from '../source/source.js';
 import { RunLedger } from '../state/runLedger.js';
 import { WatermarkStore } from '../state/watermarkStore.js';
@@ -54,6 +54,8 @@ export async function createApp(settings: Settings, overrides: AppOverrides = {}
   const logger = overrides.logger ?? createLogger({ level: settings.logLevel });
   const config = overrides.config ?? (await loadPipelineConfig(settings.configPath));
   const source = overrides.source ?? createSource(settings.source);
+  const catalogSources = createCatalogSources(config.sources ?? [], settings.http, settings.setting);
+  const sourceFor = (table: { sourceName?: string }) => (table.sourceName ? catalogSources.get(table.sourceName) : undefined);
   const blobLake = new BlobLake({ container: blobService(settings.storage).getContainerClient(settings.bronzeContainer) });
   const lake = overrides.wrapLake ? overrides.wrapLake(blobLake) : blobLake;
   const watermarks = new WatermarkStore(tableClient(settings.storage, settings.watermarkTable));
@@ -65,7 +67,7 @@ export async function createApp(settings: Settings, overrides: AppOverrides = {}
   const alertLog = new AlertLog(tableClient(settings.storage, settings.alerts.throttleTable));
   const notifier = new RecordedNotifier(overrides.notifier ?? createNotifier(settings.alerts, { logger, storage: settings.storage }), alertLog, logger);
   await Promise.all([lake.ensure(), watermarks.ensure(), ledger.ensure(), backfills.ensure(), backfillQueue.ensure(), ingestQueue.ensure()]);
-  const ingestDeps = (): IngestDeps => ({ source, lake, watermarks, ledger, notifier, logger, leaseMs: settings.leaseMs });
+  const ingestDeps = (): IngestDeps => ({ source, sourceFor, lake, watermarks, ledger, notifier, logger, leaseMs: settings.leaseMs });
   const backfill = new BackfillService({ ...ingestDeps(), config, backfills, backfillQueue }, { ...settings.backfill });
   const app: SoundlakeApp = {
     settings,
@@ -83,7 +85,7 @@ export async function createApp(settings: Settings, overrides: AppOverrides = {}
     backfill,
     ingestDeps,
     close: async () => {
-      await source.close();
+      await Promise.all([source.close(), ...[...catalogSources.values()].map((s) => s.close())]);
     },
   };
   return app;

@@ -1,6 +1,10 @@
 import { MssqlSource } from './mssql/mssqlSource.js';
 import { PostgresSource } from './postgres/postgresSource.js';
 import type { Source, SourceKind } from './source.js';
+import type { SourceConfig } from '../config/pipelineConfig.js';
+import { SettingsError } from '../config/settingsError.js';
+import { HttpFileSource } from './http/httpFileSource.js';
+import type { HttpSettings } from './http/httpSettings.js';
 
 export interface SourceSettings {
   kind: SourceKind;
@@ -20,4 +24,23 @@ export function createSource(settings: SourceSettings): Source {
   return settings.kind === 'mssql'
     ? new MssqlSource({ url: settings.url, maxConnections: SOURCE_CONNECTIONS })
     : new PostgresSource({ url: settings.url });
+}
+
+/**
+ * The sources the catalog names besides the deployment's SQL source, one adapter each, built
+ * once. Today: files over HTTP. SQL entries of `sources:` are served by the deployment source.
+ */
+export function createCatalogSources(sources: SourceConfig[], http: HttpSettings, setting: (name: string) => string | undefined): Map<string, Source> {
+  const out = new Map<string, Source>();
+  for (const s of sources) {
+    if (s.kind !== 'http') continue;
+    let baseUrl: string | undefined;
+    if (typeof s.baseUrl === 'string') baseUrl = s.baseUrl;
+    else if (s.baseUrl) {
+      baseUrl = setting(s.baseUrl.setting);
+      if (baseUrl === undefined) throw new SettingsError([`${s.baseUrl.setting}: required: the base URL of source ${s.name} (soundlake.yaml sources: baseUrl)`]);
+    }
+    out.set(s.name, new HttpFileSource({ settings: http, ...(baseUrl ? { baseUrl } : {}) }));
+  }
+  return out;
 }
