@@ -6,7 +6,7 @@ import type { ColumnSnapshot } from '../../state/watermarkStore.js';
 import type { ReadRequest, RowBatch, SnapshotPlanner, SnapshotProbe, Source, SourceColumn, TableRef } from '../source.js';
 import { SourceError } from '../source.js';
 import { FIELD_PARQUET, FieldValueError, inferFieldType, toFieldValue } from './fieldValues.js';
-import { fileRecords, MalformedRecordError } from './fileRecords.js';
+import { fileRecords, MalformedRecordError, recordBatches } from './fileRecords.js';
 import { parseVersion, sameContent, type FileVersion, type SnapshotVersion } from './fileVersion.js';
 import { GuardedFetch, type FetchedBody } from './guardedFetch.js';
 import type { HttpSettings } from './httpSettings.js';
@@ -126,7 +126,7 @@ export class HttpFileSource implements Source {
       }
       fetched++;
       const hashing = hashed(res.body);
-      for await (const _row of rowsOf(hashing.body, spec, url, columns)) {
+      for await (const _rows of rowsOf(hashing.body, spec, url, columns)) {
         // parsed and converted only to be checked
       }
       files.push({ url, ...validators(res), ...hashing.digest() });
@@ -152,13 +152,15 @@ export class HttpFileSource implements Source {
     for (const file of version.files) {
       const res = await this.open(file.url, spec, {});
       const hashing = hashed(res.body);
-      for await (const row of rowsOf(hashing.body, spec, file.url, request.columns)) {
-        n++;
-        if (n <= skip) continue;
-        row[width - 2] = file.url;
-        row[width - 1] = loadedAt;
-        row[width] = n;
-        batch.push(row);
+      for await (const rows of rowsOf(hashing.body, spec, file.url, request.columns)) {
+        for (const row of rows) {
+          n++;
+          if (n <= skip) continue;
+          row[width - 2] = file.url;
+          row[width - 1] = loadedAt;
+          row[width] = n;
+          batch.push(row);
+        }
         if (batch.length >= request.batchRows) {
           yield { rows: batch, key };
           batch = [];
@@ -211,27 +213,49 @@ function hashed(body: Readable): { body: Readable; digest: () => { sha256: strin
 }
 
 /**
- * The records of one file as rows: the contract's fields in order, converted to their types,
- * then room for the two lineage columns and the record number (filled by the reader). A value
- * that does not convert fails with the file, the place and the field named.
+ * The records of one file as rows, a batch at a time: the contract's fields in order, converted
+ * to their types, then room for the two lineage columns and the record number (filled by the
+ * reader). A value that does not convert fails with the file, the place and the field named.
  */
-async function* rowsOf(body: Readable, spec: FileTableSpec, url: string, columns: readonly { name: string; sourceType: string }[]): AsyncGenerator<unknown[]> {
+async function* rowsOf(body: Readable, spec: FileTableSpec, url: string, columns: readonly { name: string; sourceType: string }[]): AsyncGenerator<unknown[][]> {
   const fields = columns.filter((c) => !(SNAPSHOT_COLUMNS as readonly string[]).includes(c.name));
   const index = new Map(fields.map((c, i) => [c.name, i]));
+  const slot = (k: string): number | undefined => index.get(k) ?? index.get(fieldName(k));
   const width = fields.length + SNAPSHOT_COLUMNS.length;
-  for await (const { record, at } of fileRecords(body, spec, url)) {
-    const row: unknown[] = new Array(width + 1).fill(null);
-    for (const [k, v] of Object.entries(record)) {
-      const i = index.get(k) ?? index.get(fieldName(k));
-      if (i === undefined) continue;
-      try {
-        row[i] = toFieldValue(v, fields[i]!.sourceType);
-      } catch (err) {
-        if (err instanceof FieldValueError) throw new MalformedRecordError(url, at, `field ${fields[i]!.name}: ${err.message}`);
-        throw err;
+  const types = fields.map((f) => f.sourceType);
+  for await (const batch of recordBatches(body, spec, url)) {
+    const rows: unknown[][] = new Array(batch.records.length);
+    // CSV: the header maps to the contract once per batch, not once per record.
+    const cells = batch.names?.map(slot);
+    let k = 0;
+    let field = -1;
+    try {
+      for (; k < batch.records.length; k++) {
+        const record = batch.records[k]!;
+        const row: unknown[] = new Array(width + 1).fill(null);
+        if (cells) {
+          const values = record as string[];
+          for (let c = 0; c < cells.length; c++) {
+            const i = cells[c];
+            if (i === undefined) continue;
+            field = i;
+            row[i] = toFieldValue(values[c], types[i]!);
+          }
+        } else {
+          for (const [name, v] of Object.entries(record)) {
+            const i = slot(name);
+            if (i === undefined) continue;
+            field = i;
+            row[i] = toFieldValue(v, types[i]!);
+          }
+        }
+        rows[k] = row;
       }
+    } catch (err) {
+      if (err instanceof FieldValueError) throw new MalformedRecordError(url, batch.at(k), `field ${fields[field]!.name}: ${err.message}`);
+      throw err;
     }
-    yield row;
+    yield rows;
   }
 }
 
