@@ -46,6 +46,8 @@ export interface AppOverrides {
   notifier?: Notifier;
   config?: PipelineConfig;
   source?: Source;
+  /** How REST sources wait (Retry-After, backoff); tests record the waits instead. */
+  sleep?: (ms: number) => Promise<void>;
   /** Wraps the bronze lake, e.g. to raise BlobCreated events locally where Azurite has no Event Grid. */
   wrapLake?: (lake: Lake) => Lake;
 }
@@ -54,7 +56,7 @@ export async function createApp(settings: Settings, overrides: AppOverrides = {}
   const logger = overrides.logger ?? createLogger({ level: settings.logLevel });
   const config = overrides.config ?? (await loadPipelineConfig(settings.configPath));
   const source = overrides.source ?? createSource(settings.source);
-  const catalogSources = createCatalogSources(config.sources ?? [], settings.http, settings.setting);
+  const catalogSources = createCatalogSources(config.sources ?? [], settings.http, settings.setting, overrides.sleep ? { sleep: overrides.sleep } : {});
   const sourceFor = (table: { sourceName?: string }) => (table.sourceName ? catalogSources.get(table.sourceName) : undefined);
   const blobLake = new BlobLake({ container: blobService(settings.storage).getContainerClient(settings.bronzeContainer) });
   const lake = overrides.wrapLake ? overrides.wrapLake(blobLake) : blobLake;

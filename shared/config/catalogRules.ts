@@ -1,5 +1,5 @@
 import { COLUMN_TYPE, TRANSFORMS } from './catalogSchema.js';
-import { sourceKindOf, sourceRules, SNAPSHOT_COLUMNS, SNAPSHOT_SEQUENCE } from './sourceRules.js';
+import { authRules, sourceKindOf, sourceRules, SNAPSHOT_COLUMNS, SNAPSHOT_SEQUENCE } from './sourceRules.js';
 
 /**
  * The catalog's rules across fields, which no JSON Schema can say. They run on the raw document
@@ -126,6 +126,7 @@ function catalogSourceRules(sources: unknown, problems: string[]): Map<string, s
     if ('baseUrl' in s && kind !== undefined && kind !== 'http' && kind !== 'rest') problems.push(`${at}.baseUrl: applies to http and rest sources only`);
     if (sql && !('url' in s) && name !== 'default') problems.push(`${at}.url: is missing (the setting holding the connection URL)`);
     if (name === 'default' && kind !== undefined && !sql) problems.push(`${at}.kind: the default source is the deployment's SQL source: postgres or mssql`);
+    authRules(s, at, problems);
   });
   return kinds;
 }

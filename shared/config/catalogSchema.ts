@@ -96,6 +96,11 @@ const SOURCE_NAME = /^[a-z][a-z0-9_]{0,62}$/;
 const sourceName = () => pattern(SOURCE_NAME, 'must be a source name: lower-case letters, digits and underscores, starting with a letter, at most 63 characters');
 
 export const SOURCE_KINDS = ['postgres', 'mssql', 'http', 'rest'] as const;
+export const REST_AUTH_TYPES = ['client_credentials', 'bearer', 'none'] as const;
+export const PAGINATION_TYPES = ['next_url', 'offset', 'cursor', 'none'] as const;
+const httpUrl = () => pattern(/^https?:\/\/[^\s]+$/, 'must be an http(s) URL');
+/** A dotted path into a JSON document: `tracks.items`, `album.release_date`. */
+const jsonPath = () => pattern(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, 'must be a dotted path such as tracks.items');
 export type CatalogSourceKind = (typeof SOURCE_KINDS)[number];
 
 /**
@@ -112,8 +117,21 @@ const sourceEntrySchema = z
     url: settingRef().optional(),
     /** SQL: connections this source may hold at once. */
     maxConnections: z.number().int().min(1).max(256).optional(),
-    /** http: the base the tables' relative `urls` resolve against; a URL, or the setting holding one (so one catalog serves GitHub and a local copy). */
-    baseUrl: z.union([pattern(/^https?:\/\/[^\s]+$/, 'must be an http(s) URL'), settingRef()]).optional(),
+    /** http, rest: the base the tables' relative `urls` / `endpoint` resolve against; a URL, or the setting holding one (so one catalog serves the real host and a local stand-in). */
+    baseUrl: z.union([httpUrl(), settingRef()]).optional(),
+    /** rest: how requests authenticate. Secrets are always settings (Key Vault references in Azure). */
+    auth: z
+      .object({
+        type: z.enum(REST_AUTH_TYPES),
+        /** client_credentials: the token endpoint (OAuth 2.0, RFC 6749 section 4.4). */
+        tokenUrl: z.union([httpUrl(), settingRef()]).optional(),
+        clientId: settingRef().optional(),
+        clientSecret: settingRef().optional(),
+        /** bearer: the setting holding the token. */
+        token: settingRef().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -155,8 +173,30 @@ const sourceSchema = z
     /** http: csv, jsonl (one JSON object per line), json (an array of objects), parquet. */
     format: z.enum(FILE_FORMATS).optional(),
     csv: csvSchema.optional(),
-    /** http: the record fields and their types; without them, inferred at first sight and then held. */
-    fields: nonEmpty(z.object({ name: sqlIdentifier(), type: z.enum(FIELD_TYPES) }).strict(), 'needs at least one field').optional(),
+    /** http: the record fields and their types (without them, inferred at first sight and then held); rest: required. `path`: where in the record (default: the name). */
+    fields: nonEmpty(z.object({ name: sqlIdentifier(), type: z.enum(FIELD_TYPES), path: jsonPath().optional() }).strict(), 'needs at least one field').optional(),
+    /** rest: the endpoint, relative to the source's baseUrl (a query string may follow). */
+    endpoint: pattern(/^[^\s]+$/, 'must be a path without white space').optional(),
+    /** rest: query parameters. */
+    params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    /** rest: where the records are in each response (default: the response is the list). */
+    records: jsonPath().optional(),
+    /** rest: how to get the next page. */
+    paginate: z
+      .object({
+        type: z.enum(PAGINATION_TYPES),
+        /** next_url: where the next page's URL is; cursor: where the next cursor is. */
+        next: jsonPath().optional(),
+        /** offset: the offset parameter (default offset); cursor: the cursor parameter (default after). */
+        param: z.string().min(1).max(64).optional(),
+        /** offset: the page size, sent as `limitParam` (default limit). */
+        limit: z.number().int().min(1).max(10_000).optional(),
+        limitParam: z.string().min(1).max(64).optional(),
+        /** At most this many pages per pull (default 100): a bound on a misbehaving API. */
+        maxPages: z.number().int().min(1).max(100_000).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -25,6 +25,26 @@ export interface SourceConfig {
   url?: { setting: string };
   maxConnections?: number;
   baseUrl?: SettingOr<string>;
+  auth?: RestAuthConfig;
+}
+
+/** How a rest source authenticates; secrets are always setting names. */
+export interface RestAuthConfig {
+  type: 'client_credentials' | 'bearer' | 'none';
+  tokenUrl?: SettingOr<string>;
+  clientId?: { setting: string };
+  clientSecret?: { setting: string };
+  token?: { setting: string };
+}
+
+/** What a table of a rest source pulls (catalog `source:` of a rest source). */
+export interface RestTableSpec {
+  endpoint: string;
+  params: Record<string, string | number | boolean>;
+  /** Dotted path to the records in a response; '' = the response is the list. */
+  records: string;
+  paginate: { type: 'next_url' | 'offset' | 'cursor' | 'none'; next?: string; param?: string; limit?: number; limitParam?: string; maxPages: number };
+  fields: { name: string; type: string; path?: string }[];
 }
 
 /** What a table that reads files over HTTP reads (catalog `source:` of an http source). */
@@ -48,6 +68,8 @@ export interface TableConfig {
   sourceName?: string;
   /** Set for tables that read files over HTTP. */
   file?: FileTableSpec;
+  /** Set for tables that pull a REST endpoint. */
+  rest?: RestTableSpec;
   /** SQL: as configured. Snapshot tables (http): `_loaded_at`, the planning time stamped on every row. */
   watermark: { column: string; kind: WatermarkKind };
   primaryKey: string[];
@@ -90,12 +112,24 @@ function applyDefaults(raw: RawTable, defaults: RawCatalog['defaults'], sources:
           ...(raw.source.fields ? { fields: raw.source.fields } : {}),
         }
       : undefined;
+  const rest: RestTableSpec | undefined =
+    kind === 'rest'
+      ? {
+          endpoint: raw.source.endpoint!,
+          params: raw.source.params ?? {},
+          records: raw.source.records ?? '',
+          paginate: { type: 'none', ...raw.source.paginate, maxPages: raw.source.paginate?.maxPages ?? 100 },
+          fields: raw.source.fields!,
+        }
+      : undefined;
+  const snapshot = file !== undefined || rest !== undefined;
   return {
     name: raw.name,
-    schema: file ? sourceName : schema!,
-    table: file ? raw.name : table!,
+    schema: snapshot ? sourceName : schema!,
+    table: snapshot ? raw.name : table!,
     ...(raw.source.name ? { sourceName } : {}),
     ...(file ? { file } : {}),
+    ...(rest ? { rest } : {}),
     watermark: raw.watermark ?? { column: SNAPSHOT_SEQUENCE, kind: 'timestamp' },
     primaryKey: raw.primaryKey,
     enabled: raw.enabled,

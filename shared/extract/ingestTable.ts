@@ -38,6 +38,7 @@ export type TableRunResult = SliceRunResult;
 async function planSnapshot(snapshot: SnapshotPlanner, table: TableConfig, state: WatermarkState, columns: ColumnSnapshot[], runId: string, now: () => number): Promise<SlicePlan<WatermarkState>> {
   if (state.pending) {
     if (state.pending.exhausted) return { slice: state.pending, resumed: true };
+    if (!snapshot.resumable) return { slice: { ...state.pending, parts: [], after: null }, resumed: true };
     const probe = await snapshot.probe(table, state.pending.high, columns);
     if (!probe.changed) return { slice: state.pending, resumed: true };
     return { slice: { ...state.pending, high: probe.version, parts: [], after: null }, resumed: true };
@@ -100,7 +101,7 @@ export function ingestTable(deps: IngestDeps, table: TableConfig, run: IngestRun
     commit: (state, slice, { columns, resumed, at }) => {
       const t = sliceTotals(slice);
       const how = resumed ? `resumed slice ${slice.slice} (planned by ${slice.runId})` : `slice ${slice.slice}`;
-      const moved = sourceOf(deps, table).snapshot ? `new version of ${table.file?.urls.length ?? 0} file(s) (${snapshotLabel(slice.high)})` : `watermark ${slice.low ?? '(none)'} -> ${slice.high}`;
+      const moved = table.file ? `new version of ${table.file.urls.length} file(s) (${snapshotLabel(slice.high)})` : table.rest ? `pull of ${table.rest.endpoint}` : `watermark ${slice.low ?? '(none)'} -> ${slice.high}`;
       return {
         record: { ...state, value: slice.high, seq: Number(slice.slice.slice(1)), pending: null, lease: null, columns, committedAt: at.toISOString(), lastRunId: run.runId },
         message: `${how}: ${t.rows} rows in ${t.files} files; ${moved}`,

@@ -1,7 +1,9 @@
 import { MssqlSource } from './mssql/mssqlSource.js';
 import { PostgresSource } from './postgres/postgresSource.js';
 import type { Source, SourceKind } from './source.js';
-import type { SourceConfig } from '../config/pipelineConfig.js';
+import type { SettingOr, SourceConfig } from '../config/pipelineConfig.js';
+import type { RestAuth } from './rest/restClient.js';
+import { RestSource } from './rest/restSource.js';
 import { SettingsError } from '../config/settingsError.js';
 import { HttpFileSource } from './http/httpFileSource.js';
 import type { HttpSettings } from './http/httpSettings.js';
@@ -28,19 +30,35 @@ export function createSource(settings: SourceSettings): Source {
 
 /**
  * The sources the catalog names besides the deployment's SQL source, one adapter each, built
- * once. Today: files over HTTP. SQL entries of `sources:` are served by the deployment source.
+ * once: files over HTTP and REST endpoints. SQL entries of `sources:` are served by the deployment source.
  */
-export function createCatalogSources(sources: SourceConfig[], http: HttpSettings, setting: (name: string) => string | undefined): Map<string, Source> {
+export function createCatalogSources(
+  sources: SourceConfig[],
+  http: HttpSettings,
+  setting: (name: string) => string | undefined,
+  options: { sleep?: (ms: number) => Promise<void> } = {},
+): Map<string, Source> {
   const out = new Map<string, Source>();
   for (const s of sources) {
-    if (s.kind !== 'http') continue;
-    let baseUrl: string | undefined;
-    if (typeof s.baseUrl === 'string') baseUrl = s.baseUrl;
-    else if (s.baseUrl) {
-      baseUrl = setting(s.baseUrl.setting);
-      if (baseUrl === undefined) throw new SettingsError([`${s.baseUrl.setting}: required: the base URL of source ${s.name} (soundlake.yaml sources: baseUrl)`]);
+    // A value given literally or through its app setting; a missing setting is named, its value never.
+    const value = (v: SettingOr<string> | undefined, what: string): string | undefined => {
+      if (v === undefined || typeof v === 'string') return v;
+      const found = setting(v.setting);
+      if (found === undefined) throw new SettingsError([`${v.setting}: required: ${what} of source ${s.name} (soundlake.yaml sources:)`]);
+      return found;
+    };
+    const baseUrl = value(s.baseUrl, 'the base URL');
+    if (s.kind === 'http') out.set(s.name, new HttpFileSource({ settings: http, ...(baseUrl ? { baseUrl } : {}) }));
+    if (s.kind === 'rest') {
+      const a = s.auth ?? { type: 'none' as const };
+      const auth: RestAuth =
+        a.type === 'client_credentials'
+          ? { type: 'client_credentials', tokenUrl: value(a.tokenUrl, 'the token URL')!, clientId: value(a.clientId, 'the client id')!, clientSecret: value(a.clientSecret, 'the client secret')! }
+          : a.type === 'bearer'
+            ? { type: 'bearer', token: value(a.token, 'the bearer token')! }
+            : { type: 'none' };
+      out.set(s.name, new RestSource({ http, auth, baseUrl: baseUrl!, ...(options.sleep ? { sleep: options.sleep } : {}) }));
     }
-    out.set(s.name, new HttpFileSource({ settings: http, ...(baseUrl ? { baseUrl } : {}) }));
   }
   return out;
 }

@@ -1,14 +1,16 @@
-import type { FileTableSpec, WatermarkKind } from '../config/pipelineConfig.js';
+import type { FileTableSpec, RestTableSpec, WatermarkKind } from '../config/pipelineConfig.js';
 import type { ColumnSnapshot } from '../state/watermarkStore.js';
 import type { ParquetType } from './parquetTypes.js';
 
-export type SourceKind = 'postgres' | 'mssql' | 'http';
+export type SourceKind = 'postgres' | 'mssql' | 'http' | 'rest';
 
 export interface TableRef {
   schema: string;
   table: string;
   /** Files over HTTP: what the table reads (the catalog's source fields). */
   file?: FileTableSpec;
+  /** REST: what the table pulls. */
+  rest?: RestTableSpec;
   /**
    * The time zone the table's zone-less timestamps are written in (SQL Server: a
    * sys.time_zone_info name). Their lag is measured on that clock and their values reach
@@ -104,6 +106,8 @@ export type SnapshotProbe = { changed: true; version: string } | { changed: fals
  * is the version probed when it was planned, and reading it yields that version or fails.
  */
 export interface SnapshotPlanner {
+  /** Whether a pending slice can resume after its last part (files: the same content, by hash); if not, it restarts from its first part. */
+  resumable: boolean;
   /** `columns`: the contract the files are checked against (every record is parsed and converted). */
   probe(table: TableRef, against: string | null, columns: ColumnSnapshot[]): Promise<SnapshotProbe>;
 }

@@ -11,11 +11,15 @@ export class HttpFetchError extends Error {
     readonly url: string,
     message: string,
     readonly status?: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; headers?: Record<string, string> },
   ) {
     super(`${url}: ${message}`, options);
     this.name = 'HttpFetchError';
+    this.headers = options?.headers ?? {};
   }
+
+  /** The response's headers when there was one (Retry-After, WWW-Authenticate). */
+  readonly headers: Record<string, string>;
 }
 
 /** Addresses a server-side fetch must not reach unless allowed: loopback, private, link-local, unspecified, CGNAT. */
@@ -68,14 +72,23 @@ export class GuardedFetch {
     this.agent = new Agent({ connect: { lookup, timeout: settings.timeoutMs }, headersTimeout: settings.timeoutMs, bodyTimeout: settings.timeoutMs });
   }
 
-  /** GET `url`; 304 comes back with an empty body. `accept304`: conditional headers were sent. */
-  async get(url: string, headers: Record<string, string> = {}): Promise<FetchedBody> {
+  /** GET `url`; 304 comes back with an empty body. */
+  get(url: string, headers: Record<string, string> = {}): Promise<FetchedBody> {
+    return this.request('GET', url, headers);
+  }
+
+  /** POST a form (token endpoints); redirects are not followed for it. */
+  post(url: string, headers: Record<string, string>, body: string): Promise<FetchedBody> {
+    return this.request('POST', url, headers, body);
+  }
+
+  private async request(method: 'GET' | 'POST', url: string, headers: Record<string, string>, payload?: string): Promise<FetchedBody> {
     let current = url;
     for (let hop = 0; ; hop++) {
       const target = this.check(current, url);
       let res;
       try {
-        res = await request(target, { method: 'GET', dispatcher: this.agent, headers: { 'accept-encoding': 'gzip, deflate, br', 'user-agent': 'soundlake', ...headers } });
+        res = await request(target, { method, dispatcher: this.agent, headers: { 'accept-encoding': 'gzip, deflate, br', 'user-agent': 'soundlake', ...headers }, ...(payload === undefined ? {} : { body: payload }) });
       } catch (err) {
         throw new HttpFetchError(current, `request failed: ${(err as Error).message}`, undefined, { cause: err });
       }
@@ -83,6 +96,7 @@ export class GuardedFetch {
       if ([301, 302, 303, 307, 308].includes(res.statusCode)) {
         res.body.resume();
         if (!h.location) throw new HttpFetchError(current, `redirect ${res.statusCode} without a Location`, res.statusCode);
+        if (method !== 'GET') throw new HttpFetchError(current, `redirect ${res.statusCode} of a ${method} is not followed`, res.statusCode);
         if (hop >= this.settings.maxRedirects) throw new HttpFetchError(url, `more than ${this.settings.maxRedirects} redirects (HTTP_MAX_REDIRECTS)`, res.statusCode);
         current = new URL(h.location, current).toString();
         continue;
@@ -93,7 +107,7 @@ export class GuardedFetch {
       }
       if (res.statusCode < 200 || res.statusCode > 299) {
         const text = await res.body.text().catch(() => '');
-        throw new HttpFetchError(current, `HTTP ${res.statusCode}${text ? `: ${text.slice(0, 200).replace(/\s+/g, ' ')}` : ''}`, res.statusCode);
+        throw new HttpFetchError(current, `HTTP ${res.statusCode}${text ? `: ${text.slice(0, 200).replace(/\s+/g, ' ')}` : ''}`, res.statusCode, { headers: h });
       }
       return { status: res.statusCode, url: current, headers: h, body: this.decoded(current, res.body, h) };
     }

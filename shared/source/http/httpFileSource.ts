@@ -50,7 +50,7 @@ export class HttpFileSource implements Source {
 
   constructor(private readonly options: HttpFileSourceOptions) {
     this.fetch = new GuardedFetch(options.settings);
-    this.snapshot = { probe: (table, against, columns) => this.probe(table, against, columns) };
+    this.snapshot = { resumable: true, probe: (table, against, columns) => this.probe(table, against, columns) };
   }
 
   /** The absolute URL of a configured one. */
