@@ -257,6 +257,7 @@ SNAPSHOT_COLUMNS = ("_source_url", "_loaded_at")
 SNAPSHOT_SEQUENCE = "_loaded_at"
 _SQL_FIELDS = ("schema", "table", "columns", "timeZone")
 _HTTP_FIELDS = ("urls", "format", "csv", "fields")
+_REST_FIELDS = ("endpoint", "params", "records", "paginate")
 
 
 def _source_kind_of(source: dict, kinds: dict[str, str]) -> str | None:
@@ -277,13 +278,28 @@ def _source_rules(t: dict, at: str, kind: str | None, problems: list[str]) -> No
     if kind in ("sql", "postgres", "mssql"):
         problems.extend(f"{at}.source.{f}: is missing" for f in ("schema", "table") if f not in source)
         problems.extend(f"{at}.source.{f}: applies to http sources only" for f in _HTTP_FIELDS if f in source)
+        problems.extend(f"{at}.source.{f}: applies to rest sources only" for f in _REST_FIELDS if f in source)
         if "watermark" not in t:
             problems.append(f"{at}.watermark: is missing")
         return
     problems.extend(f"{at}.source.{f}: applies to SQL sources only" for f in _SQL_FIELDS if f in source)
     if "watermark" in t:
         problems.append(f"{at}.watermark: {kind} tables have none: every slice is a snapshot, stamped _loaded_at")
+    if kind == "rest":
+        problems.extend(f"{at}.source.{f}: applies to http sources only" for f in ("urls", "format", "csv") if f in source)
+        problems.extend(f"{at}.source.{f}: is missing" for f in ("endpoint", "fields") if f not in source)
+        p = source.get("paginate") if isinstance(source.get("paginate"), dict) else None
+        if p is not None and p.get("type") in ("next_url", "cursor") and "next" not in p:
+            what = "next cursor" if p["type"] == "cursor" else "next page's URL"
+            problems.append(f"{at}.source.paginate.next: is missing (where the {what} is in a response)")
+        if p is not None and p.get("type") == "offset" and "limit" not in p:
+            problems.append(f"{at}.source.paginate.limit: is missing (the page size)")
+    if isinstance(source.get("fields"), list):
+        for k, f in enumerate(source["fields"]):
+            if isinstance(f, dict) and f.get("name") in SNAPSHOT_COLUMNS:
+                problems.append(f"{at}.source.fields[{k}].name: {_q(f['name'])} is a lineage column every slice adds")
     if kind == "http":
+        problems.extend(f"{at}.source.{f}: applies to rest sources only" for f in _REST_FIELDS if f in source)
         problems.extend(f"{at}.source.{f}: is missing" for f in ("urls", "format") if f not in source)
         if "csv" in source and source.get("format") is not None and source.get("format") != "csv":
             problems.append(f"{at}.source.csv: applies to format csv only")
@@ -291,8 +307,9 @@ def _source_rules(t: dict, at: str, kind: str | None, problems: list[str]) -> No
             problems.append(f"{at}.source.fields: is missing (a CSV without a header row needs its fields named)")
         if isinstance(source.get("fields"), list):
             for k, f in enumerate(source["fields"]):
-                if isinstance(f, dict) and f.get("name") in SNAPSHOT_COLUMNS:
-                    problems.append(f"{at}.source.fields[{k}].name: {_q(f['name'])} is a lineage column every slice adds")
+                if isinstance(f, dict) and "path" in f:
+                    problems.append(f"{at}.source.fields[{k}].path: applies to rest sources only "
+                                    "(file fields are named as in the file)")
 
 
 def _catalog_source_rules(sources: Any, problems: list[str]) -> dict[str, str]:
@@ -322,7 +339,26 @@ def _catalog_source_rules(sources: Any, problems: list[str]) -> dict[str, str]:
             problems.append(f"{at}.url: is missing (the setting holding the connection URL)")
         if name == "default" and kind is not None and not sql:
             problems.append(f"{at}.kind: the default source is the deployment's SQL source: postgres or mssql")
+        _auth_rules(s, at, problems)
     return kinds
+
+
+def _auth_rules(s: dict, at: str, problems: list[str]) -> None:
+    """A `sources:` entry's auth, by type (sourceRules.ts `authRules`, same words)."""
+    if s.get("kind") != "rest":
+        if "auth" in s and s.get("kind") is not None:
+            problems.append(f"{at}.auth: applies to rest sources only")
+        return
+    if "baseUrl" not in s:
+        problems.append(f"{at}.baseUrl: is missing")
+    auth = s.get("auth") if isinstance(s.get("auth"), dict) else None
+    if auth is None:
+        return
+    needs = ["tokenUrl", "clientId", "clientSecret"] if auth.get("type") == "client_credentials" else \
+        ["token"] if auth.get("type") == "bearer" else []
+    problems.extend(f"{at}.auth.{f}: is missing ({auth.get('type')})" for f in needs if f not in auth)
+    problems.extend(f"{at}.auth.{f}: does not apply to auth type {auth.get('type')}"
+                    for f in ("tokenUrl", "clientId", "clientSecret", "token") if f in auth and f not in needs)
 
 
 def _table_rules(t: dict, i: int, problems: list[str], kinds: dict[str, str]) -> None:
