@@ -1,6 +1,7 @@
 import { MssqlSource } from './mssql/mssqlSource.js';
 import { PostgresSource } from './postgres/postgresSource.js';
 import type { Source, SourceKind } from './source.js';
+import { SourceError } from './source.js';
 import type { SettingOr, SourceConfig } from '../config/pipelineConfig.js';
 import type { RestAuth } from './rest/restClient.js';
 import { RestSource } from './rest/restSource.js';
@@ -40,6 +41,20 @@ export function createCatalogSources(
 ): Map<string, Source> {
   const out = new Map<string, Source>();
   for (const s of sources) {
+    try {
+      const made = catalogSource(s, http, setting, options);
+      if (made) out.set(s.name, made);
+    } catch (err) {
+      // A source whose settings are missing fails its own tables (alerted, recorded), not the app.
+      if (!(err instanceof SettingsError)) throw err;
+      out.set(s.name, new UnavailableSource(s.kind === 'rest' ? 'rest' : 'http', `source ${s.name} is not configured: ${err.message}`));
+    }
+  }
+  return out;
+}
+
+function catalogSource(s: SourceConfig, http: HttpSettings, setting: (name: string) => string | undefined, options: { sleep?: (ms: number) => Promise<void> }): Source | undefined {
+  {
     // A value given literally or through its app setting; a missing setting is named, its value never.
     const value = (v: SettingOr<string> | undefined, what: string): string | undefined => {
       if (v === undefined || typeof v === 'string') return v;
@@ -48,7 +63,7 @@ export function createCatalogSources(
       return found;
     };
     const baseUrl = value(s.baseUrl, 'the base URL');
-    if (s.kind === 'http') out.set(s.name, new HttpFileSource({ settings: http, ...(baseUrl ? { baseUrl } : {}) }));
+    if (s.kind === 'http') return new HttpFileSource({ settings: http, ...(baseUrl ? { baseUrl } : {}) });
     if (s.kind === 'rest') {
       const a = s.auth ?? { type: 'none' as const };
       const auth: RestAuth =
@@ -57,8 +72,33 @@ export function createCatalogSources(
           : a.type === 'bearer'
             ? { type: 'bearer', token: value(a.token, 'the bearer token')! }
             : { type: 'none' };
-      out.set(s.name, new RestSource({ http, auth, baseUrl: baseUrl!, ...(options.sleep ? { sleep: options.sleep } : {}) }));
+      return new RestSource({ http, auth, baseUrl: baseUrl!, ...(options.sleep ? { sleep: options.sleep } : {}) });
     }
+    return undefined;
   }
-  return out;
+}
+
+/** Stands for a catalog source that cannot be built: every use fails with why. */
+class UnavailableSource implements Source {
+  constructor(
+    readonly kind: SourceKind,
+    private readonly why: string,
+  ) {}
+  private fail(): never {
+    throw new SourceError(this.why);
+  }
+  async describe(): Promise<never> {
+    return this.fail();
+  }
+  async safeUpperBound(): Promise<never> {
+    return this.fail();
+  }
+  async hasRows(): Promise<never> {
+    return this.fail();
+  }
+  // eslint-disable-next-line require-yield
+  async *read(): AsyncIterable<never> {
+    this.fail();
+  }
+  async close(): Promise<void> {}
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GuardedFetch, isPrivateAddress } from '../../shared/source/http/guardedFetch.js';
 import type { HttpSettings } from '../../shared/source/http/httpSettings.js';
 import { loadHttpSettings } from '../../shared/source/http/httpSettings.js';
-import { RawFileHost } from '../support/rawFileHost.js';
+import { RawFileHost } from '../../local/rawFileHost.js';
 
 /**
  * The fetcher's guards against a real loopback server: what it refuses is refused before a

@@ -8,7 +8,7 @@ import { newRunId } from '../../shared/run/runId.js';
 import type { HttpSettings } from '../../shared/source/http/httpSettings.js';
 import { parseVersion } from '../../shared/source/http/fileVersion.js';
 import { createHarness, type Harness } from '../support/harness.js';
-import { RawFileHost } from '../support/rawFileHost.js';
+import { RawFileHost } from '../../local/rawFileHost.js';
 
 /**
  * Files over HTTP through the real core: a loopback stand-in for raw.githubusercontent.com

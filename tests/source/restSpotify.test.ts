@@ -55,7 +55,7 @@ const tracksTable = (name: string): string => `
         - { name: explicit, type: boolean }
     primaryKey: [track_id]`;
 
-async function appWith(tables: string): Promise<SoundlakeApp> {
+async function appWith(tables: string, unset: string[] = []): Promise<SoundlakeApp> {
   const config = parsePipelineConfig(`version: 1
 sources:
   - name: spotify
@@ -65,6 +65,7 @@ sources:
 tables:
 ${tables}`);
   const env: Record<string, string> = { SPOTIFY_API_BASE_URL: `${spotify.url}/v1/`, SPOTIFY_TOKEN_URL: `${spotify.url}/api/token`, SPOTIFY_CLIENT_ID: CLIENT_ID, SPOTIFY_CLIENT_SECRET: CLIENT_SECRET };
+  for (const name of unset) delete env[name];
   const logger = createLogger({ level: 'debug', destination: { write: (l: string) => void logLines.push(l) } });
   const settings = { ...h.settings, http: { allowedHosts: ['127.0.0.1'], allowPrivateAddresses: true, maxBytes: 1e7, maxRedirects: 2, timeoutMs: 2000 }, setting: (n: string) => env[n] };
   const app = await createApp(settings, {
@@ -143,6 +144,14 @@ describe('a Spotify pull through the REST source', () => {
     const app = await appWith(tracksTable('sp_empty'));
     expect(await run(app, 'sp_empty')).toMatchObject({ status: 'succeeded', rows: 10 });
     expect((await h.bronzeRows('sp_empty')).length).toBe(10);
+  });
+
+  it('a missing setting fails that source\'s tables, naming the setting, and nothing else', async () => {
+    const app = await appWith(tracksTable('sp_unset'), ['SPOTIFY_CLIENT_SECRET']);
+    const result = await run(app, 'sp_unset');
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatch(/source spotify is not configured: [\s\S]*SPOTIFY_CLIENT_SECRET: required: the client secret of source spotify/);
+    expect(alertsFor('sp_unset').map((a) => a.kind)).toEqual(['ingestion-failed']);
   });
 
   const failures: { name: string; arrange: () => void; error: RegExp }[] = [
