@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { watermarkLabel } from '../shared/source/watermarkLabel.js';
 import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
@@ -45,7 +46,7 @@ function printRun(title: string, summary: RunSummary): void {
   process.stdout.write(
     `${table(
       ['table', 'status', 'rows', 'files', 'size', 'watermark low', 'watermark high'],
-      summary.results.map((r) => [r.table, r.status, r.rows.toLocaleString('en'), r.files, bytes(r.bytes), r.low, r.high]),
+      summary.results.map((r) => [r.table, r.status, r.rows.toLocaleString('en'), r.files, bytes(r.bytes), watermarkLabel(r.low), watermarkLabel(r.high)]),
     )}\n`,
   );
   const failed = summary.results.filter((r) => r.status === 'failed');

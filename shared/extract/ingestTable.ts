@@ -8,6 +8,7 @@ import type { SliceKind, SlicePlan, SliceRunnerDeps, SliceRunResult } from './sl
 import type { SnapshotPlanner } from '../source/source.js';
 import type { ColumnSnapshot } from '../state/watermarkStore.js';
 import { runSlice, sourceOf } from './sliceRunner.js';
+import { watermarkLabel } from '../source/watermarkLabel.js';
 
 export type IngestDeps = SliceRunnerDeps & { watermarks: WatermarkStore };
 
@@ -50,15 +51,6 @@ async function planSnapshot(snapshot: SnapshotPlanner, table: TableConfig, state
   return { slice, resumed: false };
 }
 
-/** A file version for messages: its files' short hashes. */
-function snapshotLabel(version: string): string {
-  try {
-    const v = JSON.parse(version) as { files: { sha256: string }[] };
-    return v.files.map((f) => `sha256 ${f.sha256.slice(0, 12)}`).join(', ');
-  } catch {
-    return version;
-  }
-}
 
 /**
  * One incremental pass over one table: the ADF Lookup -> Copy -> Update-watermark loop, made
@@ -101,7 +93,7 @@ export function ingestTable(deps: IngestDeps, table: TableConfig, run: IngestRun
     commit: (state, slice, { columns, resumed, at }) => {
       const t = sliceTotals(slice);
       const how = resumed ? `resumed slice ${slice.slice} (planned by ${slice.runId})` : `slice ${slice.slice}`;
-      const moved = table.file ? `new version of ${table.file.urls.length} file(s) (${snapshotLabel(slice.high)})` : table.rest ? `pull of ${table.rest.endpoint}` : `watermark ${slice.low ?? '(none)'} -> ${slice.high}`;
+      const moved = table.file ? `new version of ${table.file.urls.length} file(s) (${watermarkLabel(slice.high)})` : table.rest ? `pull of ${table.rest.endpoint}` : `watermark ${slice.low ?? '(none)'} -> ${slice.high}`;
       return {
         record: { ...state, value: slice.high, seq: Number(slice.slice.slice(1)), pending: null, lease: null, columns, committedAt: at.toISOString(), lastRunId: run.runId },
         message: `${how}: ${t.rows} rows in ${t.files} files; ${moved}`,
