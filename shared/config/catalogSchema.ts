@@ -169,7 +169,8 @@ const sourceSchema = z
     /** SQL Server: the zone the table's datetime/datetime2/smalldatetime values are written in (a sys.time_zone_info name). */
     timeZone: pattern(/^[A-Za-z][A-Za-z0-9 .+()/_-]{0,63}$/, 'must be a time zone name as SQL Server spells it, e.g. "W. Europe Standard Time" or "UTC"').optional(),
     /** http: the files of the table, absolute or relative to the source's baseUrl; together they are one snapshot. */
-    urls: nonEmpty(pattern(/^[^\s]+$/, 'must be a URL without white space'), 'needs at least one URL').optional(),
+    // At most 100: the table's version (a few hundred characters per file) lives in one Table Storage property (32K characters).
+    urls: nonEmpty(pattern(/^[^\s]+$/, 'must be a URL without white space'), 'needs at least one URL').max(100).optional(),
     /** http: csv, jsonl (one JSON object per line), json (an array of objects), parquet. */
     format: z.enum(FILE_FORMATS).optional(),
     csv: csvSchema.optional(),
