@@ -139,6 +139,23 @@ describe('a Spotify pull through the REST source', () => {
     await expectNoSecret(app2, 'sp_expired_b');
   });
 
+  it('offset paging: limit and offset sent by the source, the short page ends the pull', async () => {
+    const app = await appWith(`
+  - name: sp_offset
+    source:
+      name: spotify
+      endpoint: search
+      params: { q: "genre:pop", type: artist }
+      records: artists.items
+      paginate: { type: offset, limit: 3 }
+      fields: [{ name: artist_id, type: string, path: id }, { name: genres, type: string }]
+    primaryKey: [artist_id]`);
+    const before = spotify.requests.length;
+    expect(await run(app, 'sp_offset')).toMatchObject({ status: 'succeeded', rows: 7 });
+    expect(spotify.requests.slice(before).filter((r) => r.path === '/v1/search')).toHaveLength(3); // 3 + 3 + 1
+    expect((await h.bronzeRows('sp_offset')).map((r) => [r.artist_id, r.genres])).toEqual(spotify.catalogue.artists.map((a) => [a.id, JSON.stringify(a.genres)]));
+  });
+
   it('an empty page ends the pull', async () => {
     spotify.emptyAfterPage = 1;
     const app = await appWith(tracksTable('sp_empty'));
