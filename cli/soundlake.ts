@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { watermarkLabel } from '../shared/source/watermarkLabel.js';
 import { Command, Option } from 'commander';
 import type { SoundlakeApp } from '../shared/app/soundlakeApp.js';
 import { prewarmEncoder } from '../shared/bronze/parquetEncoderPool.js';
@@ -60,7 +61,7 @@ program
         process.stdout.write(
           `${table(
             ['table', 'status', 'rows', 'files', 'size', 'low', 'high'],
-            summary.results.map((r) => [r.table, r.status, r.rows, r.files, bytes(r.bytes), r.low, r.high]),
+            summary.results.map((r) => [r.table, r.status, r.rows, r.files, bytes(r.bytes), watermarkLabel(r.low), watermarkLabel(r.high)]),
           )}\n`,
         );
         for (const r of summary.results) if (r.status === 'failed' || r.status === 'skipped') process.stdout.write(`${r.table}: ${r.message}\n`);

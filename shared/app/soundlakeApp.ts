@@ -15,7 +15,7 @@ import { createLogger } from '../logging/logger.js';
 import type { Notifier } from '../notify/notifier.js';
 import { createNotifier } from '../notify/createNotifier.js';
 import { AlertLog, RecordedNotifier } from '../notify/alertLog.js';
-import { createSource } from '../source/createSource.js';
+import { createCatalogSources, createSource } from '../source/createSource.js';
 import type { Source } from '../source/source.js';
 import { RunLedger } from '../state/runLedger.js';
 import { WatermarkStore } from '../state/watermarkStore.js';
@@ -47,6 +47,8 @@ export interface AppOverrides {
   notifier?: Notifier;
   config?: PipelineConfig;
   source?: Source;
+  /** How REST sources wait (Retry-After, backoff); tests record the waits instead. */
+  sleep?: (ms: number) => Promise<void>;
   /** Wraps the bronze lake, e.g. to raise BlobCreated events locally where Azurite has no Event Grid. */
   wrapLake?: (lake: Lake) => Lake;
 }
@@ -55,6 +57,8 @@ export async function createApp(settings: Settings, overrides: AppOverrides = {}
   const logger = overrides.logger ?? createLogger({ level: settings.logLevel });
   const config = overrides.config ?? (await loadPipelineConfig(settings.configPath));
   const source = overrides.source ?? (await createSource(settings.source));
+  const catalogSources = createCatalogSources(config.sources ?? [], settings.http, settings.setting, overrides.sleep ? { sleep: overrides.sleep } : {});
+  const sourceFor = (table: { sourceName?: string }) => (table.sourceName ? catalogSources.get(table.sourceName) : undefined);
   const baseLake: Lake = settings.bronzeDir
     ? new FileLake({ root: settings.bronzeDir })
     : new BlobLake({ container: blobService(settings.storage).getContainerClient(settings.bronzeContainer) });
@@ -68,7 +72,7 @@ export async function createApp(settings: Settings, overrides: AppOverrides = {}
   const alertLog = new AlertLog(tableClient(settings.storage, settings.alerts.throttleTable));
   const notifier = new RecordedNotifier(overrides.notifier ?? createNotifier(settings.alerts, { logger, storage: settings.storage }), alertLog, logger);
   await Promise.all([lake.ensure(), watermarks.ensure(), ledger.ensure(), backfills.ensure(), backfillQueue.ensure(), ingestQueue.ensure()]);
-  const ingestDeps = (): IngestDeps => ({ source, lake, watermarks, ledger, notifier, logger, leaseMs: settings.leaseMs });
+  const ingestDeps = (): IngestDeps => ({ source, sourceFor, lake, watermarks, ledger, notifier, logger, leaseMs: settings.leaseMs });
   const backfill = new BackfillService({ ...ingestDeps(), config, backfills, backfillQueue }, { ...settings.backfill });
   const app: SoundlakeApp = {
     settings,
@@ -86,7 +90,7 @@ export async function createApp(settings: Settings, overrides: AppOverrides = {}
     backfill,
     ingestDeps,
     close: async () => {
-      await source.close();
+      await Promise.all([source.close(), ...[...catalogSources.values()].map((s) => s.close())]);
     },
   };
   return app;

@@ -1,4 +1,5 @@
 import { COLUMN_TYPE, TRANSFORMS } from './catalogSchema.js';
+import { authRules, sourceKindOf, sourceRules, SNAPSHOT_COLUMNS, SNAPSHOT_SEQUENCE } from './sourceRules.js';
 
 /**
  * The catalog's rules across fields, which no JSON Schema can say. They run on the raw document
@@ -24,21 +25,29 @@ function family(type: string): string {
   return type.startsWith('decimal(') ? 'decimal' : type;
 }
 
-function tableRules(t: Obj, i: number, problems: string[]): void {
+function tableRules(t: Obj, i: number, problems: string[], kinds: Map<string, string>): void {
   const at = `tables[${i}]`;
   const source = isObj(t.source) ? t.source : {};
-  const extracted = strings(source.columns);
+  const kind = sourceKindOf(source, kinds);
+  const snapshot = kind === 'http' || kind === 'rest';
+  // File and REST tables: the declared fields and the lineage columns every slice carries.
+  const fields = Array.isArray(source.fields) ? source.fields.filter(isObj).map((f) => str(f.name)).filter((n): n is string => n !== undefined) : undefined;
+  const extracted = snapshot ? (fields ? [...fields, ...SNAPSHOT_COLUMNS] : undefined) : strings(source.columns);
   const keys = strings(t.primaryKey) ?? [];
-  const watermark = isObj(t.watermark) ? str(t.watermark.column) : undefined;
+  const watermark = snapshot ? SNAPSHOT_SEQUENCE : isObj(t.watermark) ? str(t.watermark.column) : undefined;
 
   for (const moved of ['schema', 'table', 'columns', 'timeZone'].filter((k) => k in t)) {
     problems.push(`${at}.${moved}: belongs under source: (source: { schema, table, columns, timeZone })`);
   }
-  if (extracted) {
+  if (extracted && !snapshot) {
     for (const n of [watermark, ...keys]) {
       if (n !== undefined && !extracted.includes(n)) problems.push(`${at}.source.columns: must include ${q(n)} (watermark and primary key columns are always extracted)`);
     }
   }
+  if (extracted && snapshot) {
+    for (const n of keys) if (!extracted.includes(n)) problems.push(`${at}.primaryKey: ${q(n)} is not a field (not in source.fields)`);
+  }
+  sourceRules(t, at, kind, problems);
 
   const silver = isObj(t.silver) ? t.silver : {};
   const sequence = str(silver.sequenceColumn) ?? watermark;
@@ -54,7 +63,7 @@ function tableRules(t: Obj, i: number, problems: string[]): void {
         const seen = first.get(name.toLowerCase());
         if (seen !== undefined) problems.push(`${at}.silver.columns[${k}].name: duplicate column ${q(name)} (first at silver.columns[${seen}])`);
         else first.set(name.toLowerCase(), k);
-        if (extracted && !extracted.includes(name)) problems.push(`${at}.silver.columns[${k}].name: ${q(name)} is not extracted (not in source.columns)`);
+        if (extracted && !extracted.includes(name)) problems.push(`${at}.silver.columns[${k}].name: ${q(name)} is not extracted (not in ${snapshot ? 'source.fields' : 'source.columns'})`);
         if (type !== undefined && COLUMN_TYPE.test(type)) types.set(name.toLowerCase(), type);
       }
       const m = type !== undefined ? /^decimal\((\d+),(\d+)\)$/.exec(type) : null;
@@ -65,13 +74,13 @@ function tableRules(t: Obj, i: number, problems: string[]): void {
       if (!names.includes(n)) problems.push(`${at}.silver.columns: must include ${q(n)} (primary key and sequence columns)`);
     }
   } else if (extracted && str(silver.sequenceColumn) !== undefined && !extracted.includes(str(silver.sequenceColumn)!)) {
-    problems.push(`${at}.silver.sequenceColumn: ${q(str(silver.sequenceColumn)!)} is not extracted (not in source.columns)`);
+    problems.push(`${at}.silver.sequenceColumn: ${q(str(silver.sequenceColumn)!)} is not extracted (not in ${snapshot ? 'source.fields' : 'source.columns'})`);
   }
 
   // Transforms name columns the table has: the declared contract, else the extracted list
   // (a table with neither gets its columns at first sight: checked then, by silver).
   const known: Map<string, string> | undefined = declared ? new Map(types) : extracted ? new Map(extracted.map((c) => [c.toLowerCase(), ''])) : undefined;
-  const where = declared ? 'silver.columns' : 'source.columns';
+  const where = declared ? 'silver.columns' : snapshot ? 'source.fields' : 'source.columns';
   if (Array.isArray(silver.transforms)) {
     silver.transforms.forEach((tr: unknown, k) => {
       if (!isObj(tr)) return;
@@ -94,10 +103,39 @@ function tableRules(t: Obj, i: number, problems: string[]): void {
   }
 }
 
+/** The `sources:` block: unique names, each kind's fields; returns name -> kind. */
+function catalogSourceRules(sources: unknown, problems: string[]): Map<string, string> {
+  const kinds = new Map<string, string>();
+  if (!Array.isArray(sources)) return kinds;
+  const first = new Map<string, number>();
+  sources.forEach((s: unknown, i) => {
+    if (!isObj(s)) return;
+    const name = str(s.name);
+    const kind = str(s.kind);
+    const at = `sources[${i}]`;
+    if (name !== undefined) {
+      const seen = first.get(name);
+      if (seen !== undefined) problems.push(`${at}.name: duplicate source name ${q(name)} (first at sources[${seen}])`);
+      else {
+        first.set(name, i);
+        if (kind !== undefined) kinds.set(name, kind);
+      }
+    }
+    const sql = kind === 'postgres' || kind === 'mssql';
+    for (const f of ['url', 'maxConnections']) if (f in s && kind !== undefined && !sql) problems.push(`${at}.${f}: applies to postgres and mssql sources only`);
+    if ('baseUrl' in s && kind !== undefined && kind !== 'http' && kind !== 'rest') problems.push(`${at}.baseUrl: applies to http and rest sources only`);
+    if (sql && !('url' in s) && name !== 'default') problems.push(`${at}.url: is missing (the setting holding the connection URL)`);
+    if (name === 'default' && kind !== undefined && !sql) problems.push(`${at}.kind: the default source is the deployment's SQL source: postgres or mssql`);
+    authRules(s, at, problems);
+  });
+  return kinds;
+}
+
 export function crossCheck(raw: unknown): string[] {
-  const tables = isObj(raw) ? raw.tables : undefined;
-  if (!Array.isArray(tables)) return [];
   const problems: string[] = [];
+  const kinds = catalogSourceRules(isObj(raw) ? raw.sources : undefined, problems);
+  const tables = isObj(raw) ? raw.tables : undefined;
+  if (!Array.isArray(tables)) return problems;
   const names = new Map<string, number>();
   const silverOwners = new Map<string, number>(); // silver table -> index of the catalog table writing it
   tables.forEach((t: unknown, i) => {
@@ -116,7 +154,7 @@ export function crossCheck(raw: unknown): string[] {
       if (clash !== undefined) problems.push(`${field}: clashes with tables[${silverOwners.get(clash)!}]: both would write silver table ${q(clash)}`);
       else for (const s of silverTablesOf(silverName)) silverOwners.set(s, i);
     }
-    tableRules(t, i, problems);
+    tableRules(t, i, problems, kinds);
   });
   return problems;
 }

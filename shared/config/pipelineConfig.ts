@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { catalogErrorMap, formatPath } from './catalogIssues.js';
 import { crossCheck } from './catalogRules.js';
-import { catalogSchema, type RawCatalog, type RawTable, type WatermarkKind } from './catalogSchema.js';
+import { catalogSchema, type CatalogSourceKind, type FileFormat, type RawCatalog, type RawTable, type WatermarkKind } from './catalogSchema.js';
+import { SNAPSHOT_SEQUENCE } from './sourceRules.js';
 
 export { WATERMARK_KINDS, type WatermarkKind } from './catalogSchema.js';
 
@@ -14,11 +15,62 @@ export { WATERMARK_KINDS, type WatermarkKind } from './catalogSchema.js';
  * the file is reported at once, with its path, before anything runs.
  */
 
+/** A value the catalog gives literally or names the app setting of. */
+export type SettingOr<T> = T | { setting: string };
+
+/** A named source of the catalog's `sources:` block (the deployment's SQL source is `default`). */
+export interface SourceConfig {
+  name: string;
+  kind: CatalogSourceKind;
+  url?: { setting: string };
+  maxConnections?: number;
+  baseUrl?: SettingOr<string>;
+  auth?: RestAuthConfig;
+}
+
+/** How a rest source authenticates; secrets are always setting names. */
+export interface RestAuthConfig {
+  type: 'client_credentials' | 'bearer' | 'none';
+  tokenUrl?: SettingOr<string>;
+  clientId?: { setting: string };
+  clientSecret?: { setting: string };
+  token?: { setting: string };
+}
+
+/** What a table of a rest source pulls (catalog `source:` of a rest source). */
+export interface RestTableSpec {
+  endpoint: string;
+  params: Record<string, string | number | boolean>;
+  /** Dotted path to the records in a response; '' = the response is the list. */
+  records: string;
+  paginate: { type: 'next_url' | 'offset' | 'cursor' | 'none'; next?: string; param?: string; limit?: number; limitParam?: string; maxPages: number };
+  fields: { name: string; type: string; path?: string }[];
+}
+
+/** What a table that reads files over HTTP reads (catalog `source:` of an http source). */
+export interface FileTableSpec {
+  /** As configured: absolute, or relative to the source's baseUrl (resolved by the source). */
+  urls: string[];
+  format: FileFormat;
+  csv: { header: boolean; delimiter: string; quote: string; escape: string; encoding: string };
+  /** Declared fields; without them, inferred at first sight and then held. */
+  fields?: { name: string; type: string }[];
+}
+
 /** One configured table with defaults applied. */
 export interface TableConfig {
   name: string;
+  /** SQL: the source schema; http: the source's name (for messages). */
   schema: string;
+  /** SQL: the source table; http: the table's name. */
   table: string;
+  /** The source in the catalog's `sources:` (`default`: the deployment's SQL source). */
+  sourceName?: string;
+  /** Set for tables that read files over HTTP. */
+  file?: FileTableSpec;
+  /** Set for tables that pull a REST endpoint. */
+  rest?: RestTableSpec;
+  /** SQL: as configured. Snapshot tables (http): `_loaded_at`, the planning time stamped on every row. */
   watermark: { column: string; kind: WatermarkKind };
   primaryKey: string[];
   columns?: string[];
@@ -32,6 +84,8 @@ export interface TableConfig {
 
 export interface PipelineConfig {
   tables: TableConfig[];
+  /** The catalog's `sources:` (empty when it has none). */
+  sources?: SourceConfig[];
 }
 
 export class ConfigError extends Error {
@@ -44,13 +98,39 @@ export class ConfigError extends Error {
   }
 }
 
-function applyDefaults(raw: RawTable, defaults: RawCatalog['defaults']): TableConfig {
+function applyDefaults(raw: RawTable, defaults: RawCatalog['defaults'], sources: SourceConfig[]): TableConfig {
   const { schema, table, columns, timeZone } = raw.source;
+  const sourceName = raw.source.name ?? 'default';
+  const kind = sources.find((s) => s.name === sourceName)?.kind;
+  // The cross-field rules have made sure each kind has its fields.
+  const file: FileTableSpec | undefined =
+    kind === 'http'
+      ? {
+          urls: raw.source.urls!,
+          format: raw.source.format!,
+          csv: { header: true, delimiter: ',', quote: '"', escape: '"', encoding: 'utf-8', ...raw.source.csv },
+          ...(raw.source.fields ? { fields: raw.source.fields } : {}),
+        }
+      : undefined;
+  const rest: RestTableSpec | undefined =
+    kind === 'rest'
+      ? {
+          endpoint: raw.source.endpoint!,
+          params: raw.source.params ?? {},
+          records: raw.source.records ?? '',
+          paginate: { type: 'none', ...raw.source.paginate, maxPages: raw.source.paginate?.maxPages ?? 100 },
+          fields: raw.source.fields!,
+        }
+      : undefined;
+  const snapshot = file !== undefined || rest !== undefined;
   return {
     name: raw.name,
-    schema,
-    table,
-    watermark: raw.watermark,
+    schema: snapshot ? sourceName : schema!,
+    table: snapshot ? raw.name : table!,
+    ...(raw.source.name ? { sourceName } : {}),
+    ...(file ? { file } : {}),
+    ...(rest ? { rest } : {}),
+    watermark: raw.watermark ?? { column: SNAPSHOT_SEQUENCE, kind: 'timestamp' },
     primaryKey: raw.primaryKey,
     enabled: raw.enabled,
     ...(columns ? { columns } : {}),
@@ -72,7 +152,8 @@ export function parsePipelineConfig(text: string, file = 'soundlake.yaml'): Pipe
   const problems = [...(result.success ? [] : result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`)), ...crossCheck(raw)];
   if (!result.success || problems.length > 0) throw new ConfigError(file, problems);
   const cfg = result.data;
-  return { tables: cfg.tables.map((t) => applyDefaults(t, cfg.defaults)) };
+  const sources: SourceConfig[] = cfg.sources ?? [];
+  return { tables: cfg.tables.map((t) => applyDefaults(t, cfg.defaults, sources)), sources };
 }
 
 export async function loadPipelineConfig(file: string): Promise<PipelineConfig> {

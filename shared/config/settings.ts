@@ -9,6 +9,7 @@ import { settingDefaults } from './settingDefaults.js';
 import { SettingsError } from './settingsError.js';
 import { loadMaxDequeueCount } from '../queue/maxDequeueCount.js';
 import { parseIsoDuration } from '../time/isoDuration.js';
+import { loadHttpSettings, type HttpSettings } from '../source/http/httpSettings.js';
 
 export { SettingsError } from './settingsError.js';
 
@@ -34,6 +35,10 @@ export interface Settings {
   maxDequeueCount: number;
   logLevel: string;
   alerts: AlertSettings;
+  /** Fetching over HTTP for http and rest sources: allow-list, size cap, redirects, timeouts. */
+  http: HttpSettings;
+  /** The value of the app setting a catalog names (`{ setting: NAME }`); never logged. */
+  setting: (name: string) => string | undefined;
   backfill: {
     table: string;
     queue: string;
@@ -137,6 +142,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     maxDequeueCount: loadMaxDequeueCount(env),
     logLevel: e.LOG_LEVEL,
     alerts: loadAlertSettings(env),
+    http: loadHttpSettings(env),
+    setting: (name) => (env[name] === '' ? undefined : env[name]),
     backfill: {
       table: e.BACKFILL_TABLE,
       queue: e.BACKFILL_QUEUE,

@@ -4,8 +4,11 @@ import type { WatermarkState, WatermarkStore } from '../state/watermarkStore.js'
 import type { FaultHooks } from './faultHooks.js';
 import type { PendingSlice } from './slice.js';
 import { sliceTotals } from './slice.js';
-import type { SliceKind, SliceRunnerDeps, SliceRunResult } from './sliceRunner.js';
-import { runSlice } from './sliceRunner.js';
+import type { SliceKind, SlicePlan, SliceRunnerDeps, SliceRunResult } from './sliceRunner.js';
+import type { SnapshotPlanner } from '../source/source.js';
+import type { ColumnSnapshot } from '../state/watermarkStore.js';
+import { runSlice, sourceOf } from './sliceRunner.js';
+import { watermarkLabel } from '../source/watermarkLabel.js';
 
 export type IngestDeps = SliceRunnerDeps & { watermarks: WatermarkStore };
 
@@ -25,6 +28,29 @@ export interface IngestRun {
 }
 
 export type TableRunResult = SliceRunResult;
+
+/**
+ * A snapshot table's slice (files over HTTP): the source probes what it serves against the
+ * committed version. Unchanged: nothing lands (the new validators are kept). Changed: a slice
+ * whose upper bound is the probed version. A pending slice is resumed if its version still
+ * holds, and restarted from its first part (same slice, same names) if the files changed
+ * before it committed, since resuming by record number is only sound on the same content.
+ */
+async function planSnapshot(snapshot: SnapshotPlanner, table: TableConfig, state: WatermarkState, columns: ColumnSnapshot[], runId: string, now: () => number): Promise<SlicePlan<WatermarkState>> {
+  if (state.pending) {
+    if (state.pending.exhausted) return { slice: state.pending, resumed: true };
+    if (!snapshot.resumable) return { slice: { ...state.pending, parts: [], after: null }, resumed: true };
+    const probe = await snapshot.probe(table, state.pending.high, columns);
+    if (!probe.changed) return { slice: state.pending, resumed: true };
+    return { slice: { ...state.pending, high: probe.version, parts: [], after: null }, resumed: true };
+  }
+  const probe = await snapshot.probe(table, state.value, columns);
+  if (!probe.changed) return { idle: { ...state, value: probe.version ?? state.value, lease: null, columns }, low: state.value, high: probe.version, message: `${probe.message}; nothing to land` };
+  const plannedAt = new Date(now()).toISOString();
+  const slice: PendingSlice = { slice: scheduledSliceId(state.seq + 1), kind: state.value === null ? 'initial' : 'incremental', low: state.value, high: probe.version, runId, plannedAt, loadDate: plannedAt.slice(0, 10), parts: [], after: null, exhausted: false };
+  return { slice, resumed: false };
+}
+
 
 /**
  * One incremental pass over one table: the ADF Lookup -> Copy -> Update-watermark loop, made
@@ -49,6 +75,8 @@ export function ingestTable(deps: IngestDeps, table: TableConfig, run: IngestRun
     unleasedActivity: 'ingest',
     driftReference: async (state) => state.columns,
     plan: async (state, columns) => {
+      const snapshot = sourceOf(deps, table).snapshot;
+      if (snapshot) return planSnapshot(snapshot, table, state, columns, run.runId, now);
       if (state.pending) return { slice: state.pending, resumed: true };
       // The upper bound is fixed before a single row is read: rows that arrive during the copy wait for the next slice.
       const high = await deps.source.safeUpperBound(table, table.watermark, table.lagSeconds);
@@ -65,9 +93,10 @@ export function ingestTable(deps: IngestDeps, table: TableConfig, run: IngestRun
     commit: (state, slice, { columns, resumed, at }) => {
       const t = sliceTotals(slice);
       const how = resumed ? `resumed slice ${slice.slice} (planned by ${slice.runId})` : `slice ${slice.slice}`;
+      const moved = table.file ? `new version of ${table.file.urls.length} file(s) (${watermarkLabel(slice.high)})` : table.rest ? `pull of ${table.rest.endpoint}` : `watermark ${slice.low ?? '(none)'} -> ${slice.high}`;
       return {
         record: { ...state, value: slice.high, seq: Number(slice.slice.slice(1)), pending: null, lease: null, columns, committedAt: at.toISOString(), lastRunId: run.runId },
-        message: `${how}: ${t.rows} rows in ${t.files} files; watermark ${slice.low ?? '(none)'} -> ${slice.high}`,
+        message: `${how}: ${t.rows} rows in ${t.files} files; ${moved}`,
       };
     },
     release: (state, slice) => ({ ...state, ...(slice ? { pending: slice } : {}), lease: null }),

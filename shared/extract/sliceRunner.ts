@@ -82,7 +82,10 @@ export interface SliceKind<R extends SliceRecord> {
 }
 
 export interface SliceRunnerDeps {
+  /** The deployment's SQL source: what a table reads unless `sourceFor` says otherwise. */
   source: Source;
+  /** The source a table reads when the catalog names one (files over HTTP); `source` when absent or undefined. */
+  sourceFor?: (table: TableConfig) => Source | undefined;
   lake: Lake;
   ledger: RunLedger;
   notifier: Notifier;
@@ -190,10 +193,12 @@ export async function runSlice<R extends SliceRecord>(deps: SliceRunnerDeps, job
     await deps.ledger.start(attempt);
     if (taken.previous) await closeAbandoned(deps, taken.previous, { runId: job.runId, owner }, log);
 
-    const described = await deps.source.describe(table);
-    const columns = resolveColumns(deps.source.kind, table, described);
+    const source = sourceOf(deps, table);
+    const reference = await kind.driftReference(record);
+    const described = await source.describe(table, reference);
+    const columns = resolveColumns(source.kind, table, described);
     const snapshot = snapshotColumns(described);
-    drift = detectDrift(await kind.driftReference(record), snapshot) ?? undefined;
+    drift = detectDrift(reference, snapshot) ?? undefined;
     if (drift) await reportDrift(deps, log, job, drift);
 
     const plan = await kind.plan(record, snapshot);
@@ -212,7 +217,7 @@ export async function runSlice<R extends SliceRecord>(deps: SliceRunnerDeps, job
     }
 
     const outcome = await extractSlice(
-      { source: deps.source, lake: deps.lake, logger: log },
+      { source, lake: deps.lake, logger: log },
       { table, columns, slice, backfillId: kind.backfillId ?? null },
       async (progress) => {
         slice = progress;
@@ -248,6 +253,11 @@ export async function runSlice<R extends SliceRecord>(deps: SliceRunnerDeps, job
       }),
     );
   }
+}
+
+/** The source a table reads. */
+export function sourceOf(deps: Pick<SliceRunnerDeps, 'source' | 'sourceFor'>, table: TableConfig): Source {
+  return deps.sourceFor?.(table) ?? deps.source;
 }
 
 /** Drift is logged, alerted (one alert per change, however many runs see it) and returned with the result; it never stops the slice. */

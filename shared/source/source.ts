@@ -1,12 +1,17 @@
 import type { ColumnSegment, SegmentLimits } from '../bronze/columnBatch.js';
-import type { WatermarkKind } from '../config/pipelineConfig.js';
+import type { FileTableSpec, RestTableSpec, WatermarkKind } from '../config/pipelineConfig.js';
+import type { ColumnSnapshot } from '../state/watermarkStore.js';
 import type { ParquetType } from './parquetTypes.js';
 
-export type SourceKind = 'postgres' | 'mssql';
+export type SourceKind = 'postgres' | 'mssql' | 'http' | 'rest';
 
 export interface TableRef {
   schema: string;
   table: string;
+  /** Files over HTTP: what the table reads (the catalog's source fields). */
+  file?: FileTableSpec;
+  /** REST: what the table pulls. */
+  rest?: RestTableSpec;
   /**
    * The time zone the table's zone-less timestamps are written in (SQL Server: a
    * sys.time_zone_info name). Their lag is measured on that clock and their values reach
@@ -97,13 +102,37 @@ export function planKeys(columns: SourceColumn[], primaryKey: string[]): KeyPlan
 }
 
 /**
- * A SQL source. Rows are streamed in primary-key order, so a slice can be cut into parts and
- * resumed after any committed part.
+ * What a snapshot source (files over HTTP) finds when it compares what it serves now with a
+ * version it recorded: `version` is opaque text kept as the table's watermark value.
+ */
+export type SnapshotProbe = { changed: true; version: string } | { changed: false; version: string | null; message: string };
+
+/**
+ * Sources whose slices are whole snapshots rather than watermark ranges: a slice's upper bound
+ * is the version probed when it was planned, and reading it yields that version or fails.
+ */
+export interface SnapshotPlanner {
+  /** Whether a pending slice can resume after its last part (files: the same content, by hash); if not, it restarts from its first part. */
+  resumable: boolean;
+  /** `columns`: the contract the files are checked against (every record is parsed and converted). */
+  probe(table: TableRef, against: string | null, columns: ColumnSnapshot[]): Promise<SnapshotProbe>;
+}
+
+/**
+ * A source. SQL sources stream rows in primary-key order, so a slice can be cut into parts and
+ * resumed after any committed part; snapshot sources (`snapshot`) stream in file order and
+ * resume after a record number.
  */
 export interface Source {
   readonly kind: SourceKind;
-  /** Columns of a table from the catalogue, in table order; throws SourceError if the table is missing. */
-  describe(table: TableRef): Promise<SourceColumn[]>;
+  /**
+   * Columns of a table from the catalogue, in table order; throws SourceError if the table is
+   * missing. `held`: the columns of the last committed slice, which a source that infers its
+   * columns keeps as the contract (their types do not change with the data).
+   */
+  describe(table: TableRef, held?: ColumnSnapshot[] | null): Promise<SourceColumn[]>;
+  /** Snapshot sources only: how a slice is planned. */
+  readonly snapshot?: SnapshotPlanner;
   /**
    * The highest watermark that is safe to extract up to now: no transaction can still commit a
    * row at or below it (timestamp: min(MAX, now - lag); rowversion: below MIN_ACTIVE_ROWVERSION).

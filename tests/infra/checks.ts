@@ -479,7 +479,8 @@ export function checkNoSecrets(repo: Repo): string[] {
     [/SharedAccessSignature|[?&]sig=/i, 'a SAS'],
     [/InstrumentationKey=/i, 'an instrumentation key'],
     [/\bpassword\s*[:=]/i, 'a password'],
-    [/client[-_]?secret/i, 'a client secret'],
+    // A client secret's value; a setting that is a Key Vault reference to one is how it should be.
+    [/client[-_]?secret\s*[:=]\s*'(?!@Microsoft\.KeyVault\()/i, 'a client secret'],
   ];
   for (const [path, text] of repo) {
     if (!(path.startsWith(`${BICEP_DIR}/`) || path.startsWith('.github/'))) continue;
