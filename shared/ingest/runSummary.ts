@@ -1,6 +1,7 @@
 import type { TableRunResult } from '../extract/ingestTable.js';
 import type { Notice, Notifier } from '../notify/notifier.js';
-import type { LedgerRecord, RunLedger, RunStatus } from '../state/runLedger.js';
+import type { TableOutcome } from '../state/runCompletion.js';
+import type { RunLedger, RunStatus } from '../state/runLedger.js';
 
 /** A table's outcome in a run; from the ledger it may also be `abandoned` (its process died, another run took over). */
 type Outcome = Pick<TableRunResult, 'table' | 'rows' | 'files'> & { status: Exclude<RunStatus, 'running'> };
@@ -21,26 +22,19 @@ export function summaryNotice(runId: string, trigger: string, outcomes: Outcome[
   };
 }
 
-const TERMINAL = new Set(['succeeded', 'nochange', 'failed', 'skipped', 'abandoned']);
-
 /**
  * Under the Functions host no single invocation sees a whole run: each table finishes in its own.
- * Whoever finishes the last planned table sends the summary; if two finish together both try,
- * and the notice key lets the throttle keep one.
+ * Each counts its table's outcome in the run's own partition (RunCompletion), no scan; the one
+ * whose count completes the plan sends the summary. A message retried after that finds the run
+ * complete and sends it only if it never went out (the notice key lets the throttle keep one).
+ * Returns whether this call sent the summary.
  */
-export async function summariseIfRunComplete(deps: { ledger: RunLedger; notifier: Notifier }, runId: string): Promise<boolean> {
-  const entries = await deps.ledger.ofRun(runId);
-  const plan = entries.find((e) => e.subject === '_runs' && e.activity === 'plan');
-  const planned = plan?.tables?.split(',').filter(Boolean) ?? [];
-  if (!plan || planned.length === 0) return false;
-  const latest = new Map<string, LedgerRecord>();
-  for (const e of entries.filter((x) => x.activity === 'ingest').sort((a, b) => a.startedAt.localeCompare(b.startedAt))) latest.set(e.subject, e);
-  const outcomes: Outcome[] = [];
-  for (const table of planned) {
-    const e = latest.get(table);
-    if (!e || !TERMINAL.has(e.status)) return false;
-    outcomes.push({ table, status: e.status as Outcome['status'], rows: e.rows ?? 0, files: e.files ?? 0 });
-  }
-  await deps.notifier.notify(summaryNotice(runId, plan.trigger, outcomes));
+export async function countTableOutcome(deps: { ledger: RunLedger; notifier: Notifier }, runId: string, outcome: TableOutcome): Promise<boolean> {
+  const completion = deps.ledger.completion;
+  const { complete, tally } = await completion.count(runId, outcome);
+  if (!complete || !tally || tally.summarisedAt) return false;
+  const outcomes = await completion.outcomes(runId);
+  await deps.notifier.notify(summaryNotice(runId, tally.trigger, outcomes));
+  await completion.summarised(runId);
   return true;
 }

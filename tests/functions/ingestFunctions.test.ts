@@ -68,7 +68,7 @@ describe('timer -> queue -> extractor', () => {
     // The invocation that finished the run's last table sent the run summary, once.
     const summaries = h.notifier.notices.filter((n) => n.kind === 'run-summary' && n.runId === runId);
     expect(summaries).toHaveLength(1);
-    expect(summaries[0]!.detail).toBe('songs: succeeded, 150 rows, 1 files\nplays: succeeded, 900 rows, 5 files');
+    expect(summaries[0]!.detail).toBe('plays: succeeded, 900 rows, 5 files\nsongs: succeeded, 150 rows, 1 files');
     app.settings.invocationBudgetMs = 480_000;
   });
 
@@ -89,5 +89,23 @@ describe('timer -> queue -> extractor', () => {
     expect(notice!.title).toBe('ingestion of plays in run r-poison failed 5 times and was given up');
     const [entry] = await app.ledger.ofRun('r-poison');
     expect(entry).toMatchObject({ subject: 'plays', activity: 'poison', status: 'failed' });
+  });
+
+  it('counts each table once in its run, however often its message comes, and a poisoned last table still completes the run', async () => {
+    const runId = 'r-tally';
+    await app.ledger.completion.plan(runId, 'schedule', 2);
+    const message = { runId, table: 'songs', trigger: 'schedule' };
+    await ingestQueue(message, context('ingest-queue'));
+    // The host delivers a message at least once: the second delivery is not a second table.
+    await ingestQueue(message, context('ingest-queue'));
+    expect(await app.ledger.completion.tally(runId)).toMatchObject({ planned: 2, done: 1 });
+    expect(h.notifier.notices.filter((n) => n.kind === 'run-summary' && n.runId === runId)).toEqual([]);
+    await ingestPoison({ ...message, table: 'plays', continuation: 0 }, context('ingest-poison', 1));
+    expect(await app.ledger.completion.tally(runId)).toMatchObject({ planned: 2, done: 2, summarisedAt: expect.any(String) });
+    await ingestQueue(message, context('ingest-queue'));
+    const summaries = h.notifier.notices.filter((n) => n.kind === 'run-summary' && n.runId === runId);
+    expect(summaries.map((n) => [n.title, n.detail])).toEqual([
+      ['run r-tally (schedule): 2 tables, 0 rows, 1 failed', 'plays: failed, 0 rows, 0 files\nsongs: nochange, 0 rows, 0 files'],
+    ]);
   });
 });
