@@ -6,6 +6,9 @@ import { ingestQueue } from '../../functions/ingest-queue.js';
 import { ingestTimer } from '../../functions/ingest-timer.js';
 import { setApp } from '../../shared/app/appSingleton.js';
 import type { SoundlakeApp } from '../../shared/app/soundlakeApp.js';
+import { tableClient } from '../../shared/azure/storageClients.js';
+import { KickStore } from '../../shared/events/kickStore.js';
+import { newRunId } from '../../shared/run/runId.js';
 import { createHarness, testTable, type Harness } from '../support/harness.js';
 import { countById } from '../support/ingest.js';
 import { drainQueue, peekAll } from '../support/queueDrain.js';
@@ -107,5 +110,27 @@ describe('timer -> queue -> extractor', () => {
     expect(summaries.map((n) => [n.title, n.detail])).toEqual([
       ['run r-tally (schedule): 2 tables, 0 rows, 1 failed', 'plays: failed, 0 rows, 0 files\nsongs: nochange, 0 rows, 0 files'],
     ]);
+  });
+
+  it('the timer removes ledger entries and kick state past their retention, whether or not any kick succeeds', async () => {
+    const old = new Date(Date.now() - (app.settings.retention.ledgerDays + 1) * 86_400_000);
+    const entry = await app.ledger.start({ runId: 'r-old', subject: 'songs', activity: 'ingest', trigger: 'schedule', startedAt: old.toISOString() });
+    await app.ledger.finish(entry, { status: 'succeeded', rows: 1 });
+    await app.ledger.completion.plan('r-old', 'schedule', 1);
+    const plan = await app.ledger.start({ runId: 'r-old', subject: '_runs', activity: 'plan', trigger: 'schedule', startedAt: old.toISOString() });
+    await app.ledger.finish(plan, { status: 'succeeded' });
+    expect(await app.ledger.ofRun('r-old')).toHaveLength(2);
+    app.settings.retention.kickTable = `kicks${h.id}`;
+    const kicks = new KickStore(tableClient(app.settings.storage, app.settings.retention.kickTable));
+    await kicks.ensure();
+    const stale = newRunId('w', new Date(Date.now() - (app.settings.retention.kickDays + 1) * 86_400_000));
+    await kicks.createWindow({ id: stale, opensAt: old.toISOString(), closesAt: old.toISOString() });
+
+    await ingestTimer(timer, context('ingest-timer'));
+    expect(await app.ledger.ofRun('r-old')).toEqual([]);
+    expect((await app.ledger.recent('songs', 1000)).filter((e) => e.runId === 'r-old')).toEqual([]);
+    expect(await app.ledger.completion.tally('r-old')).toBeNull();
+    expect(await kicks.window(stale)).toBeNull();
+    await drain();
   });
 });
