@@ -43,7 +43,7 @@ export async function handleIngestMessage(
   const continues = result.status === 'partial' && message.continuation + 1 <= MAX_CONTINUATIONS;
   if (!continues) {
     // The table's last word in this run (a partial slice at the continuation limit included).
-    const outcome = { table: result.table, status: result.status, rows: result.rows, files: result.files };
+    const outcome = { table: result.table, status: result.status, rows: result.rows, files: result.files, ...(result.error ? { error: result.error } : {}) };
     await countTableOutcome(deps, message.runId, outcome).catch((err: unknown) => deps.logger.warn({ err, runId: message.runId }, 'run summary failed'));
   }
   if (result.status === 'failed') throw new IngestFailedError(result);

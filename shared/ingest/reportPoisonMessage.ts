@@ -27,7 +27,7 @@ export async function reportPoisonMessage(deps: PoisonDeps, payload: unknown, me
     meta,
   );
   if (message) {
-    const outcome = { table: message.table, status: 'failed' as const, rows: 0, files: 0 };
+    const outcome = { table: message.table, status: 'failed' as const, rows: 0, files: 0, error: `given up after ${meta.attempts} attempts` };
     await countTableOutcome(deps, message.runId, outcome).catch((err: unknown) => deps.logger.warn({ err, runId: message.runId }, 'run summary failed'));
   }
   return notice;

@@ -7,7 +7,11 @@ export interface TableOutcome {
   status: 'succeeded' | 'nochange' | 'partial' | 'skipped' | 'failed' | 'abandoned';
   rows: number;
   files: number;
+  /** For a failure: its error (the first ERROR_CHARS characters). */
+  error?: string;
 }
+
+const ERROR_CHARS = 500;
 
 export interface RunTally {
   runId: string;
@@ -73,7 +77,7 @@ export class RunCompletion {
   /** Count a table's terminal outcome in its run. */
   async count(runId: string, outcome: TableOutcome): Promise<Counted> {
     const partitionKey = partitionOf(runId);
-    const row = { partitionKey, rowKey: outcome.table, status: outcome.status, rows: outcome.rows, files: outcome.files };
+    const row = { partitionKey, rowKey: outcome.table, status: outcome.status, rows: outcome.rows, files: outcome.files, ...(outcome.error ? { error: outcome.error.slice(0, ERROR_CHARS) } : {}) };
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const current = await this.tally(runId);
       // Not a planned run (a message sent by hand, a run from before this layout): nothing to count.
@@ -102,7 +106,13 @@ export class RunCompletion {
     const out: TableOutcome[] = [];
     const filter = `PartitionKey eq '${partitionOf(runId).replaceAll("'", "''")}' and RowKey lt '${COUNTER}'`;
     for await (const e of this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
-      out.push({ table: e.rowKey as string, status: e.status as TableOutcome['status'], rows: Number(e.rows ?? 0), files: Number(e.files ?? 0) });
+      out.push({
+        table: e.rowKey as string,
+        status: e.status as TableOutcome['status'],
+        rows: Number(e.rows ?? 0),
+        files: Number(e.files ?? 0),
+        ...(typeof e.error === 'string' ? { error: e.error } : {}),
+      });
     }
     return out;
   }

@@ -108,7 +108,10 @@ describe('timer -> queue -> extractor', () => {
     await ingestQueue(message, context('ingest-queue'));
     const summaries = h.notifier.notices.filter((n) => n.kind === 'run-summary' && n.runId === runId);
     expect(summaries.map((n) => [n.title, n.detail])).toEqual([
-      ['run r-tally (schedule): 2 tables, 0 rows, 1 failed', 'plays: failed, 0 rows, 0 files\nsongs: nochange, 0 rows, 0 files'],
+      [
+        'run r-tally (schedule): 2 tables, 0 rows, 1 failed',
+        '1 failed: given up after 5 attempts\n  tables: plays\n\nplays: failed, 0 rows, 0 files\nsongs: nochange, 0 rows, 0 files',
+      ],
     ]);
   });
 

@@ -222,7 +222,7 @@ describe('state storage that refuses every request', () => {
       const result = await ingestTable({ ...h.app.ingestDeps(), watermarks: new WatermarkStore(refusing.client('wm')) }, h.table(name, parts), { runId: newRunId(), trigger: 'test' });
       expect(result).toMatchObject({ status: 'failed', rows: 0, error: expect.stringMatching(/not authorized/) });
       expect(result.message).toMatch(new RegExp(`^ingestion of ${name} failed: `));
-      expect(h.notifier.notices.at(-1)).toMatchObject({ kind: 'ingestion-failed', runId: result.runId, subject: name, key: `ingest:${name}` });
+      expect(h.notifier.notices.at(-1)).toMatchObject({ kind: 'ingestion-failed', runId: result.runId, subject: name, key: 'ingest' });
       // The attempt is in the ledger, as a failure (the ledger itself is reachable).
       expect((await h.app.ledger.recent(name)).map((e) => [e.status, e.error])).toEqual([['failed', result.error]]);
     } finally {
