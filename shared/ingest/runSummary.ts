@@ -26,8 +26,9 @@ function failureLines(failed: Outcome[]): string[] {
 }
 
 /**
- * The notice a run ends with. Without failures it is the optional success summary (sent only
- * with ALERT_ON_SUCCESS). With failures it is the run's failure digest, always sent: the failed
+ * The notice a run ends with. Without failures (or for a run of one table, whose failure alerted
+ * on its own) it is the optional summary, sent only with ALERT_ON_SUCCESS. A run of several
+ * tables with failures ends in its failure digest, always sent: the failed
  * tables grouped by error, so an outage of one source with 500 tables is one message, then the
  * counts by status. Its key is the same for every run (`digest:ingest`), so during a long outage
  * one digest goes out per throttle period and names the runs it held back: the mails stay within
@@ -40,15 +41,17 @@ export function summaryNotice(runId: string, trigger: string, outcomes: Outcome[
   for (const o of outcomes) byStatus.set(o.status, (byStatus.get(o.status) ?? 0) + 1);
   const counts = [...byStatus.entries()].map(([status, n]) => `${n} ${status}`).join(', ');
   const perTable = outcomes.length <= LISTED_OUTCOMES ? outcomes.map((o) => `${o.table}: ${o.status}, ${o.rows} rows, ${o.files} files`) : [`${counts}`];
+  // A run of one table has nothing to digest: that table's own alert said it all.
+  const digest = failed.length > 0 && outcomes.length > 1;
   return {
     kind: 'run-summary',
-    severity: failed.length > 0 ? 'error' : 'info',
+    severity: digest ? 'error' : failed.length > 0 ? 'warning' : 'info',
     runId,
     subject: '_runs',
     title: `run ${runId} (${trigger}): ${outcomes.length} tables, ${rows} rows${failed.length ? `, ${failed.length} failed` : ''}`,
     detail: (failed.length ? [...failureLines(failed), '', ...perTable] : perTable).join('\n'),
     lookAt: `run ledger, run ${runId}${failed.length ? `; the console's Runs page filtered on status failed` : ''}`,
-    key: failed.length ? 'digest:ingest' : `summary:${runId}`,
+    key: digest ? 'digest:ingest' : `summary:${runId}`,
   };
 }
 

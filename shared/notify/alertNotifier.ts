@@ -66,8 +66,8 @@ export class AlertNotifier implements Notifier {
     await this.log.notify(notice).catch(() => undefined);
     const log = logger.child({ runId: notice.runId, alert: notice.kind, subject: notice.subject });
 
-    // A summary that reports failures is the run's failure digest: it always goes out.
-    if (notice.kind === 'run-summary' && notice.severity === 'info' && !this.options.onSuccess) return { sent: false, reason: 'summaries-off', outcomes: [] };
+    // A summary of severity error is a run's failure digest: it always goes out.
+    if (notice.kind === 'run-summary' && notice.severity !== 'error' && !this.options.onSuccess) return { sent: false, reason: 'summaries-off', outcomes: [] };
 
     const now = this.now();
     let suppressed = 0;
