@@ -131,9 +131,11 @@ export class RunLedger {
       if (isPreconditionFailed(err) || isNotFound(err)) return false;
       throw err;
     }
-    const { partitionKey: _p, rowKey: _r, ...fields } = patch;
+    // The whole entry, not only the patch: an entry written before the copies existed gets complete ones.
+    const { partitionKey: _p, rowKey: _r, etag: _e, timestamp: _t, ...entry } = current as TableEntityResult<Record<string, unknown>> & { timestamp?: string };
+    const { partitionKey: _pp, rowKey: _rr, ...fields } = patch;
     await Promise.all(
-      copiesOf(ref.subject, ref.key, ref.runId, startedAt).map((c) => this.client.upsertEntity({ ...c, subject: ref.subject, ...fields }, 'Merge')),
+      copiesOf(ref.subject, ref.key, ref.runId, startedAt).map((c) => this.client.upsertEntity({ ...entry, ...fields, ...c, subject: ref.subject }, 'Replace')),
     );
     return true;
   }
