@@ -49,6 +49,14 @@ export class ChunkLeaseLostError extends Error {
 }
 
 const HEADER = 'backfill';
+/**
+ * A copy of each header under the day it was created, newest first, so the console's list reads
+ * a few small partitions instead of scanning every backfill's chunks (ids are 12 hex characters:
+ * never `day|...`).
+ */
+const dayPartition = (iso: string): string => `day|${iso.slice(0, 10)}`;
+const newestFirst = (iso: string, id: string): string => `${String(9_999_999_999_999 - new Date(iso).getTime()).padStart(13, '0')}-${id}`;
+const DAY_MS = 86_400_000;
 const chunkKey = (chunk: number): string => `c${String(chunk).padStart(5, '0')}`;
 
 type ChunkEntity = Omit<ChunkState, 'pending' | 'lease' | 'holder' | 'etag' | 'error' | 'backfillId'> & {
@@ -122,6 +130,8 @@ export class BackfillStore {
     }
     const existing = created ? header : await this.header(header.id);
     if (!existing) throw new Error(`backfill ${header.id} vanished while being created`);
+    // Upserted on every request, so a crash between the header and its copy heals on the next one.
+    await this.client.upsertEntity({ partitionKey: dayPartition(existing.createdAt), rowKey: newestFirst(existing.createdAt, existing.id), ...existing, requestId: existing.requestId ?? '' }, 'Replace');
     // Chunks are (re)inserted one by one, ignoring those that exist: a crash halfway through creation heals on the next request.
     const now = new Date().toISOString();
     const have = new Set((await this.chunks(header.id)).map((c) => c.chunk));
@@ -147,14 +157,21 @@ export class BackfillStore {
   }
 
   /**
-   * Backfills created at or after `since`, newest first, at most `limit`. Every header row
-   * shares the RowKey `backfill`, so this reads header rows only (one per backfill), never chunks.
+   * Backfills created at or after `since`, newest first, at most `limit`: the day partitions of
+   * the header copies, newest day first, never the table (whose chunk rows grow with every
+   * backfill ever made). Backfills created before these copies existed are found by id only.
    */
-  async recent(since: Date, limit: number): Promise<BackfillHeader[]> {
+  async recent(since: Date, limit: number, now = new Date()): Promise<BackfillHeader[]> {
     const out: BackfillHeader[] = [];
-    const filter = odata`RowKey eq ${HEADER} and createdAt ge ${since.toISOString()}`;
-    for await (const e of this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) out.push(fromHeaderEntity(e.partitionKey!, e));
-    return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, limit);
+    const first = Date.parse(since.toISOString().slice(0, 10));
+    for (let day = now.getTime(); day >= first && out.length < limit; day -= DAY_MS) {
+      const filter = odata`PartitionKey eq ${dayPartition(new Date(day).toISOString())} and createdAt ge ${since.toISOString()}`;
+      for await (const e of this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+        out.push(fromHeaderEntity(String(e.id), e));
+        if (out.length >= limit) break;
+      }
+    }
+    return out;
   }
 
   async chunks(id: string): Promise<ChunkState[]> {

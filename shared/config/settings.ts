@@ -5,6 +5,7 @@ import { azuriteConnectionString, isDevelopmentStorage } from '../azure/storageC
 import type { SourceKind } from '../source/source.js';
 import type { AlertSettings } from '../notify/alertSettings.js';
 import { loadAlertSettings } from '../notify/alertSettings.js';
+import { loadKickState } from '../events/eventSettings.js';
 import { settingDefaults } from './settingDefaults.js';
 import { SettingsError } from './settingsError.js';
 import { loadMaxDequeueCount } from '../queue/maxDequeueCount.js';
@@ -39,6 +40,8 @@ export interface Settings {
   http: HttpSettings;
   /** The value of the app setting a catalog names (`{ setting: NAME }`); never logged. */
   setting: (name: string) => string | undefined;
+  /** How long run history and kick state are kept; the ingest timer purges what is older. */
+  retention: { ledgerDays: number; kickTable: string; kickDays: number };
   backfill: {
     table: string;
     queue: string;
@@ -90,12 +93,19 @@ const envSchema = z.object({
     }),
   BACKFILL_MAX_CHUNKS: intFromEnv(1, 100_000).default(1000),
   BACKFILL_CONCURRENCY: intFromEnv(1, 64).default(2),
+  // Ledger entries (and run tallies) older than this leave the ledger, from the ingest timer.
+  LEDGER_RETENTION_DAYS: intFromEnv(1, 36_500).default(90),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
 
 /** Ingestion settings as app-setting text when they are not set (the `%INGEST_QUEUE%` a binding names, for one). */
 export const ingestSettingDefaults = (): Record<string, string> => settingDefaults(envSchema);
+
+function kickRetention(env: NodeJS.ProcessEnv): { kickTable: string; kickDays: number } {
+  const { kickTable, retentionDays } = loadKickState(env);
+  return { kickTable, kickDays: retentionDays };
+}
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const parsed = envSchema.safeParse(env);
@@ -144,6 +154,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     alerts: loadAlertSettings(env),
     http: loadHttpSettings(env),
     setting: (name) => (env[name] === '' ? undefined : env[name]),
+    retention: { ledgerDays: e.LEDGER_RETENTION_DAYS, ...kickRetention(env) },
     backfill: {
       table: e.BACKFILL_TABLE,
       queue: e.BACKFILL_QUEUE,

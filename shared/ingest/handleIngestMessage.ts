@@ -4,7 +4,7 @@ import type { IngestDeps, TableRunResult } from '../extract/ingestTable.js';
 import { ingestTable } from '../extract/ingestTable.js';
 import type { IngestMessage } from './ingestMessage.js';
 import { MessageError } from './ingestMessage.js';
-import { summariseIfRunComplete } from './runSummary.js';
+import { countTableOutcome } from './runSummary.js';
 import type { IngestQueue } from './ingestQueue.js';
 
 export class IngestFailedError extends Error {
@@ -40,12 +40,15 @@ export async function handleIngestMessage(
     deadline: (options.now ?? Date.now()) + options.budgetMs,
     ...(options.owner ? { owner: options.owner } : {}),
   });
-  if (result.status !== 'partial') {
-    await summariseIfRunComplete(deps, message.runId).catch((err: unknown) => deps.logger.warn({ err, runId: message.runId }, 'run summary failed'));
+  const continues = result.status === 'partial' && message.continuation + 1 <= MAX_CONTINUATIONS;
+  if (!continues) {
+    // The table's last word in this run (a partial slice at the continuation limit included).
+    const outcome = { table: result.table, status: result.status, rows: result.rows, files: result.files, ...(result.error ? { error: result.error } : {}) };
+    await countTableOutcome(deps, message.runId, outcome).catch((err: unknown) => deps.logger.warn({ err, runId: message.runId }, 'run summary failed'));
   }
   if (result.status === 'failed') throw new IngestFailedError(result);
   if (result.status === 'partial') {
-    if (message.continuation + 1 > MAX_CONTINUATIONS) {
+    if (!continues) {
       deps.logger.warn({ runId: message.runId, table: message.table }, 'continuation limit reached; the next scheduled run resumes the slice');
     } else {
       await deps.ingestQueue.send({ ...message, continuation: message.continuation + 1 });

@@ -47,6 +47,8 @@ export class LeaseLostError extends Error {
 type Entity = {
   partitionKey: string;
   rowKey: string;
+  /** The table's name (the legacy layout kept it in the row key). */
+  table?: string;
   kind: string;
   value?: string;
   seq: number;
@@ -59,12 +61,20 @@ type Entity = {
   lastRunId?: string;
 };
 
-const PARTITION = 'watermark';
+/**
+ * One partition per table (`wm|<table>`, row `state`): a partition serves about 2,000 entities a
+ * second, and every table in one partition put all tables' lease, part and commit writes behind
+ * that one limit. The layout before kept every table in partition `watermark` (row key = table):
+ * it is still read, and a table found only there is moved on its first read (`get`).
+ */
+const partitionOf = (table: string): string => `wm|${table}`;
+const ROW = 'state';
+const LEGACY_PARTITION = 'watermark';
 // A Table Storage string property holds 32K UTF-16 characters.
 const MAX_PROPERTY_CHARS = 32_000;
 
 function toEntity(s: Omit<WatermarkState, 'etag'>): Entity {
-  const entity: Entity = { partitionKey: PARTITION, rowKey: s.table, kind: s.kind, seq: s.seq };
+  const entity: Entity = { partitionKey: partitionOf(s.table), rowKey: ROW, table: s.table, kind: s.kind, seq: s.seq };
   if (s.value !== null) entity.value = s.value;
   if (s.pending) {
     entity.pending = JSON.stringify(s.pending);
@@ -83,7 +93,7 @@ function toEntity(s: Omit<WatermarkState, 'etag'>): Entity {
 
 function fromEntity(e: TableEntityResult<Entity>): WatermarkState {
   return {
-    table: e.rowKey!,
+    table: e.table ?? e.rowKey!,
     kind: e.kind as WatermarkKind,
     value: e.value ?? null,
     seq: Number(e.seq ?? 0),
@@ -111,18 +121,57 @@ export class WatermarkStore {
   }
 
   async get(table: string): Promise<WatermarkState | null> {
+    return (await this.read(partitionOf(table), ROW)) ?? (await this.moveLegacy(table));
+  }
+
+  private async read(partitionKey: string, rowKey: string): Promise<WatermarkState | null> {
     try {
-      return fromEntity(await this.client.getEntity<Entity>(PARTITION, table));
+      return fromEntity(await this.client.getEntity<Entity>(partitionKey, rowKey));
     } catch (err) {
       if (isNotFound(err)) return null;
       throw err;
     }
   }
 
+  /**
+   * A table whose state is still in the legacy partition: copy it, fields and all (the pending
+   * slice and the lease included), to its own partition, then remove the old row if nobody wrote
+   * it since. Two instances moving it at once: one creates, the other finds it created. From then
+   * on every write is conditional on the new row's ETag, as before.
+   */
+  private async moveLegacy(table: string): Promise<WatermarkState | null> {
+    let legacy: TableEntityResult<Entity>;
+    try {
+      legacy = await this.client.getEntity<Entity>(LEGACY_PARTITION, table);
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+    const { etag, timestamp: _t, partitionKey: _p, rowKey: _r, ...fields } = legacy as TableEntityResult<Entity> & { timestamp?: string };
+    try {
+      await this.client.createEntity<Entity>({ ...fields, partitionKey: partitionOf(table), rowKey: ROW, table });
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+    }
+    await this.client.deleteEntity(LEGACY_PARTITION, table, { etag }).catch((err: unknown) => {
+      if (!isNotFound(err) && !isPreconditionFailed(err)) throw err;
+    });
+    return this.read(partitionOf(table), ROW);
+  }
+
+  /** Every table's state: the per-table partitions (one range query), and tables not moved yet from the legacy partition. */
   async list(): Promise<WatermarkState[]> {
-    const out: WatermarkState[] = [];
-    for await (const e of this.client.listEntities<Entity>({ queryOptions: { filter: `PartitionKey eq '${PARTITION}'` } })) out.push(fromEntity(e));
-    return out;
+    const out = new Map<string, WatermarkState>();
+    const legacy = `PartitionKey eq '${LEGACY_PARTITION}'`;
+    // '}' follows '|': the range holds exactly the partitions `wm|...`.
+    const current = `PartitionKey ge 'wm|' and PartitionKey lt 'wm}' and RowKey eq '${ROW}'`;
+    for (const filter of [legacy, current]) {
+      for await (const e of this.client.listEntities<Entity>({ queryOptions: { filter } })) {
+        const state = fromEntity(e);
+        out.set(state.table, state);
+      }
+    }
+    return [...out.values()];
   }
 
   /**
@@ -174,9 +223,12 @@ export class WatermarkStore {
   /** Administrative reset (tests, re-seeding): removes the table's state entirely. */
   async delete(table: string): Promise<void> {
     try {
-      await this.client.deleteEntity(PARTITION, table);
+      await this.client.deleteEntity(partitionOf(table), ROW);
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
+    await this.client.deleteEntity(LEGACY_PARTITION, table).catch((err: unknown) => {
+      if (!isNotFound(err)) throw err;
+    });
   }
 }

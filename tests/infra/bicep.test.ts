@@ -447,7 +447,7 @@ describe('Event Grid', () => {
     expect(sub.value?.kind).toBe('if');
     const props = evaluate((sub.value as Extract<Value, { kind: 'if' }>).body, (n) => (n in resources ? resources[n] : scope(n))) as {
       properties: {
-        destination: { endpointType: string; properties: { resourceId: string } };
+        destination: { endpointType: string; properties: { resourceId: string; maxEventsPerBatch: number; preferredBatchSizeInKilobytes: number } };
         retryPolicy: { maxDeliveryAttempts: number; eventTimeToLiveInMinutes: number };
         deadLetterWithResourceIdentity: { identity: { type: string }; deadLetterDestination: { endpointType: string; properties: { blobContainerName: string } } };
         filter: { includedEventTypes: string[] };
@@ -455,6 +455,8 @@ describe('Event Grid', () => {
     };
     expect(props.properties.destination.endpointType).toBe('AzureFunction');
     expect(props.properties.destination.properties.resourceId).toBe('/sites/func/functions/bronze-blob-created');
+    // Batched deliveries at volume (docs/scale.md); the function takes arrays (tests/events/functions.test.ts).
+    expect(props.properties.destination.properties).toMatchObject({ maxEventsPerBatch: 50, preferredBatchSizeInKilobytes: 64 });
     expect(props.properties.filter.includedEventTypes).toEqual(['Microsoft.Storage.BlobCreated']);
     expect(props.properties.retryPolicy.maxDeliveryAttempts).toBeGreaterThan(1);
     expect(props.properties.deadLetterWithResourceIdentity.identity.type).toBe('SystemAssigned');

@@ -11,6 +11,7 @@ import { countById, ingest, InjectedCrash } from '../support/ingest.js';
 import { TcpProxy } from '../support/tcpProxy.js';
 import { refusingTableService } from '../support/refusingTables.js';
 import { WatermarkStore } from '../../shared/state/watermarkStore.js';
+import { tableClient } from '../../shared/azure/storageClients.js';
 
 /**
  * A crash at every step of a slice, then a rerun: every source row is in bronze exactly once,
@@ -112,6 +113,40 @@ describe('a crash at any step, then a rerun', () => {
   });
 });
 
+describe('upgrading from one watermark partition to one per table', () => {
+  it('moves a table found in the legacy partition, pending slice and all, and resumes it exactly once', async () => {
+    const name = 'legacy_layout';
+    await seed(name);
+    const table = h.table(name, parts);
+    const crashed = await ingest(h, table, {
+      hooks: {
+        checkpoint: (p, d) => {
+          if (p === 'part-recorded' && d.part === 1) throw new InjectedCrash(p);
+        },
+      },
+    });
+    expect(crashed.status).toBe('failed');
+    // Put the state where the layout before kept it: partition `watermark`, the table as row key.
+    const raw = tableClient(h.settings.storage, h.settings.watermarkTable);
+    const current = await raw.getEntity<Record<string, unknown>>(`wm|${name}`, 'state');
+    const { etag: _e, timestamp: _t, partitionKey: _p, rowKey: _r, table: _n, ...fields } = current as Record<string, unknown>;
+    await raw.createEntity({ ...fields, partitionKey: 'watermark', rowKey: name });
+    await raw.deleteEntity(`wm|${name}`, 'state');
+    expect((await h.app.watermarks.list()).find((s) => s.table === name)?.pending).not.toBeNull();
+
+    // Two instances reading it at once both get the moved state.
+    const [a, b] = await Promise.all([new WatermarkStore(raw).get(name), new WatermarkStore(tableClient(h.settings.storage, h.settings.watermarkTable)).get(name)]);
+    expect(a!.pending).toEqual(b!.pending);
+    expect(a!.pending!.parts).toHaveLength(2);
+    await expect(raw.getEntity('watermark', name)).rejects.toMatchObject({ statusCode: 404 });
+
+    const rerun = await ingest(h, table);
+    expect(rerun).toMatchObject({ status: 'succeeded', rows: ROWS, resumed: true, slice: 's0000000001' });
+    await expectExactlyOnce(name);
+    expect(await raw.getEntity(`wm|${name}`, 'state')).toMatchObject({ table: name, seq: 1 });
+  });
+});
+
 describe('two runs of one table at once', () => {
   it('lets one work while the other skips cleanly', async () => {
     const name = 'concurrent';
@@ -187,7 +222,7 @@ describe('state storage that refuses every request', () => {
       const result = await ingestTable({ ...h.app.ingestDeps(), watermarks: new WatermarkStore(refusing.client('wm')) }, h.table(name, parts), { runId: newRunId(), trigger: 'test' });
       expect(result).toMatchObject({ status: 'failed', rows: 0, error: expect.stringMatching(/not authorized/) });
       expect(result.message).toMatch(new RegExp(`^ingestion of ${name} failed: `));
-      expect(h.notifier.notices.at(-1)).toMatchObject({ kind: 'ingestion-failed', runId: result.runId, subject: name, key: `ingest:${name}` });
+      expect(h.notifier.notices.at(-1)).toMatchObject({ kind: 'ingestion-failed', runId: result.runId, subject: name, key: 'ingest' });
       // The attempt is in the ledger, as a failure (the ledger itself is reachable).
       expect((await h.app.ledger.recent(name)).map((e) => [e.status, e.error])).toEqual([['failed', result.error]]);
     } finally {

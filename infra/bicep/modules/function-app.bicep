@@ -156,6 +156,7 @@ var appSettings = {
   BRONZE_CONTAINER: lake.bronzeContainer
   WATERMARK_TABLE: lake.watermarkTable
   LEDGER_TABLE: lake.ledgerTable
+  LEDGER_RETENTION_DAYS: '90'
   INGEST_QUEUE: lake.ingestQueue
   INGEST_CONCURRENCY: string(ingestConcurrency)
   LEASE_SECONDS: '900'
