@@ -2,8 +2,7 @@ import { scheduledSliceId } from '../bronze/bronzePaths.js';
 import type { TableConfig } from '../config/pipelineConfig.js';
 import type { WatermarkState, WatermarkStore } from '../state/watermarkStore.js';
 import type { FaultHooks } from './faultHooks.js';
-import type { PendingSlice } from './slice.js';
-import { sliceTotals } from './slice.js';
+import { plannedSlice, sliceTotals } from './slice.js';
 import type { SliceKind, SliceRunnerDeps, SliceRunResult } from './sliceRunner.js';
 import { runSlice } from './sliceRunner.js';
 
@@ -43,7 +42,8 @@ export function ingestTable(deps: IngestDeps, table: TableConfig, run: IngestRun
         if (!lease.acquired) return { taken: false, reason: `another run (${lease.holderRunId ?? 'unknown'}, lease owner ${lease.heldBy}) holds ${table.name} until ${lease.until}` };
         return { taken: true, record: lease.state, previous: lease.previous, attempt: 1 };
       },
-      save: (state) => deps.watermarks.save(state),
+      save: (state, addedParts) => deps.watermarks.save(state, addedParts),
+      dropParts: async (state, slice) => void (await deps.watermarks.dropParts(state.table, slice)),
     },
     activity: () => 'ingest',
     unleasedActivity: 'ingest',
@@ -58,7 +58,7 @@ export function ingestTable(deps: IngestDeps, table: TableConfig, run: IngestRun
         return { idle: { ...state, lease: null, columns }, low, high, message };
       }
       const plannedAt = new Date(now()).toISOString();
-      const slice: PendingSlice = { slice: scheduledSliceId(state.seq + 1), kind: low === null ? 'initial' : 'incremental', low, high, runId: run.runId, plannedAt, loadDate: plannedAt.slice(0, 10), parts: [], after: null, exhausted: false };
+      const slice = plannedSlice({ slice: scheduledSliceId(state.seq + 1), kind: low === null ? 'initial' : 'incremental', low, high, runId: run.runId, plannedAt, loadDate: plannedAt.slice(0, 10) });
       return { slice, resumed: false };
     },
     // The watermark moves last, after every part and the manifest: the one write that commits.

@@ -7,6 +7,7 @@ import type { Logger } from '../logging/logger.js';
 import type { Source, SourceColumn } from '../source/source.js';
 import type { FaultHooks } from './faultHooks.js';
 import type { PendingSlice } from './slice.js';
+import { withPart } from './slice.js';
 
 export interface SliceJob {
   table: TableConfig;
@@ -71,12 +72,12 @@ export async function extractSlice(
       const rows = writer!.rows;
       writer = undefined;
       await at('part-committed', part);
-      slice = { ...slice, parts: [...slice.parts, { path, rows, bytes }], after: lastKey };
+      slice = withPart(slice, { path, rows, bytes }, lastKey);
       await persist(slice);
       written.rows += rows;
       written.bytes += bytes;
       written.files += 1;
-      deps.logger.info({ part, rows, bytes, path, totalRows: slice.parts.reduce((n, p) => n + p.rows, 0) }, 'part committed');
+      deps.logger.info({ part, rows, bytes, path, totalRows: slice.rows }, 'part committed');
       await at('part-recorded', part);
     };
 

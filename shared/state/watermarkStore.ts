@@ -1,6 +1,8 @@
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import type { WatermarkKind } from '../config/pipelineConfig.js';
-import type { PendingSlice } from '../extract/slice.js';
+import type { PendingSlice, SliceProgress } from '../extract/slice.js';
+import { BELOW_PARTS, dropParts, loadParts, recordLegacyParts, replaceRecordingParts } from './partEntities.js';
+import { decodeProgress, encodeProgress } from './progressProperty.js';
 import type { LedgerRef } from './runLedger.js';
 import { ensureTable, isConflict, isNotFound, isPreconditionFailed } from './tableErrors.js';
 
@@ -37,6 +39,9 @@ export interface WatermarkState {
   etag: string;
 }
 
+/** A table's state as a listing shows it: the pending slice's plan and totals, without its parts. */
+export type WatermarkSummary = Omit<WatermarkState, 'pending'> & { pending: SliceProgress | null };
+
 export class LeaseLostError extends Error {
   constructor(table: string) {
     super(`watermark of ${table} changed under this run (lease lost); the slice will be resumed by the next run`);
@@ -60,16 +65,11 @@ type Entity = {
 };
 
 const PARTITION = 'watermark';
-// A Table Storage string property holds 32K UTF-16 characters.
-const MAX_PROPERTY_CHARS = 32_000;
 
-function toEntity(s: Omit<WatermarkState, 'etag'>): Entity {
+function toEntity(s: Omit<WatermarkState, 'etag' | 'pending'> & { pending: SliceProgress | null }): Entity {
   const entity: Entity = { partitionKey: PARTITION, rowKey: s.table, kind: s.kind, seq: s.seq };
   if (s.value !== null) entity.value = s.value;
-  if (s.pending) {
-    entity.pending = JSON.stringify(s.pending);
-    if (entity.pending.length > MAX_PROPERTY_CHARS) throw new Error(`pending slice of ${s.table} has too many parts to record; raise maxRowsPerFile`);
-  }
+  if (s.pending) entity.pending = encodeProgress(s.pending, `pending slice of ${s.table}`);
   if (s.lease) {
     entity.leaseOwner = s.lease.owner;
     entity.leaseExpiresAt = s.lease.expiresAt;
@@ -81,13 +81,15 @@ function toEntity(s: Omit<WatermarkState, 'etag'>): Entity {
   return entity;
 }
 
-function fromEntity(e: TableEntityResult<Entity>): WatermarkState {
+function fromEntity(e: TableEntityResult<Entity>): WatermarkSummary & { legacyParts?: PendingSlice } {
+  const pending = e.pending ? decodeProgress(e.pending) : null;
   return {
     table: e.rowKey!,
     kind: e.kind as WatermarkKind,
     value: e.value ?? null,
     seq: Number(e.seq ?? 0),
-    pending: e.pending ? (JSON.parse(e.pending) as PendingSlice) : null,
+    pending: pending?.progress ?? null,
+    ...(pending?.legacyParts ? { legacyParts: pending.legacyParts } : {}),
     lease: e.leaseOwner && e.leaseExpiresAt ? { owner: e.leaseOwner, expiresAt: e.leaseExpiresAt } : null,
     holder: e.holder ? (JSON.parse(e.holder) as LedgerRef) : null,
     columns: e.columns ? (JSON.parse(e.columns) as ColumnSnapshot[]) : null,
@@ -110,18 +112,28 @@ export class WatermarkStore {
     await ensureTable(this.client);
   }
 
+  /** The table's state with the pending slice's parts (read from their entities). */
   async get(table: string): Promise<WatermarkState | null> {
+    let found: ReturnType<typeof fromEntity>;
     try {
-      return fromEntity(await this.client.getEntity<Entity>(PARTITION, table));
+      found = fromEntity(await this.client.getEntity<Entity>(PARTITION, table));
     } catch (err) {
       if (isNotFound(err)) return null;
       throw err;
     }
+    const { legacyParts, ...state } = found;
+    if (legacyParts) return { ...state, pending: await recordLegacyParts(this.client, PARTITION, table, legacyParts) };
+    return { ...state, pending: state.pending ? await loadParts(this.client, PARTITION, table, state.pending) : null };
   }
 
-  async list(): Promise<WatermarkState[]> {
-    const out: WatermarkState[] = [];
-    for await (const e of this.client.listEntities<Entity>({ queryOptions: { filter: `PartitionKey eq '${PARTITION}'` } })) out.push(fromEntity(e));
+  /** Every table's state; pending slices with their totals, not their parts. */
+  async list(): Promise<WatermarkSummary[]> {
+    const out: WatermarkSummary[] = [];
+    const filter = `PartitionKey eq '${PARTITION}' and RowKey lt '${BELOW_PARTS}'`;
+    for await (const e of this.client.listEntities<Entity>({ queryOptions: { filter } })) {
+      const { legacyParts: _legacy, ...state } = fromEntity(e);
+      out.push(state);
+    }
     return out;
   }
 
@@ -160,15 +172,23 @@ export class WatermarkStore {
     return { acquired: false, heldBy: current?.lease?.owner ?? 'unknown', holderRunId: current?.holder?.runId ?? null, until: current?.lease?.expiresAt ?? '' };
   }
 
-  /** Write the whole state if nobody else wrote since it was read; returns it with the new ETag. */
-  async save(state: WatermarkState): Promise<WatermarkState> {
+  /**
+   * Write the whole state if nobody else wrote since it was read; returns it with the new ETag.
+   * `addedParts`: the last parts of the pending slice, not yet recorded, written in the same
+   * transaction (both or neither).
+   */
+  async save(state: WatermarkState, addedParts = 0): Promise<WatermarkState> {
     try {
-      const res = await this.client.updateEntity(toEntity(state), 'Replace', { etag: state.etag });
-      return { ...state, etag: res.etag! };
+      return { ...state, etag: await replaceRecordingParts(this.client, toEntity(state), state.etag, state.pending, addedParts) };
     } catch (err) {
       if (isPreconditionFailed(err) || isNotFound(err)) throw new LeaseLostError(state.table);
       throw err;
     }
+  }
+
+  /** Remove the part records of a slice once it is committed (the record no longer counts them). */
+  dropParts(table: string, slice: string): Promise<number> {
+    return dropParts(this.client, PARTITION, table, slice);
   }
 
   /** Administrative reset (tests, re-seeding): removes the table's state entirely. */
