@@ -132,6 +132,36 @@ describe('a slice of 2,000 parts', () => {
   }, 300_000);
 });
 
+describe('a pending slice recorded before parts were entities', () => {
+  it('is resumed: its inline parts become entities, every row exactly once', async () => {
+    const name = 'legacy_record';
+    await seed(name, 50);
+    const table = h.table(name, { maxRowsPerFile: 10, rowGroupRows: 10 });
+    const crashed = await ingest(h, table, {
+      hooks: {
+        checkpoint: (p, d) => {
+          if (p === 'part-recorded' && d.part === 2) throw new InjectedCrash(p);
+        },
+      },
+    });
+    expect(crashed.status).toBe('failed');
+    // Rewrite the record as the previous release stored it: the parts inline, no totals, no part entities.
+    const client = raw(h.settings.watermarkTable);
+    const entity = await client.getEntity<{ pending: string }>('watermark', name);
+    const { files: _f, rows: _r, bytes: _b, ...plan } = JSON.parse(entity.pending) as Record<string, unknown>;
+    const parts = (await h.app.watermarks.get(name))!.pending!.parts;
+    expect(parts).toHaveLength(3);
+    for (let i = 0; i < 3; i++) await client.deleteEntity('watermark', `~part~${name}~s0000000001~p${String(i).padStart(6, '0')}`);
+    await client.updateEntity({ partitionKey: 'watermark', rowKey: name, pending: JSON.stringify({ ...plan, parts }) }, 'Merge');
+
+    const listed = (await h.app.watermarks.list()).find((s) => s.table === name)!;
+    expect(listed.pending).toMatchObject({ files: 3, rows: 30 });
+    const rerun = await ingest(h, table);
+    expect(rerun).toMatchObject({ status: 'succeeded', resumed: true, rows: 50, files: 5 });
+    await expectExactlyOnce(name, 50);
+  });
+});
+
 describe('a slice record that cannot be saved', () => {
   it('fails with the reason named and gives the lease back', async () => {
     // A primary-key value too long for the record's keyset cursor (Postgres compresses long keys
