@@ -4,7 +4,7 @@ import { BELOW_PARTS, dropParts, loadParts, recordLegacyParts, replaceRecordingP
 import { decodeProgress, encodeProgress } from '../state/progressProperty.js';
 import type { LedgerRef } from '../state/runLedger.js';
 import type { Lease } from '../state/watermarkStore.js';
-import { ensureTable, isConflict, isNotFound, isPreconditionFailed } from '../state/tableErrors.js';
+import { ensureTable, isConflict, isNotFound, isPreconditionFailed, RecordChangedError } from '../state/tableErrors.js';
 import type { ChunkWindow } from './backfillRequest.js';
 
 export type ChunkStatus = 'pending' | 'running' | 'done' | 'failed';
@@ -46,7 +46,7 @@ export interface ChunkState {
 /** A chunk as a listing shows it: its pending slice's plan and totals, without its parts. */
 export type ChunkSummary = Omit<ChunkState, 'pending'> & { pending: SliceProgress | null };
 
-export class ChunkLeaseLostError extends Error {
+export class ChunkLeaseLostError extends RecordChangedError {
   constructor(id: string, chunk: number) {
     super(`backfill ${id} chunk ${chunk} changed under this run (lease lost)`);
     this.name = 'ChunkLeaseLostError';

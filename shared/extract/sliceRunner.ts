@@ -7,6 +7,7 @@ import { newLeaseOwner } from '../run/leaseOwner.js';
 import type { Source } from '../source/source.js';
 import { closeAbandoned } from '../state/closeAbandoned.js';
 import type { LedgerEntry, LedgerRecord, LedgerRef, RunLedger, RunStatus } from '../state/runLedger.js';
+import { RecordChangedError } from '../state/tableErrors.js';
 import { ledgerKey } from '../state/runLedger.js';
 import type { ColumnSnapshot, Lease } from '../state/watermarkStore.js';
 import type { FaultHooks } from './faultHooks.js';
@@ -262,16 +263,20 @@ export async function runSlice<R extends SliceRecord>(deps: SliceRunnerDeps, job
 }
 
 /**
- * The failed attempt's lease goes back with its recorded progress and error. Should that write
- * fail for any reason but a lost lease (a property the service refuses, say), the failure must
- * not keep the lease held until it expires, or every retry fails on the lease: the record as it
- * was last saved, which storage has accepted, goes back with the lease cleared and a short error.
+ * The failed attempt's lease goes back with its recorded progress and error. That write cannot
+ * fail the way the attempt did: `slice` is only ever progress storage has already accepted (it
+ * is set after each successful save), never the write that failed. Should it fail anyway for
+ * any reason but a lost lease (a transient error, an error text the service refuses), the lease
+ * must not stay held until it expires, or every retry is turned away: one more try with the
+ * record as last saved, lease cleared and a short error.
  */
 async function giveBack<R extends SliceRecord>(kind: SliceKind<R>, held: R, slice: PendingSlice | null, message: string, log: Logger): Promise<void> {
   try {
     await kind.store.save(kind.release(held, slice, { status: 'failed', error: message }));
     return;
   } catch (err) {
+    // Another run holds the work now: nothing of this attempt may be written, as it must be.
+    if (err instanceof RecordChangedError) return void log.warn({ err }, 'could not give the lease back: another run has taken the work over');
     log.warn({ err }, 'could not give the lease back with the attempt\'s progress; giving back the record as last saved');
   }
   await kind.store

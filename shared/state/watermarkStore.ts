@@ -4,7 +4,7 @@ import type { PendingSlice, SliceProgress } from '../extract/slice.js';
 import { BELOW_PARTS, dropParts, loadParts, recordLegacyParts, replaceRecordingParts } from './partEntities.js';
 import { decodeProgress, encodeProgress } from './progressProperty.js';
 import type { LedgerRef } from './runLedger.js';
-import { ensureTable, isConflict, isNotFound, isPreconditionFailed } from './tableErrors.js';
+import { ensureTable, isConflict, isNotFound, isPreconditionFailed, RecordChangedError } from './tableErrors.js';
 
 /** Columns seen at the last committed slice: the reference for schema-drift checks. */
 export interface ColumnSnapshot {
@@ -42,7 +42,7 @@ export interface WatermarkState {
 /** A table's state as a listing shows it: the pending slice's plan and totals, without its parts. */
 export type WatermarkSummary = Omit<WatermarkState, 'pending'> & { pending: SliceProgress | null };
 
-export class LeaseLostError extends Error {
+export class LeaseLostError extends RecordChangedError {
   constructor(table: string) {
     super(`watermark of ${table} changed under this run (lease lost); the slice will be resumed by the next run`);
     this.name = 'LeaseLostError';
