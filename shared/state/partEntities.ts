@@ -44,7 +44,8 @@ export async function replaceRecordingParts<E extends { partitionKey: string; ro
   const actions: TransactionAction[] = slice.parts.slice(first).map((part, i) => ['upsert', toPartEntity(entity.partitionKey, entity.rowKey, slice.slice, first + i, part), 'Replace']);
   actions.push(['update', entity, 'Replace', { etag }]);
   const res = await client.submitTransaction(actions);
-  return res.subResponses.at(-1)!.etag!;
+  // The SDK reads sub-response headers from the multipart text: keep the value, not a stray CR.
+  return res.subResponses.at(-1)!.etag!.trim();
 }
 
 function toPartEntity(partitionKey: string, stateRow: string, slice: string, index: number, part: PartRecord): PartEntity {

@@ -4,7 +4,7 @@ import { inject } from 'vitest';
 import { runBackfillChunk } from '../../shared/backfill/runBackfillChunk.js';
 import type { Checkpoint } from '../../shared/extract/faultHooks.js';
 import { createHarness, testTable, type Harness } from '../support/harness.js';
-import { countById, ingest, InjectedCrash } from '../support/ingest.js';
+import { countById, expectExactlyOnce, ingest, InjectedCrash } from '../support/ingest.js';
 
 /**
  * Slices of thousands of parts. The slice record counts its parts and each part is an entity of
@@ -34,18 +34,6 @@ async function entities(table: string, partition: string): Promise<{ rowKey: str
   return out;
 }
 
-async function expectExactlyOnce(name: string, rows: number): Promise<void> {
-  const bronze = await h.bronzeRows(name);
-  const counts = countById(bronze);
-  expect(counts.size).toBe(rows);
-  expect([...counts.values()].filter((n) => n !== 1)).toEqual([]);
-  const manifests = await h.manifests(name);
-  expect(manifests.flatMap((m) => m.files.map((f) => f.path)).sort()).toEqual((await h.bronzeFiles(name)).map((f) => f.path));
-  expect(manifests.reduce((n, m) => n + m.rows, 0)).toBe(rows);
-  const state = await h.app.watermarks.get(name);
-  expect(state).toMatchObject({ pending: null, lease: null });
-  expect(state!.value).toBe(manifests.at(-1)!.watermark.high);
-}
 
 describe('a slice of 2,000 parts', () => {
   const PARTS = 2_000;
@@ -89,7 +77,7 @@ describe('a slice of 2,000 parts', () => {
 
     const rerun = await ingest(h, table);
     expect(rerun).toMatchObject({ status: 'succeeded', rows: PARTS, files: PARTS, resumed: true, slice: 's0000000001' });
-    await expectExactlyOnce(name, PARTS);
+    await expectExactlyOnce(h, name, PARTS);
     // The committed slice's part records are gone; the listing of tables never saw them.
     expect((await entities(h.settings.watermarkTable, 'watermark')).filter((e) => e.rowKey.startsWith(`~part~${name}~`))).toEqual([]);
     expect((await h.app.watermarks.list()).map((s) => s.table)).toContain(name);
@@ -158,7 +146,7 @@ describe('a pending slice recorded before parts were entities', () => {
     expect(listed.pending).toMatchObject({ files: 3, rows: 30 });
     const rerun = await ingest(h, table);
     expect(rerun).toMatchObject({ status: 'succeeded', resumed: true, rows: 50, files: 5 });
-    await expectExactlyOnce(name, 50);
+    await expectExactlyOnce(h, name, 50);
   });
 });
 
