@@ -2,11 +2,17 @@ import { scheduledSliceId } from '../bronze/bronzePaths.js';
 import type { TableConfig } from '../config/pipelineConfig.js';
 import type { WatermarkState, WatermarkStore } from '../state/watermarkStore.js';
 import type { FaultHooks } from './faultHooks.js';
+import { committedTable, rangeCount, unfinishedRanges } from './rangeLoad.js';
+import type { RangePlan } from './slice.js';
 import { plannedSlice, sliceTotals } from './slice.js';
 import type { SliceKind, SliceRunnerDeps, SliceRunResult } from './sliceRunner.js';
 import { runSlice } from './sliceRunner.js';
 
-export type IngestDeps = SliceRunnerDeps & { watermarks: WatermarkStore };
+export type IngestDeps = SliceRunnerDeps & {
+  watermarks: WatermarkStore;
+  /** Initial loads of more than `rowsPerRange` rows run in up to `maxRanges` key ranges (rangeLoad.ts); absent or 0: one slice. */
+  ranges?: { rowsPerRange: number; maxRanges: number };
+};
 
 export interface IngestRun {
   runId: string;
@@ -23,7 +29,10 @@ export interface IngestRun {
   hooks?: FaultHooks;
 }
 
-export type TableRunResult = SliceRunResult;
+export type TableRunResult = SliceRunResult & {
+  /** The slice runs in key ranges: those not committed yet, each to be run by `runRange` (its own message). */
+  ranges?: number[];
+};
 
 /**
  * One incremental pass over one table: the ADF Lookup -> Copy -> Update-watermark loop, made
@@ -31,7 +40,7 @@ export type TableRunResult = SliceRunResult;
  * lease; a new slice runs from the watermark to a safe upper bound captured before reading;
  * committing moves the watermark.
  */
-export function ingestTable(deps: IngestDeps, table: TableConfig, run: IngestRun): Promise<TableRunResult> {
+export async function ingestTable(deps: IngestDeps, table: TableConfig, run: IngestRun): Promise<TableRunResult> {
   const now = deps.now ?? Date.now;
   const kind: SliceKind<WatermarkState> = {
     name: 'ingest',
@@ -49,6 +58,13 @@ export function ingestTable(deps: IngestDeps, table: TableConfig, run: IngestRun
     unleasedActivity: 'ingest',
     driftReference: async (state) => state.columns,
     plan: async (state, columns) => {
+      const ranged = state.pending?.ranges;
+      if (state.pending && ranged) {
+        const { slice, low, high } = state.pending;
+        // Every range counted, the watermark not moved (the last range's run stopped in between): this run moves it.
+        if (ranged.done === ranged.count) return { idle: committedTable(state, state.pending, columns, run.runId, new Date(now())), low, high, status: 'succeeded', message: `all ${ranged.count} ranges of slice ${slice} committed; watermark ${low ?? '(none)'} -> ${high}` };
+        return { idle: { ...state, lease: null }, low, high, status: 'partial', message: `slice ${slice} runs in ${ranged.count} key ranges: ${ranged.done} committed` };
+      }
       if (state.pending) return { slice: state.pending, resumed: true };
       // The upper bound is fixed before a single row is read: rows that arrive during the copy wait for the next slice.
       const high = await deps.source.safeUpperBound(table, table.watermark, table.lagSeconds);
@@ -58,6 +74,14 @@ export function ingestTable(deps: IngestDeps, table: TableConfig, run: IngestRun
         return { idle: { ...state, lease: null, columns }, low, high, message };
       }
       const plannedAt = new Date(now()).toISOString();
+      if (low === null) {
+        const split = await splitInitialLoad(table);
+        if (split) {
+          const { estimatedRows, ...ranges } = split;
+          const slice = { ...plannedSlice({ slice: scheduledSliceId(state.seq + 1), kind: 'initial', low, high, runId: run.runId, plannedAt, loadDate: plannedAt.slice(0, 10) }), ranges };
+          return { idle: { ...state, pending: slice, lease: null }, low, high, status: 'partial', message: `initial load ${slice.slice} of about ${estimatedRows} rows runs in ${ranges.count} key ranges` };
+        }
+      }
       const slice = plannedSlice({ slice: scheduledSliceId(state.seq + 1), kind: low === null ? 'initial' : 'incremental', low, high, runId: run.runId, plannedAt, loadDate: plannedAt.slice(0, 10) });
       return { slice, resumed: false };
     },
@@ -77,7 +101,16 @@ export function ingestTable(deps: IngestDeps, table: TableConfig, run: IngestRun
       key: `ingest:${table.name}`,
     },
   };
-  return runSlice(deps, {
+  /** Key ranges for an initial load big enough to want them, sized by the source's row estimate; null for one slice. */
+  const splitInitialLoad = async (t: TableConfig): Promise<(RangePlan & { estimatedRows: number }) | null> => {
+    if (!deps.ranges || !deps.source.splitKeys) return null;
+    const { estimatedRows } = await deps.source.splitKeys(t, t.primaryKey, 1);
+    const count = rangeCount(estimatedRows, deps.ranges);
+    if (count < 2) return null;
+    const { boundaries } = await deps.source.splitKeys(t, t.primaryKey, count);
+    return boundaries.length === 0 ? null : { count: boundaries.length + 1, done: 0, cuts: boundaries, estimatedRows };
+  };
+  const result: TableRunResult = await runSlice(deps, {
     runId: run.runId,
     table,
     trigger: run.trigger,
@@ -87,4 +120,13 @@ export function ingestTable(deps: IngestDeps, table: TableConfig, run: IngestRun
     ...(run.batchRows ? { batchRows: run.batchRows } : {}),
     ...(run.hooks ? { hooks: run.hooks } : {}),
   });
+  if (result.status !== 'partial') return result;
+  try {
+    const pending = (await deps.watermarks.get(table.name))?.pending;
+    return pending?.ranges ? { ...result, slice: pending.slice, ranges: await unfinishedRanges(deps, table.name, { ...pending, ranges: pending.ranges }) } : result;
+  } catch (err) {
+    // The next run of the table lists them again.
+    deps.logger.warn({ err, runId: run.runId, table: table.name }, 'could not list the unfinished key ranges');
+    return result;
+  }
 }

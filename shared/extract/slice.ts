@@ -34,6 +34,17 @@ export interface SliceProgress extends Totals {
   after: string[] | null;
   /** All rows of the slice are in committed parts. */
   exhausted: boolean;
+  /** A key range of the slice: its rows end at this primary key (inclusive); `after` starts as the range's exclusive start. */
+  until?: string[] | null;
+  /** The slice runs in key ranges, each with its own record: how many, how many committed, and the cuts between them. */
+  ranges?: RangePlan;
+}
+
+export interface RangePlan {
+  count: number;
+  done: number;
+  /** `count - 1` primary keys (as text), increasing: range i ends at cuts[i] (inclusive) and starts after cuts[i - 1]. */
+  cuts: string[][];
 }
 
 /** The slice in flight with its committed parts, in order (`files` of them): what a run works on. */

@@ -89,6 +89,7 @@ export async function extractSlice(
         primaryKey: table.primaryKey,
         bounds: { low: slice.low, high: slice.high, ...(slice.kind === 'backfill' ? { window: 'closed-open' as const } : {}) },
         after: slice.after,
+        ...(slice.until ? { until: slice.until } : {}),
         batchRows: options.batchRows ?? 10_000,
       })) {
         const rows = batch.rows;

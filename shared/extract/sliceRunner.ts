@@ -54,8 +54,12 @@ export interface SliceStateStore<R extends SliceRecord> {
 
 export type SlicePlan<R extends SliceRecord> =
   | { slice: PendingSlice; resumed: boolean }
-  /** Nothing to extract: `record` is saved as it is (with the lease given back), and the run says `nochange`. */
-  | { idle: R; low: string | null; high: string | null; message: string };
+  /**
+   * Nothing to extract here: `record` is saved as it is (with the lease given back), and the run
+   * says `nochange`; `partial` when the slice goes on elsewhere (in key ranges), `succeeded` when
+   * saving the record is what commits it (the last range committed, the watermark not yet moved).
+   */
+  | { idle: R; low: string | null; high: string | null; message: string; status?: 'partial' | 'succeeded' };
 
 /**
  * What differs between a scheduled slice and a backfill chunk; everything else is the runner's.
@@ -207,7 +211,7 @@ export async function runSlice<R extends SliceRecord>(deps: SliceRunnerDeps, job
     const plan = await kind.plan(record, snapshot);
     if ('idle' in plan) {
       await save(plan.idle);
-      return await finish(result('nochange', plan.message, { low: plan.low, high: plan.high }));
+      return await finish(result(plan.status ?? 'nochange', plan.message, { low: plan.low, high: plan.high }));
     }
     // `slice` is always what the record holds: set once a save succeeded, so a failure gives back only recorded progress.
     await save({ ...record, pending: plan.slice, lease: renewed() });

@@ -2,6 +2,7 @@ import type { PipelineConfig } from '../config/pipelineConfig.js';
 import { selectTables } from '../config/pipelineConfig.js';
 import type { IngestDeps, TableRunResult } from '../extract/ingestTable.js';
 import { ingestTable } from '../extract/ingestTable.js';
+import { runRange } from '../extract/rangeLoad.js';
 import type { IngestMessage } from './ingestMessage.js';
 import { MessageError } from './ingestMessage.js';
 import { summariseIfRunComplete } from './runSummary.js';
@@ -34,17 +35,21 @@ export async function handleIngestMessage(
   } catch (err) {
     throw new MessageError((err as Error).message);
   }
-  const result = await ingestTable(deps, table!, {
+  const run = {
     runId: message.runId,
     trigger: message.continuation > 0 ? `${message.trigger}+continuation` : message.trigger,
     deadline: (options.now ?? Date.now()) + options.budgetMs,
     ...(options.owner ? { owner: options.owner } : {}),
-  });
-  if (result.status !== 'partial') {
+  };
+  const result = message.range === undefined ? await ingestTable(deps, table!, run) : await runRange(deps, table!, message.range, run);
+  // The ranges of a ranged slice run as messages of their own, on as many instances as the host gives them.
+  if (result.ranges) for (const range of result.ranges) await deps.ingestQueue.send({ ...message, range, continuation: 0 });
+  if (result.status !== 'partial' && message.range === undefined) {
     await summariseIfRunComplete(deps, message.runId).catch((err: unknown) => deps.logger.warn({ err, runId: message.runId }, 'run summary failed'));
   }
   if (result.status === 'failed') throw new IngestFailedError(result);
-  if (result.status === 'partial') {
+  // A table whose slice runs in ranges goes on in the range messages, not in a continuation of its own.
+  if (result.status === 'partial' && !result.ranges) {
     if (message.continuation + 1 > MAX_CONTINUATIONS) {
       deps.logger.warn({ runId: message.runId, table: message.table }, 'continuation limit reached; the next scheduled run resumes the slice');
     } else {

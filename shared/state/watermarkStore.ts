@@ -186,6 +186,36 @@ export class WatermarkStore {
     }
   }
 
+  /**
+   * Commit a key range: the range's record (conditional on its ETag: its lease) and the table's
+   * count of committed ranges (conditional on the table record's ETag) in one entity-group
+   * transaction, so a range is counted exactly once however runs crash or race. When another
+   * range's commit moved the table record first, the count is re-read and the transaction tried
+   * again; a changed range record is a lost lease. Returns both records as written.
+   */
+  async commitRange(range: WatermarkState, table: string): Promise<{ range: WatermarkState; table: WatermarkState }> {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const current = await this.get(table);
+      const plan = current?.pending?.ranges;
+      if (!current || !plan) throw new Error(`${table} has no slice running in ranges to commit a range of`);
+      const counted: WatermarkState = { ...current, pending: { ...current.pending!, ranges: { ...plan, done: plan.done + 1 } } };
+      try {
+        const res = await this.client.submitTransaction([
+          ['update', toEntity(range), 'Replace', { etag: range.etag }],
+          ['update', toEntity(counted), 'Replace', { etag: current.etag }],
+        ]);
+        return { range: { ...range, etag: res.subResponses[0]!.etag!.trim() }, table: { ...counted, etag: res.subResponses[1]!.etag!.trim() } };
+      } catch (err) {
+        // The service names the failed operation by its index: 0 is the range (lease lost), 1 the table (another range counted first).
+        const failed = /^(\d+):/.exec((err as Error).message ?? '')?.[1];
+        if (isPreconditionFailed(err) && failed === '1') continue;
+        if (isPreconditionFailed(err) || isNotFound(err)) throw new LeaseLostError(range.table);
+        throw err;
+      }
+    }
+    throw new Error(`could not count a committed range of ${table}: the table record kept changing`);
+  }
+
   /** Remove the part records of a slice once it is committed (the record no longer counts them). */
   dropParts(table: string, slice: string): Promise<number> {
     return dropParts(this.client, PARTITION, table, slice);
