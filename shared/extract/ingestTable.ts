@@ -3,6 +3,7 @@ import type { TableConfig } from '../config/pipelineConfig.js';
 import type { WatermarkState, WatermarkStore } from '../state/watermarkStore.js';
 import type { FaultHooks } from './faultHooks.js';
 import { committedTable, rangeCount, unfinishedRanges } from './rangeLoad.js';
+import type { SourceSlots } from '../source/sourceSlots.js';
 import type { RangePlan } from './slice.js';
 import { plannedSlice, sliceTotals } from './slice.js';
 import type { SliceKind, SliceRunnerDeps, SliceRunResult } from './sliceRunner.js';
@@ -12,6 +13,8 @@ export type IngestDeps = SliceRunnerDeps & {
   watermarks: WatermarkStore;
   /** Initial loads of more than `rowsPerRange` rows run in up to `maxRanges` key ranges (rangeLoad.ts); absent or 0: one slice. */
   ranges?: { rowsPerRange: number; maxRanges: number };
+  /** Slots of the source a key range reads from (the per-source cap); unlimited when absent. */
+  slots?: SourceSlots;
 };
 
 export interface IngestRun {

@@ -146,4 +146,24 @@ describe('an initial load in key ranges', () => {
     await expectExactlyOnce(h, name, ROWS);
     expect(await h.app.watermarks.get(name)).toMatchObject({ seq: 1, pending: null });
   });
+
+  it('asks for a source slot per range: a range over the cap waits and runs later', async () => {
+    const name = 'ranged_capped';
+    await seed(name);
+    const { table, runId } = await split(name);
+    // A cap of one read at a time on this source, in this process.
+    let held = 0;
+    const asked: string[] = [];
+    const capped = { ...deps, slots: { acquire: async (source: string) => (asked.push(source), held >= 1 ? null : (held++, async () => void held--)) } };
+    const first = await Promise.all([0, 1, 2, 3].map((r) => runRange(capped, table, r, { runId, trigger: 'test' })));
+    expect(first.map((r) => r.status).filter((s) => s === 'succeeded')).toHaveLength(1);
+    expect(first.filter((r) => r.status === 'skipped').map((r) => r.message)).toEqual(Array(3).fill(expect.stringMatching(/waits: its source is at its cap/)));
+    expect(new Set(asked)).toEqual(new Set([`${h.schema}.${name}`]));
+    expect(held).toBe(0);
+    const waiting = (await ingestTable(deps, table, { runId: newRunId(), trigger: 'test' })).ranges!;
+    expect(waiting).toHaveLength(3);
+    for (const r of waiting) expect(await runRange(capped, table, r, { runId, trigger: 'test' })).toMatchObject({ status: 'succeeded' });
+    await expectExactlyOnce(h, name, ROWS);
+  });
 });
+
