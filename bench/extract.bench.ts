@@ -16,6 +16,7 @@ import { startAzurite } from '../local/azurite.js';
 import { startEmbeddedPostgres } from '../local/embeddedPostgres.js';
 import { createDemoSchema, demoSize, seedStreams } from '../local/demoData.js';
 import { postgresBench } from './postgresBench.js';
+import { rangedLoadCase } from './rangeLoad.js';
 
 /**
  * Extraction throughput against merely reading the same query with the same driver, and peak
@@ -27,8 +28,12 @@ const opts = new Command()
   .option('--wide <rows>x<chars>', 'wide-row case: rows of that many characters each, extracted first (0 skips it)', '1200x100000')
   .option('--postgres', 'real-PostgreSQL mode: soundlake CLI vs dlt (ConnectorX, pyarrow) vs COPY on a PostgreSQL server of its own (bench/postgresBench.ts)')
   .option('--no-breakdown', 'real-PostgreSQL mode: skip the CPU breakdown by stage')
+  .option('--ranged <rows>', 'instead: a first load of that many generated rows in parallel key ranges, against --source-url (a real PostgreSQL)')
+  .option('--source-url <url>', 'the PostgreSQL the ranged case generates its table in (schema bench_ranged, dropped first)')
+  .option('--ranges <n>', 'key ranges of the ranged case', '8')
+  .option('--concurrency <n>', 'ranges at once in the ranged case', '4')
   .parse()
-  .opts<{ rows: string; rounds: string; wide: string; postgres?: boolean; breakdown: boolean }>();
+  .opts<{ rows: string; rounds: string; wide: string; postgres?: boolean; breakdown: boolean; ranged?: string; sourceUrl?: string; ranges: string; concurrency: string }>();
 
 const sizes = opts.rows.split(',').map((s) => Number.parseInt(s, 10)).filter((n) => n > 0);
 const rounds = Number.parseInt(opts.rounds, 10);
@@ -142,6 +147,13 @@ if (opts.postgres) {
 const azurite = await startAzurite({ ports: { blob: 22000, queue: 22001, table: 22002 }, reuse: false });
 const results: string[] = [];
 try {
+  if (opts.ranged) {
+    if (!opts.sourceUrl) throw new Error('--ranged needs --source-url: a real PostgreSQL (PGlite serves one session, so ranges cannot read at once there)');
+    const rows = Number.parseInt(opts.ranged, 10);
+    results.push(await rangedLoadCase({ sourceUrl: opts.sourceUrl, storage: azurite.connectionString, rows, ranges: Number.parseInt(opts.ranges, 10), concurrency: Number.parseInt(opts.concurrency, 10), logger }));
+    sizes.length = 0;
+    opts.wide = '0x0';
+  }
   const [wideRows = 0, wideChars = 0] = opts.wide.split('x').map((n) => Number.parseInt(n, 10));
   if (wideRows > 0 && wideChars > 0) results.push(await wideCase(wideRows, wideChars));
   for (const rows of sizes) {
@@ -234,4 +246,4 @@ try {
 } finally {
   await azurite.stop();
 }
-process.stdout.write(`\nsoundlake extraction benchmark (PGlite -> Azurite, Snappy Parquet via parquet-wasm (arrow-rs); node ${process.version} ${process.execArgv.join(' ')})\n${results.join('\n')}\n`);
+process.stdout.write(`\nsoundlake extraction benchmark (${opts.ranged ? 'PostgreSQL' : 'PGlite'} -> Azurite, Snappy Parquet via parquet-wasm (arrow-rs); node ${process.version} ${process.execArgv.join(' ')})\n${results.join('\n')}\n`);

@@ -92,7 +92,7 @@ program
             s.table,
             s.value,
             s.seq,
-            s.pending ? `${s.pending.slice}: ${s.pending.parts.length} parts, ${sliceTotals(s.pending).rows} rows` : null,
+            s.pending ? `${s.pending.slice}: ${s.pending.files} parts, ${sliceTotals(s.pending).rows} rows` : null,
             s.lease && new Date(s.lease.expiresAt) > new Date() ? `${s.lease.owner} until ${s.lease.expiresAt}` : null,
             s.committedAt,
           ]),

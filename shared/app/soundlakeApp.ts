@@ -72,7 +72,7 @@ export async function createApp(settings: Settings, overrides: AppOverrides = {}
   const alertLog = new AlertLog(tableClient(settings.storage, settings.alerts.throttleTable));
   const notifier = new RecordedNotifier(overrides.notifier ?? createNotifier(settings.alerts, { logger, storage: settings.storage }), alertLog, logger);
   await Promise.all([lake.ensure(), watermarks.ensure(), ledger.ensure(), backfills.ensure(), backfillQueue.ensure(), ingestQueue.ensure()]);
-  const ingestDeps = (): IngestDeps => ({ source, sourceFor, lake, watermarks, ledger, notifier, logger, leaseMs: settings.leaseMs });
+  const ingestDeps = (): IngestDeps => ({ source, sourceFor, lake, watermarks, ledger, notifier, logger, leaseMs: settings.leaseMs, ranges: settings.ranges });
   const backfill = new BackfillService({ ...ingestDeps(), config, backfills, backfillQueue }, { ...settings.backfill });
   const app: SoundlakeApp = {
     settings,

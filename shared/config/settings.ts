@@ -31,6 +31,8 @@ export interface Settings {
   leaseMs: number;
   /** Work per Functions invocation before a slice hands over to a continuation message. */
   invocationBudgetMs: number;
+  /** Initial loads estimated above `rowsPerRange` rows run in key ranges, at most `maxRanges` (0 rows: never). */
+  ranges: { rowsPerRange: number; maxRanges: number };
   concurrency: number;
   /** Deliveries of a queue message before the host poisons it (host.json, or its app-setting override). */
   maxDequeueCount: number;
@@ -80,6 +82,8 @@ const envSchema = z.object({
   INGEST_QUEUE: azureName(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a queue name (3-63 lower-case letters, digits, hyphens)').default('soundlake-ingest'),
   LEASE_SECONDS: intFromEnv(10, 86_400).default(900),
   INVOCATION_BUDGET_SECONDS: intFromEnv(10, 3_600).default(480),
+  INGEST_RANGE_ROWS: intFromEnv(0, 1_000_000_000_000).default(50_000_000),
+  INGEST_MAX_RANGES: intFromEnv(2, 256).default(32),
   INGEST_CONCURRENCY: intFromEnv(1, 64).default(2),
   BACKFILL_TABLE: azureName(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name (3-63 letters and digits)').default('soundlakebackfills'),
   BACKFILL_QUEUE: azureName(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a queue name (3-63 lower-case letters, digits, hyphens)').default('soundlake-backfill'),
@@ -148,6 +152,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     ingestQueue: e.INGEST_QUEUE,
     leaseMs: e.LEASE_SECONDS * 1000,
     invocationBudgetMs: e.INVOCATION_BUDGET_SECONDS * 1000,
+    ranges: { rowsPerRange: e.INGEST_RANGE_ROWS, maxRanges: e.INGEST_MAX_RANGES },
     concurrency: e.INGEST_CONCURRENCY,
     maxDequeueCount: loadMaxDequeueCount(env),
     logLevel: e.LOG_LEVEL,

@@ -8,6 +8,7 @@ import type { Logger } from '../logging/logger.js';
 import type { ReadRequest, Source, SourceColumn } from '../source/source.js';
 import type { FaultHooks } from './faultHooks.js';
 import type { PendingSlice } from './slice.js';
+import { withPart } from './slice.js';
 
 export interface SliceJob {
   table: TableConfig;
@@ -72,12 +73,12 @@ export async function extractSlice(
       const rows = writer!.rows;
       writer = undefined;
       await at('part-committed', part);
-      slice = { ...slice, parts: [...slice.parts, { path, rows, bytes }], after: lastKey };
+      slice = withPart(slice, { path, rows, bytes }, lastKey);
       await persist(slice);
       written.rows += rows;
       written.bytes += bytes;
       written.files += 1;
-      deps.logger.info({ part, rows, bytes, path, totalRows: slice.parts.reduce((n, p) => n + p.rows, 0) }, 'part committed');
+      deps.logger.info({ part, rows, bytes, path, totalRows: slice.rows }, 'part committed');
       await at('part-recorded', part);
     };
 
@@ -89,6 +90,7 @@ export async function extractSlice(
         primaryKey: table.primaryKey,
         bounds: { low: slice.low, high: slice.high, ...(slice.kind === 'backfill' ? { window: 'closed-open' as const } : {}) },
         after: slice.after,
+        ...(slice.until ? { until: slice.until } : {}),
         batchRows: options.batchRows ?? 10_000,
       };
       // Row groups never straddle a part: a part ends exactly at maxRowsPerFile rows.

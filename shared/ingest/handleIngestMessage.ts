@@ -2,6 +2,7 @@ import type { PipelineConfig } from '../config/pipelineConfig.js';
 import { selectTables } from '../config/pipelineConfig.js';
 import type { IngestDeps, TableRunResult } from '../extract/ingestTable.js';
 import { ingestTable } from '../extract/ingestTable.js';
+import { runRange } from '../extract/rangeLoad.js';
 import type { IngestMessage } from './ingestMessage.js';
 import { MessageError } from './ingestMessage.js';
 import { countTableOutcome } from './runSummary.js';
@@ -34,20 +35,26 @@ export async function handleIngestMessage(
   } catch (err) {
     throw new MessageError((err as Error).message);
   }
-  const result = await ingestTable(deps, table!, {
+  const run = {
     runId: message.runId,
     trigger: message.continuation > 0 ? `${message.trigger}+continuation` : message.trigger,
     deadline: (options.now ?? Date.now()) + options.budgetMs,
     ...(options.owner ? { owner: options.owner } : {}),
-  });
-  const continues = result.status === 'partial' && message.continuation + 1 <= MAX_CONTINUATIONS;
-  if (!continues) {
-    // The table's last word in this run (a partial slice at the continuation limit included).
+  };
+  const result = message.range === undefined ? await ingestTable(deps, table!, run) : await runRange(deps, table!, message.range, run);
+  // The ranges of a ranged slice run as messages of their own, on as many instances as the host gives them.
+  if (result.ranges) for (const range of result.ranges) await deps.ingestQueue.send({ ...message, range, continuation: 0 });
+  // A table whose slice runs in ranges goes on in the range messages, not in a continuation of its own.
+  const continues = result.status === 'partial' && !result.ranges && message.continuation + 1 <= MAX_CONTINUATIONS;
+  if (!continues && message.range === undefined) {
+    // The table's last word in this run (a partial slice at the continuation limit included; a
+    // ranged slice when its ranges are handed out: they go on under leases of their own and alert
+    // on their own, and the last of them moves the watermark).
     const outcome = { table: result.table, status: result.status, rows: result.rows, files: result.files, ...(result.error ? { error: result.error } : {}) };
     await countTableOutcome(deps, message.runId, outcome).catch((err: unknown) => deps.logger.warn({ err, runId: message.runId }, 'run summary failed'));
   }
   if (result.status === 'failed') throw new IngestFailedError(result);
-  if (result.status === 'partial') {
+  if (result.status === 'partial' && !result.ranges) {
     if (!continues) {
       deps.logger.warn({ runId: message.runId, table: message.table }, 'continuation limit reached; the next scheduled run resumes the slice');
     } else {

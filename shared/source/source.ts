@@ -56,6 +56,12 @@ export interface ReadRequest {
   bounds: SliceBounds;
   /** Keyset cursor: primary-key values (as text) of the last row already written, or null to start. */
   after: string[] | null;
+  /**
+   * The key range's end: only rows whose primary key is at or below these values (as text), or
+   * every row after `after` when absent. With `after` as the range's start, consecutive ranges
+   * `(b[i-1], b[i]]` of one slice neither overlap nor leave a gap.
+   */
+  until?: string[] | null;
   /** Rows fetched per round trip. */
   batchRows: number;
 }
@@ -149,7 +155,21 @@ export interface Source {
    * `read` and transpose.
    */
   readColumns?(request: ColumnarReadRequest): AsyncIterable<ColumnSegment>;
+  /**
+   * Where to cut the table into `ranges` key ranges of about equal rows: at most `ranges - 1`
+   * primary keys (as text, strictly increasing), each the inclusive end of a range, and the row
+   * estimate they were sized by. Optional: a source without it loads a table as one range.
+   */
+  splitKeys?(table: TableRef, primaryKey: string[], ranges: number): Promise<KeySplit>;
   close(): Promise<void>;
+}
+
+export interface KeySplit {
+  /** Rows the table is estimated to hold, and where the estimate came from. */
+  estimatedRows: number;
+  estimate: 'statistics' | 'bounded-count';
+  /** Inclusive ends of the ranges but the last (which runs to the end of the table). */
+  boundaries: string[][];
 }
 
 export class SourceError extends Error {

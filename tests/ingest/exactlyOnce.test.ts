@@ -7,7 +7,7 @@ import { PostgresSource } from '../../shared/source/postgres/postgresSource.js';
 import { newRunId } from '../../shared/run/runId.js';
 import { createLogger } from '../../shared/logging/logger.js';
 import { createHarness, type Harness } from '../support/harness.js';
-import { countById, ingest, InjectedCrash } from '../support/ingest.js';
+import { expectExactlyOnce as expectAllOnce, ingest, InjectedCrash } from '../support/ingest.js';
 import { TcpProxy } from '../support/tcpProxy.js';
 import { refusingTableService } from '../support/refusingTables.js';
 import { WatermarkStore } from '../../shared/state/watermarkStore.js';
@@ -34,20 +34,7 @@ async function seed(name: string): Promise<void> {
 
 const parts = { maxRowsPerFile: 300, rowGroupRows: 100 };
 
-async function expectExactlyOnce(name: string, expectedRows = ROWS): Promise<void> {
-  const rows = await h.bronzeRows(name);
-  const counts = countById(rows);
-  expect(counts.size).toBe(expectedRows);
-  expect([...counts.values()].every((n) => n === 1)).toBe(true);
-  // Every data file is listed in exactly one manifest, and the manifests' totals match the files.
-  const manifests = await h.manifests(name);
-  const listed = manifests.flatMap((m) => m.files.map((f) => f.path)).sort();
-  expect(listed).toEqual((await h.bronzeFiles(name)).map((f) => f.path));
-  expect(manifests.reduce((n, m) => n + m.rows, 0)).toBe(rows.length);
-  const state = await h.app.watermarks.get(name);
-  expect(state).toMatchObject({ pending: null, lease: null });
-  expect(state!.value).toBe(manifests.at(-1)!.watermark.high);
-}
+const expectExactlyOnce = (name: string, expectedRows = ROWS): Promise<void> => expectAllOnce(h, name, expectedRows);
 
 const crashPoints: { point: Checkpoint; part?: number }[] = [
   { point: 'pending-recorded' },

@@ -161,6 +161,8 @@ var appSettings = {
   INGEST_CONCURRENCY: string(ingestConcurrency)
   LEASE_SECONDS: '900'
   INVOCATION_BUDGET_SECONDS: '480'
+  INGEST_RANGE_ROWS: '50000000'
+  INGEST_MAX_RANGES: '32'
   BACKFILL_TABLE: lake.backfillTable
   BACKFILL_QUEUE: lake.backfillQueue
   BACKFILL_MAX_DAYS: '366'

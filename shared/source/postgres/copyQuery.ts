@@ -84,7 +84,9 @@ export async function copyPlan(client: pg.PoolClient, request: ColumnarReadReque
   const literal = (column: string) => (text: string) => typedLiteral(text, typeOf(column).castType);
   const where = slicePredicate(request.watermark, request.bounds, literal(request.watermark.column));
   const keyList = primaryKey.map(quotePostgres).join(', ');
-  const keyset = request.after ? ` AND (${keyList}) > (${request.after.map((v, i) => literal(primaryKey[i]!)(v)).join(', ')})` : '';
+  let keyset = request.after ? ` AND (${keyList}) > (${request.after.map((v, i) => literal(primaryKey[i]!)(v)).join(', ')})` : '';
+  // A key range's inclusive end (ranged initial loads).
+  if (request.until) keyset += ` AND (${keyList}) <= (${request.until.map((v, i) => literal(primaryKey[i]!)(v)).join(', ')})`;
   const qualified = `${quotePostgres(table.schema)}.${quotePostgres(table.table)}`;
   const sql = `COPY (SELECT ${select.join(', ')} FROM ${qualified} WHERE ${where}${keyset} ORDER BY ${keyList}) TO STDOUT (FORMAT binary)`;
   return { sql, columns: decoded, appendedKeys, keys };

@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { ColumnSegment } from '../../bronze/columnBatch.js';
 import { segmentsFromRows } from '../../bronze/rowSegments.js';
 import { quotePostgres } from '../../config/identifiers.js';
-import type { ColumnarReadRequest, ReadRequest, RowBatch, SliceBounds, Source, SourceColumn, TableRef, WatermarkSpec } from '../source.js';
+import type { ColumnarReadRequest, KeySplit, ReadRequest, RowBatch, SliceBounds, Source, SourceColumn, TableRef, WatermarkSpec } from '../source.js';
 import { planKeys, SourceError, sourceFailure } from '../source.js';
 import { decimalToUnscaled, ValueError } from '../valueCodecs.js';
 import { FetchSizer } from '../fetchSizer.js';
@@ -158,7 +158,9 @@ export class PostgresSource implements Source {
     const bind = bindTo(params);
     const where = slicePredicate(request.watermark, request.bounds, bind);
     const keyList = primaryKey.map(quotePostgres).join(', ');
-    const keyset = request.after ? ` AND (${keyList}) > (${request.after.map(bind).join(', ')})` : '';
+    let keyset = request.after ? ` AND (${keyList}) > (${request.after.map(bind).join(', ')})` : '';
+    // A key range's inclusive end (ranged initial loads).
+    if (request.until) keyset += ` AND (${keyList}) <= (${request.until.map(bind).join(', ')})`;
     const keys = planKeys(columns, primaryKey);
     const select = [...columns.map((c) => quotePostgres(c.name)), ...keys.appended.map((k, i) => `${quotePostgres(k)}::text AS "__soundlake_key${i}"`)].join(', ');
     const sql = `SELECT ${select} FROM ${qualified(table)} WHERE ${where}${keyset} ORDER BY ${keyList}`;
@@ -287,6 +289,47 @@ export class PostgresSource implements Source {
       // This server does not serve COPY TO STDOUT: this source reads with a cursor from now on.
       this.copy = false;
       yield* segmentsFromRows(this.read(request), request.columns, request.limits);
+    }
+  }
+
+  /**
+   * Ranges sized by the planner's statistics: `pg_class.reltuples` (kept by ANALYZE and
+   * autovacuum, free to read, and what the planner itself trusts) for the row count, and a block
+   * sample (`TABLESAMPLE SYSTEM`, about 1,000 keys a range, a few pages of a large table) for
+   * where to cut. A table never analyzed (reltuples -1) is counted instead, up to 10M rows, so
+   * the estimate never costs a scan of a huge table. Cuts are sample quantiles: a skewed key
+   * still gives ranges of about equal rows, which equal-width cuts of MIN..MAX would not.
+   */
+  async splitKeys(table: TableRef, primaryKey: string[], ranges: number): Promise<KeySplit> {
+    const BOUNDED_COUNT = 10_000_000;
+    const KEYS_PER_RANGE = 1_000;
+    try {
+      const stats = await this.query({ text: `SELECT reltuples::bigint::text AS n FROM pg_class WHERE oid = $1::regclass`, values: [qualified(table)], types: textTypeParsers });
+      let estimatedRows = Number(stats.rows[0]?.n ?? -1);
+      let estimate: KeySplit['estimate'] = 'statistics';
+      if (!(estimatedRows >= 0)) {
+        const counted = await this.query({ text: `SELECT count(*)::text AS n FROM (SELECT 1 FROM ${qualified(table)} LIMIT ${BOUNDED_COUNT}) s`, types: textTypeParsers });
+        estimatedRows = Number(counted.rows[0]?.n ?? 0);
+        estimate = 'bounded-count';
+      }
+      if (ranges < 2 || estimatedRows === 0) return { estimatedRows, estimate, boundaries: [] };
+      const percent = Math.min(100, (100 * KEYS_PER_RANGE * ranges) / estimatedRows);
+      const keyList = primaryKey.map(quotePostgres).join(', ');
+      const keyText = primaryKey.map((k, i) => `${quotePostgres(k)}::text AS k${i}`).join(', ');
+      const sampled = await this.query({
+        text: `SELECT ${keyText} FROM ${qualified(table)}${percent < 100 ? ` TABLESAMPLE SYSTEM (${percent.toFixed(6)})` : ''} ORDER BY ${keyList}`,
+        types: textTypeParsers,
+      });
+      const keys = sampled.rows.map((row: Record<string, string>) => primaryKey.map((_, i) => row[`k${i}`]!));
+      const boundaries: string[][] = [];
+      for (let r = 1; r < ranges; r++) {
+        const key = keys[Math.floor((r * keys.length) / ranges) - 1];
+        // Sample order is key order: a repeated pick (few keys) is skipped, so cuts strictly increase.
+        if (key && (boundaries.length === 0 || boundaries.at(-1)!.join('\u0000') !== key.join('\u0000'))) boundaries.push(key);
+      }
+      return { estimatedRows, estimate, boundaries };
+    } catch (err) {
+      throw describeError(err, `sizing key ranges of ${table.schema}.${table.table}`);
     }
   }
 
