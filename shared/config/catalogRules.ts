@@ -1,4 +1,4 @@
-import { COLUMN_TYPE, TRANSFORMS } from './catalogSchema.js';
+import { COLUMN_TYPE, DEFAULT_SOURCE, TRANSFORMS } from './catalogSchema.js';
 
 /**
  * The catalog's rules across fields, which no JSON Schema can say. They run on the raw document
@@ -94,10 +94,49 @@ function tableRules(t: Obj, i: number, problems: string[]): void {
   }
 }
 
+/**
+ * Sources: names unique; one app setting per source (two names for one database would each get
+ * the whole cap); every table names a source that exists. Returns the declared names, or null
+ * without a `sources:` block (then only `default` exists).
+ */
+function sourceRules(raw: Obj, problems: string[]): Set<string> | null {
+  if (!Array.isArray(raw.sources)) return null;
+  const names = new Map<string, number>();
+  const settings = new Map<string, number>();
+  raw.sources.forEach((s: unknown, i) => {
+    if (!isObj(s)) return;
+    const name = str(s.name);
+    if (name !== undefined) {
+      const first = names.get(name);
+      if (first !== undefined) problems.push(`sources[${i}].name: duplicate source name ${q(name)} (first at sources[${first}])`);
+      else names.set(name, i);
+    }
+    const setting = isObj(s.url) ? str(s.url.setting) : undefined;
+    if (setting !== undefined) {
+      const first = settings.get(setting);
+      if (first !== undefined) problems.push(`sources[${i}].url.setting: ${q(setting)} is already the setting of sources[${first}]: one database is one source (two would each get the whole maxConnections)`);
+      else settings.set(setting, i);
+    }
+  });
+  return new Set(names.keys());
+}
+
+function tableSource(t: Obj, i: number, declared: Set<string> | null, problems: string[]): void {
+  if (!isObj(t.source)) return;
+  const named = str(t.source.name);
+  const name = named ?? DEFAULT_SOURCE;
+  const known = declared ?? new Set([DEFAULT_SOURCE]);
+  if (known.has(name)) return;
+  const list = declared ? `sources: ${[...declared].map(q).join(', ') || 'none'}` : `no sources: block, so the only source is ${q(DEFAULT_SOURCE)} (SOURCE_KIND / SOURCE_URL)`;
+  if (named !== undefined) problems.push(`tables[${i}].source.name: unknown source ${q(name)} (${list})`);
+  else problems.push(`tables[${i}].source.name: is missing, and no source is named ${q(DEFAULT_SOURCE)} (${list})`);
+}
+
 export function crossCheck(raw: unknown): string[] {
-  const tables = isObj(raw) ? raw.tables : undefined;
-  if (!Array.isArray(tables)) return [];
   const problems: string[] = [];
+  const declared = isObj(raw) ? sourceRules(raw, problems) : null;
+  const tables = isObj(raw) ? raw.tables : undefined;
+  if (!Array.isArray(tables)) return problems;
   const names = new Map<string, number>();
   const silverOwners = new Map<string, number>(); // silver table -> index of the catalog table writing it
   tables.forEach((t: unknown, i) => {
@@ -117,6 +156,7 @@ export function crossCheck(raw: unknown): string[] {
       else for (const s of silverTablesOf(silverName)) silverOwners.set(s, i);
     }
     tableRules(t, i, problems);
+    tableSource(t, i, declared, problems);
   });
   return problems;
 }

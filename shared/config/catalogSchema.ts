@@ -22,6 +22,17 @@ export const SQL_IDENTIFIER_MESSAGE = `must be a SQL identifier: ${SQL_IDENTIFIE
 const sqlIdentifier = (): z.ZodString => pattern(SQL_IDENTIFIER, SQL_IDENTIFIER_MESSAGE);
 /** Bronze and silver table names become folder names, state keys and Unity Catalog names: keep them boring. */
 const tableName = (layer: 'bronze' | 'silver'): z.ZodString => pattern(TABLE_NAME, `must be a ${layer} table name: ${TABLE_NAME_RULE}`);
+/** Source names become Table Storage partition keys (the source's connection slots) and log fields: the table-name rule. */
+const sourceName = (): z.ZodString => pattern(TABLE_NAME, `must be a source name: ${TABLE_NAME_RULE}`);
+
+/**
+ * The app setting that holds a source's URL or ADO.NET string (app settings are environment
+ * variables, on Linux plans limited to letters, digits, periods and underscores; periods are left
+ * out so a shell can name them too). The catalog names the setting, never the secret.
+ */
+export const APP_SETTING_NAME = /^[A-Za-z][A-Za-z0-9_]{0,127}$/;
+export const APP_SETTING_RULE = 'letters, digits and underscores, starting with a letter, at most 128 characters';
+const appSettingName = (): z.ZodString => pattern(APP_SETTING_NAME, `must be an app setting name: ${APP_SETTING_RULE}`);
 
 /** A non-empty list whose "too short" message both languages share. */
 function nonEmpty<T extends z.ZodType>(item: T, message: string): z.ZodArray<T> {
@@ -89,13 +100,38 @@ const tuning = {
   lagSeconds: z.number().min(0).max(86_400),
 };
 
+/** The source a table names when it names none. Without a `sources:` block it is SOURCE_KIND / SOURCE_URL. */
+export const DEFAULT_SOURCE = 'default';
+export const SOURCE_KINDS = ['postgres', 'mssql'] as const;
+
 /**
- * Where the rows come from. Today every table reads the one SQL source of the deployment
- * (SOURCE_KIND / SOURCE_URL); the SQL-specific fields are grouped here so that other source
- * kinds (files over HTTP, REST APIs) can be added as a `kind` with fields of their own.
+ * One database the app reads (`sources:`): its kind, the app setting holding its connection
+ * string, and how many sessions it may see from every instance together. Other kinds (files over
+ * HTTP, REST APIs) join the union with fields of their own.
+ */
+function sqlSource<K extends (typeof SOURCE_KINDS)[number]>(kind: K) {
+  return z
+    .object({
+      name: sourceName(),
+      kind: z.literal(kind),
+      /** The NAME of the app setting that holds the URL / ADO.NET string (in Azure: a Key Vault reference). */
+      url: z.object({ setting: appSettingName() }).strict(),
+      /** Sessions this source may see from all instances together: one per running extraction. */
+      maxConnections: z.number().int().min(1).max(1000),
+    })
+    .strict();
+}
+
+export const sourceDefinitionSchema = z.discriminatedUnion('kind', [sqlSource('postgres'), sqlSource('mssql')]);
+
+/**
+ * Where a table's rows come from: a source by name (default `default`) and the SQL-specific
+ * fields, grouped so that other source kinds can bring fields of their own.
  */
 const sourceSchema = z
   .object({
+    /** The source (a `sources:` name); default `default`. */
+    name: sourceName().optional(),
     schema: sqlIdentifier(),
     table: sqlIdentifier(),
     /** Extract only these columns (default: all). */
@@ -132,12 +168,15 @@ export const catalogSchema = z
       })
       .strict()
       .prefault({}),
+    /** The databases tables read; without it, one source named `default` from SOURCE_KIND / SOURCE_URL. */
+    sources: nonEmpty(sourceDefinitionSchema, 'list at least one source').optional(),
     tables: nonEmpty(tableSchema, 'list at least one table'),
   })
   .strict();
 
 export type RawCatalog = z.output<typeof catalogSchema>;
 export type RawTable = RawCatalog['tables'][number];
+export type RawSource = NonNullable<RawCatalog['sources']>[number];
 
 /** The JSON Schema of soundlake.yaml (draft 2020-12), generated from the zod schema above. */
 export function catalogJsonSchema(): Record<string, unknown> {

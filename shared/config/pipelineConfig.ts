@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { catalogErrorMap, formatPath } from './catalogIssues.js';
 import { crossCheck } from './catalogRules.js';
-import { catalogSchema, type RawCatalog, type RawTable, type WatermarkKind } from './catalogSchema.js';
+import { catalogSchema, DEFAULT_SOURCE, type RawCatalog, type RawTable, type WatermarkKind } from './catalogSchema.js';
 
 export { WATERMARK_KINDS, type WatermarkKind } from './catalogSchema.js';
 
@@ -17,6 +17,8 @@ export { WATERMARK_KINDS, type WatermarkKind } from './catalogSchema.js';
 /** One configured table with defaults applied. */
 export interface TableConfig {
   name: string;
+  /** The source the rows come from (a `sources:` name, or `default`). */
+  source: string;
   schema: string;
   table: string;
   watermark: { column: string; kind: WatermarkKind };
@@ -30,7 +32,17 @@ export interface TableConfig {
   lagSeconds: number;
 }
 
+/** A database of the `sources:` block: the app setting holding its connection string, and its session cap. */
+export interface SourceDefinition {
+  name: string;
+  kind: 'postgres' | 'mssql';
+  setting: string;
+  maxConnections: number;
+}
+
 export interface PipelineConfig {
+  /** The `sources:` block; absent: one source, `default`, from SOURCE_KIND / SOURCE_URL. */
+  sources?: SourceDefinition[];
   tables: TableConfig[];
 }
 
@@ -45,9 +57,10 @@ export class ConfigError extends Error {
 }
 
 function applyDefaults(raw: RawTable, defaults: RawCatalog['defaults']): TableConfig {
-  const { schema, table, columns, timeZone } = raw.source;
+  const { name: source, schema, table, columns, timeZone } = raw.source;
   return {
     name: raw.name,
+    source: source ?? DEFAULT_SOURCE,
     schema,
     table,
     watermark: raw.watermark,
@@ -72,7 +85,10 @@ export function parsePipelineConfig(text: string, file = 'soundlake.yaml'): Pipe
   const problems = [...(result.success ? [] : result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`)), ...crossCheck(raw)];
   if (!result.success || problems.length > 0) throw new ConfigError(file, problems);
   const cfg = result.data;
-  return { tables: cfg.tables.map((t) => applyDefaults(t, cfg.defaults)) };
+  return {
+    ...(cfg.sources ? { sources: cfg.sources.map((s) => ({ name: s.name, kind: s.kind, setting: s.url.setting, maxConnections: s.maxConnections })) } : {}),
+    tables: cfg.tables.map((t) => applyDefaults(t, cfg.defaults)),
+  };
 }
 
 export async function loadPipelineConfig(file: string): Promise<PipelineConfig> {

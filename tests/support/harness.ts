@@ -40,6 +40,7 @@ export interface Harness {
 export function testTable(schema: string, name: string, overrides: Partial<TableConfig> = {}): TableConfig {
   return {
     name,
+    source: 'default',
     schema,
     table: name,
     watermark: { column: 'updated_at', kind: 'timestamp' },

@@ -310,12 +310,61 @@ def _table_rules(t: dict, i: int, problems: list[str]) -> None:
                 known[added.lower()] = adds["type"]
 
 
+DEFAULT_SOURCE = "default"
+
+
+def _source_rules(raw: dict, problems: list[str]) -> list[str] | None:
+    """Sources: names unique; one app setting per source; the declared names (None: no block)."""
+    sources = raw.get("sources")
+    if not isinstance(sources, list):
+        return None
+    names: dict[str, int] = {}
+    settings: dict[str, int] = {}
+    for i, s in enumerate(sources):
+        if not isinstance(s, dict):
+            continue
+        name = _str(s.get("name"))
+        if name is not None:
+            if name in names:
+                problems.append(f"sources[{i}].name: duplicate source name {_q(name)} (first at sources[{names[name]}])")
+            else:
+                names[name] = i
+        setting = _str(_obj(s.get("url")).get("setting"))
+        if setting is not None:
+            if setting in settings:
+                problems.append(f"sources[{i}].url.setting: {_q(setting)} is already the setting of "
+                                f"sources[{settings[setting]}]: one database is one source "
+                                "(two would each get the whole maxConnections)")
+            else:
+                settings[setting] = i
+    return list(names)
+
+
+def _table_source(t: dict, i: int, declared: list[str] | None, problems: list[str]) -> None:
+    if not isinstance(t.get("source"), dict):
+        return
+    named = _str(t["source"].get("name"))
+    name = named if named is not None else DEFAULT_SOURCE
+    known = declared if declared is not None else [DEFAULT_SOURCE]
+    if name in known:
+        return
+    if declared is not None:
+        listed = f"sources: {', '.join(_q(n) for n in declared) or 'none'}"
+    else:
+        listed = f"no sources: block, so the only source is {_q(DEFAULT_SOURCE)} (SOURCE_KIND / SOURCE_URL)"
+    if named is not None:
+        problems.append(f"tables[{i}].source.name: unknown source {_q(name)} ({listed})")
+    else:
+        problems.append(f"tables[{i}].source.name: is missing, and no source is named {_q(DEFAULT_SOURCE)} ({listed})")
+
+
 def cross_check(raw: Any) -> list[str]:
     """The rules across fields (shared/config/catalogRules.ts says the same, in TypeScript)."""
+    problems: list[str] = []
+    declared = _source_rules(raw, problems) if isinstance(raw, dict) else None
     tables = raw.get("tables") if isinstance(raw, dict) else None
     if not isinstance(tables, list):
-        return []
-    problems: list[str] = []
+        return problems
     names: dict[str, int] = {}
     silver_owners: dict[str, int] = {}
     for i, t in enumerate(tables):
@@ -339,6 +388,7 @@ def cross_check(raw: Any) -> list[str]:
                 for s in silver_tables_of(silver_name):
                     silver_owners[s] = i
         _table_rules(t, i, problems)
+        _table_source(t, i, declared, problems)
     return problems
 
 
@@ -358,7 +408,7 @@ class TableEntry:
     """One catalog table, with the defaults applied: what bronze and silver need of it."""
 
     name: str                                         # bronze: folder, state key
-    source: dict                                      # schema, table (+ columns, timeZone)
+    source: dict                                      # schema, table (+ name, columns, timeZone)
     keys: tuple[str, ...]
     watermark_column: str
     enabled: bool
