@@ -6,6 +6,7 @@ import { loadPipelineConfig } from '../config/pipelineConfig.js';
 import type { Settings } from '../config/settings.js';
 import { blobService, queueClient, tableClient } from '../azure/storageClients.js';
 import type { IngestDeps } from '../extract/ingestTable.js';
+import type { IngestMessageDeps } from '../ingest/handleIngestMessage.js';
 import { IngestQueue } from '../ingest/ingestQueue.js';
 import { BlobLake } from '../lake/blobLake.js';
 import type { Lake } from '../lake/lake.js';
@@ -14,8 +15,12 @@ import { createLogger } from '../logging/logger.js';
 import type { Notifier } from '../notify/notifier.js';
 import { createNotifier } from '../notify/createNotifier.js';
 import { AlertLog, RecordedNotifier } from '../notify/alertLog.js';
-import { createSource } from '../source/createSource.js';
+import { DEFAULT_SOURCE } from '../config/catalogSchema.js';
 import type { Source } from '../source/source.js';
+import { SourceError } from '../source/source.js';
+import { resolveSourceEndpoints } from '../source/sourceEndpoints.js';
+import { SourceRegistry } from '../source/sourceRegistry.js';
+import { SourceSlots } from '../source/sourceSlots.js';
 import { RunLedger } from '../state/runLedger.js';
 import { WatermarkStore } from '../state/watermarkStore.js';
 
@@ -27,6 +32,12 @@ export interface SoundlakeApp {
   settings: Settings;
   config: PipelineConfig;
   logger: Logger;
+  /** The catalog's sources by name; every extraction takes a connection slot and a session here. */
+  sources: SourceRegistry;
+  /**
+   * The `default` source outside the connection slots, for tools and tests that read it directly
+   * (a pool sized to its cap). The extraction paths take a slot through `sources` instead.
+   */
   source: Source;
   lake: Lake;
   watermarks: WatermarkStore;
@@ -38,6 +49,8 @@ export interface SoundlakeApp {
   backfillQueue: BackfillQueue;
   backfill: BackfillService;
   ingestDeps(): IngestDeps;
+  /** What the ingest queue's handler needs: the extraction, the sources and their slots, the queue. */
+  ingestMessageDeps(): IngestMessageDeps;
   close(): Promise<void>;
 }
 
@@ -45,6 +58,7 @@ export interface AppOverrides {
   logger?: Logger;
   notifier?: Notifier;
   config?: PipelineConfig;
+  /** Every source's sessions read through this adapter instead (tests: a source that fails on cue). */
   source?: Source;
   /** Wraps the bronze lake, e.g. to raise BlobCreated events locally where Azurite has no Event Grid. */
   wrapLake?: (lake: Lake) => Lake;
@@ -53,7 +67,15 @@ export interface AppOverrides {
 export async function createApp(settings: Settings, overrides: AppOverrides = {}): Promise<SoundlakeApp> {
   const logger = overrides.logger ?? createLogger({ level: settings.logLevel });
   const config = overrides.config ?? (await loadPipelineConfig(settings.configPath));
-  const source = overrides.source ?? createSource(settings.source);
+  const endpoints = resolveSourceEndpoints(config, settings);
+  const sourceSlots = new SourceSlots(tableClient(settings.storage, settings.sourceSlots.table), settings.sourceSlots.leaseMs);
+  const given = overrides.source;
+  const sources = new SourceRegistry(endpoints, sourceSlots, {
+    logger,
+    // A given adapter is shared by every session and closed once, with the app.
+    ...(given ? { connect: () => ({ ...bound(given), close: async () => undefined }) } : {}),
+  });
+  const source = given ?? (sources.names.includes(DEFAULT_SOURCE) ? sources.unslottedSource(DEFAULT_SOURCE) : noDefaultSource(sources.names));
   const blobLake = new BlobLake({ container: blobService(settings.storage).getContainerClient(settings.bronzeContainer) });
   const lake = overrides.wrapLake ? overrides.wrapLake(blobLake) : blobLake;
   const watermarks = new WatermarkStore(tableClient(settings.storage, settings.watermarkTable));
@@ -64,13 +86,14 @@ export async function createApp(settings: Settings, overrides: AppOverrides = {}
   // Every notice also goes to the alert log, which the console reads for a run's detail.
   const alertLog = new AlertLog(tableClient(settings.storage, settings.alerts.throttleTable));
   const notifier = new RecordedNotifier(overrides.notifier ?? createNotifier(settings.alerts, { logger, storage: settings.storage }), alertLog, logger);
-  await Promise.all([lake.ensure(), watermarks.ensure(), ledger.ensure(), backfills.ensure(), backfillQueue.ensure(), ingestQueue.ensure()]);
+  await Promise.all([sourceSlots.ensure(), lake.ensure(), watermarks.ensure(), ledger.ensure(), backfills.ensure(), backfillQueue.ensure(), ingestQueue.ensure()]);
   const ingestDeps = (): IngestDeps => ({ source, lake, watermarks, ledger, notifier, logger, leaseMs: settings.leaseMs });
   const backfill = new BackfillService({ ...ingestDeps(), config, backfills, backfillQueue }, { ...settings.backfill });
   const app: SoundlakeApp = {
     settings,
     config,
     logger,
+    sources,
     source,
     lake,
     watermarks,
@@ -82,9 +105,24 @@ export async function createApp(settings: Settings, overrides: AppOverrides = {}
     backfillQueue,
     backfill,
     ingestDeps,
+    ingestMessageDeps: () => ({ ...ingestDeps(), config, ingestQueue, sources, busy: settings.sourceSlots }),
     close: async () => {
-      await source.close();
+      await sources.close();
+      if (given) await given.close();
     },
   };
   return app;
+}
+
+/** A Source's methods bound to it, so they can be spread into another object. */
+function bound(s: Source): Source {
+  return { kind: s.kind, describe: s.describe.bind(s), safeUpperBound: s.safeUpperBound.bind(s), hasRows: s.hasRows.bind(s), read: s.read.bind(s), close: s.close.bind(s) };
+}
+
+/** `app.source` of a catalog whose sources do not include `default`: says so on use. */
+function noDefaultSource(names: string[]): Source {
+  const refuse = (): never => {
+    throw new SourceError(`no source is named "${DEFAULT_SOURCE}" (sources: ${names.join(', ')}): read a source through app.sources`);
+  };
+  return { kind: 'postgres', describe: refuse, safeUpperBound: refuse, hasRows: refuse, read: refuse, close: async () => undefined };
 }

@@ -8,16 +8,12 @@ export interface SourceSettings {
 }
 
 /**
- * SQL Server connections one Functions instance can use at once: each queue trigger that reads
- * the source (ingest-queue, backfill-queue) runs up to batchSize + newBatchThreshold messages at
- * a time (host.json: 4 + 2) and each holds one connection at a time; one spare. A test checks
- * this against host.json. SOURCE_URL may set its own (`Max Pool Size`, `?maxConnections=`).
+ * The one place that decides which source adapter runs. `maxConnections` is the most sessions
+ * the adapter's pool opens: one for a session held under a connection slot (every extraction
+ * reads through one session at a time), the source's cap for a pool outside the slots.
  */
-export const SOURCE_CONNECTIONS = 2 * (4 + 2) + 1;
-
-/** The one place that decides which source adapter runs. */
-export function createSource(settings: SourceSettings): Source {
+export function createSource(settings: SourceSettings, options: { maxConnections: number }): Source {
   return settings.kind === 'mssql'
-    ? new MssqlSource({ url: settings.url, maxConnections: SOURCE_CONNECTIONS })
-    : new PostgresSource({ url: settings.url });
+    ? new MssqlSource({ url: settings.url, maxConnections: options.maxConnections })
+    : new PostgresSource({ url: settings.url, maxConnections: options.maxConnections });
 }

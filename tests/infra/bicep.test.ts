@@ -195,7 +195,7 @@ describe('Function App settings', () => {
     });
     // The triggers' connection and the app's own queue client address the same queue.
     expect(queueClient(settings.storage, settings.ingestQueue).url).toBe(`${env.SOUNDLAKE_STORAGE__queueServiceUri}/soundlake-ingest`);
-    expect(settings.source).toEqual({ kind: 'mssql', url: 'mssql://sql-soundlake-prod.database.windows.net/soundlake' });
+    expect(settings.source).toEqual({ kind: 'mssql', url: 'mssql://sql-soundlake-prod.database.windows.net/soundlake', maxConnections: 8 });
     expect(settings).toMatchObject({ bronzeContainer: 'bronze', watermarkTable: 'soundlakewatermarks', ledgerTable: 'soundlakeruns', ingestQueue: 'soundlake-ingest' });
     expect(settings.backfill).toMatchObject({ table: 'soundlakebackfills', queue: 'soundlake-backfill' });
     expect(env).toMatchObject({ INGEST_SCHEDULE: '0 */15 * * * *', KICK_QUEUE: 'soundlake-kick', KICK_TABLE: 'soundlakekicks', ALERT_THROTTLE_TABLE: 'soundlakealerts', KICK_APIS: 'PutBlob,PutBlockList,FlushWithClose' });
