@@ -46,7 +46,7 @@ program
       const tables = selectTables(app.config, opts.table);
       const runId = newRunId();
       app.logger.info({ runId, tables: tables.map((t) => t.name) }, 'ingest started');
-      const summary = await runIngestion(app.ingestDeps(), tables, { runId, trigger: 'cli', concurrency: opts.concurrency ?? app.settings.concurrency });
+      const summary = await runIngestion({ ...app.ingestDeps(), sources: app.sources }, tables, { runId, trigger: 'cli', concurrency: opts.concurrency ?? app.settings.concurrency });
       if (opts.json) {
         process.stdout.write(
           `${JSON.stringify(

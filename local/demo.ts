@@ -127,7 +127,7 @@ async function main(): Promise<void> {
     const config = await loadPipelineConfig(settings.configPath);
     const app = await createApp(settings, { logger, config });
     try {
-      const ingest = (): Promise<RunSummary> => runIngestion(app.ingestDeps(), app.config.tables, { runId: newRunId(), trigger: 'demo', concurrency: settings.concurrency });
+      const ingest = (): Promise<RunSummary> => runIngestion({ ...app.ingestDeps(), sources: app.sources }, app.config.tables, { runId: newRunId(), trigger: 'demo', concurrency: settings.concurrency });
       say(`initial load of ${config.tables.length} tables from ${settings.configPath}`);
       printRun('initial load', await ingest());
 

@@ -1,9 +1,8 @@
 import type { PipelineConfig } from '../config/pipelineConfig.js';
 import type { BusyPolicy } from '../queue/busyDeferral.js';
-import { busyDelaySeconds } from '../queue/busyDeferral.js';
+import { deferForBusySource } from '../queue/busyDeferral.js';
 import { newLeaseOwner } from '../run/leaseOwner.js';
 import type { SourceRegistry } from '../source/sourceRegistry.js';
-import { SourceBusyError } from '../source/sourceRegistry.js';
 import { selectTables } from '../config/pipelineConfig.js';
 import type { IngestDeps, TableRunResult } from '../extract/ingestTable.js';
 import { ingestTable } from '../extract/ingestTable.js';
@@ -81,14 +80,8 @@ export async function handleIngestMessage(
   return result;
 }
 
-/** Send the message back with a growing delay; past `maxDeferrals`, fail it like any failure (retries, then poison and an alert). */
 async function defer(deps: IngestMessageDeps, message: IngestMessage, source: string): Promise<DeferredResult> {
-  const deferrals = (message.deferrals ?? 0) + 1;
-  const cap = deps.sources.endpoint(source).maxConnections;
-  if (deferrals > deps.busy.maxDeferrals) throw new SourceBusyError(source, cap, ` after ${deferrals - 1} deferrals of ${message.table} (run ${message.runId})`);
-  const delaySeconds = busyDelaySeconds(deferrals, deps.busy);
-  await deps.ingestQueue.send({ ...message, deferrals }, { visibilityTimeoutSeconds: delaySeconds });
-  const text = `source ${source} has all ${cap} connection slots in use: ${message.table} comes back in ${delaySeconds} s (deferral ${deferrals} of at most ${deps.busy.maxDeferrals})`;
-  deps.logger.info({ runId: message.runId, table: message.table, source, deferrals, delaySeconds }, text);
-  return { status: 'deferred', table: message.table, runId: message.runId, deferrals, delaySeconds, message: text };
+  const what = `${message.table} (run ${message.runId})`;
+  const d = await deferForBusySource(deps.ingestQueue, message, { source, maxConnections: deps.sources.endpoint(source).maxConnections, policy: deps.busy, what, runId: message.runId, logger: deps.logger });
+  return { status: 'deferred', table: message.table, runId: message.runId, ...d };
 }

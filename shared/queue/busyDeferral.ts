@@ -1,3 +1,7 @@
+import type { Logger } from '../logging/logger.js';
+import { SourceBusyError } from '../source/sourceRegistry.js';
+import type { JsonQueue } from './jsonQueue.js';
+
 /**
  * A queue message whose source has no free connection slot is not failed: it is sent again with
  * a visibility delay and the delivery in hand completes, so the host's dequeue count (and with
@@ -18,4 +22,23 @@ export const MAX_BUSY_DELAY_SECONDS = 600;
 export function busyDelaySeconds(deferrals: number, policy: BusyPolicy, random: () => number = Math.random): number {
   const base = Math.min(MAX_BUSY_DELAY_SECONDS, policy.retrySeconds * 2 ** Math.max(0, deferrals - 1));
   return Math.min(MAX_BUSY_DELAY_SECONDS, Math.max(1, Math.round(base * (1 + random() / 5))));
+}
+
+/**
+ * Send `message` back to `queue` for a later try, one deferral more; past `maxDeferrals` throw
+ * SourceBusyError instead, so the message fails like any failure. Returns what to log and report.
+ */
+export async function deferForBusySource<M extends { deferrals?: number }>(
+  queue: JsonQueue<M>,
+  message: M,
+  context: { source: string; maxConnections: number; policy: BusyPolicy; what: string; runId: string; logger: Logger },
+): Promise<{ deferrals: number; delaySeconds: number; message: string }> {
+  const { source, maxConnections, policy, what } = context;
+  const deferrals = (message.deferrals ?? 0) + 1;
+  if (deferrals > policy.maxDeferrals) throw new SourceBusyError(source, maxConnections, ` after ${deferrals - 1} deferrals of ${what}`);
+  const delaySeconds = busyDelaySeconds(deferrals, policy);
+  await queue.send({ ...message, deferrals }, { visibilityTimeoutSeconds: delaySeconds });
+  const text = `source ${source} has all ${maxConnections} connection slots in use: ${what} comes back in ${delaySeconds} s (deferral ${deferrals} of at most ${policy.maxDeferrals})`;
+  context.logger.info({ runId: context.runId, source, deferrals, delaySeconds }, text);
+  return { deferrals, delaySeconds, message: text };
 }

@@ -143,7 +143,7 @@ tables:
 describe('settings from the environment', () => {
   it('defaults to the embedded source and Azurite', () => {
     const s = loadSettings({});
-    expect(s.source).toEqual({ kind: 'postgres', url: 'postgres://postgres@127.0.0.1:5433/postgres' });
+    expect(s.source).toEqual({ kind: 'postgres', url: 'postgres://postgres@127.0.0.1:5433/postgres', maxConnections: 8 });
     expect('connectionString' in s.storage && s.storage.connectionString).toMatch(/BlobEndpoint=http:\/\/127\.0\.0\.1:10000/);
   });
 
