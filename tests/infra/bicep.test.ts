@@ -26,6 +26,7 @@ import {
   checkReferences,
   checkRoleIds,
   checkSecretSettings,
+  checkSourceSettings,
   checkWorkflows,
   delivers,
   eventGridFilter,
@@ -237,6 +238,22 @@ describe('Function App settings', () => {
     expect(checkSecretSettings(repo)).toEqual([]);
   });
 
+  it("every app setting a catalog source names is set in each environment, as a Key Vault reference", () => {
+    expect(checkSourceSettings(repo)).toEqual([]);
+    const withSource = altered(repo, 'soundlake.yaml', once(/^tables:/m, "sources:\n  - { name: streaming_db, kind: postgres, url: { setting: STREAMING_DB_URL }, maxConnections: 8 }\n  - { name: default, kind: mssql, url: { setting: SOURCE_URL }, maxConnections: 4 }\ntables:"));
+    expect(checkSourceSettings(withSource)).toEqual([
+      "soundlake.yaml: source streaming_db reads app setting STREAMING_DB_URL, which main.dev.bicepparam does not set (sourceSecrets: [{ setting: 'STREAMING_DB_URL', secretName: '...' }])",
+      "soundlake.yaml: source streaming_db reads app setting STREAMING_DB_URL, which main.prod.bicepparam does not set (sourceSecrets: [{ setting: 'STREAMING_DB_URL', secretName: '...' }])",
+    ]);
+    let both = withSource;
+    for (const env of ['dev', 'prod']) {
+      both = altered(both, `infra/bicep/main.${env}.bicepparam`, (t) => `${t}param sourceSecrets = [\n  { setting: 'STREAMING_DB_URL', secretName: 'streaming-db-url' }\n]\n`);
+    }
+    expect(checkSourceSettings(both)).toEqual([]);
+    const plain = altered(repo, FUNCTION_APP, once(/'@Microsoft\.KeyVault\(SecretUri=\$\{keyVaultUri\}secrets\/\$\{s\.secretName\}\/\)'/, 's.value'));
+    expect(checkSourceSettings(plain)).toEqual([expect.stringContaining('var sourceSettings must make each source setting a Key Vault reference')]);
+  });
+
   it('every container, queue and table a setting names is created in the lake, and matches databricks.yml', () => {
     expect(checkLakeNames(repo)).toEqual([]);
     const noQueue = altered(repo, MAIN, once('      lake.kickQueue\n', ''));
@@ -292,7 +309,7 @@ describe('identity and access', () => {
       // queues) and its tables, one by one; nothing else in the account.
       'container bronze | functionPrincipalId | StorageBlobDataContributor',
       ...['soundlake-ingest', 'soundlake-backfill', 'soundlake-kick'].flatMap((q) => [`queue ${q} | functionPrincipalId | StorageQueueDataContributor`, `queue ${q}-poison | functionPrincipalId | StorageQueueDataContributor`]),
-      ...['soundlakewatermarks', 'soundlakeruns', 'soundlakebackfills', 'soundlakealerts', 'soundlakekicks'].map((t) => `table ${t} | functionPrincipalId | StorageTableDataContributor`),
+      ...['soundlakewatermarks', 'soundlakeruns', 'soundlakebackfills', 'soundlakealerts', 'soundlakekicks', 'soundlakesourceslots'].map((t) => `table ${t} | functionPrincipalId | StorageTableDataContributor`),
       // Databricks Access Connector: reads bronze, writes only the lake container (Unity Catalog).
       'container bronze | accessConnectorPrincipalId | StorageBlobDataReader',
       'container lake | accessConnectorPrincipalId | StorageBlobDataContributor',
