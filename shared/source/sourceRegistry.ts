@@ -192,9 +192,9 @@ function guarded(kind: Source['kind'], open: () => Source, lost: () => SlotLostE
   };
   return {
     kind,
-    describe: (table: TableRef): Promise<SourceColumn[]> => open().describe(table),
-    safeUpperBound: (table: TableRef, watermark: WatermarkSpec, lagSeconds: number): Promise<string | null> => open().safeUpperBound(table, watermark, lagSeconds),
-    hasRows: (table: TableRef, watermark: WatermarkSpec, bounds: SliceBounds): Promise<boolean> => open().hasRows(table, watermark, bounds),
+    describe: async (table: TableRef): Promise<SourceColumn[]> => open().describe(table),
+    safeUpperBound: async (table: TableRef, watermark: WatermarkSpec, lagSeconds: number): Promise<string | null> => open().safeUpperBound(table, watermark, lagSeconds),
+    hasRows: async (table: TableRef, watermark: WatermarkSpec, bounds: SliceBounds): Promise<boolean> => open().hasRows(table, watermark, bounds),
     read: async function* (request: ReadRequest): AsyncGenerator<RowBatch> {
       for await (const batch of open().read(request)) {
         check();

@@ -6,6 +6,10 @@ import { isBronzeDataPath } from '../../shared/bronze/bronzePaths.js';
 import type { PipelineConfig } from '../../shared/config/pipelineConfig.js';
 import { loadSettings, type Settings } from '../../shared/config/settings.js';
 import { handleIngestMessage } from '../../shared/ingest/handleIngestMessage.js';
+import { SourceBusyError, SourceRegistry } from '../../shared/source/sourceRegistry.js';
+import { SlotLostError, SourceSlots } from '../../shared/source/sourceSlots.js';
+import { tableClient } from '../../shared/azure/storageClients.js';
+import { peekAll, queueOf } from '../support/queueDrain.js';
 import { createLogger } from '../../shared/logging/logger.js';
 import { newRunId } from '../../shared/run/runId.js';
 import { RecordingNotifier, testEnv, testId, testTable } from '../support/harness.js';
@@ -143,4 +147,54 @@ describe('the per-source connection cap', () => {
       expect([...ids.values()].every((c) => c === 1)).toBe(true);
     }
   }, 240_000);
+});
+
+describe('a source with every slot held', () => {
+  it('sends an ingest or backfill message back with a delay instead of failing it, and fails it after the last deferral', async () => {
+    const holders = await Promise.all([0, 1].map((i) => apps[0]!.sources.open('streaming_db', `holder-${i}`, 'test')));
+    expect(holders.every((x) => x !== null)).toBe(true);
+    const queue = queueOf(settings, settings.ingestQueue);
+    try {
+      await queue.clearMessages();
+      const message = { runId: newRunId('busy'), table: 't1', trigger: 'test', continuation: 0 };
+      const deferred = await handleIngestMessage(apps[1]!.ingestMessageDeps(), message, { budgetMs: 480_000 });
+      expect(deferred).toMatchObject({ status: 'deferred', table: 't1', deferrals: 1 });
+      expect(deferred.message).toMatch(new RegExp(`^source streaming_db has all 2 connection slots in use: t1 \\(run ${message.runId}\\) comes back in \\d+ s \\(deferral 1 of at most 40\\)$`));
+      // The message comes back after its delay, carrying its deferral count; nothing ran meanwhile.
+      const back = await waitFor('the deferred message', async () => (await peekAll(queue)).find((m) => (m as { runId: string }).runId === message.runId), 15_000);
+      expect(back).toEqual({ ...message, deferrals: 1 });
+      expect(proxy.open).toBe(0);
+
+      // The last allowed deferral spent: the message fails like any failure (retries, then poison and an alert).
+      await expect(handleIngestMessage(apps[1]!.ingestMessageDeps(), { ...message, deferrals: settings.sourceSlots.maxDeferrals }, { budgetMs: 480_000 })).rejects.toBeInstanceOf(SourceBusyError);
+
+      // A backfill chunk waits the same way.
+      const backfills = apps[1]!.backfill;
+      const { status } = await backfills.start(backfills.plan({ table: 't2', from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z' }), { queue: false });
+      const chunk = await backfills.runMessage({ backfillId: status.id, chunk: 0, lanes: 1 }, {});
+      expect(chunk).toMatchObject({ status: 'deferred', rows: 0 });
+      expect(chunk.message).toMatch(new RegExp(`^source streaming_db has all 2 connection slots in use: backfill ${status.id} chunk 0 comes back in \\d+ s \\(deferral 1 of at most 40\\)$`));
+    } finally {
+      await Promise.all(holders.map((x) => x?.release()));
+      await queue.clearMessages();
+    }
+  });
+
+  it("stops a session whose slot was lost (its holder stalled past the lease and another took it)", async () => {
+    const quick = new SourceSlots(tableClient(settings.storage, settings.sourceSlots.table), 3_000);
+    const registry = new SourceRegistry([apps[0]!.sources.endpoint('streaming_db')], quick, { logger: createLogger({ level: 'silent' }) });
+    const both = [(await registry.open('streaming_db', 'stalled', 'test'))!, (await registry.open('streaming_db', 'stalled', 'test'))!];
+    const table = testTable(schema, 't1');
+    expect((await both[0]!.source.describe(table)).map((c) => c.name)).toEqual(['id', 'payload', 'updated_at']);
+    // Another holder, whose clock is past the lease, takes a slot as an expired one.
+    const later = new SourceSlots(tableClient(settings.storage, settings.sourceSlots.table), 3_000, { now: () => Date.now() + 10_000 });
+    const taken = (await later.acquire('streaming_db', 2, 'taker', 'test'))!;
+    const held = both.find((h) => h.slot === taken.slot)!;
+    // At its next renewal the stalled holder learns it, and its session refuses to go on.
+    await waitFor('the lost slot noticed', async () => held.source.describe(table).then(() => false, (err: unknown) => err instanceof SlotLostError), 10_000);
+    await registry.close();
+    // Its release left the taker's slot alone.
+    expect((await apps[0]!.sources.slotHolders('streaming_db')).map((h) => h.owner)).toEqual(['taker']);
+    await later.release(taken);
+  });
 });
