@@ -53,7 +53,6 @@ beforeAll(async () => {
   settings = loadSettings({
     ...testEnv(id),
     STREAMING_DB_URL: target.toString(),
-    SOURCE_SLOT_TABLE: `slots${id}`,
     SOURCE_BUSY_RETRY_SECONDS: '1',
   });
   // Small files: every table takes several parts (and Table Storage writes), so extractions overlap.
