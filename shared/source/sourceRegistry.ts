@@ -138,8 +138,10 @@ export class SourceRegistry {
       return session;
     };
     // Renewed at a third of the lease, so two renewals may fail (a storage hiccup) before it lapses.
+    let renewing: Promise<void> | null = null;
     const timer = setInterval(() => {
-      this.slots.renew(lease, purpose).then(
+      if (renewing) return;
+      renewing = this.slots.renew(lease, purpose).then(
         (next) => {
           lease = next;
         },
@@ -152,7 +154,9 @@ export class SourceRegistry {
             closeSession().catch(() => undefined);
           } else log.warn({ err }, `could not renew connection slot ${lease.slot} of source ${endpoint.name}; trying again`);
         },
-      );
+      ).finally(() => {
+        renewing = null;
+      });
     }, Math.max(1_000, Math.floor(this.slots.leaseMs / 3)));
     timer.unref();
 
@@ -163,6 +167,8 @@ export class SourceRegistry {
         released ??= (async () => {
           clearInterval(timer);
           this.held.delete(held);
+          // A renewal in flight changes the slot's ETag: give back the slot as it ends up.
+          await renewing;
           // The session closes before the slot is given back: a slot is never free while its session lives.
           try {
             await closeSession();
