@@ -15,6 +15,8 @@ import { PostgresSource } from '../shared/source/postgres/postgresSource.js';
 import { startAzurite } from '../local/azurite.js';
 import { startEmbeddedPostgres } from '../local/embeddedPostgres.js';
 import { createDemoSchema, demoSize, seedStreams } from '../local/demoData.js';
+import { postgresBench } from './postgresBench.js';
+import { rangedLoadCase } from './rangeLoad.js';
 
 /**
  * Extraction throughput against merely reading the same query with the same driver, and peak
@@ -24,8 +26,14 @@ const opts = new Command()
   .option('-r, --rows <n>', 'stream events to extract (repeatable list: 1000000,5000000; 0 skips)', '1000000')
   .option('--rounds <n>', 'measurements per size (best is reported)', '2')
   .option('--wide <rows>x<chars>', 'wide-row case: rows of that many characters each, extracted first (0 skips it)', '1200x100000')
+  .option('--postgres', 'real-PostgreSQL mode: soundlake CLI vs dlt (ConnectorX, pyarrow) vs COPY on a PostgreSQL server of its own (bench/postgresBench.ts)')
+  .option('--no-breakdown', 'real-PostgreSQL mode: skip the CPU breakdown by stage')
+  .option('--ranged <rows>', 'instead: a first load of that many generated rows in parallel key ranges, against --source-url (a real PostgreSQL)')
+  .option('--source-url <url>', 'the PostgreSQL the ranged case generates its table in (schema bench_ranged, dropped first)')
+  .option('--ranges <n>', 'key ranges of the ranged case', '8')
+  .option('--concurrency <n>', 'ranges at once in the ranged case', '4')
   .parse()
-  .opts<{ rows: string; rounds: string; wide: string }>();
+  .opts<{ rows: string; rounds: string; wide: string; postgres?: boolean; breakdown: boolean; ranged?: string; sourceUrl?: string; ranges: string; concurrency: string }>();
 
 const sizes = opts.rows.split(',').map((s) => Number.parseInt(s, 10)).filter((n) => n > 0);
 const rounds = Number.parseInt(opts.rounds, 10);
@@ -132,9 +140,21 @@ async function wideCase(rows: number, chars: number): Promise<string> {
   }
 }
 
+if (opts.postgres) {
+  process.stdout.write(`\n${await postgresBench({ rows: sizes, rounds, breakdown: opts.breakdown })}\n`);
+  process.exit(0);
+}
+
 const azurite = await startAzurite({ ports: { blob: 22000, queue: 22001, table: 22002 }, reuse: false });
 const results: string[] = [];
 try {
+  if (opts.ranged) {
+    if (!opts.sourceUrl) throw new Error('--ranged needs --source-url: a real PostgreSQL (PGlite serves one session, so ranges cannot read at once there)');
+    const rows = Number.parseInt(opts.ranged, 10);
+    results.push(await rangedLoadCase({ sourceUrl: opts.sourceUrl, storage: azurite.connectionString, rows, ranges: Number.parseInt(opts.ranges, 10), concurrency: Number.parseInt(opts.concurrency, 10), logger }));
+    sizes.length = 0;
+    opts.wide = '0x0';
+  }
   const [wideRows = 0, wideChars = 0] = opts.wide.split('x').map((n) => Number.parseInt(n, 10));
   if (wideRows > 0 && wideChars > 0) results.push(await wideCase(wideRows, wideChars));
   for (const rows of sizes) {
@@ -158,15 +178,17 @@ try {
       let readCpu = { own: 0, db: 0 };
       let extractCpu = { own: 0, db: 0, storage: 0 };
       for (let round = 1; round <= rounds; round++) {
-        // Baseline: the extractor's own query through the same driver and type parsers, rows dropped.
+        // Baseline: the extractor's own read through the same driver and decoder, nothing written.
         const source = new PostgresSource({ url: postgres.url });
         const columns = await source.describe(table);
         const high = (await source.safeUpperBound(table, table.watermark, 0))!;
         let count = 0;
         let c0 = { own: ownCpu(), db: cpuOfPid(postgres.pid) };
         let t = performance.now();
-        for await (const batch of source.read({ table, columns, watermark: table.watermark, primaryKey: table.primaryKey, bounds: { low: null, high }, after: null, batchRows: 10_000 })) {
-          count += batch.rows.length;
+        // The same read extraction does (binary COPY decoded into Arrow row groups), groups dropped.
+        const limits = { groupRows: table.rowGroupRows, groupBytes: DEFAULT_ROW_GROUP_BYTES, partRows: table.maxRowsPerFile };
+        for await (const group of source.readColumns({ table, columns, watermark: table.watermark, primaryKey: table.primaryKey, bounds: { low: null, high }, after: null, batchRows: 10_000, limits })) {
+          count += group.rows;
         }
         const readRate = count / ((performance.now() - t) / 1000);
         if (readRate > bestRead) readCpu = { own: ownCpu() - c0.own, db: cpuOfPid(postgres.pid) - c0.db };
@@ -225,4 +247,4 @@ try {
 } finally {
   await azurite.stop();
 }
-process.stdout.write(`\nsoundlake extraction benchmark (PGlite -> Azurite, Snappy Parquet via parquet-wasm (arrow-rs); node ${process.version} ${process.execArgv.join(' ')})\n${results.join('\n')}\n`);
+process.stdout.write(`\nsoundlake extraction benchmark (${opts.ranged ? 'PostgreSQL' : 'PGlite'} -> Azurite, Snappy Parquet via parquet-wasm (arrow-rs); node ${process.version} ${process.execArgv.join(' ')})\n${results.join('\n')}\n`);

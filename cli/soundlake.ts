@@ -1,24 +1,23 @@
 #!/usr/bin/env node
+import { watermarkLabel } from '../shared/source/watermarkLabel.js';
 import { Command, Option } from 'commander';
-import { createApp, type SoundlakeApp } from '../shared/app/soundlakeApp.js';
-import { selectTables } from '../shared/config/pipelineConfig.js';
-import { loadSettings } from '../shared/config/settings.js';
-import { runIngestion } from '../shared/ingest/runIngestion.js';
+import type { SoundlakeApp } from '../shared/app/soundlakeApp.js';
+import { prewarmEncoder } from '../shared/bronze/parquetEncoderPool.js';
 import { createLogger } from '../shared/logging/logger.js';
 import { redactSecrets } from '../shared/logging/redact.js';
 import { newRunId } from '../shared/run/runId.js';
 import { sliceTotals } from '../shared/extract/slice.js';
 import { RequestError } from '../shared/http/requestError.js';
 import { bytes, table } from './format.js';
-import { loadAskSettings } from '../shared/ask/askSettings.js';
-import { parseAskRequest } from '../shared/ask/askService.js';
-import { createAskService } from '../shared/ask/createAskService.js';
 
 /**
  * `soundlake`: the same core as the Functions, without the host. Results go to stdout (JSON with
  * --json), logs to stderr.
  */
 async function withApp<T>(fn: (app: SoundlakeApp) => Promise<T>): Promise<T> {
+  // The app's modules (the Azure SDKs, the drivers) load here, after a command that extracts has
+  // started its Parquet encoder thread, which loads its own meanwhile on the other core.
+  const [{ createApp }, { loadSettings }] = await Promise.all([import('../shared/app/soundlakeApp.js'), import('../shared/config/settings.js')]);
   const settings = loadSettings();
   const app = await createApp(settings, { logger: createLogger({ level: settings.logLevel, fd: 2 }) });
   try {
@@ -42,11 +41,13 @@ program
   .option('--json', 'print the per-table summary as JSON')
   .addOption(new Option('-c, --concurrency <n>', 'tables extracted at once').argParser((v) => Number.parseInt(v, 10)))
   .action(async (opts: { table?: string[]; json?: boolean; concurrency?: number }) => {
+    prewarmEncoder();
+    const [{ selectTables }, { runIngestion }] = await Promise.all([import('../shared/config/pipelineConfig.js'), import('../shared/ingest/runIngestion.js')]);
     await withApp(async (app) => {
       const tables = selectTables(app.config, opts.table);
       const runId = newRunId();
       app.logger.info({ runId, tables: tables.map((t) => t.name) }, 'ingest started');
-      const summary = await runIngestion({ ...app.ingestDeps(), sources: app.sources }, tables, { runId, trigger: 'cli', concurrency: opts.concurrency ?? app.settings.concurrency });
+      const summary = await runIngestion(app.ingestDeps(), tables, { runId, trigger: 'cli', concurrency: opts.concurrency ?? app.settings.concurrency });
       if (opts.json) {
         process.stdout.write(
           `${JSON.stringify(
@@ -60,7 +61,7 @@ program
         process.stdout.write(
           `${table(
             ['table', 'status', 'rows', 'files', 'size', 'low', 'high'],
-            summary.results.map((r) => [r.table, r.status, r.rows, r.files, bytes(r.bytes), r.low, r.high]),
+            summary.results.map((r) => [r.table, r.status, r.rows, r.files, bytes(r.bytes), watermarkLabel(r.low), watermarkLabel(r.high)]),
           )}\n`,
         );
         for (const r of summary.results) if (r.status === 'failed' || r.status === 'skipped') process.stdout.write(`${r.table}: ${r.message}\n`);
@@ -91,7 +92,7 @@ program
             s.table,
             s.value,
             s.seq,
-            s.pending ? `${s.pending.slice}: ${s.pending.parts.length} parts, ${sliceTotals(s.pending).rows} rows` : null,
+            s.pending ? `${s.pending.slice}: ${s.pending.files} parts, ${sliceTotals(s.pending).rows} rows` : null,
             s.lease && new Date(s.lease.expiresAt) > new Date() ? `${s.lease.owner} until ${s.lease.expiresAt}` : null,
             s.committedAt,
           ]),
@@ -116,6 +117,7 @@ program
   .option('--request-id <id>', 'idempotency key: the same id is the same backfill')
   .option('--json', 'print the final status as JSON')
   .action(async (opts: { table: string; from: string; to: string; chunk?: string; requestId?: string; json?: boolean }) => {
+    prewarmEncoder();
     await withApp(async (app) => {
       const body = { table: opts.table, from: opts.from, to: opts.to, ...(opts.chunk ? { chunk: opts.chunk } : {}), ...(opts.requestId ? { requestId: opts.requestId } : {}) };
       let plan;
@@ -147,6 +149,12 @@ program
   .option('--sql <select>', 'run this SELECT instead (no LLM needed)')
   .option('--json', 'print the whole answer as JSON')
   .action(async (question: string | undefined, opts: { sql?: string; json?: boolean }) => {
+    // Loaded here, not at start: the SQL parser and the Databricks client cost every other command startup time.
+    const [{ loadAskSettings }, { parseAskRequest }, { createAskService }] = await Promise.all([
+      import('../shared/ask/askSettings.js'),
+      import('../shared/ask/askService.js'),
+      import('../shared/ask/createAskService.js'),
+    ]);
     const settings = loadAskSettings();
     const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'info', fd: 2 });
     let request;

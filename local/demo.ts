@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { watermarkLabel } from '../shared/source/watermarkLabel.js';
 import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
@@ -9,6 +10,7 @@ import { loadPipelineConfig } from '../shared/config/pipelineConfig.js';
 import { loadSettings } from '../shared/config/settings.js';
 import type { RunSummary } from '../shared/ingest/runIngestion.js';
 import { runIngestion } from '../shared/ingest/runIngestion.js';
+import { mergeCatalogs, SOURCES_PRESET, startSourceStandIns } from './sourcesDemo.js';
 import { createLogger } from '../shared/logging/logger.js';
 import { newRunId } from '../shared/run/runId.js';
 import { startAzurite } from './azurite.js';
@@ -44,7 +46,7 @@ function printRun(title: string, summary: RunSummary): void {
   process.stdout.write(
     `${table(
       ['table', 'status', 'rows', 'files', 'size', 'watermark low', 'watermark high'],
-      summary.results.map((r) => [r.table, r.status, r.rows.toLocaleString('en'), r.files, bytes(r.bytes), r.low, r.high]),
+      summary.results.map((r) => [r.table, r.status, r.rows.toLocaleString('en'), r.files, bytes(r.bytes), watermarkLabel(r.low), watermarkLabel(r.high)]),
     )}\n`,
   );
   const failed = summary.results.filter((r) => r.status === 'failed');
@@ -78,15 +80,16 @@ function runPython(title: string, args: string[], env: NodeJS.ProcessEnv = {}): 
     return Promise.resolve();
   }
   return new Promise((done, fail) => {
-    const child = spawn(python, args, { stdio: 'inherit', env: { ...process.env, ...env, PYTHONUNBUFFERED: '1' } });
+    // This checkout's Python code, whichever checkout the venv was installed from (worktrees share one).
+    const child = spawn(python, args, { stdio: 'inherit', env: { ...process.env, ...env, PYTHONPATH: resolve('databricks/src'), PYTHONUNBUFFERED: '1' } });
     child.on('exit', (code) => (code === 0 ? done() : fail(new Error(`${title} exited with code ${code}`))));
     child.on('error', fail);
   });
 }
 
-function runMedallion(connectionString: string, container: string): Promise<void> {
+function runMedallion(connectionString: string, container: string, catalog: string): Promise<void> {
   say('medallion: bronze (Azurite) -> silver -> gold on local Spark + Delta');
-  return runPython('medallion', ['-m', 'soundlake.local.medallion', '--lake-dir', resolve(root, 'lake'), '--container', container], {
+  return runPython('medallion', ['-m', 'soundlake.local.medallion', '--lake-dir', resolve(root, 'lake'), '--container', container, '--catalog', catalog], {
     AZURE_STORAGE_CONNECTION_STRING: connectionString,
   });
 }
@@ -110,8 +113,10 @@ async function main(): Promise<void> {
   const pgPort = (await portOpen(5433)) ? await freePort() : 5433;
   say(`starting the embedded source (PGlite over the Postgres wire protocol) on 127.0.0.1:${pgPort}`);
   const postgres = await startEmbeddedPostgres({ port: pgPort, reuse: false });
+  let stopStandIns = async (): Promise<void> => undefined;
+  let catalogPath = 'soundlake.yaml';
   const stopAll = async (): Promise<void> => {
-    await Promise.all([azurite.stop(), postgres.stop()]);
+    await Promise.all([azurite.stop(), postgres.stop(), stopStandIns()]);
   };
   try {
     const db = new pg.Client({ connectionString: postgres.url });
@@ -122,12 +127,17 @@ async function main(): Promise<void> {
     await seedDimensions(db, size, (m) => say(`  ${m}`));
     await seedStreams(db, size, (m) => say(`  ${m}`));
 
-    const settings = loadSettings({ ...process.env, SOUNDLAKE_STORAGE: azurite.connectionString, SOURCE_KIND: 'postgres', SOURCE_URL: postgres.url });
+    // The preset of other sources (files over HTTP, a Spotify pull) joins the catalog, against local stand-ins.
+    const standIns = await startSourceStandIns(Array.from({ length: size.tracks }, (_, i) => i + 1), new Date().toISOString().slice(0, 10));
+    stopStandIns = standIns.stop;
+    for (const line of standIns.describe) say(line);
+    catalogPath = mergeCatalogs(process.env.SOUNDLAKE_CONFIG ?? 'soundlake.yaml', SOURCES_PRESET, resolve(root, 'catalog-with-sources.yaml'));
+    const settings = loadSettings({ ...process.env, ...standIns.env, SOUNDLAKE_CONFIG: catalogPath, SOUNDLAKE_STORAGE: azurite.connectionString, SOURCE_KIND: 'postgres', SOURCE_URL: postgres.url });
     const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', fd: 2 });
     const config = await loadPipelineConfig(settings.configPath);
     const app = await createApp(settings, { logger, config });
     try {
-      const ingest = (): Promise<RunSummary> => runIngestion({ ...app.ingestDeps(), sources: app.sources }, app.config.tables, { runId: newRunId(), trigger: 'demo', concurrency: settings.concurrency });
+      const ingest = (): Promise<RunSummary> => runIngestion(app.ingestDeps(), app.config.tables, { runId: newRunId(), trigger: 'demo', concurrency: settings.concurrency });
       say(`initial load of ${config.tables.length} tables from ${settings.configPath}`);
       printRun('initial load', await ingest());
 
@@ -144,7 +154,7 @@ async function main(): Promise<void> {
       await app.close();
       await db.end();
     }
-    if (opts.medallion) await runMedallion(azurite.connectionString, settings.bronzeContainer);
+    if (opts.medallion) await runMedallion(azurite.connectionString, settings.bronzeContainer, catalogPath);
     if (opts.medallion && opts.hit) await runHitModel();
     if (opts.keep) {
       say(`still running. In another shell:\n  export SOUNDLAKE_STORAGE='${azurite.connectionString}'\n  export SOURCE_URL='${postgres.url}'\n  node dist/cli/soundlake.js status\nCtrl-C to stop.`);

@@ -117,7 +117,9 @@ export interface KickWindowView {
   closesAt: string;
   status: string;
   files?: number;
+  /** The first 50 tables by name; `tableCount` says how many the window had. */
   tables?: string[];
+  tableCount?: number;
   kickedAt?: string;
   databricksRunId?: number;
   carriedBy?: string;

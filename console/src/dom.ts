@@ -41,6 +41,13 @@ export function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<
 
 const integer = new Intl.NumberFormat('en-US');
 
+/** A kick window's tables: the names it lists, and how many more it had. */
+export function tableList(w: { tables?: string[]; tableCount?: number }): string {
+  const listed = w.tables ?? [];
+  const more = (w.tableCount ?? listed.length) - listed.length;
+  return `${listed.join(', ')}${more > 0 ? ` and ${fmtInt(more)} more` : ''}`;
+}
+
 export function fmtInt(n: number | undefined | null): string {
   return n === undefined || n === null ? '' : integer.format(n);
 }

@@ -1,6 +1,6 @@
 import { api, ApiFailure } from './api.js';
 import type { KicksResponse, KickWindowView } from './consoleTypes.js';
-import { badge, clear, fmtInt, fmtTime, h, table } from './dom.js';
+import { badge, clear, fmtInt, fmtTime, h, table, tableList } from './dom.js';
 import { runLink, section, toast, type View } from './shell.js';
 
 async function retry(w: KickWindowView, button: HTMLButtonElement, after: () => Promise<void>): Promise<void> {
@@ -41,7 +41,7 @@ export function kicksView(root: HTMLElement): View {
                   fmtTime(w.closesAt),
                   badge(w.status, w.error),
                   fmtInt(w.files),
-                  (w.tables ?? []).join(', '),
+                  tableList(w),
                   w.databricksRunId !== undefined ? String(w.databricksRunId) : '',
                   h('span', { class: w.error ? 'error-text' : 'muted' }, w.error ?? (w.carriedBy ? `files taken by ${w.carriedBy}` : '')),
                   action,

@@ -1,6 +1,6 @@
 import { api } from './api.js';
 import type { Activity, RunDetail, RunsResponse } from './consoleTypes.js';
-import { badge, clear, fmtBytes, fmtDuration, fmtInt, fmtTime, h, table } from './dom.js';
+import { badge, clear, fmtBytes, fmtDuration, fmtInt, fmtTime, h, table, tableList } from './dom.js';
 import { runLink, section, type View } from './shell.js';
 
 function activityRows(runs: Activity[], withRun: boolean): (Node | string)[][] {
@@ -74,7 +74,7 @@ export function runDetailView(root: HTMLElement, runId: string): View {
         parts.push(
           section(
             'Databricks kick window',
-            h('p', {}, badge(k.status), ` ${fmtTime(k.opensAt)} – ${fmtTime(k.closesAt)}, ${fmtInt(k.files)} files in ${(k.tables ?? []).join(', ') || '(none)'}`, k.databricksRunId ? `, Databricks run ${k.databricksRunId}` : '', k.carriedBy ? `, carried by ${k.carriedBy}` : ''),
+            h('p', {}, badge(k.status), ` ${fmtTime(k.opensAt)} – ${fmtTime(k.closesAt)}, ${fmtInt(k.files)} files in ${tableList(k) || '(none)'}`, k.databricksRunId ? `, Databricks run ${k.databricksRunId}` : '', k.carriedBy ? `, carried by ${k.carriedBy}` : ''),
             k.error ? h('p', { class: 'error-text' }, k.error) : '',
             h('details', {}, h('summary', {}, `Files (${k.members.length})`), h('ul', { class: 'mono small' }, k.members.map((m) => h('li', {}, m.path)))),
           ),

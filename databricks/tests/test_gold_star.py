@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from pyspark.sql import functions as F
 
 from soundlake.gold import expectations as ex
 from soundlake.gold.dim_date import dim_date
@@ -100,6 +101,13 @@ def test_dim_date_range_covers_every_stream(spark):
     s = streams(spark, [(1, 1, 1, dt.datetime(2019, 6, 1)), (2, 1, 1, dt.datetime(2031, 2, 1))])
     assert _range(dim_date(s)) == (dt.date(2019, 6, 1), dt.date(2031, 2, 1), 4264)
     assert _range(dim_date(s.where("stream_id = 0"))) == (dt.date(2020, 1, 1), dt.date(2030, 12, 31), 4018)
+
+
+def test_dim_date_range_leaves_the_infinity_sentinels_out(spark):
+    s = streams(spark, [(1, 1, 1, dt.datetime(2019, 6, 1))])
+    sentinels = [s.withColumn("stream_id", F.lit(n).cast("bigint")).withColumn("streamed_at", F.expr(f"timestamp_micros({m})"))
+                 for n, m in ((2, 2**63 - 1), (3, -(2**63)))]
+    assert _range(dim_date(s.unionByName(sentinels[0]).unionByName(sentinels[1]))) == (dt.date(2019, 6, 1), dt.date(2030, 12, 31), 4232)
 
 
 @pytest.mark.local_only

@@ -156,6 +156,8 @@ var names = {
 // by a template or parameter file.
 var keyVaultSecrets = {
   askLlmApiKey: 'ask-llm-api-key'
+  spotifyClientIdName: 'spotify-client-id'
+  spotifyClientSecretName: 'spotify-client-secret'
 }
 
 // Names inside the lake account. The app settings and the created resources both come from here;
@@ -321,6 +323,8 @@ module functionApp 'modules/function-app.bicep' = {
     askLlmApiKeySecretName: keyVaultSecrets.askLlmApiKey
     sourceMaxConnections: sourceMaxConnections
     sourceSecrets: sourceSecrets
+    spotifyClientIdSecretName: keyVaultSecrets.spotifyClientIdName
+    spotifyClientSecretSecretName: keyVaultSecrets.spotifyClientSecretName
     completingBlobApis: completingBlobApis
     maximumInstanceCount: functionMaximumInstanceCount
   }
@@ -377,6 +381,8 @@ output keyVaultName string = keyVault.outputs.name
 
 @description('Name of the Key Vault secret that holds the question box\'s LLM API key (set once by an operator).')
 output askLlmApiKeySecretName string = keyVaultSecrets.askLlmApiKey
+output spotifyClientIdSecretName string = keyVaultSecrets.spotifyClientIdName
+output spotifyClientSecretSecretName string = keyVaultSecrets.spotifyClientSecretName
 
 @description('Databricks workspace URL (DATABRICKS_HOST).')
 output databricksWorkspaceUrl string = databricks.outputs.workspaceUrl

@@ -9,6 +9,7 @@ import type { IngestDeps } from '../extract/ingestTable.js';
 import type { IngestMessageDeps } from '../ingest/handleIngestMessage.js';
 import { IngestQueue } from '../ingest/ingestQueue.js';
 import { BlobLake } from '../lake/blobLake.js';
+import { FileLake } from '../lake/fileLake.js';
 import type { Lake } from '../lake/lake.js';
 import type { Logger } from '../logging/logger.js';
 import { createLogger } from '../logging/logger.js';
@@ -16,6 +17,7 @@ import type { Notifier } from '../notify/notifier.js';
 import { createNotifier } from '../notify/createNotifier.js';
 import { AlertLog, RecordedNotifier } from '../notify/alertLog.js';
 import { DEFAULT_SOURCE } from '../config/catalogSchema.js';
+import { createCatalogSources } from '../source/createSource.js';
 import type { Source } from '../source/source.js';
 import { SourceError } from '../source/source.js';
 import { resolveSourceEndpoints } from '../source/sourceEndpoints.js';
@@ -60,6 +62,8 @@ export interface AppOverrides {
   config?: PipelineConfig;
   /** Every source's sessions read through this adapter instead (tests: a source that fails on cue). */
   source?: Source;
+  /** How REST sources wait (Retry-After, backoff); tests record the waits instead. */
+  sleep?: (ms: number) => Promise<void>;
   /** Wraps the bronze lake, e.g. to raise BlobCreated events locally where Azurite has no Event Grid. */
   wrapLake?: (lake: Lake) => Lake;
 }
@@ -73,11 +77,16 @@ export async function createApp(settings: Settings, overrides: AppOverrides = {}
   const sources = new SourceRegistry(endpoints, sourceSlots, {
     logger,
     // A given adapter is shared by every session and closed once, with the app.
-    ...(given ? { connect: () => ({ ...bound(given), close: async () => undefined }) } : {}),
+    ...(given ? { connect: () => unclosable(given) } : {}),
   });
-  const source = given ?? (sources.names.includes(DEFAULT_SOURCE) ? sources.unslottedSource(DEFAULT_SOURCE) : noDefaultSource(sources.names));
-  const blobLake = new BlobLake({ container: blobService(settings.storage).getContainerClient(settings.bronzeContainer) });
-  const lake = overrides.wrapLake ? overrides.wrapLake(blobLake) : blobLake;
+  const source = given ?? (sources.slotted(DEFAULT_SOURCE) ? await sources.unslottedSource(DEFAULT_SOURCE) : noDefaultSource(sources.names));
+  // Files over HTTP and REST endpoints: no database sessions, so no connection slots.
+  const catalogSources = createCatalogSources(config.sources ?? [], settings.http, settings.setting, overrides.sleep ? { sleep: overrides.sleep } : {});
+  const sourceFor = (table: { sourceName?: string }) => (table.sourceName ? catalogSources.get(table.sourceName) : undefined);
+  const baseLake: Lake = settings.bronzeDir
+    ? new FileLake({ root: settings.bronzeDir })
+    : new BlobLake({ container: blobService(settings.storage).getContainerClient(settings.bronzeContainer) });
+  const lake = overrides.wrapLake ? overrides.wrapLake(baseLake) : baseLake;
   const watermarks = new WatermarkStore(tableClient(settings.storage, settings.watermarkTable));
   const ledger = new RunLedger(tableClient(settings.storage, settings.ledgerTable));
   const ingestQueue = new IngestQueue(queueClient(settings.storage, settings.ingestQueue));
@@ -87,7 +96,7 @@ export async function createApp(settings: Settings, overrides: AppOverrides = {}
   const alertLog = new AlertLog(tableClient(settings.storage, settings.alerts.throttleTable));
   const notifier = new RecordedNotifier(overrides.notifier ?? createNotifier(settings.alerts, { logger, storage: settings.storage }), alertLog, logger);
   await Promise.all([sourceSlots.ensure(), lake.ensure(), watermarks.ensure(), ledger.ensure(), backfills.ensure(), backfillQueue.ensure(), ingestQueue.ensure()]);
-  const ingestDeps = (): IngestDeps => ({ source, lake, watermarks, ledger, notifier, logger, leaseMs: settings.leaseMs });
+  const ingestDeps = (): IngestDeps => ({ source, sourceFor, sources, lake, watermarks, ledger, notifier, logger, leaseMs: settings.leaseMs, ranges: settings.ranges });
   const backfill = new BackfillService({ ...ingestDeps(), config, backfills, backfillQueue, sources, busy: settings.sourceSlots }, { ...settings.backfill });
   const app: SoundlakeApp = {
     settings,
@@ -108,15 +117,21 @@ export async function createApp(settings: Settings, overrides: AppOverrides = {}
     ingestMessageDeps: () => ({ ...ingestDeps(), config, ingestQueue, sources, busy: settings.sourceSlots }),
     close: async () => {
       await sources.close();
-      if (given) await given.close();
+      await Promise.all([...(given ? [given.close()] : []), ...[...catalogSources.values()].map((s) => s.close())]);
     },
   };
   return app;
 }
 
-/** A Source's methods bound to it, so they can be spread into another object. */
-function bound(s: Source): Source {
-  return { kind: s.kind, describe: s.describe.bind(s), safeUpperBound: s.safeUpperBound.bind(s), hasRows: s.hasRows.bind(s), read: s.read.bind(s), close: s.close.bind(s) };
+/** `s` with every method bound to it (the optional ones included), but a `close` that does nothing. */
+function unclosable(s: Source): Source {
+  return new Proxy(s, {
+    get: (target, key) => {
+      if (key === 'close') return async () => undefined;
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 /** `app.source` of a catalog whose sources do not include `default`: says so on use. */

@@ -60,6 +60,7 @@ export function planBackfill(body: unknown, config: PipelineConfig, limits: Back
   const req = parsed.data;
   const table = config.tables.find((t) => t.name === req.table);
   if (!table) throw new RequestError('table', `unknown table "${req.table}" (configured: ${config.tables.map((t) => t.name).join(', ')})`);
+  if (table.file || table.rest) throw new RequestError('table', `"${req.table}" ${table.file ? 'reads files over HTTP' : 'pulls a REST endpoint'}: each slice is a whole snapshot, so there is no time window to backfill`);
   if (table.watermark.kind !== 'timestamp') {
     throw new RequestError('table', `"${req.table}" has a ${table.watermark.kind} watermark; backfill windows are time ranges and need a timestamp watermark`);
   }

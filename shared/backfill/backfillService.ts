@@ -13,7 +13,7 @@ import type { BackfillLimits, BackfillPlan } from './backfillRequest.js';
 import { cutWindow, planBackfill } from './backfillRequest.js';
 import type { BackfillMessage, BackfillQueue } from './backfillMessage.js';
 import { backfillMessageSchema } from './backfillMessage.js';
-import type { BackfillHeader, BackfillStore, ChunkState, ChunkStatus } from './backfillStore.js';
+import type { BackfillHeader, BackfillStore, ChunkStatus, ChunkSummary } from './backfillStore.js';
 import type { BackfillDeps, ChunkRunResult } from './runBackfillChunk.js';
 import { runBackfillChunk } from './runBackfillChunk.js';
 
@@ -34,7 +34,7 @@ export interface BackfillStatus {
   chunks: { chunk: number; low: string; high: string; status: ChunkStatus; rows: number; files: number; bytes: number; attempts: number; error: string | null }[];
 }
 
-export function summarise(header: BackfillHeader, chunks: ChunkState[]): BackfillStatus {
+export function summarise(header: BackfillHeader, chunks: ChunkSummary[]): BackfillStatus {
   const count = (s: ChunkStatus): number => chunks.filter((c) => c.status === s).length;
   const totals = {
     chunks: header.chunks,
@@ -98,7 +98,7 @@ export class BackfillService {
     return { status: summarise(stored, chunks), created };
   }
 
-  private async queueLanes(header: BackfillHeader, chunks: ChunkState[]): Promise<void> {
+  private async queueLanes(header: BackfillHeader, chunks: ChunkSummary[]): Promise<void> {
     const lanes = Math.max(1, Math.min(this.settings.concurrency, header.chunks));
     const open = chunks.filter((c) => c.status !== 'done');
     for (let lane = 0; lane < lanes; lane++) {

@@ -1,8 +1,10 @@
 import { odata, type TableClient, type TableEntityResult } from '@azure/data-tables';
-import type { PendingSlice } from '../extract/slice.js';
+import type { PendingSlice, SliceProgress } from '../extract/slice.js';
+import { BELOW_PARTS, dropParts, loadParts, recordLegacyParts, replaceRecordingParts } from '../state/partEntities.js';
+import { decodeProgress, encodeProgress } from '../state/progressProperty.js';
 import type { LedgerRef } from '../state/runLedger.js';
 import type { Lease } from '../state/watermarkStore.js';
-import { ensureTable, isConflict, isNotFound, isPreconditionFailed } from '../state/tableErrors.js';
+import { ensureTable, isConflict, isNotFound, isPreconditionFailed, RecordChangedError } from '../state/tableErrors.js';
 import type { ChunkWindow } from './backfillRequest.js';
 
 export type ChunkStatus = 'pending' | 'running' | 'done' | 'failed';
@@ -41,7 +43,10 @@ export interface ChunkState {
   etag: string;
 }
 
-export class ChunkLeaseLostError extends Error {
+/** A chunk as a listing shows it: its pending slice's plan and totals, without its parts. */
+export type ChunkSummary = Omit<ChunkState, 'pending'> & { pending: SliceProgress | null };
+
+export class ChunkLeaseLostError extends RecordChangedError {
   constructor(id: string, chunk: number) {
     super(`backfill ${id} chunk ${chunk} changed under this run (lease lost)`);
     this.name = 'ChunkLeaseLostError';
@@ -49,7 +54,17 @@ export class ChunkLeaseLostError extends Error {
 }
 
 const HEADER = 'backfill';
+/**
+ * A copy of each header under the day it was created, newest first, so the console's list reads
+ * a few small partitions instead of scanning every backfill's chunks (ids are 12 hex characters:
+ * never `day|...`).
+ */
+const dayPartition = (iso: string): string => `day|${iso.slice(0, 10)}`;
+const newestFirst = (iso: string, id: string): string => `${String(9_999_999_999_999 - new Date(iso).getTime()).padStart(13, '0')}-${id}`;
+const DAY_MS = 86_400_000;
 const chunkKey = (chunk: number): string => `c${String(chunk).padStart(5, '0')}`;
+// An error is for people: the first part of a long one is enough, and it must never be what makes the record unwritable.
+const MAX_ERROR_CHARS = 4_000;
 
 type ChunkEntity = Omit<ChunkState, 'pending' | 'lease' | 'holder' | 'etag' | 'error' | 'backfillId'> & {
   partitionKey: string;
@@ -67,14 +82,15 @@ function toChunkEntity(s: Omit<ChunkState, 'etag'>): ChunkEntity {
     ...rest,
     partitionKey: backfillId,
     rowKey: chunkKey(s.chunk),
-    ...(error ? { error } : {}),
-    ...(pending ? { pending: JSON.stringify(pending) } : {}),
+    ...(error ? { error: error.length > MAX_ERROR_CHARS ? `${error.slice(0, MAX_ERROR_CHARS)}...` : error } : {}),
+    ...(pending ? { pending: encodeProgress(pending, `pending slice of backfill ${backfillId} chunk ${s.chunk}`) } : {}),
     ...(holder ? { holder: JSON.stringify(holder) } : {}),
     ...(lease ? { leaseOwner: lease.owner, leaseExpiresAt: lease.expiresAt } : {}),
   };
 }
 
-function fromChunkEntity(e: TableEntityResult<ChunkEntity>): ChunkState {
+function fromChunkEntity(e: TableEntityResult<ChunkEntity>): ChunkSummary & { legacyParts?: PendingSlice } {
+  const pending = e.pending ? decodeProgress(e.pending) : null;
   return {
     backfillId: e.partitionKey!,
     chunk: Number(e.chunk),
@@ -86,7 +102,8 @@ function fromChunkEntity(e: TableEntityResult<ChunkEntity>): ChunkState {
     files: Number(e.files ?? 0),
     attempts: Number(e.attempts ?? 0),
     error: e.error ?? null,
-    pending: e.pending ? (JSON.parse(e.pending) as PendingSlice) : null,
+    pending: pending?.progress ?? null,
+    ...(pending?.legacyParts ? { legacyParts: pending.legacyParts } : {}),
     lease: e.leaseOwner && e.leaseExpiresAt ? { owner: e.leaseOwner, expiresAt: e.leaseExpiresAt } : null,
     holder: e.holder ? (JSON.parse(e.holder) as LedgerRef) : null,
     updatedAt: e.updatedAt,
@@ -122,6 +139,8 @@ export class BackfillStore {
     }
     const existing = created ? header : await this.header(header.id);
     if (!existing) throw new Error(`backfill ${header.id} vanished while being created`);
+    // Upserted on every request, so a crash between the header and its copy heals on the next one.
+    await this.client.upsertEntity({ partitionKey: dayPartition(existing.createdAt), rowKey: newestFirst(existing.createdAt, existing.id), ...existing, requestId: existing.requestId ?? '' }, 'Replace');
     // Chunks are (re)inserted one by one, ignoring those that exist: a crash halfway through creation heals on the next request.
     const now = new Date().toISOString();
     const have = new Set((await this.chunks(header.id)).map((c) => c.chunk));
@@ -147,30 +166,46 @@ export class BackfillStore {
   }
 
   /**
-   * Backfills created at or after `since`, newest first, at most `limit`. Every header row
-   * shares the RowKey `backfill`, so this reads header rows only (one per backfill), never chunks.
+   * Backfills created at or after `since`, newest first, at most `limit`: the day partitions of
+   * the header copies, newest day first, never the table (whose chunk rows grow with every
+   * backfill ever made). Backfills created before these copies existed are found by id only.
    */
-  async recent(since: Date, limit: number): Promise<BackfillHeader[]> {
+  async recent(since: Date, limit: number, now = new Date()): Promise<BackfillHeader[]> {
     const out: BackfillHeader[] = [];
-    const filter = odata`RowKey eq ${HEADER} and createdAt ge ${since.toISOString()}`;
-    for await (const e of this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) out.push(fromHeaderEntity(e.partitionKey!, e));
-    return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, limit);
+    const first = Date.parse(since.toISOString().slice(0, 10));
+    for (let day = now.getTime(); day >= first && out.length < limit; day -= DAY_MS) {
+      const filter = odata`PartitionKey eq ${dayPartition(new Date(day).toISOString())} and createdAt ge ${since.toISOString()}`;
+      for await (const e of this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+        out.push(fromHeaderEntity(String(e.id), e));
+        if (out.length >= limit) break;
+      }
+    }
+    return out;
   }
 
-  async chunks(id: string): Promise<ChunkState[]> {
-    const out: ChunkState[] = [];
-    const filter = `PartitionKey eq '${id.replaceAll("'", "''")}' and RowKey ne '${HEADER}'`;
-    for await (const e of this.client.listEntities<ChunkEntity>({ queryOptions: { filter } })) out.push(fromChunkEntity(e));
+  /** Every chunk of a backfill; pending slices with their totals, not their parts. */
+  async chunks(id: string): Promise<ChunkSummary[]> {
+    const out: ChunkSummary[] = [];
+    const filter = `PartitionKey eq '${id.replaceAll("'", "''")}' and RowKey ne '${HEADER}' and RowKey lt '${BELOW_PARTS}'`;
+    for await (const e of this.client.listEntities<ChunkEntity>({ queryOptions: { filter } })) {
+      const { legacyParts: _legacy, ...chunk } = fromChunkEntity(e);
+      out.push(chunk);
+    }
     return out.sort((a, b) => a.chunk - b.chunk);
   }
 
+  /** One chunk with its pending slice's parts (read from their entities). */
   async chunk(id: string, chunk: number): Promise<ChunkState | null> {
+    let found: ReturnType<typeof fromChunkEntity>;
     try {
-      return fromChunkEntity(await this.client.getEntity<ChunkEntity>(id, chunkKey(chunk)));
+      found = fromChunkEntity(await this.client.getEntity<ChunkEntity>(id, chunkKey(chunk)));
     } catch (err) {
       if (isNotFound(err)) return null;
       throw err;
     }
+    const { legacyParts, ...state } = found;
+    if (legacyParts) return { ...state, pending: await recordLegacyParts(this.client, id, chunkKey(chunk), legacyParts) };
+    return { ...state, pending: state.pending ? await loadParts(this.client, id, chunkKey(chunk), state.pending) : null };
   }
 
   /**
@@ -197,15 +232,20 @@ export class BackfillStore {
     return { claimed: false, reason: 'busy' };
   }
 
-  async save(state: ChunkState): Promise<ChunkState> {
+  /** Write the chunk if nobody else wrote since it was read, with `addedParts`, the pending slice's last unrecorded parts, in the same transaction. */
+  async save(state: ChunkState, addedParts = 0): Promise<ChunkState> {
     const next = { ...state, updatedAt: new Date().toISOString() };
     try {
-      const res = await this.client.updateEntity(toChunkEntity(next), 'Replace', { etag: state.etag });
-      return { ...next, etag: res.etag! };
+      return { ...next, etag: await replaceRecordingParts(this.client, toChunkEntity(next), state.etag, state.pending, addedParts) };
     } catch (err) {
       if (isPreconditionFailed(err) || isNotFound(err)) throw new ChunkLeaseLostError(state.backfillId, state.chunk);
       throw err;
     }
+  }
+
+  /** Remove the part records of a chunk's slice once the chunk is done. */
+  dropParts(state: ChunkState, slice: string): Promise<number> {
+    return dropParts(this.client, state.backfillId, chunkKey(state.chunk), slice);
   }
 }
 

@@ -3,8 +3,7 @@ import type { PipelineConfig, TableConfig } from '../config/pipelineConfig.js';
 import { selectTables } from '../config/pipelineConfig.js';
 import type { IngestDeps } from '../extract/ingestTable.js';
 import type { FaultHooks } from '../extract/faultHooks.js';
-import type { PendingSlice } from '../extract/slice.js';
-import { sliceTotals } from '../extract/slice.js';
+import { plannedSlice, sliceTotals } from '../extract/slice.js';
 import type { SchemaDrift } from '../extract/schemaDrift.js';
 import type { SliceKind } from '../extract/sliceRunner.js';
 import { runSlice } from '../extract/sliceRunner.js';
@@ -63,7 +62,8 @@ export async function runBackfillChunk(
         const reason = claim.reason === 'done' ? 'chunk already done' : claim.reason === 'busy' ? `chunk held by ${claim.state?.lease?.owner ?? 'another run'}` : 'chunk does not exist';
         return { taken: false, reason, ...(claim.state ? { totals: { rows: claim.state.rows, files: claim.state.files, bytes: claim.state.bytes } } : {}) };
       },
-      save: (state) => deps.backfills.save(state),
+      save: (state, addedParts) => deps.backfills.save(state, addedParts),
+      dropParts: async (state, slice) => void (await deps.backfills.dropParts(state, slice)),
     },
     activity: (attempt) => `backfill-${backfillId}-c${chunk}-a${attempt}`,
     // A chunk that is done or held elsewhere is no run of its own: the chunk's status says it.
@@ -72,7 +72,7 @@ export async function runBackfillChunk(
     driftReference: async () => (await deps.watermarks.get(table.name))?.columns ?? null,
     plan: async (state) => {
       if (state.pending) return { slice: state.pending, resumed: true };
-      const slice: PendingSlice = { slice: backfillSliceId(backfillId, chunk), kind: 'backfill', low: state.low, high: state.high, runId: header.runId, plannedAt: header.createdAt, loadDate: header.loadDate, parts: [], after: null, exhausted: false };
+      const slice = plannedSlice({ slice: backfillSliceId(backfillId, chunk), kind: 'backfill', low: state.low, high: state.high, runId: header.runId, plannedAt: header.createdAt, loadDate: header.loadDate });
       return { slice, resumed: false };
     },
     commit: (state, slice) => {

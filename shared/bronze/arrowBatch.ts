@@ -1,4 +1,5 @@
-import * as arrow from 'apache-arrow';
+import type { Arrow } from './arrowLib.js';
+import { arrow } from './arrowLib.js';
 import type { ParquetType } from '../source/parquetTypes.js';
 import type { ColumnPayload } from './columnBatch.js';
 
@@ -14,7 +15,7 @@ export interface ColumnSpec {
  * docs/bronze-layout.md: DECIMAL(p,s) on INT32/INT64/FIXED_LEN_BYTE_ARRAY by precision,
  * TIMESTAMP(MICROS, UTC), DATE, INT32 annotated INT(16) for smallints.
  */
-export function arrowType(type: ParquetType): arrow.DataType {
+export function arrowType(type: ParquetType): Arrow.DataType {
   switch (type.kind) {
     case 'int16':
       return new arrow.Int16();
@@ -41,24 +42,24 @@ export function arrowType(type: ParquetType): arrow.DataType {
   }
 }
 
-export function arrowSchema(columns: ColumnSpec[]): arrow.Schema {
+export function arrowSchema(columns: ColumnSpec[]): Arrow.Schema {
   return new arrow.Schema(columns.map((c) => new arrow.Field(c.name, arrowType(c.parquet), c.nullable)));
 }
 
-function columnData(type: arrow.DataType, payload: ColumnPayload, length: number): arrow.Data {
+function columnData(type: Arrow.DataType, payload: ColumnPayload, length: number): Arrow.Data {
   const nulls = { nullBitmap: payload.validity ?? undefined, nullCount: payload.nulls } as const;
   switch (payload.layout) {
     case 'bytes':
-      return arrow.makeData({ type: type as arrow.Utf8, length, valueOffsets: payload.offsets, data: payload.data, ...nulls });
+      return arrow.makeData({ type: type as Arrow.Utf8, length, valueOffsets: payload.offsets, data: payload.data, ...nulls });
     case 'decimal':
-      return arrow.makeData({ type: type as arrow.Decimal, length, data: new Uint32Array(payload.values.buffer, payload.values.byteOffset, length * 4), ...nulls });
+      return arrow.makeData({ type: type as Arrow.Decimal, length, data: new Uint32Array(payload.values.buffer, payload.values.byteOffset, length * 4), ...nulls });
     default:
-      return arrow.makeData({ type: type as arrow.Int32, length, data: payload.values as Int32Array, ...nulls });
+      return arrow.makeData({ type: type as Arrow.Int32, length, data: payload.values as Int32Array, ...nulls });
   }
 }
 
 /** Wraps the transferred buffers as an Arrow record batch: no value is copied. */
-export function toRecordBatch(schema: arrow.Schema, columns: ColumnPayload[], length: number): arrow.RecordBatch {
+export function toRecordBatch(schema: Arrow.Schema, columns: ColumnPayload[], length: number): Arrow.RecordBatch {
   const children = schema.fields.map((f, j) => columnData(f.type, columns[j]!, length));
   return new arrow.RecordBatch(schema, arrow.makeData({ type: new arrow.Struct(schema.fields), length, children }));
 }

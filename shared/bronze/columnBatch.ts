@@ -14,6 +14,33 @@ export type ColumnPayload =
   /** Unscaled 128-bit two's complement, two little-endian 64-bit words per value. */
   | { layout: 'decimal'; values: BigInt64Array; validity: Uint8Array | null; nulls: number };
 
+/**
+ * Rows of one row group in Arrow's layout, ready for the encoder: what ColumnBatch.take() gives,
+ * and what the Postgres COPY decoder builds without going through rows.
+ */
+export interface ColumnGroup {
+  columns: ColumnPayload[];
+  rows: number;
+  transfer: ArrayBuffer[];
+}
+
+/** A row group of a read, with the keyset cursor of its last row (primary-key values as text). */
+export interface ColumnSegment extends ColumnGroup {
+  lastKey: string[];
+}
+
+/**
+ * Where a columnar read cuts its segments: a segment is one row group (at most `groupRows`
+ * rows, and ended before the row that would take its Arrow buffers past `groupBytes`; a single
+ * larger row goes alone), and never straddles a part (every `partRows` rows from the start of
+ * the read).
+ */
+export interface SegmentLimits {
+  groupRows: number;
+  groupBytes: number;
+  partRows: number;
+}
+
 interface ColumnBuilder {
   /** Copy column `j` of `rows[from, from + count)` to positions `at...`. */
   append(rows: unknown[][], j: number, from: number, count: number, at: number): void;
@@ -346,7 +373,7 @@ export class ColumnBatch {
     return taken;
   }
 
-  take(): { columns: ColumnPayload[]; rows: number; transfer: ArrayBuffer[] } {
+  take(): ColumnGroup {
     const rows = this.length;
     const taken = this.builders.map((b) => b.take(rows));
     this.length = 0;

@@ -48,6 +48,18 @@ function spawn(): EncoderHandle {
   return new EncoderHandle(new Worker(bootstrap, { eval: true, resourceLimits }));
 }
 
+/**
+ * Starts an encoder thread now, so that loading Arrow and parquet-wasm overlaps the caller's own
+ * start (the CLI loading the Azure SDKs, planning the slice) instead of delaying the first row
+ * group. Idle and unref'd until a file takes it.
+ */
+export function prewarmEncoder(): void {
+  if (idle.length > 0) return;
+  const handle = spawn();
+  handle.worker.unref();
+  idle.push(handle);
+}
+
 export function acquireEncoder(): EncoderHandle {
   return idle.pop() ?? spawn();
 }

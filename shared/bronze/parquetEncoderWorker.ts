@@ -1,5 +1,7 @@
+import './wasmTiering.js';
 import { parentPort } from 'node:worker_threads';
-import * as arrow from 'apache-arrow';
+import type { Arrow } from './arrowLib.js';
+import { arrow } from './arrowLib.js';
 import * as parquet from 'parquet-wasm/node';
 import type { ParquetKind } from '../source/parquetTypes.js';
 import type { ColumnSpec } from './arrowBatch.js';
@@ -81,7 +83,7 @@ class Inbox {
 }
 
 interface OpenFile {
-  schema: arrow.Schema;
+  schema: Arrow.Schema;
   inbox: Inbox;
   failed: boolean;
 }

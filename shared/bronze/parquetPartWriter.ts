@@ -1,5 +1,6 @@
 import type { LakeUpload } from '../lake/lake.js';
 import type { SourceColumn } from '../source/source.js';
+import type { ColumnGroup } from './columnBatch.js';
 import { ColumnBatch } from './columnBatch.js';
 import type { EncoderHandle } from './parquetEncoderPool.js';
 import { acquireEncoder, releaseEncoder } from './parquetEncoderPool.js';
@@ -9,6 +10,11 @@ export const PARQUET_CONTENT_TYPE = 'application/vnd.apache.parquet';
 
 /** Row groups handed to the encoder and not yet taken: bounds memory while keeping both threads busy. */
 const MAX_GROUPS_IN_FLIGHT = 2;
+/**
+ * Encoded bytes handed to the lake and not yet stored: past this, no row group goes to the encoder
+ * until uploads catch up, so a slow lake holds back the encoder and the read, not memory.
+ */
+const MAX_UPLOAD_BYTES = 16 * 1024 * 1024;
 
 /**
  * Size bound of a row group before compression: a batch is cut before the row that would take
@@ -30,6 +36,7 @@ export class ParquetPartWriter {
   private readonly encoder: EncoderHandle;
   private readonly batch: ColumnBatch;
   private inFlight = 0;
+  private uploading = 0;
   private staged: Promise<void> = Promise.resolve();
   private failure: Error | undefined;
   private wake: (() => void) | undefined;
@@ -43,6 +50,7 @@ export class ParquetPartWriter {
     rowGroupRows: number,
     kvMetadata: Record<string, string> = {},
     rowGroupBytes = DEFAULT_ROW_GROUP_BYTES,
+    private readonly maxUploadBytes = MAX_UPLOAD_BYTES,
   ) {
     this.batch = new ColumnBatch(
       columns.map((c) => ({ name: c.name, kind: c.parquet.kind })),
@@ -68,8 +76,16 @@ export class ParquetPartWriter {
         return this.fail(new Error(`Parquet encoding failed: ${reply.message}`));
       case 'bytes': {
         // Staged in arrival order, which is the order the encoder produced the bytes.
+        const size = reply.bytes.byteLength;
+        this.uploading += size;
         const stage = this.upload.stage(reply.bytes);
-        stage.catch((err: unknown) => this.fail(err as Error));
+        stage.then(
+          () => {
+            this.uploading -= size;
+            this.wake?.();
+          },
+          (err: unknown) => this.fail(err as Error),
+        );
         // A failed file is given up without awaiting its blocks: the chain must not end in a
         // rejection nobody handles, which would take the whole process down.
         const staged = this.staged.then(() => stage);
@@ -103,10 +119,21 @@ export class ParquetPartWriter {
     this.rows += rows.length;
   }
 
-  private async sendGroup(): Promise<void> {
-    while (this.inFlight >= MAX_GROUPS_IN_FLIGHT && !this.failure) await new Promise<void>((resolve) => (this.wake = resolve));
+  /**
+   * One row group already in Arrow's layout (a columnar read cut it by the same limits): handed
+   * to the encoder as it is. Waits while the encoder holds MAX_GROUPS_IN_FLIGHT.
+   */
+  async addGroup(group: ColumnGroup): Promise<void> {
     if (this.failure) throw this.failure;
-    const { columns, rows, transfer } = this.batch.take();
+    if (this.batch.length > 0) throw new Error('ParquetPartWriter: rows and row groups cannot be mixed in one file');
+    await this.sendGroup(group);
+    this.rows += group.rows;
+  }
+
+  private async sendGroup(group?: ColumnGroup): Promise<void> {
+    while ((this.inFlight >= MAX_GROUPS_IN_FLIGHT || this.uploading > this.maxUploadBytes) && !this.failure) await new Promise<void>((resolve) => (this.wake = resolve));
+    if (this.failure) throw this.failure;
+    const { columns, rows, transfer } = group ?? this.batch.take();
     this.inFlight++;
     this.encoder.send({ type: 'group', columns, rows }, transfer);
   }

@@ -1,4 +1,5 @@
-import { COLUMN_TYPE, DEFAULT_SOURCE, TRANSFORMS } from './catalogSchema.js';
+import { COLUMN_TYPE, TRANSFORMS } from './catalogSchema.js';
+import { authRules, sourceKindOf, sourceRules, SNAPSHOT_COLUMNS, SNAPSHOT_SEQUENCE } from './sourceRules.js';
 
 /**
  * The catalog's rules across fields, which no JSON Schema can say. They run on the raw document
@@ -24,21 +25,29 @@ function family(type: string): string {
   return type.startsWith('decimal(') ? 'decimal' : type;
 }
 
-function tableRules(t: Obj, i: number, problems: string[]): void {
+function tableRules(t: Obj, i: number, problems: string[], kinds: Map<string, string>): void {
   const at = `tables[${i}]`;
   const source = isObj(t.source) ? t.source : {};
-  const extracted = strings(source.columns);
+  const kind = sourceKindOf(source, kinds);
+  const snapshot = kind === 'http' || kind === 'rest';
+  // File and REST tables: the declared fields and the lineage columns every slice carries.
+  const fields = Array.isArray(source.fields) ? source.fields.filter(isObj).map((f) => str(f.name)).filter((n): n is string => n !== undefined) : undefined;
+  const extracted = snapshot ? (fields ? [...fields, ...SNAPSHOT_COLUMNS] : undefined) : strings(source.columns);
   const keys = strings(t.primaryKey) ?? [];
-  const watermark = isObj(t.watermark) ? str(t.watermark.column) : undefined;
+  const watermark = snapshot ? SNAPSHOT_SEQUENCE : isObj(t.watermark) ? str(t.watermark.column) : undefined;
 
   for (const moved of ['schema', 'table', 'columns', 'timeZone'].filter((k) => k in t)) {
     problems.push(`${at}.${moved}: belongs under source: (source: { schema, table, columns, timeZone })`);
   }
-  if (extracted) {
+  if (extracted && !snapshot) {
     for (const n of [watermark, ...keys]) {
       if (n !== undefined && !extracted.includes(n)) problems.push(`${at}.source.columns: must include ${q(n)} (watermark and primary key columns are always extracted)`);
     }
   }
+  if (extracted && snapshot) {
+    for (const n of keys) if (!extracted.includes(n)) problems.push(`${at}.primaryKey: ${q(n)} is not a field (not in source.fields)`);
+  }
+  sourceRules(t, at, kind, problems);
 
   const silver = isObj(t.silver) ? t.silver : {};
   const sequence = str(silver.sequenceColumn) ?? watermark;
@@ -54,7 +63,7 @@ function tableRules(t: Obj, i: number, problems: string[]): void {
         const seen = first.get(name.toLowerCase());
         if (seen !== undefined) problems.push(`${at}.silver.columns[${k}].name: duplicate column ${q(name)} (first at silver.columns[${seen}])`);
         else first.set(name.toLowerCase(), k);
-        if (extracted && !extracted.includes(name)) problems.push(`${at}.silver.columns[${k}].name: ${q(name)} is not extracted (not in source.columns)`);
+        if (extracted && !extracted.includes(name)) problems.push(`${at}.silver.columns[${k}].name: ${q(name)} is not extracted (not in ${snapshot ? 'source.fields' : 'source.columns'})`);
         if (type !== undefined && COLUMN_TYPE.test(type)) types.set(name.toLowerCase(), type);
       }
       const m = type !== undefined ? /^decimal\((\d+),(\d+)\)$/.exec(type) : null;
@@ -65,13 +74,13 @@ function tableRules(t: Obj, i: number, problems: string[]): void {
       if (!names.includes(n)) problems.push(`${at}.silver.columns: must include ${q(n)} (primary key and sequence columns)`);
     }
   } else if (extracted && str(silver.sequenceColumn) !== undefined && !extracted.includes(str(silver.sequenceColumn)!)) {
-    problems.push(`${at}.silver.sequenceColumn: ${q(str(silver.sequenceColumn)!)} is not extracted (not in source.columns)`);
+    problems.push(`${at}.silver.sequenceColumn: ${q(str(silver.sequenceColumn)!)} is not extracted (not in ${snapshot ? 'source.fields' : 'source.columns'})`);
   }
 
   // Transforms name columns the table has: the declared contract, else the extracted list
   // (a table with neither gets its columns at first sight: checked then, by silver).
   const known: Map<string, string> | undefined = declared ? new Map(types) : extracted ? new Map(extracted.map((c) => [c.toLowerCase(), ''])) : undefined;
-  const where = declared ? 'silver.columns' : 'source.columns';
+  const where = declared ? 'silver.columns' : snapshot ? 'source.fields' : 'source.columns';
   if (Array.isArray(silver.transforms)) {
     silver.transforms.forEach((tr: unknown, k) => {
       if (!isObj(tr)) return;
@@ -95,46 +104,47 @@ function tableRules(t: Obj, i: number, problems: string[]): void {
 }
 
 /**
- * Sources: names unique; one app setting per source (two names for one database would each get
- * the whole cap); every table names a source that exists. Returns the declared names, or null
- * without a `sources:` block (then only `default` exists).
+ * The `sources:` block: unique names, each kind's fields, one app setting per SQL source (two
+ * names for one database would each get the whole maxConnections); returns name -> kind.
  */
-function sourceRules(raw: Obj, problems: string[]): Set<string> | null {
-  if (!Array.isArray(raw.sources)) return null;
-  const names = new Map<string, number>();
+function catalogSourceRules(sources: unknown, problems: string[]): Map<string, string> {
+  const kinds = new Map<string, string>();
+  if (!Array.isArray(sources)) return kinds;
+  const first = new Map<string, number>();
   const settings = new Map<string, number>();
-  raw.sources.forEach((s: unknown, i) => {
+  sources.forEach((s: unknown, i) => {
     if (!isObj(s)) return;
     const name = str(s.name);
+    const kind = str(s.kind);
+    const at = `sources[${i}]`;
     if (name !== undefined) {
-      const first = names.get(name);
-      if (first !== undefined) problems.push(`sources[${i}].name: duplicate source name ${q(name)} (first at sources[${first}])`);
-      else names.set(name, i);
+      const seen = first.get(name);
+      if (seen !== undefined) problems.push(`${at}.name: duplicate source name ${q(name)} (first at sources[${seen}])`);
+      else {
+        first.set(name, i);
+        if (kind !== undefined) kinds.set(name, kind);
+      }
     }
-    const setting = isObj(s.url) ? str(s.url.setting) : undefined;
+    const sql = kind === 'postgres' || kind === 'mssql';
+    for (const f of ['url', 'maxConnections']) if (f in s && kind !== undefined && !sql) problems.push(`${at}.${f}: applies to postgres and mssql sources only`);
+    if ('baseUrl' in s && kind !== undefined && kind !== 'http' && kind !== 'rest') problems.push(`${at}.baseUrl: applies to http and rest sources only`);
+    if (sql && !('url' in s) && name !== 'default') problems.push(`${at}.url: is missing (the setting holding the connection URL)`);
+    if (sql && !('maxConnections' in s) && name !== 'default') problems.push(`${at}.maxConnections: is missing (the most sessions the source may see from every instance together)`);
+    const setting = sql && isObj(s.url) ? str(s.url.setting) : undefined;
     if (setting !== undefined) {
-      const first = settings.get(setting);
-      if (first !== undefined) problems.push(`sources[${i}].url.setting: ${q(setting)} is already the setting of sources[${first}]: one database is one source (two would each get the whole maxConnections)`);
+      const seen = settings.get(setting);
+      if (seen !== undefined) problems.push(`${at}.url.setting: ${q(setting)} is already the setting of sources[${seen}]: one database is one source (two would each get the whole maxConnections)`);
       else settings.set(setting, i);
     }
+    if (name === 'default' && kind !== undefined && !sql) problems.push(`${at}.kind: the default source is the deployment's SQL source: postgres or mssql`);
+    authRules(s, at, problems);
   });
-  return new Set(names.keys());
-}
-
-function tableSource(t: Obj, i: number, declared: Set<string> | null, problems: string[]): void {
-  if (!isObj(t.source)) return;
-  const named = str(t.source.name);
-  const name = named ?? DEFAULT_SOURCE;
-  const known = declared ?? new Set([DEFAULT_SOURCE]);
-  if (known.has(name)) return;
-  const list = declared ? `sources: ${[...declared].map(q).join(', ') || 'none'}` : `no sources: block, so the only source is ${q(DEFAULT_SOURCE)} (SOURCE_KIND / SOURCE_URL)`;
-  if (named !== undefined) problems.push(`tables[${i}].source.name: unknown source ${q(name)} (${list})`);
-  else problems.push(`tables[${i}].source.name: is missing, and no source is named ${q(DEFAULT_SOURCE)} (${list})`);
+  return kinds;
 }
 
 export function crossCheck(raw: unknown): string[] {
   const problems: string[] = [];
-  const declared = isObj(raw) ? sourceRules(raw, problems) : null;
+  const kinds = catalogSourceRules(isObj(raw) ? raw.sources : undefined, problems);
   const tables = isObj(raw) ? raw.tables : undefined;
   if (!Array.isArray(tables)) return problems;
   const names = new Map<string, number>();
@@ -155,8 +165,7 @@ export function crossCheck(raw: unknown): string[] {
       if (clash !== undefined) problems.push(`${field}: clashes with tables[${silverOwners.get(clash)!}]: both would write silver table ${q(clash)}`);
       else for (const s of silverTablesOf(silverName)) silverOwners.set(s, i);
     }
-    tableRules(t, i, problems);
-    tableSource(t, i, declared, problems);
+    tableRules(t, i, problems, kinds);
   });
   return problems;
 }

@@ -100,44 +100,117 @@ const tuning = {
   lagSeconds: z.number().min(0).max(86_400),
 };
 
-/** The source a table names when it names none. Without a `sources:` block it is SOURCE_KIND / SOURCE_URL. */
+/** A setting's NAME: the app setting (Key Vault reference in Azure) holding a value the catalog must not. */
+const settingRef = () => z.object({ setting: appSettingName() }).strict();
+
+/** The source a table names when it names none: the deployment's SQL source (SOURCE_KIND / SOURCE_URL). */
 export const DEFAULT_SOURCE = 'default';
-export const SOURCE_KINDS = ['postgres', 'mssql'] as const;
+/** Most connection slots a source may have (slot row keys are four digits). */
+export const MAX_SOURCE_CONNECTIONS = 1000;
+
+export const SOURCE_KINDS = ['postgres', 'mssql', 'http', 'rest'] as const;
+export const REST_AUTH_TYPES = ['client_credentials', 'bearer', 'none'] as const;
+export const PAGINATION_TYPES = ['next_url', 'offset', 'cursor', 'none'] as const;
+const httpUrl = () => pattern(/^https?:\/\/[^\s]+$/, 'must be an http(s) URL');
+/** A dotted path into a JSON document: `tracks.items`, `album.release_date`. */
+const jsonPath = () => pattern(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, 'must be a dotted path such as tracks.items');
+export type CatalogSourceKind = (typeof SOURCE_KINDS)[number];
 
 /**
- * One database the app reads (`sources:`): its kind, the app setting holding its connection
- * string, and how many sessions it may see from every instance together. Other kinds (files over
- * HTTP, REST APIs) join the union with fields of their own.
+ * The named sources tables read from (`tables[].source.name`; a table naming none reads
+ * `default`, the deployment's SQL source: SOURCE_KIND / SOURCE_URL). One object for every kind;
+ * which fields a kind takes is a cross-field rule (catalogRules.ts), so problems read alike in
+ * both languages.
  */
-function sqlSource<K extends (typeof SOURCE_KINDS)[number]>(kind: K) {
-  return z
-    .object({
-      name: sourceName(),
-      kind: z.literal(kind),
-      /** The NAME of the app setting that holds the URL / ADO.NET string (in Azure: a Key Vault reference). */
-      url: z.object({ setting: appSettingName() }).strict(),
-      /** Sessions this source may see from all instances together: one per running extraction. */
-      maxConnections: z.number().int().min(1).max(1000),
-    })
-    .strict();
-}
+const sourceEntrySchema = z
+  .object({
+    name: sourceName(),
+    kind: z.enum(SOURCE_KINDS),
+    /** SQL: the NAME of the app setting holding the URL / ADO.NET string (in Azure: a Key Vault reference); `default`: SOURCE_URL when absent. */
+    url: settingRef().optional(),
+    /** SQL: sessions this source may see from every instance together (its connection slots); `default`: SOURCE_MAX_CONNECTIONS when absent. */
+    maxConnections: z.number().int().min(1).max(MAX_SOURCE_CONNECTIONS).optional(),
+    /** http, rest: the base the tables' relative `urls` / `endpoint` resolve against; a URL, or the setting holding one (so one catalog serves the real host and a local stand-in). */
+    baseUrl: z.union([httpUrl(), settingRef()]).optional(),
+    /** rest: how requests authenticate. Secrets are always settings (Key Vault references in Azure). */
+    auth: z
+      .object({
+        type: z.enum(REST_AUTH_TYPES),
+        /** client_credentials: the token endpoint (OAuth 2.0, RFC 6749 section 4.4). */
+        tokenUrl: z.union([httpUrl(), settingRef()]).optional(),
+        clientId: settingRef().optional(),
+        clientSecret: settingRef().optional(),
+        /** bearer: the setting holding the token. */
+        token: settingRef().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
 
-export const sourceDefinitionSchema = z.discriminatedUnion('kind', [sqlSource('postgres'), sqlSource('mssql')]);
+export const FILE_FORMATS = ['csv', 'jsonl', 'json', 'parquet'] as const;
+export type FileFormat = (typeof FILE_FORMATS)[number];
+/** Types a file's fields may be declared with (Spark's spelling; the Parquet of each is in docs/bronze-layout.md). */
+export const FIELD_TYPES = ['string', 'int', 'bigint', 'double', 'boolean', 'date', 'timestamp'] as const;
+
+/** CSV dialect: what the parser (csv-parse) is told. */
+const csvSchema = z
+  .object({
+    /** The first record names the columns (default true); false needs `fields`. */
+    header: z.boolean().optional(),
+    delimiter: z.string().min(1).max(4).optional(),
+    quote: z.string().length(1).optional(),
+    escape: z.string().length(1).optional(),
+    /** Any encoding iconv-lite knows, e.g. utf-8 (default), latin1, windows-1252, utf-16le. */
+    encoding: pattern(/^[A-Za-z0-9_-]{2,32}$/, 'must be an encoding name such as utf-8, latin1 or windows-1252').optional(),
+  })
+  .strict();
 
 /**
- * Where a table's rows come from: a source by name (default `default`) and the SQL-specific
- * fields, grouped so that other source kinds can bring fields of their own.
+ * Where a table's rows come from. SQL sources take schema/table (+ columns, timeZone); http
+ * sources take urls and format (+ csv, fields). One object, the fields of each kind grouped;
+ * which kind a table reads is its source's (`name`, default `default`): a cross-field rule.
  */
 const sourceSchema = z
   .object({
-    /** The source (a `sources:` name); default `default`. */
+    /** The source in `sources:` (default `default`, the deployment's SQL source). */
     name: sourceName().optional(),
-    schema: sqlIdentifier(),
-    table: sqlIdentifier(),
+    schema: sqlIdentifier().optional(),
+    table: sqlIdentifier().optional(),
     /** Extract only these columns (default: all). */
     columns: nonEmpty(sqlIdentifier(), 'needs at least one column').optional(),
     /** SQL Server: the zone the table's datetime/datetime2/smalldatetime values are written in (a sys.time_zone_info name). */
     timeZone: pattern(/^[A-Za-z][A-Za-z0-9 .+()/_-]{0,63}$/, 'must be a time zone name as SQL Server spells it, e.g. "W. Europe Standard Time" or "UTC"').optional(),
+    /** http: the files of the table, absolute or relative to the source's baseUrl; together they are one snapshot. */
+    // At most 100: the table's version (a few hundred characters per file) lives in one Table Storage property (32K characters).
+    urls: nonEmpty(pattern(/^[^\s]+$/, 'must be a URL without white space'), 'needs at least one URL').max(100).optional(),
+    /** http: csv, jsonl (one JSON object per line), json (an array of objects), parquet. */
+    format: z.enum(FILE_FORMATS).optional(),
+    csv: csvSchema.optional(),
+    /** http: the record fields and their types (without them, inferred at first sight and then held); rest: required. `path`: where in the record (default: the name). */
+    fields: nonEmpty(z.object({ name: sqlIdentifier(), type: z.enum(FIELD_TYPES), path: jsonPath().optional() }).strict(), 'needs at least one field').optional(),
+    /** rest: the endpoint, relative to the source's baseUrl (a query string may follow). */
+    endpoint: pattern(/^[^\s]+$/, 'must be a path without white space').optional(),
+    /** rest: query parameters. */
+    params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    /** rest: where the records are in each response (default: the response is the list). */
+    records: jsonPath().optional(),
+    /** rest: how to get the next page. */
+    paginate: z
+      .object({
+        type: z.enum(PAGINATION_TYPES),
+        /** next_url: where the next page's URL is; cursor: where the next cursor is. */
+        next: jsonPath().optional(),
+        /** offset: the offset parameter (default offset); cursor: the cursor parameter (default after). */
+        param: z.string().min(1).max(64).optional(),
+        /** offset: the page size, sent as `limitParam` (default limit). */
+        limit: z.number().int().min(1).max(10_000).optional(),
+        limitParam: z.string().min(1).max(64).optional(),
+        /** At most this many pages per pull (default 100): a bound on a misbehaving API. */
+        maxPages: z.number().int().min(1).max(100_000).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -146,7 +219,8 @@ export const tableSchema = z
     /** The bronze table: folder name and state key. */
     name: tableName('bronze'),
     source: sourceSchema,
-    watermark: z.object({ column: sqlIdentifier(), kind: z.enum(WATERMARK_KINDS) }).strict(),
+    /** SQL tables: required. File and REST tables: none (each slice is a snapshot stamped `_loaded_at`). */
+    watermark: z.object({ column: sqlIdentifier(), kind: z.enum(WATERMARK_KINDS) }).strict().optional(),
     primaryKey: nonEmpty(sqlIdentifier(), 'needs at least one column'),
     /** false: extraction pauses; what is in bronze and silver stays. */
     enabled: z.boolean().default(true),
@@ -168,8 +242,8 @@ export const catalogSchema = z
       })
       .strict()
       .prefault({}),
-    /** The databases tables read; without it, one source named `default` from SOURCE_KIND / SOURCE_URL. */
-    sources: nonEmpty(sourceDefinitionSchema, 'list at least one source').optional(),
+    /** The sources tables read; a table naming none reads `default`, the deployment's SQL source (SOURCE_KIND / SOURCE_URL). */
+    sources: z.array(sourceEntrySchema).optional(),
     tables: nonEmpty(tableSchema, 'list at least one table'),
   })
   .strict();

@@ -5,10 +5,12 @@ import { azuriteConnectionString, isDevelopmentStorage } from '../azure/storageC
 import type { SourceKind } from '../source/source.js';
 import type { AlertSettings } from '../notify/alertSettings.js';
 import { loadAlertSettings } from '../notify/alertSettings.js';
+import { loadKickState } from '../events/eventSettings.js';
 import { settingDefaults } from './settingDefaults.js';
 import { SettingsError } from './settingsError.js';
 import { loadMaxDequeueCount } from '../queue/maxDequeueCount.js';
 import { parseIsoDuration } from '../time/isoDuration.js';
+import { loadHttpSettings, type HttpSettings } from '../source/http/httpSettings.js';
 
 export { SettingsError } from './settingsError.js';
 
@@ -23,8 +25,6 @@ export interface Settings {
    * (null when unset in Azure; locally the embedded source) and SOURCE_MAX_CONNECTIONS.
    */
   source: { kind: SourceKind; url: string | null; maxConnections: number };
-  /** An app setting by name: how the catalog's sources find their connection strings (`url: { setting }`). */
-  appSetting: (name: string) => string | undefined;
   /** Why the app believes it runs in Azure (WEBSITE_* settings), or null on a developer's machine. */
   azure: string | null;
   /** Connection slots per source (Table Storage) and what a message does when none is free. */
@@ -38,17 +38,27 @@ export interface Settings {
   };
   storage: StorageAccess;
   bronzeContainer: string;
+  /** Bronze in this local folder instead of the container (FileLake): local runs and benchmarks only. */
+  bronzeDir?: string;
   watermarkTable: string;
   ledgerTable: string;
   ingestQueue: string;
   leaseMs: number;
   /** Work per Functions invocation before a slice hands over to a continuation message. */
   invocationBudgetMs: number;
+  /** Initial loads estimated above `rowsPerRange` rows run in key ranges, at most `maxRanges` (0 rows: never). */
+  ranges: { rowsPerRange: number; maxRanges: number };
   concurrency: number;
   /** Deliveries of a queue message before the host poisons it (host.json, or its app-setting override). */
   maxDequeueCount: number;
   logLevel: string;
   alerts: AlertSettings;
+  /** Fetching over HTTP for http and rest sources: allow-list, size cap, redirects, timeouts. */
+  http: HttpSettings;
+  /** The value of the app setting a catalog names (`{ setting: NAME }`); never logged. */
+  setting: (name: string) => string | undefined;
+  /** How long run history and kick state are kept; the ingest timer purges what is older. */
+  retention: { ledgerDays: number; kickTable: string; kickDays: number };
   backfill: {
     table: string;
     queue: string;
@@ -86,11 +96,14 @@ const envSchema = z.object({
   SOUNDLAKE_STORAGE__tableServiceUri: serviceUri('table').optional(),
   SOUNDLAKE_STORAGE__accountName: z.string().optional(),
   BRONZE_CONTAINER: azureName(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a container name (3-63 lower-case letters, digits, hyphens)').default('bronze'),
+  BRONZE_DIR: z.string().min(1).optional(),
   WATERMARK_TABLE: azureName(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name (3-63 letters and digits)').default('soundlakewatermarks'),
   LEDGER_TABLE: azureName(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name (3-63 letters and digits)').default('soundlakeruns'),
   INGEST_QUEUE: azureName(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a queue name (3-63 lower-case letters, digits, hyphens)').default('soundlake-ingest'),
   LEASE_SECONDS: intFromEnv(10, 86_400).default(900),
   INVOCATION_BUDGET_SECONDS: intFromEnv(10, 3_600).default(480),
+  INGEST_RANGE_ROWS: intFromEnv(0, 1_000_000_000_000).default(50_000_000),
+  INGEST_MAX_RANGES: intFromEnv(2, 256).default(32),
   INGEST_CONCURRENCY: intFromEnv(1, 64).default(2),
   BACKFILL_TABLE: azureName(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name (3-63 letters and digits)').default('soundlakebackfills'),
   BACKFILL_QUEUE: azureName(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a queue name (3-63 lower-case letters, digits, hyphens)').default('soundlake-backfill'),
@@ -104,12 +117,19 @@ const envSchema = z.object({
     }),
   BACKFILL_MAX_CHUNKS: intFromEnv(1, 100_000).default(1000),
   BACKFILL_CONCURRENCY: intFromEnv(1, 64).default(2),
+  // Ledger entries (and run tallies) older than this leave the ledger, from the ingest timer.
+  LEDGER_RETENTION_DAYS: intFromEnv(1, 36_500).default(90),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
 
 /** Ingestion settings as app-setting text when they are not set (the `%INGEST_QUEUE%` a binding names, for one). */
 export const ingestSettingDefaults = (): Record<string, string> => settingDefaults(envSchema);
+
+function kickRetention(env: NodeJS.ProcessEnv): { kickTable: string; kickDays: number } {
+  const { kickTable, retentionDays } = loadKickState(env);
+  return { kickTable, kickDays: retentionDays };
+}
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const parsed = envSchema.safeParse(env);
@@ -125,6 +145,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
         ? [`SOUNDLAKE_STORAGE__blobServiceUri: required when ${azureEvidence(env)} (with __queueServiceUri and __tableServiceUri): the storage account, reached with the managed identity; Azurite's development account exists only on a developer's machine`]
         : []),
       ...(e.SOUNDLAKE_STORAGE && isDevelopmentStorage(e.SOUNDLAKE_STORAGE) ? [`SOUNDLAKE_STORAGE: Azurite's development account cannot be used when ${azureEvidence(env)}; set SOUNDLAKE_STORAGE__blobServiceUri, __queueServiceUri and __tableServiceUri instead`] : []),
+      ...(e.BRONZE_DIR ? [`BRONZE_DIR: a local bronze folder cannot be used when ${azureEvidence(env)}: bronze goes to the storage account's container`] : []),
     ];
     if (problems.length > 0) throw new SettingsError(problems);
   }
@@ -143,7 +164,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     configPath: e.SOUNDLAKE_CONFIG,
     // In Azure an unset SOURCE_URL stays unset: the source registry refuses it when a table reads `default`.
     source: { kind: e.SOURCE_KIND, url: e.SOURCE_URL ?? (runsInAzure(env) ? null : EMBEDDED_SOURCE_URL), maxConnections: e.SOURCE_MAX_CONNECTIONS },
-    appSetting: (name) => (env[name]?.trim() ? env[name] : undefined),
     azure: runsInAzure(env) ? azureEvidence(env) : null,
     sourceSlots: {
       table: e.SOURCE_SLOT_TABLE,
@@ -153,15 +173,20 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     },
     storage,
     bronzeContainer: e.BRONZE_CONTAINER,
+    ...(e.BRONZE_DIR ? { bronzeDir: e.BRONZE_DIR } : {}),
     watermarkTable: e.WATERMARK_TABLE,
     ledgerTable: e.LEDGER_TABLE,
     ingestQueue: e.INGEST_QUEUE,
     leaseMs: e.LEASE_SECONDS * 1000,
     invocationBudgetMs: e.INVOCATION_BUDGET_SECONDS * 1000,
+    ranges: { rowsPerRange: e.INGEST_RANGE_ROWS, maxRanges: e.INGEST_MAX_RANGES },
     concurrency: e.INGEST_CONCURRENCY,
     maxDequeueCount: loadMaxDequeueCount(env),
     logLevel: e.LOG_LEVEL,
     alerts: loadAlertSettings(env),
+    http: loadHttpSettings(env),
+    setting: (name) => (env[name]?.trim() ? env[name] : undefined),
+    retention: { ledgerDays: e.LEDGER_RETENTION_DAYS, ...kickRetention(env) },
     backfill: {
       table: e.BACKFILL_TABLE,
       queue: e.BACKFILL_QUEUE,

@@ -20,17 +20,16 @@ export interface RunFilter {
 }
 
 /**
- * Newest activities of the ledger. Each subject is its own partition, newest first, so this
- * reads at most a few times `limit` rows per subject (never the whole ledger) and merges them.
- * A status filter is applied to what was read: a rare status older than that window is not
- * shown (the ledger has no index on status).
+ * Newest activities of the ledger: one subject's partition, or the ledger's day partitions
+ * (newest first), so this reads a few times `limit` rows whatever the number of tables (never
+ * a request per table, never the whole ledger). A status filter is applied to what was read: a
+ * rare status older than that window is not shown (the ledger has no index on status).
  */
 export async function recentRuns(ledger: RunLedger, config: PipelineConfig, filter: RunFilter): Promise<RunsResponse> {
   const subjects = filter.subject ? [filter.subject] : [...config.tables.map((t) => t.name), ...OTHER_SUBJECTS];
   const window = filter.status ? filter.limit * 4 : filter.limit;
-  const per = await Promise.all(subjects.map((s) => ledger.recent(s, window)));
-  const runs = per
-    .flat()
+  const read = await ledger.recent(filter.subject, window);
+  const runs = read
     .filter((r) => !filter.status || r.status === filter.status)
     .sort((a, b) => b.startedAt.localeCompare(a.startedAt))
     .slice(0, filter.limit)

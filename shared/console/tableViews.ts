@@ -1,7 +1,7 @@
 import type { PipelineConfig, TableConfig } from '../config/pipelineConfig.js';
 import { sliceTotals } from '../extract/slice.js';
 import type { LedgerRecord, RunLedger } from '../state/runLedger.js';
-import type { WatermarkState, WatermarkStore } from '../state/watermarkStore.js';
+import type { WatermarkStore, WatermarkSummary } from '../state/watermarkStore.js';
 import type { Activity, HistoryPoint, TableState, TableView } from '../../console/src/consoleTypes.js';
 import { type LagProbe, watermarkInstant } from './tableLag.js';
 
@@ -26,7 +26,7 @@ export function activityOf(record: LedgerRecord): Activity {
   return out as unknown as Activity;
 }
 
-function stateOf(wm: WatermarkState | undefined, last: LedgerRecord | undefined, now: Date): { state: TableState; detail: string } {
+function stateOf(wm: WatermarkSummary | undefined, last: LedgerRecord | undefined, now: Date): { state: TableState; detail: string } {
   if (wm?.lease && new Date(wm.lease.expiresAt) > now) return { state: 'running', detail: `run ${wm.lease.owner} holds the table until ${wm.lease.expiresAt}` };
   if (wm?.pending) {
     const t = sliceTotals(wm.pending);
@@ -57,7 +57,7 @@ function historyOf(records: LedgerRecord[]): HistoryPoint[] {
     .sort((a, b) => a.at.localeCompare(b.at));
 }
 
-async function viewOf(deps: TableViewDeps, table: TableConfig, wm: WatermarkState | undefined, now: Date): Promise<TableView> {
+async function viewOf(deps: TableViewDeps, table: TableConfig, wm: WatermarkSummary | undefined, now: Date): Promise<TableView> {
   const [records, lag] = await Promise.all([deps.ledger.recent(table.name, HISTORY_PER_TABLE), deps.lag.lag(table, wm?.value ?? null)]);
   const ingests = records.filter((r) => r.activity === 'ingest');
   const last = ingests[0];
@@ -72,7 +72,7 @@ async function viewOf(deps: TableViewDeps, table: TableConfig, wm: WatermarkStat
     state,
     stateDetail: detail,
     lease: wm?.lease ?? null,
-    pending: pending ? { slice: pending.slice, kind: pending.kind, low: pending.low, high: pending.high, runId: pending.runId, parts: pending.parts.length, ...pick(sliceTotals(pending)) } : null,
+    pending: pending ? { slice: pending.slice, kind: pending.kind, low: pending.low, high: pending.high, runId: pending.runId, parts: pending.files, ...pick(sliceTotals(pending)) } : null,
     last: last ? activityOf(last) : null,
     lastSlice: lastSlice ? activityOf(lastSlice) : null,
     lag,

@@ -51,18 +51,28 @@ const jobId = z
   .transform(Number);
 const blank = (v: unknown): unknown => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 
-const envSchema = z.object({
+/** Where kick state lives and how long it is kept: also read by the ingest timer, which purges it whatever becomes of kicks. */
+const kickStateSchema = z.object({
+  KICK_TABLE: tableName.default('soundlakekicks'),
+  // Event Grid redelivers for up to a day: two days is the least that still drops duplicates.
+  KICK_RETENTION_DAYS: int(2, 3_650).default(14),
+});
+
+export function loadKickState(env: NodeJS.ProcessEnv = process.env): { kickTable: string; retentionDays: number } {
+  const parsed = kickStateSchema.safeParse(env);
+  if (!parsed.success) throw new SettingsError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  return { kickTable: parsed.data.KICK_TABLE, retentionDays: parsed.data.KICK_RETENTION_DAYS };
+}
+
+const envSchema = kickStateSchema.extend({
   BRONZE_CONTAINER: containerName.default('bronze'),
   KICK_WINDOW_SECONDS: int(1, 3_600).default(120),
-  KICK_TABLE: tableName.default('soundlakekicks'),
   KICK_QUEUE: queueName.default('soundlake-kick'),
   KICK_APIS: z
     .string()
     .default(COMPLETING_APIS.join(','))
     .transform((s) => s.split(',').map((a) => a.trim()).filter(Boolean))
     .refine((list) => list.length > 0 && list.every((a) => (KNOWN_COMPLETING_APIS as readonly string[]).includes(a)), `must list some of ${KNOWN_COMPLETING_APIS.join(', ')}`),
-  // Event Grid redelivers for up to a day: two days is the least that still drops duplicates.
-  KICK_RETENTION_DAYS: int(2, 3_650).default(14),
   // Seven days is the longest a Storage queue message can stay invisible.
   KICK_MAX_RETRY_AFTER_SECONDS: int(1, 604_800).default(3_600),
   KICK_MAX_DEFERRALS: int(0, 1_000).default(10),

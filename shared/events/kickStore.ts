@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
 import { runIdStamp } from '../run/runId.js';
+import { deleteRows } from '../state/runCompletion.js';
 import { ensureTable, isConflict, isNotFound, isPreconditionFailed } from '../state/tableErrors.js';
 
 /**
@@ -31,7 +32,9 @@ export interface KickWindow {
   closesAt: string;
   status: WindowStatus;
   files?: number;
+  /** The window's tables, the first LISTED_TABLES of them by name when there are more (`tableCount` says how many). */
   tables?: string[];
+  tableCount?: number;
   kickedAt?: string;
   /** Run of the medallion job (silver, then the gold pipeline as its task). */
   databricksRunId?: number;
@@ -62,6 +65,7 @@ type WindowEntity = {
   status: string;
   files?: number;
   tables?: string;
+  tableCount?: number;
   kickedAt?: string;
   databricksRunId?: string;
   carriedBy?: string;
@@ -74,8 +78,12 @@ const memberPartition = (windowId: string): string => `member-${windowId}`;
 const eventPartition = (eventTime: string): string => `event-${new Date(eventTime).toISOString().slice(0, 10)}`;
 /** Window ids sort by the time they opened (w-20261125T084700Z-5f2c9a): the id of an instant sorts before every window opened at or after it. */
 const windowIdAt = (at: Date): string => `w-${runIdStamp(at)}`;
-/** Entity group transactions take up to 100 operations, all in one partition. */
-const TRANSACTION_SIZE = 100;
+/**
+ * Tables a window row names. A property holds 32K characters, so a list of every table (2,000
+ * names) would fail the write that records a started run, after Databricks started it; the
+ * window's members hold every file and table, and `tableCount` says how many there are.
+ */
+export const LISTED_TABLES = 50;
 
 /** RowKeys may not hold / \ # ? or control characters, and stay under 1 KiB. */
 export function rowKeyOf(value: string): string {
@@ -93,6 +101,7 @@ function fromEntity(e: WindowEntity & { etag?: string }): KickWindow {
     status: e.status as WindowStatus,
     ...(e.files !== undefined ? { files: Number(e.files) } : {}),
     ...(e.tables ? { tables: JSON.parse(e.tables) as string[] } : {}),
+    ...(e.tableCount !== undefined ? { tableCount: Number(e.tableCount) } : {}),
     ...(e.kickedAt ? { kickedAt: e.kickedAt } : {}),
     ...(e.databricksRunId ? { databricksRunId: Number(e.databricksRunId) } : {}),
     ...(e.carriedBy ? { carriedBy: e.carriedBy } : {}),
@@ -107,7 +116,10 @@ function toChanges(changes: WindowChanges): Partial<WindowEntity> {
   const out: Partial<WindowEntity> = {};
   if (changes.status !== undefined) out.status = changes.status;
   if (changes.files !== undefined) out.files = changes.files;
-  if (changes.tables !== undefined) out.tables = JSON.stringify(changes.tables);
+  if (changes.tables !== undefined) {
+    out.tables = JSON.stringify(changes.tables.slice(0, LISTED_TABLES));
+    out.tableCount = changes.tableCount ?? changes.tables.length;
+  }
   if (changes.kickedAt !== undefined) out.kickedAt = changes.kickedAt;
   if (changes.databricksRunId !== undefined) out.databricksRunId = String(changes.databricksRunId);
   if (changes.carriedBy !== undefined) out.carriedBy = changes.carriedBy;
@@ -255,18 +267,8 @@ export class KickStore {
     }
     let deleted = 0;
     for (const [partitionKey, rowKeys] of byPartition) {
-      for (let i = 0; i < rowKeys.length; i += TRANSACTION_SIZE) {
-        const batch = rowKeys.slice(i, i + TRANSACTION_SIZE);
-        try {
-          await this.client.submitTransaction(batch.map((rowKey) => ['delete', { partitionKey, rowKey }] as const));
-        } catch {
-          // Another instance purging at the same time took some rows first: one by one, gone is fine.
-          for (const rowKey of batch) await this.client.deleteEntity(partitionKey, rowKey).catch((err: unknown) => {
-            if (!isNotFound(err)) throw err;
-          });
-        }
-        deleted += batch.length;
-      }
+      await deleteRows(this.client, partitionKey, rowKeys);
+      deleted += rowKeys.length;
     }
     return deleted;
   }

@@ -5,7 +5,7 @@ import { redactSecrets } from '../logging/redact.js';
 import type { Notice, Notifier } from '../notify/notifier.js';
 import type { LedgerRecord, RunLedger } from '../state/runLedger.js';
 import type { KickMessage, KickQueue } from './kickQueue.js';
-import type { KickStore, KickWindow } from './kickStore.js';
+import { type KickStore, type KickWindow, LISTED_TABLES } from './kickStore.js';
 
 /** Ledger subject of every Databricks kick. */
 export const DATABRICKS_SUBJECT = '_databricks';
@@ -127,7 +127,7 @@ export class Kicker {
       const { runId } = await databricks.runNow({ jobId, idempotencyToken: idempotencyToken(jobId, windowId) });
       const kickedAt = this.now().toISOString();
       const what = `medallion job ${jobId} run ${runId}`;
-      const detail = `${what}; window ${window.opensAt}..${window.closesAt}; ${files} files; tables ${tables.join(',')}`;
+      const detail = `${what}; window ${window.opensAt}..${window.closesAt}; ${files} files; tables ${tablesText(tables, ',')}`;
       await store.updateWindow(windowId, { status: 'kicked', databricksRunId: runId, files, tables, kickedAt });
       const carried = await this.carry(window, runId, what);
       await ledger.finish(entry, { status: 'succeeded', files, detail: `${detail}${carried}` });
@@ -136,7 +136,7 @@ export class Kicker {
     } catch (err) {
       const deferred = await this.defer(message, entry, err);
       if (deferred) return deferred;
-      throw await this.failed(entry, window, err, `starting Databricks for ${files} file${files === 1 ? '' : 's'} in ${tables.join(', ')}${exhausted(message)}`);
+      throw await this.failed(entry, window, err, `starting Databricks for ${files} file${files === 1 ? '' : 's'} in ${tablesText(tables)}${exhausted(message)}`);
     }
   }
 
@@ -212,9 +212,11 @@ export class Kicker {
       const members = window.files === undefined ? await store.members(window.id) : undefined;
       const files = window.files ?? members!.length;
       const tables = window.tables ?? [...new Set(members!.map((m) => m.table))].sort();
-      const given = await store.updateWindow(window.id, { status: 'given-up', files, tables }, window.etag);
+      const tableCount = window.tableCount ?? tables.length;
+      const given = await store.updateWindow(window.id, { status: 'given-up', files, tables, tableCount }, window.etag);
       if (!given) continue;
-      const what = `${files} file${files === 1 ? '' : 's'}${tables.length ? ` in ${tables.join(', ')}` : ''}`;
+      const listed = tableCount > tables.length ? `${tablesText(tables)}, ...(${tableCount} tables)` : tablesText(tables);
+      const what = `${files} file${files === 1 ? '' : 's'}${tables.length ? ` in ${listed}` : ''}`;
       const later = await store.firstStartedAfter(window.id);
       const laterRun = later?.databricksRunId;
       if (later && laterRun !== undefined) {
@@ -248,6 +250,11 @@ export class Kicker {
     await this.deps.notifier.notify(notice).catch((e: unknown) => this.logger.error({ runId: window.id, err: e }, 'could not send the databricks-kick-failed notice'));
     return error;
   }
+}
+
+/** `a,b,c` for a few tables, the first LISTED_TABLES and a count for many: every text about a window stays bounded. */
+export function tablesText(tables: string[], separator = ', '): string {
+  return tables.length <= LISTED_TABLES ? tables.join(separator) : `${tables.slice(0, LISTED_TABLES).join(separator)}${separator}...(+${tables.length - LISTED_TABLES} more)`;
 }
 
 /** For the failure text of a message that was deferred before. */

@@ -2,12 +2,27 @@ import { scheduledSliceId } from '../bronze/bronzePaths.js';
 import type { TableConfig } from '../config/pipelineConfig.js';
 import type { WatermarkState, WatermarkStore } from '../state/watermarkStore.js';
 import type { FaultHooks } from './faultHooks.js';
-import type { PendingSlice } from './slice.js';
-import { sliceTotals } from './slice.js';
-import type { SliceKind, SliceRunnerDeps, SliceRunResult } from './sliceRunner.js';
-import { runSlice } from './sliceRunner.js';
+import { committedTable, rangeCount, unfinishedRanges } from './rangeLoad.js';
+import type { SourceRegistry } from '../source/sourceRegistry.js';
+import type { PendingSlice, RangePlan } from './slice.js';
+import { plannedSlice, sliceTotals } from './slice.js';
+import type { SliceKind, SlicePlan, SliceRunnerDeps, SliceRunResult } from './sliceRunner.js';
+import type { SnapshotPlanner } from '../source/source.js';
+import type { ColumnSnapshot } from '../state/watermarkStore.js';
+import { runSlice, sourceOf } from './sliceRunner.js';
+import { watermarkLabel } from '../source/watermarkLabel.js';
 
-export type IngestDeps = SliceRunnerDeps & { watermarks: WatermarkStore };
+export type IngestDeps = SliceRunnerDeps & {
+  watermarks: WatermarkStore;
+  /** Initial loads of more than `rowsPerRange` rows run in up to `maxRanges` key ranges (rangeLoad.ts); absent or 0: one slice. */
+  ranges?: { rowsPerRange: number; maxRanges: number };
+  /**
+   * The catalog's SQL sources under their connection caps: a key range run here takes a slot of
+   * its table's source for its own session (a range that finds none is skipped and runs later).
+   * Absent: the range reads `source`, whose session the caller already holds.
+   */
+  sources?: SourceRegistry;
+};
 
 export interface IngestRun {
   runId: string;
@@ -24,7 +39,38 @@ export interface IngestRun {
   hooks?: FaultHooks;
 }
 
-export type TableRunResult = SliceRunResult;
+export type TableRunResult = SliceRunResult & {
+  /** The slice runs in key ranges: those not committed yet, each to be run by `runRange` (its own message). */
+  ranges?: number[];
+};
+
+/**
+ * A snapshot table's slice (files over HTTP): the source probes what it serves against the
+ * committed version. Unchanged: nothing lands (the new validators are kept). Changed: a slice
+ * whose upper bound is the probed version. A pending slice is resumed if its version still
+ * holds, and restarted from its first part (same slice, same names) if the files changed
+ * before it committed, since resuming by record number is only sound on the same content.
+ */
+/** The same slice from its first part (same names; the record counts no part, so earlier part entities are overwritten or ignored). */
+function restarted(slice: PendingSlice): PendingSlice {
+  return { ...slice, parts: [], after: null, exhausted: false, files: 0, rows: 0, bytes: 0 };
+}
+
+async function planSnapshot(snapshot: SnapshotPlanner, table: TableConfig, state: WatermarkState, columns: ColumnSnapshot[], runId: string, now: () => number): Promise<SlicePlan<WatermarkState>> {
+  if (state.pending) {
+    if (state.pending.exhausted) return { slice: state.pending, resumed: true };
+    if (!snapshot.resumable) return { slice: restarted(state.pending), resumed: true };
+    const probe = await snapshot.probe(table, state.pending.high, columns);
+    if (!probe.changed) return { slice: state.pending, resumed: true };
+    return { slice: { ...restarted(state.pending), high: probe.version }, resumed: true };
+  }
+  const probe = await snapshot.probe(table, state.value, columns);
+  if (!probe.changed) return { idle: { ...state, value: probe.version ?? state.value, lease: null, columns }, low: state.value, high: probe.version, message: `${probe.message}; nothing to land` };
+  const plannedAt = new Date(now()).toISOString();
+  const slice = plannedSlice({ slice: scheduledSliceId(state.seq + 1), kind: state.value === null ? 'initial' : 'incremental', low: state.value, high: probe.version, runId, plannedAt, loadDate: plannedAt.slice(0, 10) });
+  return { slice, resumed: false };
+}
+
 
 /**
  * One incremental pass over one table: the ADF Lookup -> Copy -> Update-watermark loop, made
@@ -32,7 +78,7 @@ export type TableRunResult = SliceRunResult;
  * lease; a new slice runs from the watermark to a safe upper bound captured before reading;
  * committing moves the watermark.
  */
-export function ingestTable(deps: IngestDeps, table: TableConfig, run: IngestRun): Promise<TableRunResult> {
+export async function ingestTable(deps: IngestDeps, table: TableConfig, run: IngestRun): Promise<TableRunResult> {
   const now = deps.now ?? Date.now;
   const kind: SliceKind<WatermarkState> = {
     name: 'ingest',
@@ -43,12 +89,22 @@ export function ingestTable(deps: IngestDeps, table: TableConfig, run: IngestRun
         if (!lease.acquired) return { taken: false, reason: `another run (${lease.holderRunId ?? 'unknown'}, lease owner ${lease.heldBy}) holds ${table.name} until ${lease.until}` };
         return { taken: true, record: lease.state, previous: lease.previous, attempt: 1 };
       },
-      save: (state) => deps.watermarks.save(state),
+      save: (state, addedParts) => deps.watermarks.save(state, addedParts),
+      dropParts: async (state, slice) => void (await deps.watermarks.dropParts(state.table, slice)),
     },
     activity: () => 'ingest',
     unleasedActivity: 'ingest',
     driftReference: async (state) => state.columns,
     plan: async (state, columns) => {
+      const snapshot = sourceOf(deps, table).snapshot;
+      if (snapshot) return planSnapshot(snapshot, table, state, columns, run.runId, now);
+      const ranged = state.pending?.ranges;
+      if (state.pending && ranged) {
+        const { slice, low, high } = state.pending;
+        // Every range counted, the watermark not moved (the last range's run stopped in between): this run moves it.
+        if (ranged.done === ranged.count) return { idle: committedTable(state, state.pending, columns, run.runId, new Date(now())), low, high, status: 'succeeded', message: `all ${ranged.count} ranges of slice ${slice} committed; watermark ${low ?? '(none)'} -> ${high}` };
+        return { idle: { ...state, lease: null }, low, high, status: 'partial', message: `slice ${slice} runs in ${ranged.count} key ranges: ${ranged.done} committed` };
+      }
       if (state.pending) return { slice: state.pending, resumed: true };
       // The upper bound is fixed before a single row is read: rows that arrive during the copy wait for the next slice.
       const high = await deps.source.safeUpperBound(table, table.watermark, table.lagSeconds);
@@ -58,26 +114,48 @@ export function ingestTable(deps: IngestDeps, table: TableConfig, run: IngestRun
         return { idle: { ...state, lease: null, columns }, low, high, message };
       }
       const plannedAt = new Date(now()).toISOString();
-      const slice: PendingSlice = { slice: scheduledSliceId(state.seq + 1), kind: low === null ? 'initial' : 'incremental', low, high, runId: run.runId, plannedAt, loadDate: plannedAt.slice(0, 10), parts: [], after: null, exhausted: false };
+      if (low === null) {
+        const split = await splitInitialLoad(table);
+        if (split) {
+          const { estimatedRows, ...ranges } = split;
+          const slice = { ...plannedSlice({ slice: scheduledSliceId(state.seq + 1), kind: 'initial', low, high, runId: run.runId, plannedAt, loadDate: plannedAt.slice(0, 10) }), ranges };
+          return { idle: { ...state, pending: slice, lease: null }, low, high, status: 'partial', message: `initial load ${slice.slice} of about ${estimatedRows} rows runs in ${ranges.count} key ranges` };
+        }
+      }
+      const slice = plannedSlice({ slice: scheduledSliceId(state.seq + 1), kind: low === null ? 'initial' : 'incremental', low, high, runId: run.runId, plannedAt, loadDate: plannedAt.slice(0, 10) });
       return { slice, resumed: false };
     },
     // The watermark moves last, after every part and the manifest: the one write that commits.
     commit: (state, slice, { columns, resumed, at }) => {
       const t = sliceTotals(slice);
       const how = resumed ? `resumed slice ${slice.slice} (planned by ${slice.runId})` : `slice ${slice.slice}`;
+      const moved = table.file ? `new version of ${table.file.urls.length} file(s) (${watermarkLabel(slice.high)})` : table.rest ? `pull of ${table.rest.endpoint}` : `watermark ${slice.low ?? '(none)'} -> ${slice.high}`;
       return {
         record: { ...state, value: slice.high, seq: Number(slice.slice.slice(1)), pending: null, lease: null, columns, committedAt: at.toISOString(), lastRunId: run.runId },
-        message: `${how}: ${t.rows} rows in ${t.files} files; watermark ${slice.low ?? '(none)'} -> ${slice.high}`,
+        message: `${how}: ${t.rows} rows in ${t.files} files; ${moved}`,
       };
     },
     release: (state, slice) => ({ ...state, ...(slice ? { pending: slice } : {}), lease: null }),
     failureAlert: {
       kind: 'ingestion-failed',
       lookAt: `run ledger: subject ${table.name}, run ${run.runId}; logs filtered on runId=${run.runId}`,
-      key: `ingest:${table.name}`,
+      // One key for every table: when a source with many tables fails, the first failure alerts at
+      // once and the rest are held back (their runs named in the next alert); the run's digest
+      // lists every failed table (runSummary.ts). Per-table keys sent one mail per table, past the
+      // e-mail domain's 5 a minute, and the mails beyond it were lost.
+      key: 'ingest',
     },
   };
-  return runSlice(deps, {
+  /** Key ranges for an initial load big enough to want them, sized by the source's row estimate; null for one slice. */
+  const splitInitialLoad = async (t: TableConfig): Promise<(RangePlan & { estimatedRows: number }) | null> => {
+    if (!deps.ranges || !deps.source.splitKeys) return null;
+    const { estimatedRows } = await deps.source.splitKeys(t, t.primaryKey, 1);
+    const count = rangeCount(estimatedRows, deps.ranges);
+    if (count < 2) return null;
+    const { boundaries } = await deps.source.splitKeys(t, t.primaryKey, count);
+    return boundaries.length === 0 ? null : { count: boundaries.length + 1, done: 0, cuts: boundaries, estimatedRows };
+  };
+  const result: TableRunResult = await runSlice(deps, {
     runId: run.runId,
     table,
     trigger: run.trigger,
@@ -87,4 +165,13 @@ export function ingestTable(deps: IngestDeps, table: TableConfig, run: IngestRun
     ...(run.batchRows ? { batchRows: run.batchRows } : {}),
     ...(run.hooks ? { hooks: run.hooks } : {}),
   });
+  if (result.status !== 'partial') return result;
+  try {
+    const pending = (await deps.watermarks.get(table.name))?.pending;
+    return pending?.ranges ? { ...result, slice: pending.slice, ranges: await unfinishedRanges(deps, table.name, { ...pending, ranges: pending.ranges }) } : result;
+  } catch (err) {
+    // The next run of the table lists them again.
+    deps.logger.warn({ err, runId: run.runId, table: table.name }, 'could not list the unfinished key ranges');
+    return result;
+  }
 }

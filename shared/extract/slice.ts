@@ -11,7 +11,14 @@ export interface PartRecord {
   bytes: number;
 }
 
-export interface PendingSlice {
+export type Totals = { rows: number; bytes: number; files: number };
+
+/**
+ * What a state record itself holds of the slice in flight: its plan, the keyset cursor and the
+ * totals of the parts committed so far. Its size does not grow with the parts: each part is an
+ * entity of its own next to the record (shared/state/partEntities.ts).
+ */
+export interface SliceProgress extends Totals {
   /** `s0000000042` for scheduled slices, `b<id>-c<chunk>` for backfill chunks. */
   slice: string;
   kind: SliceKind;
@@ -23,18 +30,44 @@ export interface PendingSlice {
   plannedAt: string;
   /** UTC date of planning: the `load_date=` folder of every part. */
   loadDate: string;
-  /** Parts committed so far, in order. */
-  parts: PartRecord[];
   /** Keyset cursor after the last committed part (primary-key values as text). */
   after: string[] | null;
   /** All rows of the slice are in committed parts. */
   exhausted: boolean;
+  /** A key range of the slice: its rows end at this primary key (inclusive); `after` starts as the range's exclusive start. */
+  until?: string[] | null;
+  /** The slice runs in key ranges, each with its own record: how many, how many committed, and the cuts between them. */
+  ranges?: RangePlan;
 }
 
-export function sliceTotals(slice: PendingSlice): { rows: number; bytes: number; files: number } {
-  return {
-    rows: slice.parts.reduce((n, p) => n + p.rows, 0),
-    bytes: slice.parts.reduce((n, p) => n + p.bytes, 0),
-    files: slice.parts.length,
-  };
+export interface RangePlan {
+  count: number;
+  done: number;
+  /** `count - 1` primary keys (as text), increasing: range i ends at cuts[i] (inclusive) and starts after cuts[i - 1]. */
+  cuts: string[][];
+}
+
+/** The slice in flight with its committed parts, in order (`files` of them): what a run works on. */
+export interface PendingSlice extends SliceProgress {
+  parts: PartRecord[];
+}
+
+/** A slice just planned: nothing written yet. */
+export function plannedSlice(plan: Omit<SliceProgress, keyof Totals | 'after' | 'exhausted'>): PendingSlice {
+  return { ...plan, parts: [], after: null, exhausted: false, files: 0, rows: 0, bytes: 0 };
+}
+
+/** The slice with one more committed part, its cursor after that part. */
+export function withPart(slice: PendingSlice, part: PartRecord, after: string[] | null): PendingSlice {
+  return { ...slice, parts: [...slice.parts, part], after, files: slice.files + 1, rows: slice.rows + part.rows, bytes: slice.bytes + part.bytes };
+}
+
+/** The slice as its state record stores it: everything but the parts list. */
+export function progressOf(slice: PendingSlice): SliceProgress {
+  const { parts: _parts, ...progress } = slice;
+  return progress;
+}
+
+export function sliceTotals(slice: SliceProgress): Totals {
+  return { rows: slice.rows, bytes: slice.bytes, files: slice.files };
 }

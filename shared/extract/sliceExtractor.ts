@@ -1,12 +1,14 @@
 import { partPath, slicePartPrefix } from '../bronze/bronzePaths.js';
 import { buildManifest, writeManifest } from '../bronze/manifest.js';
-import { ParquetPartWriter } from '../bronze/parquetPartWriter.js';
+import { DEFAULT_ROW_GROUP_BYTES, ParquetPartWriter } from '../bronze/parquetPartWriter.js';
+import { segmentsFromRows } from '../bronze/rowSegments.js';
 import type { TableConfig } from '../config/pipelineConfig.js';
 import type { Lake } from '../lake/lake.js';
 import type { Logger } from '../logging/logger.js';
-import type { Source, SourceColumn } from '../source/source.js';
+import type { ReadRequest, Source, SourceColumn } from '../source/source.js';
 import type { FaultHooks } from './faultHooks.js';
 import type { PendingSlice } from './slice.js';
+import { withPart } from './slice.js';
 
 export interface SliceJob {
   table: TableConfig;
@@ -71,44 +73,42 @@ export async function extractSlice(
       const rows = writer!.rows;
       writer = undefined;
       await at('part-committed', part);
-      slice = { ...slice, parts: [...slice.parts, { path, rows, bytes }], after: lastKey };
+      slice = withPart(slice, { path, rows, bytes }, lastKey);
       await persist(slice);
       written.rows += rows;
       written.bytes += bytes;
       written.files += 1;
-      deps.logger.info({ part, rows, bytes, path, totalRows: slice.parts.reduce((n, p) => n + p.rows, 0) }, 'part committed');
+      deps.logger.info({ part, rows, bytes, path, totalRows: slice.rows }, 'part committed');
       await at('part-recorded', part);
     };
 
     try {
-      for await (const batch of deps.source.read({
+      const request: ReadRequest = {
         table,
         columns,
         watermark: table.watermark,
         primaryKey: table.primaryKey,
         bounds: { low: slice.low, high: slice.high, ...(slice.kind === 'backfill' ? { window: 'closed-open' as const } : {}) },
         after: slice.after,
+        ...(slice.until ? { until: slice.until } : {}),
         batchRows: options.batchRows ?? 10_000,
-      })) {
-        const rows = batch.rows;
-        let offset = 0;
-        while (offset < rows.length) {
-          writer ??= new ParquetPartWriter(columns, deps.lake.upload(partPath(table.name, slice.loadDate, slice.slice, slice.parts.length)), table.rowGroupRows, kv);
-          const take = Math.min(rows.length - offset, table.maxRowsPerFile - writer.rows);
-          const chunk = offset === 0 && take === rows.length ? rows : rows.slice(offset, offset + take);
-          await writer.add(chunk);
-          lastKey = batch.key(chunk[chunk.length - 1]!);
-          offset += take;
-          await at('rows-written', slice.parts.length);
-          if (writer.rows >= table.maxRowsPerFile) {
-            await closePart();
-            if (options.deadline !== undefined && (options.now ?? Date.now)() >= options.deadline) {
-              stoppedEarly = true;
-              break;
-            }
+      };
+      // Row groups never straddle a part: a part ends exactly at maxRowsPerFile rows.
+      const limits = { groupRows: table.rowGroupRows, groupBytes: DEFAULT_ROW_GROUP_BYTES, partRows: table.maxRowsPerFile };
+      const segments = deps.source.readColumns ? deps.source.readColumns({ ...request, limits }) : segmentsFromRows(deps.source.read(request), columns, limits);
+      for await (const segment of segments) {
+        writer ??= new ParquetPartWriter(columns, deps.lake.upload(partPath(table.name, slice.loadDate, slice.slice, slice.parts.length)), table.rowGroupRows, kv);
+        await writer.addGroup(segment);
+        lastKey = segment.lastKey;
+        await at('rows-written', slice.parts.length);
+        if (writer.rows > table.maxRowsPerFile) throw new Error(`a row group crossed a part boundary (${writer.rows} rows > ${table.maxRowsPerFile})`);
+        if (writer.rows === table.maxRowsPerFile) {
+          await closePart();
+          if (options.deadline !== undefined && (options.now ?? Date.now)() >= options.deadline) {
+            stoppedEarly = true;
+            break;
           }
         }
-        if (stoppedEarly) break;
       }
     } catch (err) {
       // The open part was never committed: its staged blocks expire unseen.

@@ -7,6 +7,7 @@ import { newLeaseOwner } from '../run/leaseOwner.js';
 import type { Source } from '../source/source.js';
 import { closeAbandoned } from '../state/closeAbandoned.js';
 import type { LedgerEntry, LedgerRecord, LedgerRef, RunLedger, RunStatus } from '../state/runLedger.js';
+import { RecordChangedError } from '../state/tableErrors.js';
 import { ledgerKey } from '../state/runLedger.js';
 import type { ColumnSnapshot, Lease } from '../state/watermarkStore.js';
 import type { FaultHooks } from './faultHooks.js';
@@ -40,14 +41,25 @@ export type Taken<R extends SliceRecord> =
 export interface SliceStateStore<R extends SliceRecord> {
   /** Take the lease for `owner` unless another live owner holds it, recording `holder(attempt)` in the same write. */
   take(taker: { owner: string; holder: (attempt: number) => LedgerRef }, leaseMs: number, now: Date): Promise<Taken<R>>;
-  /** Write the whole record if nobody else wrote since it was read; returns it with the new ETag. */
-  save(record: R): Promise<R>;
+  /**
+   * Write the whole record if nobody else wrote since it was read; returns it with the new ETag.
+   * `addedParts`: the pending slice's last parts, not yet recorded, recorded in the same write
+   * (both or neither). The record counts its parts; each part is stored on its own, never in a
+   * list that grows inside the record.
+   */
+  save(record: R, addedParts?: number): Promise<R>;
+  /** Remove the part records of a slice once the record no longer counts them (committed). */
+  dropParts(record: R, slice: string): Promise<void>;
 }
 
 export type SlicePlan<R extends SliceRecord> =
   | { slice: PendingSlice; resumed: boolean }
-  /** Nothing to extract: `record` is saved as it is (with the lease given back), and the run says `nochange`. */
-  | { idle: R; low: string | null; high: string | null; message: string };
+  /**
+   * Nothing to extract here: `record` is saved as it is (with the lease given back), and the run
+   * says `nochange`; `partial` when the slice goes on elsewhere (in key ranges), `succeeded` when
+   * saving the record is what commits it (the last range committed, the watermark not yet moved).
+   */
+  | { idle: R; low: string | null; high: string | null; message: string; status?: 'partial' | 'succeeded' };
 
 /**
  * What differs between a scheduled slice and a backfill chunk; everything else is the runner's.
@@ -82,7 +94,10 @@ export interface SliceKind<R extends SliceRecord> {
 }
 
 export interface SliceRunnerDeps {
+  /** The deployment's SQL source: what a table reads unless `sourceFor` says otherwise. */
   source: Source;
+  /** The source a table reads when the catalog names one (files over HTTP); `source` when absent or undefined. */
+  sourceFor?: (table: TableConfig) => Source | undefined;
   lake: Lake;
   ledger: RunLedger;
   notifier: Notifier;
@@ -152,8 +167,8 @@ export async function runSlice<R extends SliceRecord>(deps: SliceRunnerDeps, job
   let slice: PendingSlice | null = null;
   let resumed = false;
   let drift: SchemaDrift | undefined;
-  const save = async (next: R): Promise<void> => {
-    record = await kind.store.save({ ...next, etag: record!.etag });
+  const save = async (next: R, addedParts = 0): Promise<void> => {
+    record = await kind.store.save({ ...next, etag: record!.etag }, addedParts);
   };
   const result = (status: SliceRunResult['status'], message: string, extra: Partial<SliceRunResult> = {}): SliceRunResult => ({
     table: table.name,
@@ -190,20 +205,23 @@ export async function runSlice<R extends SliceRecord>(deps: SliceRunnerDeps, job
     await deps.ledger.start(attempt);
     if (taken.previous) await closeAbandoned(deps, taken.previous, { runId: job.runId, owner }, log);
 
-    const described = await deps.source.describe(table);
-    const columns = resolveColumns(deps.source.kind, table, described);
+    const source = sourceOf(deps, table);
+    const reference = await kind.driftReference(record);
+    const described = await source.describe(table, reference);
+    const columns = resolveColumns(source.kind, table, described);
     const snapshot = snapshotColumns(described);
-    drift = detectDrift(await kind.driftReference(record), snapshot) ?? undefined;
+    drift = detectDrift(reference, snapshot) ?? undefined;
     if (drift) await reportDrift(deps, log, job, drift);
 
     const plan = await kind.plan(record, snapshot);
     if ('idle' in plan) {
       await save(plan.idle);
-      return await finish(result('nochange', plan.message, { low: plan.low, high: plan.high }));
+      return await finish(result(plan.status ?? 'nochange', plan.message, { low: plan.low, high: plan.high }));
     }
+    // `slice` is always what the record holds: set once a save succeeded, so a failure gives back only recorded progress.
+    await save({ ...record, pending: plan.slice, lease: renewed() });
     slice = plan.slice;
     resumed = plan.resumed;
-    await save({ ...record, pending: slice, lease: renewed() });
     if (resumed) {
       log.info({ slice: slice.slice, plannedBy: slice.runId, parts: slice.parts.length }, 'resuming pending slice');
     } else {
@@ -212,11 +230,11 @@ export async function runSlice<R extends SliceRecord>(deps: SliceRunnerDeps, job
     }
 
     const outcome = await extractSlice(
-      { source: deps.source, lake: deps.lake, logger: log },
+      { source, lake: deps.lake, logger: log },
       { table, columns, slice, backfillId: kind.backfillId ?? null },
       async (progress) => {
+        await save({ ...record!, pending: progress, lease: renewed() }, progress.files - slice!.files);
         slice = progress;
-        await save({ ...record!, pending: progress, lease: renewed() });
       },
       { ...(job.deadline === undefined ? {} : { deadline: job.deadline }), ...(job.batchRows ? { batchRows: job.batchRows } : {}), ...(job.hooks ? { hooks: job.hooks } : {}), now },
     );
@@ -228,6 +246,9 @@ export async function runSlice<R extends SliceRecord>(deps: SliceRunnerDeps, job
     }
     const committed = kind.commit(record, slice, { columns: snapshot, resumed, at: new Date(now()) });
     await save(committed.record);
+    const finished = slice.slice;
+    // Housekeeping: the committed record no longer counts these parts, so a leftover is never read.
+    await kind.store.dropParts(record, finished).catch((err: unknown) => log.warn({ err, slice: finished }, 'could not remove the part records of the committed slice; they are never read again'));
     await job.hooks?.checkpoint?.('committed', { table: table.name, slice: slice.slice });
     return await finish(result('succeeded', committed.message, done));
   } catch (err) {
@@ -235,7 +256,7 @@ export async function runSlice<R extends SliceRecord>(deps: SliceRunnerDeps, job
     // Give the work back at once, so the next run resumes the pending slice without waiting for
     // the lease to expire. After a lost lease this write fails too, as it must.
     const held: R | null = record;
-    if (held) await kind.store.save(kind.release(held, slice, { status: 'failed', error: message })).catch((e: unknown) => log.warn({ err: e }, 'could not give the lease back; it expires on its own'));
+    if (held) await giveBack(kind, held, slice, message, log);
     await deps.notifier
       .notify({ ...kind.failureAlert, severity: 'error', runId: job.runId, subject: table.name, title: `${kind.label} failed`, detail: message })
       .catch((e: unknown) => log.error({ err: e }, 'notifier failed'));
@@ -248,6 +269,33 @@ export async function runSlice<R extends SliceRecord>(deps: SliceRunnerDeps, job
       }),
     );
   }
+}
+
+/** The source a table reads. */
+export function sourceOf(deps: Pick<SliceRunnerDeps, 'source' | 'sourceFor'>, table: TableConfig): Source {
+  return deps.sourceFor?.(table) ?? deps.source;
+}
+
+/**
+ * The failed attempt's lease goes back with its recorded progress and error. That write cannot
+ * fail the way the attempt did: `slice` is only ever progress storage has already accepted (it
+ * is set after each successful save), never the write that failed. Should it fail anyway for
+ * any reason but a lost lease (a transient error, an error text the service refuses), the lease
+ * must not stay held until it expires, or every retry is turned away: one more try with the
+ * record as last saved, lease cleared and a short error.
+ */
+async function giveBack<R extends SliceRecord>(kind: SliceKind<R>, held: R, slice: PendingSlice | null, message: string, log: Logger): Promise<void> {
+  try {
+    await kind.store.save(kind.release(held, slice, { status: 'failed', error: message }));
+    return;
+  } catch (err) {
+    // Another run holds the work now: nothing of this attempt may be written, as it must be.
+    if (err instanceof RecordChangedError) return void log.warn({ err }, 'could not give the lease back: another run has taken the work over');
+    log.warn({ err }, 'could not give the lease back with the attempt\'s progress; giving back the record as last saved');
+  }
+  await kind.store
+    .save(kind.release(held, null, { status: 'failed', error: message.slice(0, 1_000) }))
+    .catch((e: unknown) => log.warn({ err: e }, 'could not give the lease back; it expires on its own'));
 }
 
 /** Drift is logged, alerted (one alert per change, however many runs see it) and returned with the result; it never stops the slice. */

@@ -6,9 +6,10 @@ import type { SourceRegistry } from '../source/sourceRegistry.js';
 import { selectTables } from '../config/pipelineConfig.js';
 import type { IngestDeps, TableRunResult } from '../extract/ingestTable.js';
 import { ingestTable } from '../extract/ingestTable.js';
+import { runRange } from '../extract/rangeLoad.js';
 import type { IngestMessage } from './ingestMessage.js';
 import { MessageError } from './ingestMessage.js';
-import { summariseIfRunComplete } from './runSummary.js';
+import { countTableOutcome } from './runSummary.js';
 import type { IngestQueue } from './ingestQueue.js';
 
 export class IngestFailedError extends Error {
@@ -52,28 +53,42 @@ export async function handleIngestMessage(
     throw new MessageError((err as Error).message);
   }
   const owner = options.owner ?? newLeaseOwner('ingest');
-  const held = await deps.sources.open(table!.source, owner, `ingest ${table!.name}, run ${message.runId}`);
-  if (!held) return defer(deps, message, table!.source);
+  const what = message.range === undefined ? `ingest ${table!.name}` : `ingest ${table!.name} range ${message.range}`;
+  // SQL sources are read under a connection slot; http and rest sources hold no database session.
+  const held = deps.sources.slotted(table!.source) ? await deps.sources.open(table!.source, owner, `${what}, run ${message.runId}`) : undefined;
+  if (held === null) return defer(deps, message, table!.source);
+  const run = {
+    runId: message.runId,
+    trigger: message.continuation > 0 ? `${message.trigger}+continuation` : message.trigger,
+    deadline: (options.now ?? Date.now()) + options.budgetMs,
+    owner,
+  };
   let result: TableRunResult;
   try {
-    result = await ingestTable({ ...deps, source: held.source }, table!, {
-      runId: message.runId,
-      trigger: message.continuation > 0 ? `${message.trigger}+continuation` : message.trigger,
-      deadline: (options.now ?? Date.now()) + options.budgetMs,
-      owner,
-    });
+    // The session held here is the one a range reads through: the range takes no slot of its own.
+    const { sources: _held, ...rest } = deps;
+    const withSession: IngestDeps = held ? { ...rest, source: held.source } : rest;
+    result = message.range === undefined ? await ingestTable(withSession, table!, run) : await runRange(withSession, table!, message.range, run);
   } finally {
-    await held.release();
+    await held?.release();
   }
-  if (result.status !== 'partial') {
-    await summariseIfRunComplete(deps, message.runId).catch((err: unknown) => deps.logger.warn({ err, runId: message.runId }, 'run summary failed'));
+  const { deferrals: _spent, ...next } = message;
+  // The ranges of a ranged slice run as messages of their own, on as many instances as the host gives them.
+  if (result.ranges) for (const range of result.ranges) await deps.ingestQueue.send({ ...next, range, continuation: 0 });
+  // A table whose slice runs in ranges goes on in the range messages, not in a continuation of its own.
+  const continues = result.status === 'partial' && !result.ranges && message.continuation + 1 <= MAX_CONTINUATIONS;
+  if (!continues && message.range === undefined) {
+    // The table's last word in this run (a partial slice at the continuation limit included; a
+    // ranged slice when its ranges are handed out: they go on under leases of their own and alert
+    // on their own, and the last of them moves the watermark).
+    const outcome = { table: result.table, status: result.status, rows: result.rows, files: result.files, ...(result.error ? { error: result.error } : {}) };
+    await countTableOutcome(deps, message.runId, outcome).catch((err: unknown) => deps.logger.warn({ err, runId: message.runId }, 'run summary failed'));
   }
   if (result.status === 'failed') throw new IngestFailedError(result);
-  if (result.status === 'partial') {
-    if (message.continuation + 1 > MAX_CONTINUATIONS) {
+  if (result.status === 'partial' && !result.ranges) {
+    if (!continues) {
       deps.logger.warn({ runId: message.runId, table: message.table }, 'continuation limit reached; the next scheduled run resumes the slice');
     } else {
-      const { deferrals: _spent, ...next } = message;
       await deps.ingestQueue.send({ ...next, continuation: message.continuation + 1 });
     }
   }

@@ -2,13 +2,15 @@ import type { Notice } from '../notify/notifier.js';
 import type { PoisonDeps } from '../queue/reportPoison.js';
 import { reportPoison } from '../queue/reportPoison.js';
 import { ingestMessageSchema } from './ingestMessage.js';
+import { countTableOutcome } from './runSummary.js';
 
 /**
  * An ingest message the host gave up on. The table's pending slice (if any) is resumed by the
- * next scheduled run, so reporting it is all there is to do.
+ * next scheduled run, so reporting it, and counting the table as failed in its run (a run whose
+ * last table is poisoned still gets its summary), is all there is to do.
  */
 export async function reportPoisonMessage(deps: PoisonDeps, payload: unknown, meta: { attempts: number }): Promise<Notice> {
-  const { notice } = await reportPoison(
+  const { notice, message } = await reportPoison(
     deps,
     {
       queue: 'ingest',
@@ -24,5 +26,9 @@ export async function reportPoisonMessage(deps: PoisonDeps, payload: unknown, me
     payload,
     meta,
   );
+  if (message) {
+    const outcome = { table: message.table, status: 'failed' as const, rows: 0, files: 0, error: `given up after ${meta.attempts} attempts` };
+    await countTableOutcome(deps, message.runId, outcome).catch((err: unknown) => deps.logger.warn({ err, runId: message.runId }, 'run summary failed'));
+  }
   return notice;
 }

@@ -50,6 +50,8 @@ export interface LoggerOptions {
   level?: string;
   /** File descriptor to write to: 1 (stdout, default) or 2 (stderr: the CLI keeps stdout for results). */
   fd?: 1 | 2;
+  /** Where lines go instead of a file descriptor (tests read what was logged). */
+  destination?: { write(line: string): void };
 }
 
 /**
@@ -70,7 +72,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       serializers: { err: serializeError },
       formatters: { level: (label) => ({ level: label }) },
     },
-    pino.destination({ fd: options.fd ?? 1, sync: true }),
+    options.destination ?? pino.destination({ fd: options.fd ?? 1, sync: true }),
   );
 }
 

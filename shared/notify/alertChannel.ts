@@ -9,6 +9,8 @@ export interface Alert {
   at: string;
   /** Notices with the same key suppressed since this key was last sent. */
   suppressed: number;
+  /** Their run ids (the first 50), so no run goes unnamed. */
+  suppressedRuns?: string[];
 }
 
 export interface DeliveryReceipt {

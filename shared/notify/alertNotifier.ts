@@ -14,7 +14,7 @@ export interface AlertNotifierOptions {
   policy: DeliveryPolicy;
   /** Shared throttle; without one, every notice is sent. Notices without a `key` are never throttled. */
   throttle?: AlertThrottle;
-  /** Send 'run-summary' notices (default false: they are only logged). */
+  /** Send 'run-summary' notices of runs without failures (default false: they are only logged; a run's failure digest is always sent). */
   onSuccess?: boolean;
   now?: () => Date;
 }
@@ -66,10 +66,12 @@ export class AlertNotifier implements Notifier {
     await this.log.notify(notice).catch(() => undefined);
     const log = logger.child({ runId: notice.runId, alert: notice.kind, subject: notice.subject });
 
-    if (notice.kind === 'run-summary' && !this.options.onSuccess) return { sent: false, reason: 'summaries-off', outcomes: [] };
+    // A summary of severity error is a run's failure digest: it always goes out.
+    if (notice.kind === 'run-summary' && notice.severity !== 'error' && !this.options.onSuccess) return { sent: false, reason: 'summaries-off', outcomes: [] };
 
     const now = this.now();
     let suppressed = 0;
+    let suppressedRuns: string[] = [];
     let claim: ThrottleClaim | undefined;
     if (throttle && notice.key) {
       try {
@@ -79,6 +81,7 @@ export class AlertNotifier implements Notifier {
           return { sent: false, reason: 'throttled', outcomes: [] };
         }
         suppressed = decision.suppressed;
+        suppressedRuns = decision.suppressedRuns;
         claim = decision.claim;
       } catch (err) {
         // Better twice than never: without the shared state, send.
@@ -86,7 +89,7 @@ export class AlertNotifier implements Notifier {
       }
     }
 
-    const alert: Alert = { id: randomUUID(), notice, at: now.toISOString(), suppressed };
+    const alert: Alert = { id: randomUUID(), notice, at: now.toISOString(), suppressed, ...(suppressedRuns.length ? { suppressedRuns } : {}) };
     const outcomes = await Promise.all(this.options.channels.map((channel) => deliver(channel, alert, policy)));
     for (const o of outcomes) {
       if (o.delivered) {

@@ -11,7 +11,13 @@ type Entity = {
   lastRunId: string;
   /** Notices with this key held back since lastSentAt. */
   suppressed: number;
+  /** The runs of those notices (JSON, the first HELD_RUNS): the next alert with this key names them. */
+  heldRuns?: string;
 };
+
+/** Run ids a throttle row remembers; past this the count goes on. */
+const HELD_RUNS = 50;
+const heldRunsOf = (e: { heldRuns?: string }): string[] => (e.heldRuns ? (JSON.parse(e.heldRuns) as string[]) : []);
 
 /** Proof of having claimed a key, so a claim whose alert went nowhere can be handed back. */
 export interface ThrottleClaim {
@@ -21,7 +27,8 @@ export interface ThrottleClaim {
   previous: Entity | null;
 }
 
-export type ThrottleDecision = { send: true; suppressed: number; claim: ThrottleClaim } | { send: false; lastSentAt: string };
+/** `suppressedRuns`: the runs of the notices held back since this key was last sent (at most 50). */
+export type ThrottleDecision = { send: true; suppressed: number; suppressedRuns: string[]; claim: ThrottleClaim } | { send: false; lastSentAt: string };
 
 const PARTITION = 'alert';
 const MAX_KEY_CHARS = 1000;
@@ -75,7 +82,7 @@ export class AlertThrottle {
       if (!current) {
         try {
           const res = await this.client.createEntity<Entity>({ partitionKey: PARTITION, rowKey, ...fresh(0) }, options);
-          return { send: true, suppressed: 0, claim: { rowKey, etag: res.etag!, previous: null } };
+          return { send: true, suppressed: 0, suppressedRuns: [], claim: { rowKey, etag: res.etag!, previous: null } };
         } catch (err) {
           if (isConflict(err)) continue;
           throw err;
@@ -88,18 +95,21 @@ export class AlertThrottle {
         lastSentAt: current.lastSentAt,
         lastRunId: current.lastRunId,
         suppressed: Number(current.suppressed ?? 0),
+        ...(current.heldRuns ? { heldRuns: current.heldRuns } : {}),
       };
       const last = new Date(previous.lastSentAt).getTime();
       if (Number.isFinite(last) && now.getTime() - last < this.periodMs) {
-        // Count the repeat for the next alert that goes out; losing this race only loses a count.
+        // Count the repeat (and its run) for the next alert that goes out; losing this race only loses a count.
+        const held = heldRunsOf(previous);
+        const heldRuns = held.includes(runId) || held.length >= HELD_RUNS ? held : [...held, runId];
         await this.client
-          .updateEntity<Entity>({ ...previous, suppressed: previous.suppressed + 1 }, 'Replace', { ...options, etag: current.etag })
+          .updateEntity<Entity>({ ...previous, suppressed: previous.suppressed + 1, heldRuns: JSON.stringify(heldRuns) }, 'Replace', { ...options, etag: current.etag })
           .catch(() => undefined);
         return { send: false, lastSentAt: previous.lastSentAt };
       }
       try {
         const res = await this.client.updateEntity<Entity>({ partitionKey: PARTITION, rowKey, ...fresh(0) }, 'Replace', { ...options, etag: current.etag });
-        return { send: true, suppressed: previous.suppressed, claim: { rowKey, etag: res.etag!, previous } };
+        return { send: true, suppressed: previous.suppressed, suppressedRuns: heldRunsOf(previous), claim: { rowKey, etag: res.etag!, previous } };
       } catch (err) {
         if (isPreconditionFailed(err) || isNotFound(err)) continue;
         throw err;

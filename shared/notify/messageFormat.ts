@@ -18,7 +18,10 @@ export function alertFacts(alert: Alert): { title: string; value: string }[] {
     { title: 'Severity', value: n.severity },
     { title: 'At', value: alert.at },
   ];
-  if (alert.suppressed > 0) facts.push({ title: 'Repeats suppressed', value: `${alert.suppressed} since the last alert of this kind` });
+  if (alert.suppressed > 0) {
+    const runs = alert.suppressedRuns?.length ? ` (runs ${alert.suppressedRuns.join(', ')}${alert.suppressedRuns.length >= 50 ? ', ...' : ''})` : '';
+    facts.push({ title: 'Repeats suppressed', value: `${alert.suppressed} since the last alert of this kind${runs}` });
+  }
   return facts;
 }
 

@@ -1,11 +1,17 @@
-import type { WatermarkKind } from '../config/pipelineConfig.js';
+import type { ColumnSegment, SegmentLimits } from '../bronze/columnBatch.js';
+import type { FileTableSpec, RestTableSpec, WatermarkKind } from '../config/pipelineConfig.js';
+import type { ColumnSnapshot } from '../state/watermarkStore.js';
 import type { ParquetType } from './parquetTypes.js';
 
-export type SourceKind = 'postgres' | 'mssql';
+export type SourceKind = 'postgres' | 'mssql' | 'http' | 'rest';
 
 export interface TableRef {
   schema: string;
   table: string;
+  /** Files over HTTP: what the table reads (the catalog's source fields). */
+  file?: FileTableSpec;
+  /** REST: what the table pulls. */
+  rest?: RestTableSpec;
   /**
    * The time zone the table's zone-less timestamps are written in (SQL Server: a
    * sys.time_zone_info name). Their lag is measured on that clock and their values reach
@@ -50,8 +56,19 @@ export interface ReadRequest {
   bounds: SliceBounds;
   /** Keyset cursor: primary-key values (as text) of the last row already written, or null to start. */
   after: string[] | null;
+  /**
+   * The key range's end: only rows whose primary key is at or below these values (as text), or
+   * every row after `after` when absent. With `after` as the range's start, consecutive ranges
+   * `(b[i-1], b[i]]` of one slice neither overlap nor leave a gap.
+   */
+  until?: string[] | null;
   /** Rows fetched per round trip. */
   batchRows: number;
+}
+
+/** A read whose rows come back as row groups in Arrow's layout, cut by `limits`. */
+export interface ColumnarReadRequest extends ReadRequest {
+  limits: SegmentLimits;
 }
 
 /**
@@ -91,13 +108,37 @@ export function planKeys(columns: SourceColumn[], primaryKey: string[]): KeyPlan
 }
 
 /**
- * A SQL source. Rows are streamed in primary-key order, so a slice can be cut into parts and
- * resumed after any committed part.
+ * What a snapshot source (files over HTTP) finds when it compares what it serves now with a
+ * version it recorded: `version` is opaque text kept as the table's watermark value.
+ */
+export type SnapshotProbe = { changed: true; version: string } | { changed: false; version: string | null; message: string };
+
+/**
+ * Sources whose slices are whole snapshots rather than watermark ranges: a slice's upper bound
+ * is the version probed when it was planned, and reading it yields that version or fails.
+ */
+export interface SnapshotPlanner {
+  /** Whether a pending slice can resume after its last part (files: the same content, by hash); if not, it restarts from its first part. */
+  resumable: boolean;
+  /** `columns`: the contract the files are checked against (every record is parsed and converted). */
+  probe(table: TableRef, against: string | null, columns: ColumnSnapshot[]): Promise<SnapshotProbe>;
+}
+
+/**
+ * A source. SQL sources stream rows in primary-key order, so a slice can be cut into parts and
+ * resumed after any committed part; snapshot sources (`snapshot`) stream in file order and
+ * resume after a record number.
  */
 export interface Source {
   readonly kind: SourceKind;
-  /** Columns of a table from the catalogue, in table order; throws SourceError if the table is missing. */
-  describe(table: TableRef): Promise<SourceColumn[]>;
+  /**
+   * Columns of a table from the catalogue, in table order; throws SourceError if the table is
+   * missing. `held`: the columns of the last committed slice, which a source that infers its
+   * columns keeps as the contract (their types do not change with the data).
+   */
+  describe(table: TableRef, held?: ColumnSnapshot[] | null): Promise<SourceColumn[]>;
+  /** Snapshot sources only: how a slice is planned. */
+  readonly snapshot?: SnapshotPlanner;
   /**
    * The highest watermark that is safe to extract up to now: no transaction can still commit a
    * row at or below it (timestamp: min(MAX, now - lag); rowversion: below MIN_ACTIVE_ROWVERSION).
@@ -108,7 +149,27 @@ export interface Source {
   hasRows(table: TableRef, watermark: WatermarkSpec, bounds: SliceBounds): Promise<boolean>;
   /** Stream the slice in primary-key order, after `after`. Stop early by breaking out of the loop. */
   read(request: ReadRequest): AsyncIterable<RowBatch>;
+  /**
+   * The same rows as `read`, decoded by the source straight into row groups (no row objects),
+   * where it can do that faster than rows can be transposed. Optional: readers fall back to
+   * `read` and transpose.
+   */
+  readColumns?(request: ColumnarReadRequest): AsyncIterable<ColumnSegment>;
+  /**
+   * Where to cut the table into `ranges` key ranges of about equal rows: at most `ranges - 1`
+   * primary keys (as text, strictly increasing), each the inclusive end of a range, and the row
+   * estimate they were sized by. Optional: a source without it loads a table as one range.
+   */
+  splitKeys?(table: TableRef, primaryKey: string[], ranges: number): Promise<KeySplit>;
   close(): Promise<void>;
+}
+
+export interface KeySplit {
+  /** Rows the table is estimated to hold, and where the estimate came from. */
+  estimatedRows: number;
+  estimate: 'statistics' | 'bounded-count';
+  /** Inclusive ends of the ranges but the last (which runs to the end of the table). */
+  boundaries: string[][];
 }
 
 export class SourceError extends Error {

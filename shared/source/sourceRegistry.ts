@@ -1,6 +1,8 @@
 import type { Logger } from '../logging/logger.js';
 import { createSource } from './createSource.js';
-import type { ReadRequest, RowBatch, SliceBounds, Source, SourceColumn, TableRef, WatermarkSpec } from './source.js';
+import type { ColumnSegment } from '../bronze/columnBatch.js';
+import type { ColumnarReadRequest, KeySplit, ReadRequest, RowBatch, SliceBounds, Source, SourceColumn, TableRef, WatermarkSpec } from './source.js';
+import type { ColumnSnapshot } from '../state/watermarkStore.js';
 import { SourceError } from './source.js';
 import type { SourceEndpoint } from './sourceEndpoints.js';
 import type { SlotHolder, SlotLease, SourceSlots } from './sourceSlots.js';
@@ -34,7 +36,7 @@ export class SourceBusyError extends SourceError {
 export interface SourceRegistryOptions {
   logger: Logger;
   /** Opens an adapter for an endpoint (tests may wrap it); default createSource. */
-  connect?: (endpoint: SourceEndpoint, maxConnections: number) => Source;
+  connect?: (endpoint: SourceEndpoint, maxConnections: number) => Source | Promise<Source>;
   /** Pause between tries while waiting for a slot (default 1-3 s, jittered). */
   waitPollMs?: () => number;
 }
@@ -48,8 +50,8 @@ export interface SourceRegistryOptions {
 export class SourceRegistry {
   private readonly byName: Map<string, SourceEndpoint>;
   private readonly held = new Set<HeldSource>();
-  private readonly unslotted = new Map<string, Source>();
-  private readonly connect: (endpoint: SourceEndpoint, maxConnections: number) => Source;
+  private readonly unslotted = new Map<string, Promise<Source>>();
+  private readonly connect: (endpoint: SourceEndpoint, maxConnections: number) => Promise<Source>;
 
   constructor(
     endpoints: SourceEndpoint[],
@@ -57,11 +59,17 @@ export class SourceRegistry {
     private readonly options: SourceRegistryOptions,
   ) {
     this.byName = new Map(endpoints.map((e) => [e.name, e]));
-    this.connect = options.connect ?? ((e, n) => createSource(e, { maxConnections: n }));
+    const connect = options.connect ?? ((e, n) => createSource(e, { maxConnections: n }));
+    this.connect = async (e, n) => connect(e, n);
   }
 
   get names(): string[] {
     return [...this.byName.keys()];
+  }
+
+  /** Whether `name` is a source of the registry (a SQL source, read under connection slots); http and rest sources are not. */
+  slotted(name: string): boolean {
+    return this.byName.has(name);
   }
 
   endpoint(name: string): SourceEndpoint {
@@ -79,7 +87,14 @@ export class SourceRegistry {
     const endpoint = this.endpoint(name);
     const lease = await this.slots.acquire(name, endpoint.maxConnections, owner, purpose);
     if (!lease) return null;
-    return this.hold(endpoint, lease, purpose);
+    let session: Source;
+    try {
+      session = await this.connect(endpoint, 1);
+    } catch (err) {
+      await this.slots.release(lease).catch(() => undefined);
+      throw err;
+    }
+    return this.hold(endpoint, lease, purpose, session);
   }
 
   /** Who holds the slots of `name` now (the console; tests). */
@@ -113,7 +128,7 @@ export class SourceRegistry {
    * A pool of `name` outside the slots, sized to the source's cap: for tools and tests that read
    * the source directly. The extraction paths never use it.
    */
-  unslottedSource(name: string): Source {
+  unslottedSource(name: string): Promise<Source> {
     let s = this.unslotted.get(name);
     if (!s) {
       const endpoint = this.endpoint(name);
@@ -123,19 +138,17 @@ export class SourceRegistry {
     return s;
   }
 
-  private hold(endpoint: SourceEndpoint, first: SlotLease, purpose: string): HeldSource {
+  /** `session`: an adapter of one connection, which it opens on first use (the pools are lazy). */
+  private hold(endpoint: SourceEndpoint, first: SlotLease, purpose: string, session: Source): HeldSource {
     const log = this.options.logger.child({ source: endpoint.name, slot: first.slot });
     let lease = first;
     let lost: SlotLostError | null = null;
-    let session: Source | null = null;
     let closing: Promise<void> | null = null;
     let released: Promise<void> | null = null;
-    const closeSession = (): Promise<void> => (closing ??= session ? session.close() : Promise.resolve());
-    const open = (): Source => {
+    const closeSession = (): Promise<void> => (closing ??= session.close());
+    const usable = (): void => {
       if (lost) throw lost;
       if (released || closing) throw new SourceError(`source ${endpoint.name}: the session of slot ${first.slot} was used after its release`);
-      session ??= this.connect(endpoint, 1);
-      return session;
     };
     // Renewed at a third of the lease, so two renewals may fail (a storage hiccup) before it lapses.
     let renewing: Promise<void> | null = null;
@@ -162,7 +175,7 @@ export class SourceRegistry {
 
     const held: HeldSource = {
       slot: first.slot,
-      source: guarded(endpoint.kind, open, () => lost),
+      source: guarded(session, usable),
       release: () => {
         released ??= (async () => {
           clearInterval(timer);
@@ -185,28 +198,43 @@ export class SourceRegistry {
 
   async close(): Promise<void> {
     await Promise.allSettled([...this.held].map((h) => h.release()));
-    await Promise.allSettled([...this.unslotted.values()].map((s) => s.close()));
+    await Promise.allSettled([...this.unslotted.values()].map(async (s) => (await s).close()));
     this.unslotted.clear();
   }
 }
 
-/** The session's Source, refusing every call once the slot is lost, and stopping a read in progress. */
-function guarded(kind: Source['kind'], open: () => Source, lost: () => SlotLostError | null): Source {
-  const check = (): void => {
-    const err = lost();
-    if (err) throw err;
-  };
+/**
+ * The session's Source, refusing every call once the slot is lost (or the session released), and
+ * stopping a read in progress at its next batch. The optional fast paths (columnar reads, key
+ * splits) are offered exactly when the adapter has them.
+ */
+function guarded(session: Source, usable: () => void): Source {
+  const { readColumns, splitKeys } = session;
   return {
-    kind,
-    describe: async (table: TableRef): Promise<SourceColumn[]> => open().describe(table),
-    safeUpperBound: async (table: TableRef, watermark: WatermarkSpec, lagSeconds: number): Promise<string | null> => open().safeUpperBound(table, watermark, lagSeconds),
-    hasRows: async (table: TableRef, watermark: WatermarkSpec, bounds: SliceBounds): Promise<boolean> => open().hasRows(table, watermark, bounds),
+    kind: session.kind,
+    ...(session.snapshot ? { snapshot: session.snapshot } : {}),
+    describe: async (table: TableRef, held?: ColumnSnapshot[] | null): Promise<SourceColumn[]> => (usable(), session.describe(table, held)),
+    safeUpperBound: async (table: TableRef, watermark: WatermarkSpec, lagSeconds: number): Promise<string | null> => (usable(), session.safeUpperBound(table, watermark, lagSeconds)),
+    hasRows: async (table: TableRef, watermark: WatermarkSpec, bounds: SliceBounds): Promise<boolean> => (usable(), session.hasRows(table, watermark, bounds)),
     read: async function* (request: ReadRequest): AsyncGenerator<RowBatch> {
-      for await (const batch of open().read(request)) {
-        check();
+      usable();
+      for await (const batch of session.read(request)) {
+        usable();
         yield batch;
       }
     },
+    ...(readColumns
+      ? {
+          readColumns: async function* (request: ColumnarReadRequest): AsyncGenerator<ColumnSegment> {
+            usable();
+            for await (const segment of readColumns.call(session, request)) {
+              usable();
+              yield segment;
+            }
+          },
+        }
+      : {}),
+    ...(splitKeys ? { splitKeys: async (table: TableRef, primaryKey: string[], ranges: number): Promise<KeySplit> => (usable(), splitKeys.call(session, table, primaryKey, ranges)) } : {}),
     // The session is closed by release(), after the work: closing it here would only reopen it.
     close: async () => undefined,
   };

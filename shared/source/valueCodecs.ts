@@ -59,10 +59,41 @@ export function dateFromPostgresBinary(daysSince2000: number): number {
  * -/+infinity) as bronze TIMESTAMP(MICROS): the same rule the text parser applies, and the same
  * refusal of finite values past 2^63-1 µs since 1970.
  */
-export function timestampFromPostgresBinary(microsSince2000: bigint): bigint {
+export function timestampFromPostgresBinary(microsSince2000: bigint, text = `${microsSince2000} µs after 2000-01-01`): bigint {
   if (microsSince2000 === TIMESTAMP_INFINITY_MICROS) return TIMESTAMP_INFINITY_MICROS;
   if (microsSince2000 === TIMESTAMP_NEGATIVE_INFINITY_MICROS) return TIMESTAMP_NEGATIVE_INFINITY_MICROS;
-  return finiteTimestamp(microsSince2000 + POSTGRES_EPOCH_MICROS, `${microsSince2000} µs after 2000-01-01`);
+  return finiteTimestamp(microsSince2000 + POSTGRES_EPOCH_MICROS, text);
+}
+
+/** POSTGRES_EPOCH_MICROS in two 32-bit halves: 946,684,800,000,000 = 220,417 * 2^32 + 993,517,568. */
+const EPOCH_HI = 220_417;
+const EPOCH_LO = 993_517_568;
+const TWO_32 = 4_294_967_296;
+
+/**
+ * timestampFromPostgresBinary without BigInt, for the COPY decoder's hot loop: the value as its
+ * signed high and unsigned low 32-bit halves, the result written as two int32 words (little
+ * endian: low first) at `out[at]`, `out[at + 1]`. The same rule: the sentinels pass unchanged,
+ * a finite value that would reach 2^63-1 µs since 1970 is refused (returns false, and the caller
+ * reports it through the BigInt version, which names the value).
+ */
+export function timestampHalvesFromPostgresBinary(hi: number, lo: number, out: Int32Array, at: number): boolean {
+  if ((hi === 0x7fffffff && lo === 0xffffffff) || (hi === -0x80000000 && lo === 0)) {
+    out[at] = lo | 0;
+    out[at + 1] = hi;
+    return true;
+  }
+  let low = lo + EPOCH_LO;
+  let high = hi + EPOCH_HI;
+  if (low >= TWO_32) {
+    low -= TWO_32;
+    high += 1;
+  }
+  // Adding a positive offset can only overflow upwards; 2^63-1 itself is the +infinity sentinel.
+  if (high > 0x7fffffff || (high === 0x7fffffff && low === 0xffffffff)) return false;
+  out[at] = low | 0;
+  out[at + 1] = high;
+  return true;
 }
 
 /** Days from 1970-01-01 to a proleptic Gregorian civil date (Howard Hinnant's algorithm). */
@@ -74,6 +105,45 @@ export function daysFromCivil(year: number, month: number, day: number): number 
   const doy = Math.floor((153 * mp + 2) / 5) + day - 1;
   const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
   return era * 146097 + doe - 719468;
+}
+
+/** The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm). */
+function civilFromDays(days: number): { year: number; month: number; day: number } {
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  return { year: yoe + era * 400 + (month <= 2 ? 1 : 0), month, day: doy - Math.floor((153 * mp + 2) / 5) + 1 };
+}
+
+/**
+ * A Postgres binary timestamp (µs since 2000-01-01) as Postgres prints it in an ISO, UTC session
+ * (`294250-01-01 00:00:00+00`, `0044-03-15 12:00:00.5 BC`): how a value the binary path cannot
+ * hold is named in its error, the same text the text path would show.
+ */
+export function postgresTimestampText(microsSince2000: bigint, zoned: boolean): string {
+  if (microsSince2000 === TIMESTAMP_INFINITY_MICROS) return 'infinity';
+  if (microsSince2000 === TIMESTAMP_NEGATIVE_INFINITY_MICROS) return '-infinity';
+  const micros = microsSince2000 + POSTGRES_EPOCH_MICROS;
+  const dayMicros = 86_400_000_000n;
+  let days = micros / dayMicros;
+  let rest = micros % dayMicros;
+  if (rest < 0n) {
+    rest += dayMicros;
+    days -= 1n;
+  }
+  const { year, month, day } = civilFromDays(Number(days));
+  const seconds = Number(rest / 1_000_000n);
+  const fraction = Number(rest % 1_000_000n);
+  const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+  const shownYear = year > 0 ? year : 1 - year;
+  let text = `${pad(shownYear, 4)}-${pad(month)}-${pad(day)} ${pad(Math.floor(seconds / 3600))}:${pad(Math.floor(seconds / 60) % 60)}:${pad(seconds % 60)}`;
+  if (fraction > 0) text += `.${pad(fraction, 6).replace(/0+$/, '')}`;
+  if (zoned) text += '+00';
+  return year > 0 ? text : `${text} BC`;
 }
 
 const DATE_RE = /^(\d{4,})-(\d{2})-(\d{2})( BC)?$/;

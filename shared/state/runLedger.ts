@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
+import { deleteRows, RunCompletion } from './runCompletion.js';
 import { ensureTable, isNotFound, isPreconditionFailed } from './tableErrors.js';
 
 /** `abandoned`: the run died (or stalled past its lease) and another run took its work over. */
@@ -24,7 +25,7 @@ export interface LedgerEntry {
   high?: string | null;
   error?: string;
   detail?: string;
-  /** For a run's plan: the tables it queued, comma-separated. */
+  /** For a run's plan: the tables it queued, comma-separated (the first few, when there are many: see planRun). */
   tables?: string;
   /** For an abandoned activity: the run that took its work over. */
   abandonedBy?: string;
@@ -49,6 +50,22 @@ export interface LedgerRef {
 // Newest first within a partition: Table Storage sorts by RowKey ascending.
 const invertedTime = (iso: string): string => String(9_999_999_999_999 - new Date(iso).getTime()).padStart(13, '0');
 
+/**
+ * Besides its subject's partition, every entry is copied under two keys, so no read of the
+ * ledger scans it: `run|<runId>` (the activities of one run: its page, its summary) and
+ * `day|<yyyy-mm-dd>` of its start (newest first: the console's and the CLI's latest activities,
+ * and retention). Subjects are SQL identifiers or `_names`, so they never take these forms.
+ */
+const runPartition = (runId: string): string => `run|${runId}`;
+const dayPartition = (at: Date): string => `day|${at.toISOString().slice(0, 10)}`;
+/** A copy's row key: the entry's own key (newest first) and its subject (two tables of a run may start in the same millisecond). */
+const copyKey = (key: string, subject: string): string => `${key}|${subject}`;
+const DAY_MS = 86_400_000;
+/** How far back the latest activities look for days with entries. */
+const RECENT_DAYS = 31;
+
+const quoted = (value: string): string => `'${value.replaceAll("'", "''")}'`;
+
 /** The entry's row key, known before it is written; the owner tells apart invocations of one run. */
 export function ledgerKey(entry: Pick<LedgerEntry, 'startedAt' | 'runId' | 'activity' | 'owner'>): string {
   const base = `${invertedTime(entry.startedAt)}-${entry.runId}-${entry.activity}`;
@@ -60,7 +77,12 @@ export function ledgerKey(entry: Pick<LedgerEntry, 'startedAt' | 'runId' | 'acti
  * Written when an activity starts and again when it ends, so a crashed activity shows as running.
  */
 export class RunLedger {
-  constructor(private readonly client: TableClient) {}
+  /** Run completion counted in each run's own partition of the same table. */
+  readonly completion: RunCompletion;
+
+  constructor(private readonly client: TableClient) {
+    this.completion = new RunCompletion(client);
+  }
 
   async ensure(): Promise<void> {
     await ensureTable(this.client);
@@ -105,11 +127,17 @@ export class RunLedger {
     };
     try {
       await this.client.updateEntity(patch, 'Merge', { etag: current.etag });
-      return true;
     } catch (err) {
       if (isPreconditionFailed(err) || isNotFound(err)) return false;
       throw err;
     }
+    // The whole entry, not only the patch: an entry written before the copies existed gets complete ones.
+    const { partitionKey: _p, rowKey: _r, etag: _e, timestamp: _t, ...entry } = current as TableEntityResult<Record<string, unknown>> & { timestamp?: string };
+    const { partitionKey: _pp, rowKey: _rr, ...fields } = patch;
+    await Promise.all(
+      copiesOf(ref.subject, ref.key, ref.runId, startedAt).map((c) => this.client.upsertEntity({ ...entry, ...fields, ...c, subject: ref.subject }, 'Replace')),
+    );
+    return true;
   }
 
   async finish(record: LedgerRecord, outcome: Partial<LedgerEntry> & { status: RunStatus }): Promise<LedgerRecord> {
@@ -130,28 +158,79 @@ export class RunLedger {
     for (const [k, v] of Object.entries(rest)) if (v !== undefined && v !== null) entity[k] = v;
     if (low != null) entity.low = low;
     if (high != null) entity.high = high;
-    await this.client.upsertEntity(entity as never, 'Replace');
+    await Promise.all([
+      this.client.upsertEntity(entity as never, 'Replace'),
+      ...copiesOf(subject, key, record.runId, record.startedAt).map((c) => this.client.upsertEntity({ ...entity, ...c } as never, 'Replace')),
+    ]);
   }
 
-  /** Most recent activities of one subject, or of all subjects when omitted. */
-  async recent(subject?: string, limit = 20): Promise<LedgerRecord[]> {
-    const filter = subject ? `PartitionKey eq '${subject.replaceAll("'", "''")}'` : undefined;
+  /**
+   * Most recent activities of one subject (its partition, newest first), or of all subjects
+   * (the day partitions, newest day first, at most RECENT_DAYS back): reads about `limit` rows,
+   * never the ledger.
+   */
+  async recent(subject?: string, limit = 20, now = new Date()): Promise<LedgerRecord[]> {
+    if (subject) return this.read(`PartitionKey eq ${quoted(subject)}`, limit);
     const out: LedgerRecord[] = [];
-    for await (const e of this.client.listEntities<Record<string, unknown>>({ queryOptions: filter ? { filter } : {} })) {
-      out.push({ ...(e as unknown as LedgerEntry), subject: e.partitionKey as string, key: e.rowKey as string });
-      if (subject && out.length >= limit) break;
+    for (let d = 0; d < RECENT_DAYS && out.length < limit; d++) {
+      out.push(...(await this.read(`PartitionKey eq ${quoted(dayPartition(new Date(now.getTime() - d * DAY_MS)))}`, limit - out.length)));
     }
-    out.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
-    return out.slice(0, limit);
+    return out.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
   }
 
-  /** Activities of one run, across subjects. */
+  /** Activities of one run, across subjects: its own partition. */
   async ofRun(runId: string): Promise<LedgerRecord[]> {
+    return this.read(`PartitionKey eq ${quoted(runPartition(runId))}`);
+  }
+
+  private async read(filter: string, limit = Infinity): Promise<LedgerRecord[]> {
     const out: LedgerRecord[] = [];
-    const filter = `runId eq '${runId.replaceAll("'", "''")}'`;
-    for await (const e of this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
-      out.push({ ...(e as unknown as LedgerEntry), subject: e.partitionKey as string, key: e.rowKey as string });
+    if (limit <= 0) return out;
+    const pages = this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter } }).byPage({ maxPageSize: Math.min(1000, limit) });
+    for await (const page of pages) {
+      for (const e of page) {
+        const subject = (e.subject as string | undefined) ?? (e.partitionKey as string);
+        const key = e.partitionKey === subject ? (e.rowKey as string) : (e.rowKey as string).slice(0, -(subject.length + 1));
+        out.push({ ...(e as unknown as LedgerEntry), subject, key });
+        if (out.length >= limit) return out;
+      }
     }
     return out;
   }
+
+  /**
+   * Retention: remove every entry that started on a day before `before`, with its copies and the
+   * run tallies of the runs planned that day. Walks the day partitions back from the day before
+   * `before` and stops at `days` days, so each call costs what it deletes plus one read per day.
+   */
+  async purge(before: Date, days = RECENT_DAYS): Promise<{ entries: number; days: number }> {
+    let entries = 0;
+    let purgedDays = 0;
+    for (let d = 1; d <= days; d++) {
+      const day = dayPartition(new Date(before.getTime() - d * DAY_MS));
+      const copies = await this.read(`PartitionKey eq ${quoted(day)}`);
+      if (copies.length === 0) continue;
+      const byPartition = new Map<string, string[]>();
+      const add = (pk: string, rk: string): void => void byPartition.set(pk, [...(byPartition.get(pk) ?? []), rk]);
+      for (const c of copies) {
+        add(c.subject, c.key);
+        add(runPartition(c.runId), copyKey(c.key, c.subject));
+        add(day, copyKey(c.key, c.subject));
+        if (c.subject === '_runs' && c.activity === 'plan') await this.completion.forget(c.runId);
+      }
+      for (const [pk, rks] of byPartition) await deleteRows(this.client, pk, rks);
+      entries += copies.length;
+      purgedDays++;
+    }
+    return { entries, days: purgedDays };
+  }
+}
+
+/** Where an entry's copies are, from what the entry itself holds. */
+function copiesOf(subject: string, key: string, runId: string, startedAt: string): { partitionKey: string; rowKey: string }[] {
+  const rowKey = copyKey(key, subject);
+  return [
+    { partitionKey: runPartition(runId), rowKey },
+    { partitionKey: dayPartition(new Date(startedAt)), rowKey },
+  ];
 }

@@ -7,6 +7,9 @@ export const isConflict = (err: unknown): boolean => statusOf(err) === 409;
 export const isPreconditionFailed = (err: unknown): boolean => statusOf(err) === 412;
 export const isNotFound = (err: unknown): boolean => statusOf(err) === 404;
 
+/** A conditional write found the record changed since it was read: another run holds it now (the lease was lost). */
+export class RecordChangedError extends Error {}
+
 /** Create a Table Storage table unless it exists (409 from a racing creator is success too). */
 export async function ensureTable(client: { createTable(): Promise<unknown> }): Promise<void> {
   try {

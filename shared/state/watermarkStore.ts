@@ -1,8 +1,10 @@
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import type { WatermarkKind } from '../config/pipelineConfig.js';
-import type { PendingSlice } from '../extract/slice.js';
+import type { PendingSlice, SliceProgress } from '../extract/slice.js';
+import { BELOW_PARTS, dropParts, loadParts, recordLegacyParts, replaceRecordingParts } from './partEntities.js';
+import { decodeProgress, encodeProgress } from './progressProperty.js';
 import type { LedgerRef } from './runLedger.js';
-import { ensureTable, isConflict, isNotFound, isPreconditionFailed } from './tableErrors.js';
+import { ensureTable, isConflict, isNotFound, isPreconditionFailed, RecordChangedError } from './tableErrors.js';
 
 /** Columns seen at the last committed slice: the reference for schema-drift checks. */
 export interface ColumnSnapshot {
@@ -37,7 +39,10 @@ export interface WatermarkState {
   etag: string;
 }
 
-export class LeaseLostError extends Error {
+/** A table's state as a listing shows it: the pending slice's plan and totals, without its parts. */
+export type WatermarkSummary = Omit<WatermarkState, 'pending'> & { pending: SliceProgress | null };
+
+export class LeaseLostError extends RecordChangedError {
   constructor(table: string) {
     super(`watermark of ${table} changed under this run (lease lost); the slice will be resumed by the next run`);
     this.name = 'LeaseLostError';
@@ -47,6 +52,8 @@ export class LeaseLostError extends Error {
 type Entity = {
   partitionKey: string;
   rowKey: string;
+  /** The record's key: the table's name, or a key range's `~range~<table>~r0003` (the legacy layout kept it in the row key). */
+  table?: string;
   kind: string;
   value?: string;
   seq: number;
@@ -59,17 +66,30 @@ type Entity = {
   lastRunId?: string;
 };
 
-const PARTITION = 'watermark';
-// A Table Storage string property holds 32K UTF-16 characters.
-const MAX_PROPERTY_CHARS = 32_000;
+/**
+ * One partition per table (`wm|<table>`, row `state`): a partition serves about 2,000 entities a
+ * second, and every table in one partition put all tables' lease, part and commit writes behind
+ * that one limit. A table's key ranges (row `range-r0003`) and the parts of its slices (rows
+ * `~part~...`, partEntities.ts) live in its partition, so a range's commit and the table's count
+ * of committed ranges, or a record and its new parts, are one entity-group transaction. The
+ * layout before kept every table in partition `watermark` (row key = table): it is still read,
+ * and a table found only there is moved on its first read (`get`).
+ */
+const partitionOf = (table: string): string => `wm|${table}`;
+const ROW = 'state';
+const LEGACY_PARTITION = 'watermark';
+const RANGE_KEY = /^~range~(.+)~(r\d{4})$/;
 
-function toEntity(s: Omit<WatermarkState, 'etag'>): Entity {
-  const entity: Entity = { partitionKey: PARTITION, rowKey: s.table, kind: s.kind, seq: s.seq };
+/** Where a record lives: a table's state, or one of its key ranges (rangeLoad.ts names them `~range~<table>~r0003`). */
+function locate(key: string): { partitionKey: string; rowKey: string } {
+  const range = RANGE_KEY.exec(key);
+  return range ? { partitionKey: partitionOf(range[1]!), rowKey: `range-${range[2]}` } : { partitionKey: partitionOf(key), rowKey: ROW };
+}
+
+function toEntity(s: Omit<WatermarkState, 'etag' | 'pending'> & { pending: SliceProgress | null }): Entity {
+  const entity: Entity = { ...locate(s.table), table: s.table, kind: s.kind, seq: s.seq };
   if (s.value !== null) entity.value = s.value;
-  if (s.pending) {
-    entity.pending = JSON.stringify(s.pending);
-    if (entity.pending.length > MAX_PROPERTY_CHARS) throw new Error(`pending slice of ${s.table} has too many parts to record; raise maxRowsPerFile`);
-  }
+  if (s.pending) entity.pending = encodeProgress(s.pending, `pending slice of ${s.table}`);
   if (s.lease) {
     entity.leaseOwner = s.lease.owner;
     entity.leaseExpiresAt = s.lease.expiresAt;
@@ -81,13 +101,15 @@ function toEntity(s: Omit<WatermarkState, 'etag'>): Entity {
   return entity;
 }
 
-function fromEntity(e: TableEntityResult<Entity>): WatermarkState {
+function fromEntity(e: TableEntityResult<Entity>): WatermarkSummary & { legacyParts?: PendingSlice } {
+  const pending = e.pending ? decodeProgress(e.pending) : null;
   return {
-    table: e.rowKey!,
+    table: e.table ?? e.rowKey!,
     kind: e.kind as WatermarkKind,
     value: e.value ?? null,
     seq: Number(e.seq ?? 0),
-    pending: e.pending ? (JSON.parse(e.pending) as PendingSlice) : null,
+    pending: pending?.progress ?? null,
+    ...(pending?.legacyParts ? { legacyParts: pending.legacyParts } : {}),
     lease: e.leaseOwner && e.leaseExpiresAt ? { owner: e.leaseOwner, expiresAt: e.leaseExpiresAt } : null,
     holder: e.holder ? (JSON.parse(e.holder) as LedgerRef) : null,
     columns: e.columns ? (JSON.parse(e.columns) as ColumnSnapshot[]) : null,
@@ -110,19 +132,65 @@ export class WatermarkStore {
     await ensureTable(this.client);
   }
 
+  /** The table's state with the pending slice's parts (read from their entities). */
   async get(table: string): Promise<WatermarkState | null> {
+    const at = locate(table);
+    const found = (await this.read(at)) ?? (at.rowKey === ROW ? await this.moveLegacy(table) : null);
+    if (!found) return null;
+    const { legacyParts, ...state } = found;
+    if (legacyParts) return { ...state, pending: await recordLegacyParts(this.client, at.partitionKey, at.rowKey, legacyParts) };
+    return { ...state, pending: state.pending ? await loadParts(this.client, at.partitionKey, at.rowKey, state.pending) : null };
+  }
+
+  private async read(at: { partitionKey: string; rowKey: string }): Promise<ReturnType<typeof fromEntity> | null> {
     try {
-      return fromEntity(await this.client.getEntity<Entity>(PARTITION, table));
+      return fromEntity(await this.client.getEntity<Entity>(at.partitionKey, at.rowKey));
     } catch (err) {
       if (isNotFound(err)) return null;
       throw err;
     }
   }
 
-  async list(): Promise<WatermarkState[]> {
-    const out: WatermarkState[] = [];
-    for await (const e of this.client.listEntities<Entity>({ queryOptions: { filter: `PartitionKey eq '${PARTITION}'` } })) out.push(fromEntity(e));
-    return out;
+  /**
+   * A table whose state is still in the legacy partition: copy it, fields and all (the pending
+   * slice, with its parts inline as that layout kept them, and the lease), to its own partition,
+   * then remove the old row if nobody wrote it since. Two instances moving it at once: one
+   * creates, the other finds it created. From then on every write is conditional on the new
+   * row's ETag, as before; the inline parts become part entities when `get` reads the record.
+   */
+  private async moveLegacy(table: string): Promise<ReturnType<typeof fromEntity> | null> {
+    let legacy: TableEntityResult<Entity>;
+    try {
+      legacy = await this.client.getEntity<Entity>(LEGACY_PARTITION, table);
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+    const { etag, timestamp: _t, partitionKey: _p, rowKey: _r, ...fields } = legacy as TableEntityResult<Entity> & { timestamp?: string };
+    try {
+      await this.client.createEntity<Entity>({ ...fields, ...locate(table), table });
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+    }
+    await this.client.deleteEntity(LEGACY_PARTITION, table, { etag }).catch((err: unknown) => {
+      if (!isNotFound(err) && !isPreconditionFailed(err)) throw err;
+    });
+    return this.read(locate(table));
+  }
+
+  /** Every table's state (pending slices with their totals, not their parts): the per-table partitions (one range query), and tables not moved yet from the legacy partition. */
+  async list(): Promise<WatermarkSummary[]> {
+    const out = new Map<string, WatermarkSummary>();
+    const legacy = `PartitionKey eq '${LEGACY_PARTITION}' and RowKey lt '${BELOW_PARTS}'`;
+    // '}' follows '|': the range holds exactly the partitions `wm|...`.
+    const current = `PartitionKey ge 'wm|' and PartitionKey lt 'wm}' and RowKey eq '${ROW}'`;
+    for (const filter of [legacy, current]) {
+      for await (const e of this.client.listEntities<Entity>({ queryOptions: { filter } })) {
+        const { legacyParts: _legacy, ...state } = fromEntity(e);
+        out.set(state.table, state);
+      }
+    }
+    return [...out.values()];
   }
 
   /**
@@ -160,23 +228,63 @@ export class WatermarkStore {
     return { acquired: false, heldBy: current?.lease?.owner ?? 'unknown', holderRunId: current?.holder?.runId ?? null, until: current?.lease?.expiresAt ?? '' };
   }
 
-  /** Write the whole state if nobody else wrote since it was read; returns it with the new ETag. */
-  async save(state: WatermarkState): Promise<WatermarkState> {
+  /**
+   * Write the whole state if nobody else wrote since it was read; returns it with the new ETag.
+   * `addedParts`: the last parts of the pending slice, not yet recorded, written in the same
+   * transaction (both or neither).
+   */
+  async save(state: WatermarkState, addedParts = 0): Promise<WatermarkState> {
     try {
-      const res = await this.client.updateEntity(toEntity(state), 'Replace', { etag: state.etag });
-      return { ...state, etag: res.etag! };
+      return { ...state, etag: await replaceRecordingParts(this.client, toEntity(state), state.etag, state.pending, addedParts) };
     } catch (err) {
       if (isPreconditionFailed(err) || isNotFound(err)) throw new LeaseLostError(state.table);
       throw err;
     }
   }
 
+  /**
+   * Commit a key range: the range's record (conditional on its ETag: its lease) and the table's
+   * count of committed ranges (conditional on the table record's ETag) in one entity-group
+   * transaction, so a range is counted exactly once however runs crash or race. When another
+   * range's commit moved the table record first, the count is re-read and the transaction tried
+   * again; a changed range record is a lost lease. Returns both records as written.
+   */
+  async commitRange(range: WatermarkState, table: string): Promise<{ range: WatermarkState; table: WatermarkState }> {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const current = await this.get(table);
+      const plan = current?.pending?.ranges;
+      if (!current || !plan) throw new Error(`${table} has no slice running in ranges to commit a range of`);
+      const counted: WatermarkState = { ...current, pending: { ...current.pending!, ranges: { ...plan, done: plan.done + 1 } } };
+      try {
+        const res = await this.client.submitTransaction([
+          ['update', toEntity(range), 'Replace', { etag: range.etag }],
+          ['update', toEntity(counted), 'Replace', { etag: current.etag }],
+        ]);
+        return { range: { ...range, etag: res.subResponses[0]!.etag!.trim() }, table: { ...counted, etag: res.subResponses[1]!.etag!.trim() } };
+      } catch (err) {
+        // The service names the failed operation by its index: 0 is the range (lease lost), 1 the table (another range counted first).
+        const failed = /^(\d+):/.exec((err as Error).message ?? '')?.[1];
+        if (isPreconditionFailed(err) && failed === '1') continue;
+        if (isPreconditionFailed(err) || isNotFound(err)) throw new LeaseLostError(range.table);
+        throw err;
+      }
+    }
+    throw new Error(`could not count a committed range of ${table}: the table record kept changing`);
+  }
+
+  /** Remove the part records of a slice once it is committed (the record no longer counts them). */
+  dropParts(table: string, slice: string): Promise<number> {
+    const at = locate(table);
+    return dropParts(this.client, at.partitionKey, at.rowKey, slice);
+  }
+
   /** Administrative reset (tests, re-seeding): removes the table's state entirely. */
   async delete(table: string): Promise<void> {
-    try {
-      await this.client.deleteEntity(PARTITION, table);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
+    const at = locate(table);
+    for (const [partitionKey, rowKey] of [[at.partitionKey, at.rowKey], [LEGACY_PARTITION, table]] as const) {
+      await this.client.deleteEntity(partitionKey, rowKey).catch((err: unknown) => {
+        if (!isNotFound(err)) throw err;
+      });
     }
   }
 }

@@ -299,6 +299,22 @@ describe('a backfill, end to end', () => {
     expect(done.status).toBe('done');
     expect(done.totals.rows).toBe(30);
   });
+
+  it('lists the newest backfills from their day partitions, never by scanning the table', async () => {
+    const a = (await h.app.backfill.start(h.app.backfill.plan({ table: 'plays', from: '2026-04-01', to: '2026-04-02', chunk: 'P1D' }), { queue: false })).status;
+    const b = (await h.app.backfill.start(h.app.backfill.plan({ table: 'plays', from: '2026-04-02', to: '2026-04-03', chunk: 'P1D' }), { queue: false })).status;
+    const since = new Date(Date.now() - 86_400_000);
+    const newest = await h.app.backfill.recent(since, 2);
+    // Newest first (two created in the same millisecond may come either way).
+    expect(newest.map((s) => s.id).sort()).toEqual([a.id, b.id].sort());
+    expect(newest[0]!.createdAt >= newest[1]!.createdAt).toBe(true);
+    expect(newest[0]).toMatchObject({ table: 'plays', chunks: [{ status: 'pending' }] });
+    // Asking again for the same backfill lists it once.
+    await h.app.backfill.start(h.app.backfill.plan({ table: 'plays', from: '2026-04-01', to: '2026-04-02', chunk: 'P1D' }), { queue: false });
+    const ids = (await h.app.backfill.recent(since, 100)).map((s) => s.id);
+    expect(ids.filter((id) => id === a.id)).toHaveLength(1);
+    expect(ids.length).toBeGreaterThanOrEqual(3);
+  });
 });
 
 describe('a chunk on the same slice runner as a scheduled run', () => {

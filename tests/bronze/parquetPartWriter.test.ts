@@ -201,4 +201,30 @@ describe('parquet part writer', () => {
     expect(groups.reduce((a, b) => a + b, 0)).toBe(200);
     expect((await readParquetBytes(bytes())).rows).toEqual(rows.map(([id, body]) => ({ id, body })));
   });
+
+  it('holds the encoder back while encoded bytes wait for a slow lake, so they never pile up', async () => {
+    // A lake that stores one block at a time, each a few milliseconds after it is handed over.
+    let pending = 0;
+    let maxPending = 0;
+    let queue = Promise.resolve();
+    const upload: LakeUpload = {
+      stage: (b) => {
+        pending += b.byteLength;
+        maxPending = Math.max(maxPending, pending);
+        queue = queue.then(() => new Promise<void>((resolve) => setTimeout(() => ((pending -= b.byteLength), resolve()), 5)));
+        return queue;
+      },
+      commit: async () => {
+        await queue;
+        return 0;
+      },
+    };
+    const bound = 512 * 1024;
+    // 40 row groups of one incompressible 256 KiB row each: the encoder makes them far faster than this lake stores them.
+    const writer = new ParquetPartWriter([columns[0]!, { name: 'body', sourceType: 'bytea', nullable: false, parquet: { kind: 'binary' } }], upload, 1, {}, undefined, bound);
+    for (let i = 0; i < 40; i++) await writer.add([[i, randomBytes(256 * 1024)]]);
+    await writer.finish();
+    // The bound, plus what was already on its way: the groups in the encoder and the reply in hand.
+    expect(maxPending).toBeLessThanOrEqual(bound + 4 * 270 * 1024);
+  });
 });

@@ -5,6 +5,7 @@ import { setApp } from '../../shared/app/appSingleton.js';
 import { azuriteConnectionString } from '../../shared/azure/storageClients.js';
 import { resolveSourceEndpoints } from '../../shared/source/sourceEndpoints.js';
 import { loadSettings, SettingsError } from '../../shared/config/settings.js';
+import { testTable } from '../support/harness.js';
 
 /**
  * Under the Functions host in Azure (the platform sets WEBSITE_SITE_NAME and WEBSITE_INSTANCE_ID)
@@ -49,7 +50,7 @@ describe('settings in Azure', () => {
     const uris = { SOUNDLAKE_STORAGE__blobServiceUri: 'https://a.blob.core.windows.net', SOUNDLAKE_STORAGE__queueServiceUri: 'https://a.queue.core.windows.net', SOUNDLAKE_STORAGE__tableServiceUri: 'https://a.table.core.windows.net' };
     const settings = loadSettings({ ...AZURE, ...uris });
     expect(settings.source.url).toBeNull();
-    expect(() => resolveSourceEndpoints({ tables: [] }, settings)).toThrow(/SOURCE_URL: source "default" \(postgres\) reads its connection string from this app setting, which is not set; required when running in Azure/);
+    expect(() => resolveSourceEndpoints({ tables: [testTable('dbo', 'dim_users')] }, settings)).toThrow(/SOURCE_URL: source "default" \(postgres\) reads its connection string from this app setting, which is not set; required when running in Azure/);
   });
 
   it('the managed-identity setting, or a real connection string, is accepted', () => {

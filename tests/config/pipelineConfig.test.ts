@@ -46,7 +46,7 @@ describe('soundlake.yaml', () => {
 
   it('reads the default source without a sources: block, and named sources with one', () => {
     const plain = parsePipelineConfig(good);
-    expect(plain.sources).toBeUndefined();
+    expect(plain.sources).toEqual([]);
     expect(plain.tables.map((t) => t.source)).toEqual(['default', 'default']);
 
     const many = parsePipelineConfig(`
@@ -65,8 +65,8 @@ tables:
     primaryKey: [track_id]
 `);
     expect(many.sources).toEqual([
-      { name: 'streaming_db', kind: 'postgres', setting: 'STREAMING_DB_URL', maxConnections: 8 },
-      { name: 'default', kind: 'mssql', setting: 'SOURCE_URL', maxConnections: 3 },
+      { name: 'streaming_db', kind: 'postgres', url: { setting: 'STREAMING_DB_URL' }, maxConnections: 8 },
+      { name: 'default', kind: 'mssql', url: { setting: 'SOURCE_URL' }, maxConnections: 3 },
     ]);
     expect(many.tables.map((t) => [t.source, t.schema, t.table])).toEqual([
       ['streaming_db', 'public', 'dim_users'],

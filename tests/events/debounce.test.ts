@@ -217,4 +217,40 @@ describe('debounce', () => {
     await expect(h.deps.onKickMessage({ windowId: 'nope', step: 'kick' })).rejects.toThrow(/^kick message invalid: windowId: must be a window id/);
     await expect(h.deps.onKickMessage('{')).rejects.toThrow('kick message is not JSON');
   });
+
+  it('a load that keeps writing across windows starts exactly one run per window, and every file is in one', async () => {
+    const tokensBefore = new Set(runNows().map((r) => (r.body as { idempotency_token: string }).idempotency_token));
+    const files: string[] = [];
+    const windows: string[] = [];
+    let part = 0;
+    const write = async (n: number): Promise<string> => {
+      let windowId = '';
+      for (let i = 0; i < n; i++) {
+        const path = dataPath('fact_streams', 9, part++);
+        files.push(path);
+        const [accepted] = (await h.deps.onBlobCreated(sampleEvent('blob-created.eventgrid', { container: h.container, path, id: randomUUID() }))).accepted;
+        windowId = accepted!.windowId;
+        if (!windows.includes(windowId)) windows.push(windowId);
+      }
+      return windowId;
+    };
+    // Four windows' worth of a long load: files go on landing after a window closed and before
+    // its kick ran, and while the previous window's run is being started.
+    let current = await write(5);
+    for (let w = 0; w < 3; w++) {
+      await h.windowClosed(current);
+      const next = await write(3);
+      expect(next).not.toBe(current);
+      await h.drain();
+      current = next;
+    }
+    await h.settle();
+
+    const started = runNows().map((r) => (r.body as { idempotency_token: string }).idempotency_token).filter((t) => !tokensBefore.has(t));
+    expect(windows).toHaveLength(4);
+    expect(started.sort()).toEqual(windows.map((w) => idempotencyToken(JOB_ID, w)).sort());
+    const members = (await Promise.all(windows.map((w) => h.deps.store.members(w)))).flat().map((m) => m.path);
+    expect(members.sort()).toEqual([...files].sort());
+    for (const w of windows) expect(await h.deps.store.window(w)).toMatchObject({ status: 'kicked' });
+  });
 });

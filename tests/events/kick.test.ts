@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processVisibleKicks } from './kickPump.js';
+import pLimit from 'p-limit';
 import { createEventHarness, dataPath, type EventHarness, JOB_ID, sampleEvent } from './eventSupport.js';
 
 /** Kicks in the run ledger, and failed kicks as notices. */
@@ -69,5 +70,30 @@ describe('the kick: ledger and failures', () => {
     );
     expect(h.notifier.notices.map((n) => [n.kind, n.runId])).toEqual([['databricks-kick-failed', windowId]]);
     await h.drain().catch(() => undefined);
+  });
+
+  it('a window of 2,000 tables starts one run and records it: its row names the first tables and counts them all', async () => {
+    h.notifier.notices.length = 0;
+    const windowId = await burst(h, 'a_table_with_a_long_descriptive_name_0000', 1, 1);
+    // The rest of the burst joins the same window (each file of its own table), as 1,999 events would.
+    const limit = pLimit(16);
+    await Promise.all(
+      Array.from({ length: 1999 }, (_, i) => {
+        const table = `a_table_with_a_long_descriptive_name_${String(i + 1).padStart(4, '0')}`;
+        return limit(() => h.deps.store.addMember(windowId, { eventId: randomUUID(), eventTime: new Date().toISOString(), path: dataPath(table, 1), table }));
+      }),
+    );
+    await h.windowClosed(windowId);
+    const [outcome] = await h.drain();
+    expect(outcome).toMatchObject({ status: 'kicked', windowId, files: 2000 });
+    expect((outcome as { tables: string[] }).tables).toHaveLength(2000);
+    const window = await h.deps.store.window(windowId);
+    expect(window).toMatchObject({ status: 'kicked', files: 2000, tableCount: 2000 });
+    expect(window!.tables).toHaveLength(50);
+    const [entry] = await h.ledger.ofRun(windowId);
+    expect(entry).toMatchObject({ status: 'succeeded', files: 2000 });
+    expect(entry!.detail).toMatch(/; 2000 files; tables a_table_with_a_long_descriptive_name_0000,.*,a_table_with_a_long_descriptive_name_0049,\.\.\.\(\+1950 more\)$/);
+    expect(h.notifier.notices).toEqual([]);
+    expect(h.standIn.runs.filter((r) => r.idempotencyToken?.endsWith(windowId))).toHaveLength(1);
   });
 });

@@ -6,6 +6,9 @@ import { ingestQueue } from '../../functions/ingest-queue.js';
 import { ingestTimer } from '../../functions/ingest-timer.js';
 import { setApp } from '../../shared/app/appSingleton.js';
 import type { SoundlakeApp } from '../../shared/app/soundlakeApp.js';
+import { tableClient } from '../../shared/azure/storageClients.js';
+import { KickStore } from '../../shared/events/kickStore.js';
+import { newRunId } from '../../shared/run/runId.js';
 import { createHarness, testTable, type Harness } from '../support/harness.js';
 import { countById } from '../support/ingest.js';
 import { drainQueue, peekAll } from '../support/queueDrain.js';
@@ -68,7 +71,7 @@ describe('timer -> queue -> extractor', () => {
     // The invocation that finished the run's last table sent the run summary, once.
     const summaries = h.notifier.notices.filter((n) => n.kind === 'run-summary' && n.runId === runId);
     expect(summaries).toHaveLength(1);
-    expect(summaries[0]!.detail).toBe('songs: succeeded, 150 rows, 1 files\nplays: succeeded, 900 rows, 5 files');
+    expect(summaries[0]!.detail).toBe('plays: succeeded, 900 rows, 5 files\nsongs: succeeded, 150 rows, 1 files');
     app.settings.invocationBudgetMs = 480_000;
   });
 
@@ -89,5 +92,48 @@ describe('timer -> queue -> extractor', () => {
     expect(notice!.title).toBe('ingestion of plays in run r-poison failed 5 times and was given up');
     const [entry] = await app.ledger.ofRun('r-poison');
     expect(entry).toMatchObject({ subject: 'plays', activity: 'poison', status: 'failed' });
+  });
+
+  it('counts each table once in its run, however often its message comes, and a poisoned last table still completes the run', async () => {
+    const runId = 'r-tally';
+    await app.ledger.completion.plan(runId, 'schedule', 2);
+    const message = { runId, table: 'songs', trigger: 'schedule' };
+    await ingestQueue(message, context('ingest-queue'));
+    // The host delivers a message at least once: the second delivery is not a second table.
+    await ingestQueue(message, context('ingest-queue'));
+    expect(await app.ledger.completion.tally(runId)).toMatchObject({ planned: 2, done: 1 });
+    expect(h.notifier.notices.filter((n) => n.kind === 'run-summary' && n.runId === runId)).toEqual([]);
+    await ingestPoison({ ...message, table: 'plays', continuation: 0 }, context('ingest-poison', 1));
+    expect(await app.ledger.completion.tally(runId)).toMatchObject({ planned: 2, done: 2, summarisedAt: expect.any(String) });
+    await ingestQueue(message, context('ingest-queue'));
+    const summaries = h.notifier.notices.filter((n) => n.kind === 'run-summary' && n.runId === runId);
+    expect(summaries.map((n) => [n.title, n.detail])).toEqual([
+      [
+        'run r-tally (schedule): 2 tables, 0 rows, 1 failed',
+        '1 failed: given up after 5 attempts\n  tables: plays\n\nplays: failed, 0 rows, 0 files\nsongs: nochange, 0 rows, 0 files',
+      ],
+    ]);
+  });
+
+  it('the timer removes ledger entries and kick state past their retention, whether or not any kick succeeds', async () => {
+    const old = new Date(Date.now() - (app.settings.retention.ledgerDays + 1) * 86_400_000);
+    const entry = await app.ledger.start({ runId: 'r-old', subject: 'songs', activity: 'ingest', trigger: 'schedule', startedAt: old.toISOString() });
+    await app.ledger.finish(entry, { status: 'succeeded', rows: 1 });
+    await app.ledger.completion.plan('r-old', 'schedule', 1);
+    const plan = await app.ledger.start({ runId: 'r-old', subject: '_runs', activity: 'plan', trigger: 'schedule', startedAt: old.toISOString() });
+    await app.ledger.finish(plan, { status: 'succeeded' });
+    expect(await app.ledger.ofRun('r-old')).toHaveLength(2);
+    app.settings.retention.kickTable = `kicks${h.id}`;
+    const kicks = new KickStore(tableClient(app.settings.storage, app.settings.retention.kickTable));
+    await kicks.ensure();
+    const stale = newRunId('w', new Date(Date.now() - (app.settings.retention.kickDays + 1) * 86_400_000));
+    await kicks.createWindow({ id: stale, opensAt: old.toISOString(), closesAt: old.toISOString() });
+
+    await ingestTimer(timer, context('ingest-timer'));
+    expect(await app.ledger.ofRun('r-old')).toEqual([]);
+    expect((await app.ledger.recent('songs', 1000)).filter((e) => e.runId === 'r-old')).toEqual([]);
+    expect(await app.ledger.completion.tally('r-old')).toBeNull();
+    expect(await kicks.window(stale)).toBeNull();
+    await drain();
   });
 });

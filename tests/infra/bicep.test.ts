@@ -224,7 +224,10 @@ describe('Function App settings', () => {
     const env = appEnv({ askLlmBaseUrl: 'https://soundlake-openai.openai.azure.com/openai/v1', askLlmModel: 'gpt-4.1-mini', askLlmKeyHeader: 'api-key' });
     expect(env.ASK_LLM_API_KEY).toBe('@Microsoft.KeyVault(SecretUri=https://kv-soundlake-prod-1a2b3.vault.azure.net/secrets/ask-llm-api-key/)');
     const main = bicep(repo, MAIN);
-    expect(evaluate(decl(main, 'var', 'keyVaultSecrets').value!, () => undefined)).toEqual({ askLlmApiKey: 'ask-llm-api-key' });
+    expect(evaluate(decl(main, 'var', 'keyVaultSecrets').value!, () => undefined)).toEqual({ askLlmApiKey: 'ask-llm-api-key', spotifyClientIdName: 'spotify-client-id', spotifyClientSecretName: 'spotify-client-secret' });
+    // The Spotify preset's credentials: versionless Key Vault references, never values.
+    expect(env.SPOTIFY_CLIENT_ID).toBe('@Microsoft.KeyVault(SecretUri=https://kv-soundlake-prod-1a2b3.vault.azure.net/secrets/spotify-client-id/)');
+    expect(env.SPOTIFY_CLIENT_SECRET).toBe('@Microsoft.KeyVault(SecretUri=https://kv-soundlake-prod-1a2b3.vault.azure.net/secrets/spotify-client-secret/)');
     expect(loadAskSettings(env).llm).toMatchObject({ baseUrl: 'https://soundlake-openai.openai.azure.com/openai/v1', model: 'gpt-4.1-mini', keyHeader: 'api-key', apiKey: env.ASK_LLM_API_KEY });
 
     // Before the bundle's first deploy there is no warehouse id: a question fails, naming the setting.
@@ -395,6 +398,8 @@ describe('identity and access', () => {
     expect(checkNoSecrets(secureDefault)).toEqual([expect.stringContaining("secure parameter 'token' has a default")]);
     const sqlPassword = altered(repo, FUNCTION_APP, once("'mssql://${sourceSqlServer}/${sourceSqlDatabase}'", "'mssql://etl:${sourceSqlDatabase}@${sourceSqlServer}/${sourceSqlDatabase}'"));
     expect(checkNoSecrets(sqlPassword)).toEqual([expect.stringContaining('SOURCE_URL must be an mssql:// URL without user or password')]);
+    const literalSecret = altered(repo, FUNCTION_APP, once("  SPOTIFY_CLIENT_SECRET: '@Microsoft.KeyVault(", "  SPOTIFY_CLIENT_SECRET: 'abc'\n  X: '@Microsoft.KeyVault("));
+    expect(checkNoSecrets(literalSecret)).toEqual([expect.stringContaining('a client secret')]);
     const accountKey = altered(repo, '.github/workflows/deploy-environment.yml', once('          set -euo pipefail\n          npm ci', "          set -euo pipefail\n          export CS='AccountKey=abc'\n          npm ci"));
     expect(checkNoSecrets(accountKey)).toEqual([expect.stringContaining('an account key')]);
   });
@@ -459,7 +464,7 @@ describe('Event Grid', () => {
     expect(sub.value?.kind).toBe('if');
     const props = evaluate((sub.value as Extract<Value, { kind: 'if' }>).body, (n) => (n in resources ? resources[n] : scope(n))) as {
       properties: {
-        destination: { endpointType: string; properties: { resourceId: string } };
+        destination: { endpointType: string; properties: { resourceId: string; maxEventsPerBatch: number; preferredBatchSizeInKilobytes: number } };
         retryPolicy: { maxDeliveryAttempts: number; eventTimeToLiveInMinutes: number };
         deadLetterWithResourceIdentity: { identity: { type: string }; deadLetterDestination: { endpointType: string; properties: { blobContainerName: string } } };
         filter: { includedEventTypes: string[] };
@@ -467,6 +472,8 @@ describe('Event Grid', () => {
     };
     expect(props.properties.destination.endpointType).toBe('AzureFunction');
     expect(props.properties.destination.properties.resourceId).toBe('/sites/func/functions/bronze-blob-created');
+    // Batched deliveries at volume (docs/scale.md); the function takes arrays (tests/events/functions.test.ts).
+    expect(props.properties.destination.properties).toMatchObject({ maxEventsPerBatch: 50, preferredBatchSizeInKilobytes: 64 });
     expect(props.properties.filter.includedEventTypes).toEqual(['Microsoft.Storage.BlobCreated']);
     expect(props.properties.retryPolicy.maxDeliveryAttempts).toBeGreaterThan(1);
     expect(props.properties.deadLetterWithResourceIdentity.identity.type).toBe('SystemAssigned');

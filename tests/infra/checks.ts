@@ -229,6 +229,7 @@ export const NOT_SET_IN_AZURE: Record<string, string> = {
   ALERT_WEBHOOK_KIND: 'only meaningful with ALERT_WEBHOOK_URL',
   SQL_ENDPOINT_HOST: 'the local SQL endpoint (ASK_ENDPOINT=local, loopback only); Azure uses the Databricks SQL warehouse',
   SQL_ENDPOINT_PORT: 'the local SQL endpoint (ASK_ENDPOINT=local, loopback only); Azure uses the Databricks SQL warehouse',
+  BRONZE_DIR: "a local folder lake for the CLI and the local medallion; settings refuse it in Azure, where bronze goes to the storage account's container",
 };
 
 /** Settings Flex Consumption rejects (the runtime comes from functionAppConfig) or that would carry a key. */
@@ -509,7 +510,8 @@ export function checkNoSecrets(repo: Repo): string[] {
     [/SharedAccessSignature|[?&]sig=/i, 'a SAS'],
     [/InstrumentationKey=/i, 'an instrumentation key'],
     [/\bpassword\s*[:=]/i, 'a password'],
-    [/client[-_]?secret/i, 'a client secret'],
+    // A client secret's value; a setting that is a Key Vault reference to one is how it should be.
+    [/client[-_]?secret\s*[:=]\s*'(?!@Microsoft\.KeyVault\()/i, 'a client secret'],
   ];
   for (const [path, text] of repo) {
     if (!(path.startsWith(`${BICEP_DIR}/`) || path.startsWith('.github/'))) continue;

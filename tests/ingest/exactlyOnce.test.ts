@@ -7,10 +7,11 @@ import { PostgresSource } from '../../shared/source/postgres/postgresSource.js';
 import { newRunId } from '../../shared/run/runId.js';
 import { createLogger } from '../../shared/logging/logger.js';
 import { createHarness, type Harness } from '../support/harness.js';
-import { countById, ingest, InjectedCrash } from '../support/ingest.js';
+import { expectExactlyOnce as expectAllOnce, ingest, InjectedCrash } from '../support/ingest.js';
 import { TcpProxy } from '../support/tcpProxy.js';
 import { refusingTableService } from '../support/refusingTables.js';
 import { WatermarkStore } from '../../shared/state/watermarkStore.js';
+import { tableClient } from '../../shared/azure/storageClients.js';
 
 /**
  * A crash at every step of a slice, then a rerun: every source row is in bronze exactly once,
@@ -33,20 +34,7 @@ async function seed(name: string): Promise<void> {
 
 const parts = { maxRowsPerFile: 300, rowGroupRows: 100 };
 
-async function expectExactlyOnce(name: string, expectedRows = ROWS): Promise<void> {
-  const rows = await h.bronzeRows(name);
-  const counts = countById(rows);
-  expect(counts.size).toBe(expectedRows);
-  expect([...counts.values()].every((n) => n === 1)).toBe(true);
-  // Every data file is listed in exactly one manifest, and the manifests' totals match the files.
-  const manifests = await h.manifests(name);
-  const listed = manifests.flatMap((m) => m.files.map((f) => f.path)).sort();
-  expect(listed).toEqual((await h.bronzeFiles(name)).map((f) => f.path));
-  expect(manifests.reduce((n, m) => n + m.rows, 0)).toBe(rows.length);
-  const state = await h.app.watermarks.get(name);
-  expect(state).toMatchObject({ pending: null, lease: null });
-  expect(state!.value).toBe(manifests.at(-1)!.watermark.high);
-}
+const expectExactlyOnce = (name: string, expectedRows = ROWS): Promise<void> => expectAllOnce(h, name, expectedRows);
 
 const crashPoints: { point: Checkpoint; part?: number }[] = [
   { point: 'pending-recorded' },
@@ -109,6 +97,40 @@ describe('a crash at any step, then a rerun', () => {
     expect(next).toMatchObject({ status: 'succeeded', rows: 100, slice: 's0000000002' });
     await expectExactlyOnce(name);
     expect((await h.bronzeRows(name)).filter((r) => r.payload === 'v2')).toHaveLength(100);
+  });
+});
+
+describe('upgrading from one watermark partition to one per table', () => {
+  it('moves a table found in the legacy partition, pending slice and all, and resumes it exactly once', async () => {
+    const name = 'legacy_layout';
+    await seed(name);
+    const table = h.table(name, parts);
+    const crashed = await ingest(h, table, {
+      hooks: {
+        checkpoint: (p, d) => {
+          if (p === 'part-recorded' && d.part === 1) throw new InjectedCrash(p);
+        },
+      },
+    });
+    expect(crashed.status).toBe('failed');
+    // Put the state where the layout before kept it: partition `watermark`, the table as row key.
+    const raw = tableClient(h.settings.storage, h.settings.watermarkTable);
+    const current = await raw.getEntity<Record<string, unknown>>(`wm|${name}`, 'state');
+    const { etag: _e, timestamp: _t, partitionKey: _p, rowKey: _r, table: _n, ...fields } = current as Record<string, unknown>;
+    await raw.createEntity({ ...fields, partitionKey: 'watermark', rowKey: name });
+    await raw.deleteEntity(`wm|${name}`, 'state');
+    expect((await h.app.watermarks.list()).find((s) => s.table === name)?.pending).not.toBeNull();
+
+    // Two instances reading it at once both get the moved state.
+    const [a, b] = await Promise.all([new WatermarkStore(raw).get(name), new WatermarkStore(tableClient(h.settings.storage, h.settings.watermarkTable)).get(name)]);
+    expect(a!.pending).toEqual(b!.pending);
+    expect(a!.pending!.parts).toHaveLength(2);
+    await expect(raw.getEntity('watermark', name)).rejects.toMatchObject({ statusCode: 404 });
+
+    const rerun = await ingest(h, table);
+    expect(rerun).toMatchObject({ status: 'succeeded', rows: ROWS, resumed: true, slice: 's0000000001' });
+    await expectExactlyOnce(name);
+    expect(await raw.getEntity(`wm|${name}`, 'state')).toMatchObject({ table: name, seq: 1 });
   });
 });
 
@@ -187,7 +209,7 @@ describe('state storage that refuses every request', () => {
       const result = await ingestTable({ ...h.app.ingestDeps(), watermarks: new WatermarkStore(refusing.client('wm')) }, h.table(name, parts), { runId: newRunId(), trigger: 'test' });
       expect(result).toMatchObject({ status: 'failed', rows: 0, error: expect.stringMatching(/not authorized/) });
       expect(result.message).toMatch(new RegExp(`^ingestion of ${name} failed: `));
-      expect(h.notifier.notices.at(-1)).toMatchObject({ kind: 'ingestion-failed', runId: result.runId, subject: name, key: `ingest:${name}` });
+      expect(h.notifier.notices.at(-1)).toMatchObject({ kind: 'ingestion-failed', runId: result.runId, subject: name, key: 'ingest' });
       // The attempt is in the ledger, as a failure (the ledger itself is reachable).
       expect((await h.app.ledger.recent(name)).map((e) => [e.status, e.error])).toEqual([['failed', result.error]]);
     } finally {
@@ -197,48 +219,61 @@ describe('state storage that refuses every request', () => {
   });
 });
 
-describe('a source that goes away mid-stream', () => {
-  it('fails with a clear error, leaves the watermark alone, and the next run recovers', async () => {
-    const name = 'flaky';
-    await seed(name);
-    const target = new URL(inject('postgresUrl'));
-    const proxy = new TcpProxy(target.hostname, Number(target.port));
-    await proxy.start();
-    const url = new URL(inject('postgresUrl'));
-    url.port = String(proxy.port);
-    const source = new PostgresSource({ url: url.toString(), connectTimeoutMs: 2_000 });
-    const app = await createApp(h.settings, { source, notifier: h.notifier, logger: createLogger({ level: 'silent' }), config: { tables: [] } });
-    const table = h.table(name, parts);
-    try {
-      const broken = await ingestTable(app.ingestDeps(), table, {
-        runId: newRunId(),
-        trigger: 'test',
-        batchRows: 100,
-        hooks: {
-          checkpoint: (p, d) => {
-            if (p === 'part-recorded' && d.part === 1) proxy.cut();
+// Both ways the Postgres source reads: a cursor (fetch by fetch), and binary COPY (one stream). A
+// COPY of small rows arrives whole before any part is committed, so its table has rows wide
+// enough (64 KB: 25 MB after the cut, more than loopback socket buffers hold) that the stream is
+// still on its way when the connection is cut; how much of it was already buffered decides
+// whether the failure comes in the third part or the fourth.
+for (const mode of [
+  { name: 'cursor', copy: false, payload: 'md5(i::text)' },
+  { name: 'COPY', copy: true, payload: 'repeat(md5(i::text), 2000)' },
+]) {
+  describe(`a source that goes away mid-stream (${mode.name})`, () => {
+    it('fails with a clear error, leaves the watermark alone, and the next run recovers', async () => {
+      const name = `flaky_${mode.name.toLowerCase()}`;
+      await h.db.query(`CREATE TABLE ${h.schema}.${name} (id integer PRIMARY KEY, payload text, updated_at timestamptz NOT NULL)`);
+      await h.db.query(`INSERT INTO ${h.schema}.${name} SELECT i, ${mode.payload}, TIMESTAMPTZ '2026-01-01' + i * INTERVAL '1 second' FROM generate_series(1, ${ROWS}) i`);
+      const target = new URL(inject('postgresUrl'));
+      const proxy = new TcpProxy(target.hostname, Number(target.port));
+      await proxy.start();
+      const url = new URL(inject('postgresUrl'));
+      url.port = String(proxy.port);
+      const source = new PostgresSource({ url: url.toString(), connectTimeoutMs: 2_000, copy: mode.copy });
+      const app = await createApp(h.settings, { source, notifier: h.notifier, logger: createLogger({ level: 'silent' }), config: { tables: [] } });
+      const table = h.table(name, parts);
+      try {
+        const broken = await ingestTable(app.ingestDeps(), table, {
+          runId: newRunId(),
+          trigger: 'test',
+          batchRows: 100,
+          hooks: {
+            checkpoint: (p, d) => {
+              if (p === 'part-recorded' && d.part === 1) proxy.cut();
+            },
           },
-        },
-      });
-      expect(broken.status).toBe('failed');
-      expect(broken.error).toMatch(/^postgres source: reading t_\w+\.flaky failed: /);
-      const state = await h.app.watermarks.get(name);
-      expect(state!.value).toBeNull();
-      expect(state!.pending!.parts).toHaveLength(2);
-      expect(h.notifier.notices.some((n) => n.kind === 'ingestion-failed' && n.subject === name && n.runId === broken.runId)).toBe(true);
+        });
+        expect(broken.status).toBe('failed');
+        expect(broken.error).toMatch(new RegExp(`^postgres source: reading t_\\w+\\.${name} failed: `));
+        const state = await h.app.watermarks.get(name);
+        expect(state!.value).toBeNull();
+        const committed = state!.pending!.parts.length;
+        expect(committed).toBeGreaterThanOrEqual(2);
+        expect(committed).toBeLessThan(mode.copy ? 4 : 3);
+        expect(h.notifier.notices.some((n) => n.kind === 'ingestion-failed' && n.subject === name && n.runId === broken.runId)).toBe(true);
 
-      // Still away: the next run fails fast and changes nothing.
-      const stillDown = await ingestTable(app.ingestDeps(), table, { runId: newRunId(), trigger: 'test' });
-      expect(stillDown.status).toBe('failed');
-      expect((await h.app.watermarks.get(name))!.pending!.parts).toHaveLength(2);
+        // Still away: the next run fails fast and changes nothing.
+        const stillDown = await ingestTable(app.ingestDeps(), table, { runId: newRunId(), trigger: 'test' });
+        expect(stillDown.status).toBe('failed');
+        expect((await h.app.watermarks.get(name))!.pending!.parts).toHaveLength(committed);
 
-      proxy.restore();
-      const recovered = await ingestTable(app.ingestDeps(), table, { runId: newRunId(), trigger: 'test' });
-      expect(recovered).toMatchObject({ status: 'succeeded', resumed: true, rows: ROWS });
-      await expectExactlyOnce(name);
-    } finally {
-      await app.close();
-      await proxy.stop();
-    }
+        proxy.restore();
+        const recovered = await ingestTable(app.ingestDeps(), table, { runId: newRunId(), trigger: 'test' });
+        expect(recovered).toMatchObject({ status: 'succeeded', resumed: true, rows: ROWS });
+        await expectExactlyOnce(name);
+      } finally {
+        await app.close();
+        await proxy.stop();
+      }
+    });
   });
-});
+}

@@ -57,7 +57,7 @@ beforeAll(async () => {
   });
   // Small files: every table takes several parts (and Table Storage writes), so extractions overlap.
   const config: PipelineConfig = {
-    sources: [{ name: 'streaming_db', kind: 'postgres', setting: 'STREAMING_DB_URL', maxConnections: 2 }],
+    sources: [{ name: 'streaming_db', kind: 'postgres', url: { setting: 'STREAMING_DB_URL' }, maxConnections: 2 }],
     tables: TABLES.map((t) => testTable(schema, t, { source: 'streaming_db', maxRowsPerFile: 400, rowGroupRows: 200 })),
   };
   const logger = createLogger({ level: settings.logLevel, fd: 2 });

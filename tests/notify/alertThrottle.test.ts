@@ -48,7 +48,7 @@ describe('alert throttle', () => {
     clock.advance(5 * 60_000);
     expect(await notifier.report(failureNotice({ key: orders }))).toEqual({ sent: false, reason: 'throttled', outcomes: [] });
     clock.advance(5 * 60_000);
-    expect((await notifier.report(failureNotice({ key: orders }))).sent).toBe(false);
+    expect((await notifier.report(failureNotice({ key: orders, runId: 'run-20260301T0010-cd34' }))).sent).toBe(false);
     expect(hook.requests).toHaveLength(1);
     expect(text()).toContain(`alert held back: ${orders} was sent at 2026-03-01T06:00:00.000Z`);
 
@@ -58,7 +58,8 @@ describe('alert throttle', () => {
     clock.advance(HOUR - 10 * 60_000); // exactly one period after the first send
     expect((await notifier.report(failureNotice({ key: orders }))).sent).toBe(true);
     expect(hook.requests).toHaveLength(3);
-    expect(deliveredFacts(2)).toContain('*Repeats suppressed*\n2 since the last alert of this kind');
+    // The alert names every run it held back, so none goes unheard.
+    expect(deliveredFacts(2)).toContain('*Repeats suppressed*\n2 since the last alert of this kind (runs run-20260301T0000-ab12, run-20260301T0010-cd34)');
     expect(deliveredFacts(2)).toContain('*At*\n2026-03-01T07:00:00.000Z');
 
     // The period restarts at the new send.

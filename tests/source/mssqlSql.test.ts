@@ -287,6 +287,28 @@ describe('the read statement', () => {
     expect(s.sql).not.toMatch(/CAST\(@/);
   });
 
+  it('ends a key range at a composite key, inclusive, each value in its column type', () => {
+    const s = readStatement({
+      table,
+      watermark: wmOf(updated),
+      bounds: { low: null, high: '2026-01-02 00:00:00.0000000' },
+      isolation: 'read-committed-snapshot',
+      columns: [id, at, updated],
+      primaryKey: [id, at],
+      appendedKeys: [at],
+      after: ['a', '2026-01-01 00:00:00.0000000'],
+      until: ['m', '2026-01-01 10:00:00.1230000'],
+    });
+    const k = (p: string): [string, string] => [`CONVERT(varchar(40), @${p}0 COLLATE ${SQL_CI})`, `CONVERT(datetime2(3), CONVERT(datetime2(7), @${p}1, 121))`];
+    const [k0, k1] = k('k');
+    const [u0, u1] = k('u');
+    expect(s.sql).toContain(` AND (([id] > ${k0}) OR ([id] = ${k0} AND [at] > ${k1})) AND (([id] < ${u0}) OR ([id] = ${u0} AND [at] <= ${u1})) ORDER BY [id], [at]`);
+    expect(paramTypes(s)).toEqual({ high: 'nvarchar(4000)', k0: 'nvarchar(4000)', k1: 'nvarchar(4000)', u0: 'nvarchar(4000)', u1: 'nvarchar(4000)' });
+    expect(() => readStatement({ table, watermark: wmOf(updated), bounds: { low: null, high: 'x' }, isolation: 'read-committed-snapshot', columns: [id], primaryKey: [id, at], appendedKeys: [], after: null, until: ['a'] })).toThrow(
+      /key range end has 1 values for a 2-column key/,
+    );
+  });
+
   it("binds @tz only when a zone-less column is converted from the table's zone", () => {
     const base = { table, watermark: wmOf(updated), bounds: { low: null, high: '2026-01-02 00:00:00' }, isolation: 'read-committed-snapshot' as const, primaryKey: [id], appendedKeys: [], after: null };
     const zoned = readStatement({ ...base, columns: [id, updated], timeZone: 'Tokyo Standard Time' });

@@ -154,6 +154,32 @@ for (const adapter of adapters) {
       expect(micros).toBe(BigInt(Date.UTC(2026, 0, 1, 0, 4, 1)) * 1000n);
     });
 
+    it('reads key ranges that together are the slice, each row once', async () => {
+      const columns = await f.source.describe(ref('events'));
+      const read = (after: string[] | null, until: string[] | null) =>
+        drain(f.source.read({ table: ref('events'), columns, watermark: wm, primaryKey: ['id', 'k2'], bounds: { low: null, high: '2030-01-01' }, after, until, batchRows: 64 }));
+      const cuts: (string[] | null)[] = [null, ['80', '2'], ['81', '0'], ['200', '2'], null];
+      const ids: unknown[] = [];
+      for (let r = 0; r + 1 < cuts.length; r++) ids.push(...(await read(cuts[r]!, cuts[r + 1]!)).rows.map((row) => row[0]));
+      expect(ids).toEqual(Array.from({ length: 250 }, (_, i) => i + 1));
+      // The end is inclusive and compares the whole key: (80, 2) ends the first range with id 80.
+      expect((await read(null, ['80', '2'])).last).toEqual(['80', '2']);
+      expect((await read(['81', '0'], ['200', '2'])).rows).toHaveLength(119);
+    });
+
+    it('cuts a table into key ranges of about equal rows, or says it cannot', async () => {
+      if (!f.source.splitKeys) return void console.warn(`${adapter.name} has no key splitting: it loads a table as one range`);
+      const split = await f.source.splitKeys(ref('events'), ['id', 'k2'], 5);
+      expect(split.estimatedRows).toBe(250);
+      expect(split.boundaries).toHaveLength(4);
+      // Strictly increasing cuts, about 50 rows apart.
+      const ids = split.boundaries.map((b) => Number(b[0]));
+      expect(ids).toEqual([...ids].sort((a, b) => a - b));
+      for (const [i, id] of ids.entries()) expect(Math.abs(id - 50 * (i + 1))).toBeLessThanOrEqual(5);
+      expect(await f.source.splitKeys(ref('events'), ['id', 'k2'], 1)).toMatchObject({ boundaries: [] });
+      expect(await f.source.splitKeys(ref('empty'), ['id', 'k2'], 4)).toMatchObject({ estimatedRows: 0, boundaries: [] });
+    });
+
     it('stops cleanly when the reader breaks off early, and the connection is reusable', async () => {
       const columns = await f.source.describe(ref('events'));
       let seen = 0;

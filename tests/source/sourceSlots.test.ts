@@ -5,7 +5,7 @@ import { DEFAULT_SOURCE } from '../../shared/config/catalogSchema.js';
 import { loadSettings, SettingsError } from '../../shared/config/settings.js';
 import { resolveSourceEndpoints } from '../../shared/source/sourceEndpoints.js';
 import { SlotLostError, SourceSlots } from '../../shared/source/sourceSlots.js';
-import { testEnv, testId } from '../support/harness.js';
+import { testEnv, testId, testTable } from '../support/harness.js';
 
 /** Connection slots in Azurite's Table Storage, on a clock the test moves. */
 async function slotsAt(clock: { t: number }, leaseMs = 60_000): Promise<SourceSlots> {
@@ -62,8 +62,8 @@ describe('connection slots of a source', () => {
 describe('source settings', () => {
   const env = (extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv => ({ ...testEnv(testId()), ...extra });
   const sources = [
-    { name: 'streaming_db', kind: 'postgres' as const, setting: 'STREAMING_DB_URL', maxConnections: 8 },
-    { name: 'catalog_db', kind: 'mssql' as const, setting: 'CATALOG_DB_URL', maxConnections: 2 },
+    { name: 'streaming_db', kind: 'postgres' as const, url: { setting: 'STREAMING_DB_URL' }, maxConnections: 8 },
+    { name: 'catalog_db', kind: 'mssql' as const, url: { setting: 'CATALOG_DB_URL' }, maxConnections: 2 },
   ];
 
   it('reads each source from the app setting it names', () => {
@@ -71,6 +71,8 @@ describe('source settings', () => {
     expect(resolveSourceEndpoints({ sources, tables: [] }, settings)).toEqual([
       { name: 'streaming_db', kind: 'postgres', setting: 'STREAMING_DB_URL', url: 'postgres://u@db1/streams', maxConnections: 8 },
       { name: 'catalog_db', kind: 'mssql', setting: 'CATALOG_DB_URL', url: 'mssql://sql1/catalog', maxConnections: 2 },
+      // `default` is always there: the deployment's SQL source, which tables naming no source read.
+      expect.objectContaining({ name: 'default', setting: 'SOURCE_URL' }),
     ]);
   });
 
@@ -78,7 +80,7 @@ describe('source settings', () => {
     const inAzure = loadSettings(env({ WEBSITE_SITE_NAME: 'func-soundlake', SOUNDLAKE_STORAGE__blobServiceUri: 'https://a.blob.core.windows.net', SOUNDLAKE_STORAGE__queueServiceUri: 'https://a.queue.core.windows.net', SOUNDLAKE_STORAGE__tableServiceUri: 'https://a.table.core.windows.net', SOUNDLAKE_STORAGE: undefined, SOURCE_URL: undefined, STREAMING_DB_URL: 'postgres://u@db1/streams' }));
     const problems = (): string[] => {
       try {
-        resolveSourceEndpoints({ sources: [...sources, { name: DEFAULT_SOURCE, kind: 'postgres', setting: 'SOURCE_URL', maxConnections: 4 }], tables: [] }, inAzure);
+        resolveSourceEndpoints({ sources: [...sources, { name: DEFAULT_SOURCE, kind: 'postgres', url: { setting: 'SOURCE_URL' }, maxConnections: 4 }], tables: [] }, inAzure);
       } catch (err) {
         expect(err).toBeInstanceOf(SettingsError);
         return (err as SettingsError).problems;
@@ -89,8 +91,10 @@ describe('source settings', () => {
       'CATALOG_DB_URL: source "catalog_db" (mssql) reads its connection string from this app setting, which is not set; required when running in Azure (WEBSITE_SITE_NAME set by the platform): add it as an app setting (a Key Vault reference for a secret), see infra/README.md',
       'SOURCE_URL: source "default" (postgres) reads its connection string from this app setting, which is not set; required when running in Azure (WEBSITE_SITE_NAME set by the platform): add it as an app setting (a Key Vault reference for a secret), see infra/README.md',
     ]);
-    // Without a sources: block, the default source is SOURCE_URL, and in Azure it must be set.
-    expect(() => resolveSourceEndpoints({ tables: [] }, inAzure)).toThrow(/SOURCE_URL: source "default" \(postgres\) reads its connection string/);
+    // Undeclared, the default source is SOURCE_URL: in Azure it must be set when a table reads it,
+    expect(() => resolveSourceEndpoints({ tables: [testTable('public', 'dim_users')] }, inAzure)).toThrow(/SOURCE_URL: source "default" \(postgres\) reads its connection string/);
+    // and may be left unset when none does.
+    expect(resolveSourceEndpoints({ sources: [sources[0]!], tables: [testTable('public', 'dim_users', { source: 'streaming_db' })] }, inAzure)).toEqual([expect.objectContaining({ name: 'streaming_db' })]);
   });
 
   it('keeps the embedded source for `default` on a developer machine, and only for it', () => {

@@ -2,6 +2,7 @@ import type { TableConfig } from '../../shared/config/pipelineConfig.js';
 import type { IngestRun, TableRunResult } from '../../shared/extract/ingestTable.js';
 import { ingestTable } from '../../shared/extract/ingestTable.js';
 import { newRunId } from '../../shared/run/runId.js';
+import { expect } from 'vitest';
 import type { Harness } from './harness.js';
 
 /** One incremental pass over one table with a fresh run id, through the real core. */
@@ -21,4 +22,22 @@ export class InjectedCrash extends Error {
     super(`injected crash at ${point}`);
     this.name = 'InjectedCrash';
   }
+}
+
+/**
+ * Every source row of a table in bronze exactly once; every data file in exactly one manifest,
+ * the manifests' totals those of the files; the watermark committed at the last manifest's high.
+ */
+export async function expectExactlyOnce(h: Harness, name: string, expectedRows: number): Promise<void> {
+  const rows = await h.bronzeRows(name);
+  const counts = countById(rows);
+  expect(counts.size).toBe(expectedRows);
+  expect([...counts.entries()].filter(([, n]) => n !== 1)).toEqual([]);
+  const manifests = await h.manifests(name);
+  const listed = manifests.flatMap((m) => m.files.map((f) => f.path)).sort();
+  expect(listed).toEqual((await h.bronzeFiles(name)).map((f) => f.path));
+  expect(manifests.reduce((n, m) => n + m.rows, 0)).toBe(rows.length);
+  const state = await h.app.watermarks.get(name);
+  expect(state).toMatchObject({ pending: null, lease: null });
+  expect(state!.value).toBe(manifests.at(-1)!.watermark.high);
 }

@@ -177,6 +177,12 @@ def _describe(error, base: list, validator) -> list[tuple[list, str]]:
         return [(path, f"does not match {value}")]
     if kw == "oneOf":
         return _describe_union(value, instance, path, validator)
+    if kw == "anyOf":
+        return _describe_any(value, instance, path, validator)
+    if kw == "minLength":
+        return [(path, f"must be at least {value}")]
+    if kw == "maxLength":
+        return [(path, f"must be at most {value}")]
     return [(path, error.message)]
 
 
@@ -196,6 +202,20 @@ def _describe_union(branches: list[dict], instance: Any, path: list, validator) 
     branch = branches[options.index(instance[key])]
     sub = validator.evolve(schema=branch)
     return [d for e in sub.iter_errors(instance) for d in _describe(e, path, sub)]
+
+
+_JSON_TYPES = {"string": str, "object": dict, "array": list, "boolean": bool}
+
+
+def _describe_any(branches: list[dict], instance: Any, path: list, validator) -> list[tuple[list, str]]:
+    """A plain union (a value or `{ setting: NAME }`): the branch of the value's type says what is
+    wrong, as zod reports it; a value of no branch's type matches none."""
+    for b in branches:
+        t = _JSON_TYPES.get(b.get("type", ""))
+        if t is not None and isinstance(instance, t) and not (t is not bool and isinstance(instance, bool)):
+            sub = validator.evolve(schema=b)
+            return [d for e in sub.iter_errors(instance) for d in _describe(e, path, sub)]
+    return [(path, "matches none of the allowed forms")]
 
 
 def schema_problems(raw: Any) -> list[str]:
@@ -231,20 +251,152 @@ def _family(column_type: str) -> str:
     return "decimal" if column_type.startswith("decimal(") else column_type
 
 
-def _table_rules(t: dict, i: int, problems: list[str]) -> None:
+# Snapshot tables (files over HTTP): the lineage columns every slice carries after the record's
+# fields, and the one that orders a key's versions (shared/config/sourceRules.ts).
+SNAPSHOT_COLUMNS = ("_source_url", "_loaded_at")
+SNAPSHOT_SEQUENCE = "_loaded_at"
+_SQL_FIELDS = ("schema", "table", "columns", "timeZone")
+_HTTP_FIELDS = ("urls", "format", "csv", "fields")
+_REST_FIELDS = ("endpoint", "params", "records", "paginate")
+
+
+def _source_kind_of(source: dict, kinds: dict[str, str]) -> str | None:
+    name = _str(source.get("name")) or "default"
+    if name in kinds:
+        return kinds[name]
+    return "sql" if name == "default" else None
+
+
+def _source_rules(t: dict, at: str, kind: str | None, problems: list[str]) -> None:
+    """A table's source fields by the kind of source it names (sourceRules.ts, same words)."""
+    if not isinstance(t.get("source"), dict):
+        return
+    source = t["source"]
+    if kind is None:
+        problems.append(f"{at}.source.name: unknown source {_q(source.get('name'))} (not in sources:)")
+        return
+    if kind in ("sql", "postgres", "mssql"):
+        problems.extend(f"{at}.source.{f}: is missing" for f in ("schema", "table") if f not in source)
+        problems.extend(f"{at}.source.{f}: applies to http sources only" for f in _HTTP_FIELDS if f in source)
+        problems.extend(f"{at}.source.{f}: applies to rest sources only" for f in _REST_FIELDS if f in source)
+        if "watermark" not in t:
+            problems.append(f"{at}.watermark: is missing")
+        return
+    problems.extend(f"{at}.source.{f}: applies to SQL sources only" for f in _SQL_FIELDS if f in source)
+    if "watermark" in t:
+        problems.append(f"{at}.watermark: {kind} tables have none: every slice is a snapshot, stamped _loaded_at")
+    if kind == "rest":
+        problems.extend(f"{at}.source.{f}: applies to http sources only" for f in ("urls", "format", "csv") if f in source)
+        problems.extend(f"{at}.source.{f}: is missing" for f in ("endpoint", "fields") if f not in source)
+        p = source.get("paginate") if isinstance(source.get("paginate"), dict) else None
+        if p is not None and p.get("type") in ("next_url", "cursor") and "next" not in p:
+            what = "next cursor" if p["type"] == "cursor" else "next page's URL"
+            problems.append(f"{at}.source.paginate.next: is missing (where the {what} is in a response)")
+        if p is not None and p.get("type") == "offset" and "limit" not in p:
+            problems.append(f"{at}.source.paginate.limit: is missing (the page size)")
+    if isinstance(source.get("fields"), list):
+        for k, f in enumerate(source["fields"]):
+            if isinstance(f, dict) and f.get("name") in SNAPSHOT_COLUMNS:
+                problems.append(f"{at}.source.fields[{k}].name: {_q(f['name'])} is a lineage column every slice adds")
+    if kind == "http":
+        problems.extend(f"{at}.source.{f}: applies to rest sources only" for f in _REST_FIELDS if f in source)
+        problems.extend(f"{at}.source.{f}: is missing" for f in ("urls", "format") if f not in source)
+        if "csv" in source and source.get("format") is not None and source.get("format") != "csv":
+            problems.append(f"{at}.source.csv: applies to format csv only")
+        if isinstance(source.get("csv"), dict) and source["csv"].get("header") is False and "fields" not in source:
+            problems.append(f"{at}.source.fields: is missing (a CSV without a header row needs its fields named)")
+        if isinstance(source.get("fields"), list):
+            for k, f in enumerate(source["fields"]):
+                if isinstance(f, dict) and "path" in f:
+                    problems.append(f"{at}.source.fields[{k}].path: applies to rest sources only "
+                                    "(file fields are named as in the file)")
+
+
+def _catalog_source_rules(sources: Any, problems: list[str]) -> dict[str, str]:
+    """The `sources:` block: unique names, each kind's fields, one app setting per SQL source
+    (two names for one database would each get the whole maxConnections); returns name -> kind."""
+    kinds: dict[str, str] = {}
+    if not isinstance(sources, list):
+        return kinds
+    first: dict[str, int] = {}
+    settings: dict[str, int] = {}
+    for i, s in enumerate(sources):
+        if not isinstance(s, dict):
+            continue
+        name, kind, at = _str(s.get("name")), _str(s.get("kind")), f"sources[{i}]"
+        if name is not None:
+            if name in first:
+                problems.append(f"{at}.name: duplicate source name {_q(name)} (first at sources[{first[name]}])")
+            else:
+                first[name] = i
+                if kind is not None:
+                    kinds[name] = kind
+        sql = kind in ("postgres", "mssql")
+        for f in ("url", "maxConnections"):
+            if f in s and kind is not None and not sql:
+                problems.append(f"{at}.{f}: applies to postgres and mssql sources only")
+        if "baseUrl" in s and kind is not None and kind not in ("http", "rest"):
+            problems.append(f"{at}.baseUrl: applies to http and rest sources only")
+        if sql and "url" not in s and name != "default":
+            problems.append(f"{at}.url: is missing (the setting holding the connection URL)")
+        if sql and "maxConnections" not in s and name != "default":
+            problems.append(f"{at}.maxConnections: is missing (the most sessions the source may see from every instance together)")
+        setting = _str(_obj(s.get("url")).get("setting")) if sql else None
+        if setting is not None:
+            if setting in settings:
+                problems.append(f"{at}.url.setting: {_q(setting)} is already the setting of "
+                                f"sources[{settings[setting]}]: one database is one source "
+                                "(two would each get the whole maxConnections)")
+            else:
+                settings[setting] = i
+        if name == "default" and kind is not None and not sql:
+            problems.append(f"{at}.kind: the default source is the deployment's SQL source: postgres or mssql")
+        _auth_rules(s, at, problems)
+    return kinds
+
+
+def _auth_rules(s: dict, at: str, problems: list[str]) -> None:
+    """A `sources:` entry's auth, by type (sourceRules.ts `authRules`, same words)."""
+    if s.get("kind") != "rest":
+        if "auth" in s and s.get("kind") is not None:
+            problems.append(f"{at}.auth: applies to rest sources only")
+        return
+    if "baseUrl" not in s:
+        problems.append(f"{at}.baseUrl: is missing")
+    auth = s.get("auth") if isinstance(s.get("auth"), dict) else None
+    if auth is None:
+        return
+    needs = ["tokenUrl", "clientId", "clientSecret"] if auth.get("type") == "client_credentials" else \
+        ["token"] if auth.get("type") == "bearer" else []
+    problems.extend(f"{at}.auth.{f}: is missing ({auth.get('type')})" for f in needs if f not in auth)
+    problems.extend(f"{at}.auth.{f}: does not apply to auth type {auth.get('type')}"
+                    for f in ("tokenUrl", "clientId", "clientSecret", "token") if f in auth and f not in needs)
+
+
+def _table_rules(t: dict, i: int, problems: list[str], kinds: dict[str, str]) -> None:
     at = f"tables[{i}]"
     source = _obj(t.get("source"))
-    extracted = _strings(source.get("columns"))
+    kind = _source_kind_of(source, kinds)
+    snapshot = kind in ("http", "rest")
+    fields = [f["name"] for f in source["fields"] if isinstance(f, dict) and isinstance(f.get("name"), str)] \
+        if isinstance(source.get("fields"), list) else None
+    extracted = ([*fields, *SNAPSHOT_COLUMNS] if fields is not None else None) if snapshot \
+        else _strings(source.get("columns"))
     keys = _strings(t.get("primaryKey")) or []
-    watermark = _str(_obj(t.get("watermark")).get("column"))
+    watermark = SNAPSHOT_SEQUENCE if snapshot else _str(_obj(t.get("watermark")).get("column"))
+    listed = "source.fields" if snapshot else "source.columns"
 
     for moved in [k for k in ("schema", "table", "columns", "timeZone") if k in t]:
         problems.append(f"{at}.{moved}: belongs under source: (source: {{ schema, table, columns, timeZone }})")
-    if extracted is not None:
+    if extracted is not None and not snapshot:
         for n in [watermark, *keys]:
             if n is not None and n not in extracted:
                 problems.append(f"{at}.source.columns: must include {_q(n)} "
                                 "(watermark and primary key columns are always extracted)")
+    if extracted is not None and snapshot:
+        problems.extend(f"{at}.primaryKey: {_q(n)} is not a field (not in source.fields)"
+                        for n in keys if n not in extracted)
+    _source_rules(t, at, kind, problems)
 
     silver = _obj(t.get("silver"))
     sequence = _str(silver.get("sequenceColumn")) or watermark
@@ -265,7 +417,7 @@ def _table_rules(t: dict, i: int, problems: list[str]) -> None:
                 else:
                     first[name.lower()] = k
                 if extracted is not None and name not in extracted:
-                    problems.append(f"{at}.silver.columns[{k}].name: {_q(name)} is not extracted (not in source.columns)")
+                    problems.append(f"{at}.silver.columns[{k}].name: {_q(name)} is not extracted (not in {listed})")
                 if ctype is not None and type_pattern.search(ctype):
                     types[name.lower()] = ctype
             m = re.fullmatch(r"decimal\((\d+),(\d+)\)", ctype or "")
@@ -278,13 +430,13 @@ def _table_rules(t: dict, i: int, problems: list[str]) -> None:
     elif extracted is not None and _str(silver.get("sequenceColumn")) is not None \
             and silver["sequenceColumn"] not in extracted:
         problems.append(f"{at}.silver.sequenceColumn: {_q(silver['sequenceColumn'])} is not extracted "
-                        "(not in source.columns)")
+                        f"(not in {listed})")
 
     # Transforms name columns the table has: the declared contract, else the extracted list
     # (a table with neither gets its columns at first sight: checked then, by silver).
     known: dict[str, str] | None = dict(types) if declared is not None else (
         {c.lower(): "" for c in extracted} if extracted is not None else None)
-    where = "silver.columns" if declared is not None else "source.columns"
+    where = "silver.columns" if declared is not None else listed
     facts = transform_facts()
     transforms = silver.get("transforms")
     if not isinstance(transforms, list) or known is None:
@@ -310,58 +462,10 @@ def _table_rules(t: dict, i: int, problems: list[str]) -> None:
                 known[added.lower()] = adds["type"]
 
 
-DEFAULT_SOURCE = "default"
-
-
-def _source_rules(raw: dict, problems: list[str]) -> list[str] | None:
-    """Sources: names unique; one app setting per source; the declared names (None: no block)."""
-    sources = raw.get("sources")
-    if not isinstance(sources, list):
-        return None
-    names: dict[str, int] = {}
-    settings: dict[str, int] = {}
-    for i, s in enumerate(sources):
-        if not isinstance(s, dict):
-            continue
-        name = _str(s.get("name"))
-        if name is not None:
-            if name in names:
-                problems.append(f"sources[{i}].name: duplicate source name {_q(name)} (first at sources[{names[name]}])")
-            else:
-                names[name] = i
-        setting = _str(_obj(s.get("url")).get("setting"))
-        if setting is not None:
-            if setting in settings:
-                problems.append(f"sources[{i}].url.setting: {_q(setting)} is already the setting of "
-                                f"sources[{settings[setting]}]: one database is one source "
-                                "(two would each get the whole maxConnections)")
-            else:
-                settings[setting] = i
-    return list(names)
-
-
-def _table_source(t: dict, i: int, declared: list[str] | None, problems: list[str]) -> None:
-    if not isinstance(t.get("source"), dict):
-        return
-    named = _str(t["source"].get("name"))
-    name = named if named is not None else DEFAULT_SOURCE
-    known = declared if declared is not None else [DEFAULT_SOURCE]
-    if name in known:
-        return
-    if declared is not None:
-        listed = f"sources: {', '.join(_q(n) for n in declared) or 'none'}"
-    else:
-        listed = f"no sources: block, so the only source is {_q(DEFAULT_SOURCE)} (SOURCE_KIND / SOURCE_URL)"
-    if named is not None:
-        problems.append(f"tables[{i}].source.name: unknown source {_q(name)} ({listed})")
-    else:
-        problems.append(f"tables[{i}].source.name: is missing, and no source is named {_q(DEFAULT_SOURCE)} ({listed})")
-
-
 def cross_check(raw: Any) -> list[str]:
     """The rules across fields (shared/config/catalogRules.ts says the same, in TypeScript)."""
     problems: list[str] = []
-    declared = _source_rules(raw, problems) if isinstance(raw, dict) else None
+    kinds = _catalog_source_rules(raw.get("sources") if isinstance(raw, dict) else None, problems)
     tables = raw.get("tables") if isinstance(raw, dict) else None
     if not isinstance(tables, list):
         return problems
@@ -387,8 +491,7 @@ def cross_check(raw: Any) -> list[str]:
             else:
                 for s in silver_tables_of(silver_name):
                     silver_owners[s] = i
-        _table_rules(t, i, problems)
-        _table_source(t, i, declared, problems)
+        _table_rules(t, i, problems, kinds)
     return problems
 
 
@@ -408,7 +511,7 @@ class TableEntry:
     """One catalog table, with the defaults applied: what bronze and silver need of it."""
 
     name: str                                         # bronze: folder, state key
-    source: dict                                      # schema, table (+ name, columns, timeZone)
+    source: dict                                      # SQL: schema, table (+ columns, timeZone); http: name, urls, format, ...
     keys: tuple[str, ...]
     watermark_column: str
     enabled: bool
@@ -473,11 +576,13 @@ def _entry(i: int, t: dict) -> TableEntry:
         into = (tr.get(adds["field"]) or adds["default"]) if adds else None
         transforms.append(Transform(tr["fn"], tr["column"], into))
     cols = silver.get("columns")
+    # Snapshot tables (files over HTTP) have no watermark: each slice is stamped _loaded_at.
+    watermark = t["watermark"]["column"] if "watermark" in t else SNAPSHOT_SEQUENCE
     return TableEntry(
         name=t["name"], source=dict(t["source"]), keys=tuple(t["primaryKey"]),
-        watermark_column=t["watermark"]["column"], enabled=t.get("enabled", True),
+        watermark_column=watermark, enabled=t.get("enabled", True),
         silver_name=silver.get("name") or t["name"],
-        sequence_column=silver.get("sequenceColumn") or t["watermark"]["column"],
+        sequence_column=silver.get("sequenceColumn") or watermark,
         columns=tuple((c["name"], c["type"]) for c in cols) if cols else None,
         transforms=tuple(transforms), index=i,
     )

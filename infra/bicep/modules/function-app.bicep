@@ -116,6 +116,10 @@ param sourceMaxConnections int = 8
 @description('The catalog\'s named sources: [{ setting, secretName }]; each setting becomes a Key Vault reference to that secret.')
 param sourceSecrets array = []
 
+@description('Names of the Key Vault secrets with the Spotify app\'s client id and secret (set by an operator; read by the Spotify preset, examples/sources.soundlake.yaml).')
+param spotifyClientIdSecretName string
+param spotifyClientSecretSecretName string
+
 @description('Blob API names that finish a file (data.api of BlobCreated); the Event Grid filter uses the same list.')
 param completingBlobApis string[]
 
@@ -167,10 +171,13 @@ var appSettings = {
   BRONZE_CONTAINER: lake.bronzeContainer
   WATERMARK_TABLE: lake.watermarkTable
   LEDGER_TABLE: lake.ledgerTable
+  LEDGER_RETENTION_DAYS: '90'
   INGEST_QUEUE: lake.ingestQueue
   INGEST_CONCURRENCY: string(ingestConcurrency)
   LEASE_SECONDS: '900'
   INVOCATION_BUDGET_SECONDS: '480'
+  INGEST_RANGE_ROWS: '50000000'
+  INGEST_MAX_RANGES: '32'
   BACKFILL_TABLE: lake.backfillTable
   BACKFILL_QUEUE: lake.backfillQueue
   BACKFILL_MAX_DAYS: '366'
@@ -213,6 +220,19 @@ var appSettings = {
   ASK_LLM_MODEL: askLlmModel
   ASK_LLM_API_KEY: empty(askLlmBaseUrl) ? '' : '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${askLlmApiKeySecretName}/)'
   ASK_LLM_KEY_HEADER: askLlmKeyHeader
+  // Files over HTTP and REST sources (README "Files over HTTP", "REST sources"): the hosts the
+  // app may fetch from; the Spotify preset's endpoints; its client id and secret as versionless
+  // Key Vault references (unresolved until an operator sets the secrets: only the Spotify tables
+  // fail then, naming the setting).
+  HTTP_ALLOWED_HOSTS: 'raw.githubusercontent.com,accounts.spotify.com,api.spotify.com'
+  HTTP_ALLOW_PRIVATE_ADDRESSES: 'false'
+  HTTP_MAX_BYTES: '4294967296'
+  HTTP_MAX_REDIRECTS: '5'
+  HTTP_TIMEOUT_SECONDS: '60'
+  SPOTIFY_API_BASE_URL: 'https://api.spotify.com/v1/'
+  SPOTIFY_TOKEN_URL: 'https://accounts.spotify.com/api/token'
+  SPOTIFY_CLIENT_ID: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${spotifyClientIdSecretName}/)'
+  SPOTIFY_CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${spotifyClientSecretSecretName}/)'
   ASK_LLM_TIMEOUT_SECONDS: '30'
   ASK_LLM_MAX_RETRIES: '3'
   ASK_MAX_ROWS: '200'

@@ -239,6 +239,8 @@ export interface ReadInput extends SliceInput {
   appendedKeys: MssqlCatalogColumn[];
   /** Keyset cursor: key values as text of the last row written, or null. */
   after: string[] | null;
+  /** The key range's inclusive end (key values as text), or none. */
+  until?: string[] | null;
 }
 
 /**
@@ -255,19 +257,22 @@ export function readStatement(input: ReadInput): SqlStatement {
   const zone = effectiveTimeZone(input.timeZone);
   const inZone = zone !== undefined && columns.some((c) => ZONELESS_TIMESTAMP_TYPES.has(c.type));
   if (inZone && !params.some((p) => p.name === 'tz')) params.push(tzParam(zone));
-  let keyset = '';
-  if (after) {
-    if (after.length !== primaryKey.length) throw new SourceError(`mssql source: keyset cursor has ${after.length} values for a ${primaryKey.length}-column key`);
+  // `(k1, k2) > (a, b)` as `k1 > a OR (k1 = a AND k2 > b)`; the range's end `<=` the same way, `<` but for the last column.
+  const compare = (values: string[], prefix: string, op: '>' | '<='): string => {
+    if (values.length !== primaryKey.length) throw new SourceError(`mssql source: ${op === '>' ? 'keyset cursor' : 'key range end'} has ${values.length} values for a ${primaryKey.length}-column key`);
     const value = primaryKey.map((k, i) => {
-      params.push(text(`k${i}`, boundText(k, after[i]!), mssqlTextParamLength(k)));
-      return mssqlFromText(k, `k${i}`);
+      params.push(text(`${prefix}${i}`, boundText(k, values[i]!), mssqlTextParamLength(k)));
+      return mssqlFromText(k, `${prefix}${i}`);
     });
     const ors = primaryKey.map((k, i) => {
       const eqs = primaryKey.slice(0, i).map((p, j) => `${quoteMssql(p.name)} = ${value[j]}`);
-      return `(${[...eqs, `${quoteMssql(k.name)} > ${value[i]}`].join(' AND ')})`;
+      const last = i === primaryKey.length - 1;
+      return `(${[...eqs, `${quoteMssql(k.name)} ${op === '>' ? '>' : last ? '<=' : '<'} ${value[i]}`].join(' AND ')})`;
     });
-    keyset = ` AND (${ors.join(' OR ')})`;
-  }
+    return ` AND (${ors.join(' OR ')})`;
+  };
+  let keyset = after ? compare(after, 'k', '>') : '';
+  if (input.until) keyset += compare(input.until, 'u', '<=');
   const select = [...columns.map((c) => mssqlSelectExpression(c, inZone)), ...appendedKeys.map((k) => mssqlKeyTextExpression(k))];
   return {
     sql: `${isolationPrefix(input.isolation)}SELECT ${select.join(', ')} FROM ${qualified(table)} WHERE ${where.sql}${keyset} ORDER BY ${primaryKey.map((k) => quoteMssql(k.name)).join(', ')}`,

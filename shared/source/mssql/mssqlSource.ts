@@ -207,6 +207,7 @@ export class MssqlSource implements Source {
       primaryKey: primaryKey.map(catalogOf),
       appendedKeys: keys.appended.map(catalogOf),
       after: request.after,
+      ...(request.until ? { until: request.until } : {}),
       ...(table.timeZone ? { timeZone: table.timeZone } : {}),
     });
     const converters = columns.map((c, i) => mssqlConverter(selected[i]!, c.parquet));

@@ -8,10 +8,14 @@ from pyspark.sql import functions as F
 
 from soundlake.config import settings
 
+# The -infinity and +infinity sentinels of a bronze TIMESTAMP(MICROS) (docs/bronze-layout.md).
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
 
 def dim_date(streams: DataFrame, start: dt.date | None = None, end: dt.date | None = None) -> DataFrame:
     """One row per day from `start` to `end` (default: the configured range), widened to
-    cover every stream's (UTC) date.
+    cover every stream's (UTC) date. The Postgres infinity sentinels (docs/bronze-layout.md)
+    are left out: widened by them, the calendar would run to the year 294247.
 
     Declarative: the range is an aggregate inside the plan, never collected, so this only
     builds a DataFrame (what a Lakeflow dataset function may do) and runs no Spark job.
@@ -21,7 +25,8 @@ def dim_date(streams: DataFrame, start: dt.date | None = None, end: dt.date | No
     end = end or s.dim_date_end
     if start > end:
         raise ValueError(f"dim_date: start {start} is after end {end}")
-    day = F.to_date("streamed_at")
+    micros = F.unix_micros("streamed_at")
+    day = F.when(~micros.isin(INT64_MIN, INT64_MAX), F.to_date("streamed_at"))
     bounds = streams.agg(
         F.least(F.min(day), F.lit(start)).alias("lo"),  # least/greatest skip the NULL of no streams
         F.greatest(F.max(day), F.lit(end)).alias("hi"),

@@ -1,0 +1,198 @@
+import { InvocationContext } from '@azure/functions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingestQueue } from '../../functions/ingest-queue.js';
+import { setApp } from '../../shared/app/appSingleton.js';
+import type { Checkpoint } from '../../shared/extract/faultHooks.js';
+import type { IngestDeps } from '../../shared/extract/ingestTable.js';
+import { ingestTable } from '../../shared/extract/ingestTable.js';
+import { runRange } from '../../shared/extract/rangeLoad.js';
+import { newRunId } from '../../shared/run/runId.js';
+import { createHarness, testId, testTable, type Harness } from '../support/harness.js';
+import { expectExactlyOnce, InjectedCrash } from '../support/ingest.js';
+import { drainQueue, peekAll, queueOf } from '../support/queueDrain.js';
+import { serialSource } from '../support/serialSource.js';
+import { tableClient } from '../../shared/azure/storageClients.js';
+import type { Source } from '../../shared/source/source.js';
+import { SourceRegistry } from '../../shared/source/sourceRegistry.js';
+import { SourceSlots } from '../../shared/source/sourceSlots.js';
+
+/**
+ * Initial loads in key ranges: each range exactly once with its own record, and the watermark
+ * moved once, by the last range to commit, however ranges crash or race.
+ */
+let h: Harness;
+let deps: IngestDeps;
+const ROWS = 1000;
+
+beforeAll(async () => {
+  h = await createHarness((schema) => [testTable(schema, 'ranged_queue', { maxRowsPerFile: 100, rowGroupRows: 50 })]);
+  // About 300 rows a range: 1,000 rows make 4 ranges.
+  h.app.settings.ranges = { rowsPerRange: 300, maxRanges: 8 };
+  // PGlite's one session: the ranges' reads take turns, everything else runs at once. The ranges
+  // read this source, not sessions of the app's slots (the capped test below has slots of its own).
+  deps = { ...h.app.ingestDeps(), sources: undefined, source: serialSource(h.app.source) };
+  setApp(h.app);
+});
+afterAll(async () => {
+  setApp(undefined);
+  await h?.close();
+});
+
+async function seed(name: string): Promise<void> {
+  await h.db.query(`CREATE TABLE ${h.schema}.${name} (id integer PRIMARY KEY, payload text, updated_at timestamptz NOT NULL)`);
+  await h.db.query(`INSERT INTO ${h.schema}.${name} SELECT i, md5(i::text), TIMESTAMPTZ '2026-01-01' + i * INTERVAL '1 second' FROM generate_series(1, ${ROWS}) i`);
+}
+
+const crashAt = (point: Checkpoint, part?: number) => ({
+  checkpoint: (p: Checkpoint, d: { part?: number }) => {
+    if (p === point && (part === undefined || d.part === part)) throw new InjectedCrash(p);
+  },
+});
+
+/** Plan the ranged initial load: the run splits it and hands back the ranges to run. */
+async function split(name: string) {
+  const table = h.table(name, { maxRowsPerFile: 100, rowGroupRows: 50 });
+  const runId = newRunId();
+  const planned = await ingestTable(deps, table, { runId, trigger: 'test' });
+  expect(planned).toMatchObject({ status: 'partial', slice: 's0000000001', ranges: [0, 1, 2, 3] });
+  expect(planned.message).toMatch(/initial load s0000000001 of about 1000 rows runs in 4 key ranges/);
+  return { table, runId };
+}
+
+describe('an initial load in key ranges', () => {
+  it('runs its ranges at once, each row exactly once, and moves the watermark once', async () => {
+    const name = 'ranged';
+    await seed(name);
+    const { table, runId } = await split(name);
+    const results = await Promise.all([0, 1, 2, 3].map((i) => runRange(deps, table, i, { runId, trigger: 'test' })));
+    expect(results.map((r) => r.status), JSON.stringify(results.map((r) => r.error))).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
+    expect(results.reduce((n, r) => n + r.rows, 0)).toBe(ROWS);
+    // Ranges of about equal rows, each its own slice and manifest.
+    for (const r of results) expect(r.rows).toBeGreaterThan(200);
+    expect((await h.manifests(name)).map((m) => m.slice)).toEqual(['s0000000001-r0000', 's0000000001-r0001', 's0000000001-r0002', 's0000000001-r0003']);
+    await expectExactlyOnce(h, name, ROWS);
+    expect(await h.app.watermarks.get(name)).toMatchObject({ seq: 1, value: '2026-01-01 00:16:40+00' });
+    // A range run again (a redelivered message), or the table's next run: nothing more.
+    expect(await runRange(deps, table, 2, { runId, trigger: 'test' })).toMatchObject({ status: 'nochange', message: expect.stringMatching(/no range 2 to extract/) });
+    expect(await ingestTable(deps, table, { runId: newRunId(), trigger: 'test' })).toMatchObject({ status: 'nochange' });
+    await expectExactlyOnce(h, name, ROWS);
+  });
+
+  for (const [i, { point, part }] of ([{ point: 'pending-recorded' }, { point: 'part-committed', part: 1 }, { point: 'manifest-written' }] as { point: Checkpoint; part?: number }[]).entries()) {
+    it(`is exactly-once when one range crashes at ${point} while the others finish`, async () => {
+      const name = `ranged_crash_${i}`;
+      await seed(name);
+      const { table, runId } = await split(name);
+      const results = await Promise.all([0, 1, 2, 3].map((r) => runRange(deps, table, r, { runId, trigger: 'test', ...(r === 1 ? { hooks: crashAt(point, part) } : {}) })));
+      expect(results.map((r) => r.status), JSON.stringify(results.map((r) => r.error))).toEqual(['succeeded', 'failed', 'succeeded', 'succeeded']);
+      const mid = await h.app.watermarks.get(name);
+      expect(mid).toMatchObject({ value: null, seq: 0, lease: null });
+      expect(mid!.pending!.ranges).toMatchObject({ count: 4, done: 3 });
+      // The table's next run finds the unfinished range and hands it back; running it finishes the load.
+      const again = await ingestTable(deps, table, { runId: newRunId(), trigger: 'test' });
+      expect(again).toMatchObject({ status: 'partial', ranges: [1] });
+      expect(await runRange(deps, table, 1, { runId, trigger: 'test' })).toMatchObject({ status: 'succeeded', resumed: true });
+      await expectExactlyOnce(h, name, ROWS);
+      expect(await h.app.watermarks.get(name)).toMatchObject({ seq: 1, pending: null });
+    });
+  }
+
+  it('lets exactly one of two ranges that commit at the same moment move the watermark', async () => {
+    const name = 'ranged_race';
+    await seed(name);
+    const { table, runId } = await split(name);
+    for (const r of [0, 1]) expect(await runRange(deps, table, r, { runId, trigger: 'test' })).toMatchObject({ status: 'succeeded' });
+    // The last two ranges wait for each other with their manifests written, then commit together.
+    let arrived = 0;
+    let go!: () => void;
+    const both = new Promise<void>((resolve) => (go = resolve));
+    const barrier = {
+      checkpoint: async (p: Checkpoint) => {
+        if (p !== 'manifest-written') return;
+        if (++arrived === 2) go();
+        await both;
+      },
+    };
+    const racing = await Promise.all([2, 3].map((r) => runRange(deps, table, r, { runId, trigger: 'test', hooks: barrier })));
+    expect(racing.map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
+    const state = await h.app.watermarks.get(name);
+    expect(state).toMatchObject({ seq: 1, pending: null, lease: null, value: '2026-01-01 00:16:40+00' });
+    await expectExactlyOnce(h, name, ROWS);
+  });
+
+  it('runs the last range first and still moves the watermark only when all are in', async () => {
+    const name = 'ranged_order';
+    await seed(name);
+    const { table, runId } = await split(name);
+    for (const r of [3, 0, 2]) {
+      expect(await runRange(deps, table, r, { runId, trigger: 'test' })).toMatchObject({ status: 'succeeded' });
+      expect(await h.app.watermarks.get(name)).toMatchObject({ value: null, seq: 0 });
+    }
+    // A redelivered message of a committed range: counted once, whatever happens again.
+    expect(await runRange(deps, table, 3, { runId, trigger: 'test' })).toMatchObject({ status: 'nochange', message: expect.stringMatching(/range 3 of slice s0000000001 is already committed/) });
+    expect((await h.app.watermarks.get(name))!.pending!.ranges).toMatchObject({ done: 3 });
+    expect(await runRange(deps, table, 1, { runId, trigger: 'test' })).toMatchObject({ status: 'succeeded' });
+    await expectExactlyOnce(h, name, ROWS);
+  });
+
+  it('runs its ranges as queue messages of their own, as the host would', async () => {
+    const name = 'ranged_queue';
+    await seed(name);
+    await h.app.ingestQueue.ensure();
+    const queue = queueOf(h.settings, h.settings.ingestQueue);
+    const context = (): InvocationContext => new InvocationContext({ functionName: 'ingest-queue', invocationId: `inv-${Math.random().toString(16).slice(2)}`, logHandler: () => undefined });
+    await h.app.ingestQueue.send({ runId: newRunId(), table: name, trigger: 'test', continuation: 0 });
+    // The table's message plans the ranges and queues one message for each.
+    const first = await drainQueue(queue, (payload) => ingestQueue(payload, context()), 1);
+    expect(first).toMatchObject({ handled: 1, failures: [] });
+    expect(((await peekAll(queue)) as { range?: number }[]).map((m) => m.range).sort()).toEqual([0, 1, 2, 3]);
+    const rest = await drainQueue(queue, (payload) => ingestQueue(payload, context()));
+    expect(rest).toMatchObject({ handled: 4, failures: [] });
+    await expectExactlyOnce(h, name, ROWS);
+    expect(await h.app.watermarks.get(name)).toMatchObject({ seq: 1, pending: null });
+  });
+
+  it('takes a connection slot per range: a range over the cap waits and runs later', async () => {
+    const name = 'ranged_capped';
+    await seed(name);
+    const { table, runId } = await split(name);
+    // The table's source with a cap of one session, its slots in Table Storage like the app's;
+    // every session reads the serial source (and leaves it open).
+    const slots = new SourceSlots(tableClient(h.app.settings.storage, `slots${testId()}`), 60_000);
+    await slots.ensure();
+    const opened: Source[] = [];
+    const registry = new SourceRegistry([{ name: table.source, kind: 'postgres', setting: 'SOURCE_URL', url: 'postgres://unused', maxConnections: 1 }], slots, {
+      logger: h.app.logger,
+      connect: () => {
+        const session = { ...deps.source, close: async () => undefined };
+        opened.push(session);
+        return session;
+      },
+    });
+    const capped = { ...deps, sources: registry };
+    // The range that gets the slot keeps it until every range has asked for one: the others find none.
+    let asked = 0;
+    let allAsked!: () => void;
+    const everyoneAsked = new Promise<void>((resolve) => (allAsked = resolve));
+    const askingAtOnce: SourceRegistry = Object.assign(Object.create(registry) as SourceRegistry, {
+      open: async (...args: Parameters<SourceRegistry['open']>) => {
+        const held = await registry.open(...args);
+        if (++asked === 4) allAsked();
+        else if (held) await everyoneAsked;
+        return held;
+      },
+    });
+    const first = await Promise.all([0, 1, 2, 3].map((r) => runRange({ ...capped, sources: askingAtOnce }, table, r, { runId, trigger: 'test' })));
+    expect(first.map((r) => r.status).filter((s) => s === 'succeeded')).toHaveLength(1);
+    expect(first.filter((r) => r.status === 'skipped').map((r) => r.message)).toEqual(Array(3).fill(expect.stringMatching(/waits: every connection slot of source default is held/)));
+    expect(opened).toHaveLength(1);
+    // Given back: nobody holds the source's slot now.
+    expect(await registry.slotHolders(table.source)).toEqual([]);
+    const waiting = (await ingestTable(deps, table, { runId: newRunId(), trigger: 'test' })).ranges!;
+    expect(waiting).toHaveLength(3);
+    for (const r of waiting) expect(await runRange(capped, table, r, { runId, trigger: 'test' })).toMatchObject({ status: 'succeeded' });
+    expect(opened).toHaveLength(4);
+    await expectExactlyOnce(h, name, ROWS);
+  });
+});
+
