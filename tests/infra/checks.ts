@@ -316,12 +316,14 @@ export function checkSourceSettings(repo: Repo): string[] {
   const catalog = repo.get('soundlake.yaml');
   if (catalog === undefined) return [...problems, 'soundlake.yaml: missing'];
   const set = appSettingsDecl(repo);
+  // The SQL sources' connection strings (http and rest sources name settings of other kinds).
   for (const source of parsePipelineConfig(catalog).sources ?? []) {
-    if (set.has(source.setting)) continue;
+    const setting = source.url?.setting;
+    if (setting === undefined || set.has(setting)) continue;
     for (const env of ENVIRONMENTS) {
       const params = repo.get(`${BICEP_DIR}/main.${env}.bicepparam`) ?? '';
-      if (!new RegExp(`setting:\\s*'${source.setting}'`).test(params)) {
-        problems.push(`soundlake.yaml: source ${source.name} reads app setting ${source.setting}, which main.${env}.bicepparam does not set (sourceSecrets: [{ setting: '${source.setting}', secretName: '...' }])`);
+      if (!new RegExp(`setting:\\s*'${setting}'`).test(params)) {
+        problems.push(`soundlake.yaml: source ${source.name} reads app setting ${setting}, which main.${env}.bicepparam does not set (sourceSecrets: [{ setting: '${setting}', secretName: '...' }])`);
       }
     }
   }
