@@ -36,6 +36,7 @@ export async function rangedLoadCase(args: { sourceUrl: string; storage: string;
 
   const table: TableConfig = {
     name: 'stream_events',
+    source: 'default',
     schema: 'bench_ranged',
     table: 'stream_events',
     watermark: { column: 'updated_at', kind: 'timestamp' },

@@ -9,7 +9,7 @@ import { loggingToInvocation } from '../shared/logging/invocationScope.js';
 export const ingestQueue = loggingToInvocation(async (message: unknown, context: InvocationContext): Promise<void> => {
   const soundlake = await getApp();
   const msg = parseIngestMessage(message);
-  const result = await handleIngestMessage({ ...soundlake.ingestDeps(), config: soundlake.config, ingestQueue: soundlake.ingestQueue }, msg, {
+  const result = await handleIngestMessage(soundlake.ingestMessageDeps(), msg, {
     budgetMs: soundlake.settings.invocationBudgetMs,
     owner: context.invocationId,
   });

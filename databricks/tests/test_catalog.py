@@ -51,6 +51,28 @@ tables:
         "dim_playlists", "changed_at", None, (), True)
 
 
+def test_tables_read_from_named_sources_keep_their_schema_and_table():
+    c = cat.parse_catalog("""
+version: 1
+sources:
+  - { name: streaming_db, kind: postgres, url: { setting: STREAMING_DB_URL }, maxConnections: 8 }
+  - { name: default, kind: mssql, url: { setting: SOURCE_URL }, maxConnections: 2 }
+tables:
+  - name: dim_users
+    source: { name: streaming_db, schema: public, table: dim_users }
+    watermark: { column: updated_at, kind: timestamp }
+    primaryKey: [user_id]
+  - name: dim_tracks
+    source: { schema: dbo, table: dim_tracks }
+    watermark: { column: updated_at, kind: timestamp }
+    primaryKey: [track_id]
+""")
+    users, tracks = c.tables
+    assert (users.source["schema"], users.source["table"], users.source["name"]) == ("public", "dim_users", "streaming_db")
+    assert (tracks.source["schema"], tracks.source["table"], tracks.source.get("name")) == ("dbo", "dim_tracks", None)
+    assert users.bronze_table([("user_id", "int"), ("updated_at", "timestamp")]).name == "dim_users"
+
+
 def test_yaml_is_read_as_yaml_1_2_like_the_typescript_side():
     doc = cat.parse_yaml("a: yes\nb: 2026-01-01\nc: 010\nd: 0x10\ne: 1_000\nf: .inf\ng: ~\nh: True\n")
     assert doc == {"a": "yes", "b": "2026-01-01", "c": 10, "d": 16, "e": "1_000", "f": float("inf"),

@@ -122,6 +122,14 @@ param askLlmModel string = ''
 ])
 param askLlmKeyHeader string = 'authorization'
 
+@description('Sessions the default source (SOURCE_URL) may see from all instances together; the catalog sets each named source\'s own (soundlake.yaml sources[].maxConnections).')
+@minValue(1)
+@maxValue(1000)
+param sourceMaxConnections int = 8
+
+@description('The catalog\'s named sources (soundlake.yaml sources[].url.setting): each app setting becomes a Key Vault reference to a secret an operator sets once, e.g. [{ setting: \'STREAMING_DB_URL\', secretName: \'streaming-db-url\' }].')
+param sourceSecrets array = []
+
 var suffix = take(uniqueString(subscription().id, resourceGroup().id, workload, environmentName), 5)
 var allTags = union(tags, {
   workload: workload
@@ -165,6 +173,7 @@ var lake = {
   backfillTable: 'soundlakebackfills'
   alertTable: 'soundlakealerts'
   kickTable: 'soundlakekicks'
+  sourceSlotTable: 'soundlakesourceslots'
 }
 
 // data.api values of a BlobCreated event that mean a finished file (shared/events: COMPLETING_APIS).
@@ -220,6 +229,7 @@ module lakeStorage 'modules/storage-account.bicep' = {
       lake.backfillTable
       lake.alertTable
       lake.kickTable
+      lake.sourceSlotTable
     ]
     lifecycleRules: [
       {
@@ -311,6 +321,8 @@ module functionApp 'modules/function-app.bicep' = {
     askLlmKeyHeader: askLlmKeyHeader
     keyVaultUri: keyVault.outputs.uri
     askLlmApiKeySecretName: keyVaultSecrets.askLlmApiKey
+    sourceMaxConnections: sourceMaxConnections
+    sourceSecrets: sourceSecrets
     spotifyClientIdSecretName: keyVaultSecrets.spotifyClientIdName
     spotifyClientSecretSecretName: keyVaultSecrets.spotifyClientSecretName
     completingBlobApis: completingBlobApis

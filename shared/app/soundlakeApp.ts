@@ -6,6 +6,7 @@ import { loadPipelineConfig } from '../config/pipelineConfig.js';
 import type { Settings } from '../config/settings.js';
 import { blobService, queueClient, tableClient } from '../azure/storageClients.js';
 import type { IngestDeps } from '../extract/ingestTable.js';
+import type { IngestMessageDeps } from '../ingest/handleIngestMessage.js';
 import { IngestQueue } from '../ingest/ingestQueue.js';
 import { BlobLake } from '../lake/blobLake.js';
 import { FileLake } from '../lake/fileLake.js';
@@ -15,8 +16,13 @@ import { createLogger } from '../logging/logger.js';
 import type { Notifier } from '../notify/notifier.js';
 import { createNotifier } from '../notify/createNotifier.js';
 import { AlertLog, RecordedNotifier } from '../notify/alertLog.js';
-import { createCatalogSources, createSource } from '../source/createSource.js';
+import { DEFAULT_SOURCE } from '../config/catalogSchema.js';
+import { createCatalogSources } from '../source/createSource.js';
 import type { Source } from '../source/source.js';
+import { SourceError } from '../source/source.js';
+import { resolveSourceEndpoints } from '../source/sourceEndpoints.js';
+import { SourceRegistry } from '../source/sourceRegistry.js';
+import { SourceSlots } from '../source/sourceSlots.js';
 import { RunLedger } from '../state/runLedger.js';
 import { WatermarkStore } from '../state/watermarkStore.js';
 
@@ -28,6 +34,12 @@ export interface SoundlakeApp {
   settings: Settings;
   config: PipelineConfig;
   logger: Logger;
+  /** The catalog's sources by name; every extraction takes a connection slot and a session here. */
+  sources: SourceRegistry;
+  /**
+   * The `default` source outside the connection slots, for tools and tests that read it directly
+   * (a pool sized to its cap). The extraction paths take a slot through `sources` instead.
+   */
   source: Source;
   lake: Lake;
   watermarks: WatermarkStore;
@@ -39,6 +51,8 @@ export interface SoundlakeApp {
   backfillQueue: BackfillQueue;
   backfill: BackfillService;
   ingestDeps(): IngestDeps;
+  /** What the ingest queue's handler needs: the extraction, the sources and their slots, the queue. */
+  ingestMessageDeps(): IngestMessageDeps;
   close(): Promise<void>;
 }
 
@@ -46,6 +60,7 @@ export interface AppOverrides {
   logger?: Logger;
   notifier?: Notifier;
   config?: PipelineConfig;
+  /** Every source's sessions read through this adapter instead (tests: a source that fails on cue). */
   source?: Source;
   /** How REST sources wait (Retry-After, backoff); tests record the waits instead. */
   sleep?: (ms: number) => Promise<void>;
@@ -56,7 +71,16 @@ export interface AppOverrides {
 export async function createApp(settings: Settings, overrides: AppOverrides = {}): Promise<SoundlakeApp> {
   const logger = overrides.logger ?? createLogger({ level: settings.logLevel });
   const config = overrides.config ?? (await loadPipelineConfig(settings.configPath));
-  const source = overrides.source ?? (await createSource(settings.source));
+  const endpoints = resolveSourceEndpoints(config, settings);
+  const sourceSlots = new SourceSlots(tableClient(settings.storage, settings.sourceSlots.table), settings.sourceSlots.leaseMs);
+  const given = overrides.source;
+  const sources = new SourceRegistry(endpoints, sourceSlots, {
+    logger,
+    // A given adapter is shared by every session and closed once, with the app.
+    ...(given ? { connect: () => unclosable(given) } : {}),
+  });
+  const source = given ?? (sources.slotted(DEFAULT_SOURCE) ? await sources.unslottedSource(DEFAULT_SOURCE) : noDefaultSource(sources.names));
+  // Files over HTTP and REST endpoints: no database sessions, so no connection slots.
   const catalogSources = createCatalogSources(config.sources ?? [], settings.http, settings.setting, overrides.sleep ? { sleep: overrides.sleep } : {});
   const sourceFor = (table: { sourceName?: string }) => (table.sourceName ? catalogSources.get(table.sourceName) : undefined);
   const baseLake: Lake = settings.bronzeDir
@@ -71,13 +95,14 @@ export async function createApp(settings: Settings, overrides: AppOverrides = {}
   // Every notice also goes to the alert log, which the console reads for a run's detail.
   const alertLog = new AlertLog(tableClient(settings.storage, settings.alerts.throttleTable));
   const notifier = new RecordedNotifier(overrides.notifier ?? createNotifier(settings.alerts, { logger, storage: settings.storage }), alertLog, logger);
-  await Promise.all([lake.ensure(), watermarks.ensure(), ledger.ensure(), backfills.ensure(), backfillQueue.ensure(), ingestQueue.ensure()]);
-  const ingestDeps = (): IngestDeps => ({ source, sourceFor, lake, watermarks, ledger, notifier, logger, leaseMs: settings.leaseMs, ranges: settings.ranges });
-  const backfill = new BackfillService({ ...ingestDeps(), config, backfills, backfillQueue }, { ...settings.backfill });
+  await Promise.all([sourceSlots.ensure(), lake.ensure(), watermarks.ensure(), ledger.ensure(), backfills.ensure(), backfillQueue.ensure(), ingestQueue.ensure()]);
+  const ingestDeps = (): IngestDeps => ({ source, sourceFor, sources, lake, watermarks, ledger, notifier, logger, leaseMs: settings.leaseMs, ranges: settings.ranges });
+  const backfill = new BackfillService({ ...ingestDeps(), config, backfills, backfillQueue, sources, busy: settings.sourceSlots }, { ...settings.backfill });
   const app: SoundlakeApp = {
     settings,
     config,
     logger,
+    sources,
     source,
     lake,
     watermarks,
@@ -89,9 +114,30 @@ export async function createApp(settings: Settings, overrides: AppOverrides = {}
     backfillQueue,
     backfill,
     ingestDeps,
+    ingestMessageDeps: () => ({ ...ingestDeps(), config, ingestQueue, sources, busy: settings.sourceSlots }),
     close: async () => {
-      await Promise.all([source.close(), ...[...catalogSources.values()].map((s) => s.close())]);
+      await sources.close();
+      await Promise.all([...(given ? [given.close()] : []), ...[...catalogSources.values()].map((s) => s.close())]);
     },
   };
   return app;
+}
+
+/** `s` with every method bound to it (the optional ones included), but a `close` that does nothing. */
+function unclosable(s: Source): Source {
+  return new Proxy(s, {
+    get: (target, key) => {
+      if (key === 'close') return async () => undefined;
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/** `app.source` of a catalog whose sources do not include `default`: says so on use. */
+function noDefaultSource(names: string[]): Source {
+  const refuse = (): never => {
+    throw new SourceError(`no source is named "${DEFAULT_SOURCE}" (sources: ${names.join(', ')}): read a source through app.sources`);
+  };
+  return { kind: 'postgres', describe: refuse, safeUpperBound: refuse, hasRows: refuse, read: refuse, close: async () => undefined };
 }

@@ -12,6 +12,8 @@ export const backfillMessageSchema = z
     backfillId: z.string().regex(/^[0-9a-f]{12}$/),
     chunk: z.number().int().min(0),
     lanes: z.number().int().min(1).max(64),
+    /** How many times this message was sent back because its source had no free connection slot. */
+    deferrals: z.number().int().min(1).max(10_000).optional(),
   })
   .strict();
 

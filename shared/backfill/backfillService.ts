@@ -1,4 +1,10 @@
 import pLimit from 'p-limit';
+import type { TableConfig } from '../config/pipelineConfig.js';
+import { selectTables } from '../config/pipelineConfig.js';
+import type { BusyPolicy } from '../queue/busyDeferral.js';
+import { deferForBusySource } from '../queue/busyDeferral.js';
+import { newLeaseOwner } from '../run/leaseOwner.js';
+import type { HeldSource, SourceRegistry } from '../source/sourceRegistry.js';
 import type { Logger } from '../logging/logger.js';
 import type { Notice } from '../notify/notifier.js';
 import { reportPoison } from '../queue/reportPoison.js';
@@ -62,7 +68,7 @@ export function summarise(header: BackfillHeader, chunks: ChunkSummary[]): Backf
  */
 export class BackfillService {
   constructor(
-    private readonly deps: BackfillDeps & { backfillQueue: BackfillQueue; logger: Logger },
+    private readonly deps: BackfillDeps & { backfillQueue: BackfillQueue; logger: Logger; sources: SourceRegistry; busy: BusyPolicy },
     private readonly settings: BackfillSettings,
   ) {}
 
@@ -112,13 +118,45 @@ export class BackfillService {
     return Promise.all(headers.map(async (h) => summarise(h, await this.deps.backfills.chunks(h.id))));
   }
 
-  /** Queue-triggered step: run the chunk, then hand the lane on (same chunk again if it ran out of time). */
+  /** The table a backfill reads, or null when the backfill or its table is gone (the chunk run reports that). */
+  private async tableOf(backfillId: string): Promise<TableConfig | null> {
+    const header = await this.deps.backfills.header(backfillId);
+    if (!header) return null;
+    try {
+      return selectTables(this.deps.config, [header.table])[0]!;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Run a chunk with a session of its table's source, held under a connection slot for the chunk's duration. */
+  private async runHeld(held: HeldSource | null, backfillId: string, chunk: number, options: { owner?: string; deadline?: number }): Promise<ChunkRunResult> {
+    try {
+      return await runBackfillChunk(held ? { ...this.deps, source: held.source } : this.deps, backfillId, chunk, options);
+    } finally {
+      await held?.release();
+    }
+  }
+
+  /**
+   * Queue-triggered step: take a connection slot of the table's source (none free: the message
+   * goes back with a delay), run the chunk, then hand the lane on (same chunk again if it ran out of time).
+   */
   async runMessage(message: BackfillMessage, options: { owner?: string; deadline?: number }): Promise<ChunkRunResult> {
-    const result = await runBackfillChunk(this.deps, message.backfillId, message.chunk, options);
+    const owner = options.owner ?? newLeaseOwner('backfill');
+    const table = await this.tableOf(message.backfillId);
+    const held = table ? await this.deps.sources.open(table.source, owner, `backfill ${message.backfillId} chunk ${message.chunk}`) : null;
+    if (table && !held) {
+      const what = `backfill ${message.backfillId} chunk ${message.chunk}`;
+      const d = await deferForBusySource(this.deps.backfillQueue, message, { source: table.source, maxConnections: this.deps.sources.endpoint(table.source).maxConnections, policy: this.deps.busy, what, runId: message.backfillId, logger: this.deps.logger });
+      return { backfillId: message.backfillId, chunk: message.chunk, status: 'deferred', rows: 0, files: 0, bytes: 0, message: d.message };
+    }
+    const result = await this.runHeld(held, message.backfillId, message.chunk, { ...options, owner });
+    const { deferrals: _spent, ...next } = message;
     if (result.status === 'partial') {
-      await this.deps.backfillQueue.send(message);
+      await this.deps.backfillQueue.send(next);
     } else if (result.status === 'done') {
-      await this.handOn(message);
+      await this.handOn(next);
     }
     return result;
   }
@@ -167,13 +205,23 @@ export class BackfillService {
    */
   async runAll(id: string, options: { onChunk?: (r: ChunkRunResult) => void } = {}): Promise<BackfillStatus> {
     const chunks = await this.deps.backfills.chunks(id);
+    const table = await this.tableOf(id);
     const limit = pLimit(this.settings.concurrency);
     await Promise.all(
       chunks
         .filter((c) => c.status !== 'done')
         .map((c) =>
           limit(async () => {
-            const r = await runBackfillChunk(this.deps, id, c.chunk, {});
+            const owner = newLeaseOwner('backfill');
+            let r: ChunkRunResult;
+            try {
+              // No queue to defer to: wait for a slot, as long as a lease lasts.
+              const held = table ? await this.deps.sources.openWaiting(table.source, owner, `backfill ${id} chunk ${c.chunk}`, Date.now() + this.deps.leaseMs) : null;
+              r = await this.runHeld(held, id, c.chunk, { owner });
+            } catch (err) {
+              const error = (err as Error).message;
+              r = { backfillId: id, chunk: c.chunk, status: 'failed', rows: 0, files: 0, bytes: 0, message: `chunk ${c.chunk} could not start: ${error}`, error };
+            }
             options.onChunk?.(r);
           }),
         ),

@@ -13,7 +13,8 @@ import type { BackfillHeader, BackfillStore, ChunkState } from './backfillStore.
 export interface ChunkRunResult {
   backfillId: string;
   chunk: number;
-  status: 'done' | 'partial' | 'skipped' | 'failed';
+  /** `deferred`: not run; its source had no free connection slot and the message went back to the queue. */
+  status: 'done' | 'partial' | 'skipped' | 'failed' | 'deferred';
   rows: number;
   files: number;
   bytes: number;

@@ -103,11 +103,15 @@ function tableRules(t: Obj, i: number, problems: string[], kinds: Map<string, st
   }
 }
 
-/** The `sources:` block: unique names, each kind's fields; returns name -> kind. */
+/**
+ * The `sources:` block: unique names, each kind's fields, one app setting per SQL source (two
+ * names for one database would each get the whole maxConnections); returns name -> kind.
+ */
 function catalogSourceRules(sources: unknown, problems: string[]): Map<string, string> {
   const kinds = new Map<string, string>();
   if (!Array.isArray(sources)) return kinds;
   const first = new Map<string, number>();
+  const settings = new Map<string, number>();
   sources.forEach((s: unknown, i) => {
     if (!isObj(s)) return;
     const name = str(s.name);
@@ -125,6 +129,13 @@ function catalogSourceRules(sources: unknown, problems: string[]): Map<string, s
     for (const f of ['url', 'maxConnections']) if (f in s && kind !== undefined && !sql) problems.push(`${at}.${f}: applies to postgres and mssql sources only`);
     if ('baseUrl' in s && kind !== undefined && kind !== 'http' && kind !== 'rest') problems.push(`${at}.baseUrl: applies to http and rest sources only`);
     if (sql && !('url' in s) && name !== 'default') problems.push(`${at}.url: is missing (the setting holding the connection URL)`);
+    if (sql && !('maxConnections' in s) && name !== 'default') problems.push(`${at}.maxConnections: is missing (the most sessions the source may see from every instance together)`);
+    const setting = sql && isObj(s.url) ? str(s.url.setting) : undefined;
+    if (setting !== undefined) {
+      const seen = settings.get(setting);
+      if (seen !== undefined) problems.push(`${at}.url.setting: ${q(setting)} is already the setting of sources[${seen}]: one database is one source (two would each get the whole maxConnections)`);
+      else settings.set(setting, i);
+    }
     if (name === 'default' && kind !== undefined && !sql) problems.push(`${at}.kind: the default source is the deployment's SQL source: postgres or mssql`);
     authRules(s, at, problems);
   });

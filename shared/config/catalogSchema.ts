@@ -22,6 +22,17 @@ export const SQL_IDENTIFIER_MESSAGE = `must be a SQL identifier: ${SQL_IDENTIFIE
 const sqlIdentifier = (): z.ZodString => pattern(SQL_IDENTIFIER, SQL_IDENTIFIER_MESSAGE);
 /** Bronze and silver table names become folder names, state keys and Unity Catalog names: keep them boring. */
 const tableName = (layer: 'bronze' | 'silver'): z.ZodString => pattern(TABLE_NAME, `must be a ${layer} table name: ${TABLE_NAME_RULE}`);
+/** Source names become Table Storage partition keys (the source's connection slots) and log fields: the table-name rule. */
+const sourceName = (): z.ZodString => pattern(TABLE_NAME, `must be a source name: ${TABLE_NAME_RULE}`);
+
+/**
+ * The app setting that holds a source's URL or ADO.NET string (app settings are environment
+ * variables, on Linux plans limited to letters, digits, periods and underscores; periods are left
+ * out so a shell can name them too). The catalog names the setting, never the secret.
+ */
+export const APP_SETTING_NAME = /^[A-Za-z][A-Za-z0-9_]{0,127}$/;
+export const APP_SETTING_RULE = 'letters, digits and underscores, starting with a letter, at most 128 characters';
+const appSettingName = (): z.ZodString => pattern(APP_SETTING_NAME, `must be an app setting name: ${APP_SETTING_RULE}`);
 
 /** A non-empty list whose "too short" message both languages share. */
 function nonEmpty<T extends z.ZodType>(item: T, message: string): z.ZodArray<T> {
@@ -90,10 +101,12 @@ const tuning = {
 };
 
 /** A setting's NAME: the app setting (Key Vault reference in Azure) holding a value the catalog must not. */
-const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
-const settingRef = () => z.object({ setting: pattern(SETTING_NAME, 'must be an app setting name: letters, digits and underscores') }).strict();
-const SOURCE_NAME = /^[a-z][a-z0-9_]{0,62}$/;
-const sourceName = () => pattern(SOURCE_NAME, 'must be a source name: lower-case letters, digits and underscores, starting with a letter, at most 63 characters');
+const settingRef = () => z.object({ setting: appSettingName() }).strict();
+
+/** The source a table names when it names none: the deployment's SQL source (SOURCE_KIND / SOURCE_URL). */
+export const DEFAULT_SOURCE = 'default';
+/** Most connection slots a source may have (slot row keys are four digits). */
+export const MAX_SOURCE_CONNECTIONS = 1000;
 
 export const SOURCE_KINDS = ['postgres', 'mssql', 'http', 'rest'] as const;
 export const REST_AUTH_TYPES = ['client_credentials', 'bearer', 'none'] as const;
@@ -113,10 +126,10 @@ const sourceEntrySchema = z
   .object({
     name: sourceName(),
     kind: z.enum(SOURCE_KINDS),
-    /** SQL: the setting holding the connection URL. */
+    /** SQL: the NAME of the app setting holding the URL / ADO.NET string (in Azure: a Key Vault reference); `default`: SOURCE_URL when absent. */
     url: settingRef().optional(),
-    /** SQL: connections this source may hold at once. */
-    maxConnections: z.number().int().min(1).max(256).optional(),
+    /** SQL: sessions this source may see from every instance together (its connection slots); `default`: SOURCE_MAX_CONNECTIONS when absent. */
+    maxConnections: z.number().int().min(1).max(MAX_SOURCE_CONNECTIONS).optional(),
     /** http, rest: the base the tables' relative `urls` / `endpoint` resolve against; a URL, or the setting holding one (so one catalog serves the real host and a local stand-in). */
     baseUrl: z.union([httpUrl(), settingRef()]).optional(),
     /** rest: how requests authenticate. Secrets are always settings (Key Vault references in Azure). */
@@ -229,6 +242,7 @@ export const catalogSchema = z
       })
       .strict()
       .prefault({}),
+    /** The sources tables read; a table naming none reads `default`, the deployment's SQL source (SOURCE_KIND / SOURCE_URL). */
     sources: z.array(sourceEntrySchema).optional(),
     tables: nonEmpty(tableSchema, 'list at least one table'),
   })
@@ -236,6 +250,7 @@ export const catalogSchema = z
 
 export type RawCatalog = z.output<typeof catalogSchema>;
 export type RawTable = RawCatalog['tables'][number];
+export type RawSource = NonNullable<RawCatalog['sources']>[number];
 
 /** The JSON Schema of soundlake.yaml (draft 2020-12), generated from the zod schema above. */
 export function catalogJsonSchema(): Record<string, unknown> {

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { catalogErrorMap, formatPath } from './catalogIssues.js';
 import { crossCheck } from './catalogRules.js';
-import { catalogSchema, type CatalogSourceKind, type FileFormat, type RawCatalog, type RawTable, type WatermarkKind } from './catalogSchema.js';
+import { catalogSchema, DEFAULT_SOURCE, type CatalogSourceKind, type FileFormat, type RawCatalog, type RawTable, type WatermarkKind } from './catalogSchema.js';
 import { SNAPSHOT_SEQUENCE } from './sourceRules.js';
 
 export { WATERMARK_KINDS, type WatermarkKind } from './catalogSchema.js';
@@ -60,11 +60,13 @@ export interface FileTableSpec {
 /** One configured table with defaults applied. */
 export interface TableConfig {
   name: string;
+  /** The source the rows come from: a `sources:` name, or `default` (the deployment's SQL source). */
+  source: string;
   /** SQL: the source schema; http: the source's name (for messages). */
   schema: string;
   /** SQL: the source table; http: the table's name. */
   table: string;
-  /** The source in the catalog's `sources:` (`default`: the deployment's SQL source). */
+  /** The source as the catalog names it (absent: the table names none and reads `default`). */
   sourceName?: string;
   /** Set for tables that read files over HTTP. */
   file?: FileTableSpec;
@@ -100,7 +102,7 @@ export class ConfigError extends Error {
 
 function applyDefaults(raw: RawTable, defaults: RawCatalog['defaults'], sources: SourceConfig[]): TableConfig {
   const { schema, table, columns, timeZone } = raw.source;
-  const sourceName = raw.source.name ?? 'default';
+  const sourceName = raw.source.name ?? DEFAULT_SOURCE;
   const kind = sources.find((s) => s.name === sourceName)?.kind;
   // The cross-field rules have made sure each kind has its fields.
   const file: FileTableSpec | undefined =
@@ -125,6 +127,7 @@ function applyDefaults(raw: RawTable, defaults: RawCatalog['defaults'], sources:
   const snapshot = file !== undefined || rest !== undefined;
   return {
     name: raw.name,
+    source: sourceName,
     schema: snapshot ? sourceName : schema!,
     table: snapshot ? raw.name : table!,
     ...(raw.source.name ? { sourceName } : {}),

@@ -20,7 +20,22 @@ export { SettingsError } from './settingsError.js';
  */
 export interface Settings {
   configPath: string;
-  source: { kind: SourceKind; url: string };
+  /**
+   * The source named `default` when the catalog has no `sources:` block: SOURCE_KIND, SOURCE_URL
+   * (null when unset in Azure; locally the embedded source) and SOURCE_MAX_CONNECTIONS.
+   */
+  source: { kind: SourceKind; url: string | null; maxConnections: number };
+  /** Why the app believes it runs in Azure (WEBSITE_* settings), or null on a developer's machine. */
+  azure: string | null;
+  /** Connection slots per source (Table Storage) and what a message does when none is free. */
+  sourceSlots: {
+    table: string;
+    leaseMs: number;
+    /** First delay of a message deferred because its source has no free slot (doubles, at most 10 minutes). */
+    retrySeconds: number;
+    /** Deferrals of one message before it fails like any failure (retried, then poisoned and alerted). */
+    maxDeferrals: number;
+  };
   storage: StorageAccess;
   bronzeContainer: string;
   /** Bronze in this local folder instead of the container (FileLake): local runs and benchmarks only. */
@@ -68,6 +83,11 @@ const envSchema = z.object({
   SOUNDLAKE_CONFIG: z.string().min(1).default('soundlake.yaml'),
   SOURCE_KIND: z.enum(['postgres', 'mssql']).default('postgres'),
   SOURCE_URL: z.string().min(1).optional(),
+  SOURCE_MAX_CONNECTIONS: intFromEnv(1, 1000).default(8),
+  SOURCE_SLOT_TABLE: azureName(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name (3-63 letters and digits)').default('soundlakesourceslots'),
+  SOURCE_SLOT_SECONDS: intFromEnv(10, 3_600).default(120),
+  SOURCE_BUSY_RETRY_SECONDS: intFromEnv(1, 600).default(30),
+  SOURCE_BUSY_MAX_DEFERRALS: intFromEnv(0, 1_000).default(40),
   SOUNDLAKE_STORAGE: z.string().min(1).optional(),
   // Identity-based: the service URIs the Functions storage extensions read for a connection other
   // than AzureWebJobsStorage; the app's own clients read the same three.
@@ -125,7 +145,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
         ? [`SOUNDLAKE_STORAGE__blobServiceUri: required when ${azureEvidence(env)} (with __queueServiceUri and __tableServiceUri): the storage account, reached with the managed identity; Azurite's development account exists only on a developer's machine`]
         : []),
       ...(e.SOUNDLAKE_STORAGE && isDevelopmentStorage(e.SOUNDLAKE_STORAGE) ? [`SOUNDLAKE_STORAGE: Azurite's development account cannot be used when ${azureEvidence(env)}; set SOUNDLAKE_STORAGE__blobServiceUri, __queueServiceUri and __tableServiceUri instead`] : []),
-      ...(!e.SOURCE_URL ? [`SOURCE_URL: required when ${azureEvidence(env)}: the embedded source exists only on a developer's machine`] : []),
       ...(e.BRONZE_DIR ? [`BRONZE_DIR: a local bronze folder cannot be used when ${azureEvidence(env)}: bronze goes to the storage account's container`] : []),
     ];
     if (problems.length > 0) throw new SettingsError(problems);
@@ -143,7 +162,15 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   }
   return {
     configPath: e.SOUNDLAKE_CONFIG,
-    source: { kind: e.SOURCE_KIND, url: e.SOURCE_URL ?? EMBEDDED_SOURCE_URL },
+    // In Azure an unset SOURCE_URL stays unset: the source registry refuses it when a table reads `default`.
+    source: { kind: e.SOURCE_KIND, url: e.SOURCE_URL ?? (runsInAzure(env) ? null : EMBEDDED_SOURCE_URL), maxConnections: e.SOURCE_MAX_CONNECTIONS },
+    azure: runsInAzure(env) ? azureEvidence(env) : null,
+    sourceSlots: {
+      table: e.SOURCE_SLOT_TABLE,
+      leaseMs: e.SOURCE_SLOT_SECONDS * 1000,
+      retrySeconds: e.SOURCE_BUSY_RETRY_SECONDS,
+      maxDeferrals: e.SOURCE_BUSY_MAX_DEFERRALS,
+    },
     storage,
     bronzeContainer: e.BRONZE_CONTAINER,
     ...(e.BRONZE_DIR ? { bronzeDir: e.BRONZE_DIR } : {}),
@@ -158,7 +185,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     logLevel: e.LOG_LEVEL,
     alerts: loadAlertSettings(env),
     http: loadHttpSettings(env),
-    setting: (name) => (env[name] === '' ? undefined : env[name]),
+    setting: (name) => (env[name]?.trim() ? env[name] : undefined),
     retention: { ledgerDays: e.LEDGER_RETENTION_DAYS, ...kickRetention(env) },
     backfill: {
       table: e.BACKFILL_TABLE,

@@ -7,7 +7,7 @@ const probes = new WeakMap<SoundlakeApp, LagProbe>();
 export function lagProbe(app: SoundlakeApp): LagProbe {
   let probe = probes.get(app);
   if (!probe) {
-    probe = new LagProbe(app.source);
+    probe = new LagProbe(app.sources);
     probes.set(app, probe);
   }
   return probe;

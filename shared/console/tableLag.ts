@@ -1,29 +1,33 @@
 import type { TableConfig } from '../config/pipelineConfig.js';
 import { redactSecrets } from '../logging/redact.js';
-import type { Source } from '../source/source.js';
+import { newLeaseOwner } from '../run/leaseOwner.js';
+import type { SourceRegistry } from '../source/sourceRegistry.js';
 import type { TableLag } from '../../console/src/consoleTypes.js';
 
 /**
  * How far a table's committed watermark is behind its source. The source is asked for its
  * highest watermark now (`safeUpperBound` with no lag: the MAX, capped at the database's clock)
  * at most once per `ttlMs` per table, so a page refreshing every few seconds costs the source
- * one indexed MAX per table per period, not one per refresh.
+ * one indexed MAX per table per period, not one per refresh. The question takes a connection
+ * slot like any reader: when the source's slots are all busy, the lag says so instead.
  */
 export class LagProbe {
   private readonly cache = new Map<string, { at: number; high: Promise<string | null> }>();
+  private readonly owner = newLeaseOwner('console');
 
   constructor(
-    private readonly source: Source,
+    private readonly sources: Pick<SourceRegistry, 'use'>,
     private readonly ttlMs = 30_000,
     private readonly now: () => number = Date.now,
   ) {}
 
   async lag(table: TableConfig, committed: string | null): Promise<TableLag> {
     const now = this.now();
-    const key = `${table.name}|${table.watermark.column}|${table.watermark.kind}`;
+    const key = `${table.source}|${table.name}|${table.watermark.column}|${table.watermark.kind}`;
     let entry = this.cache.get(key);
     if (!entry || now - entry.at > this.ttlMs) {
-      const asked = { at: now, high: this.source.safeUpperBound(table, table.watermark, 0) };
+      const high = this.sources.use(table.source, this.owner, `console: lag of ${table.name}`, (source) => source.safeUpperBound(table, table.watermark, 0));
+      const asked = { at: now, high };
       entry = asked;
       this.cache.set(key, asked);
       // A failure is reported once and asked again next time, not cached for the whole period.

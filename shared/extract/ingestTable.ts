@@ -3,7 +3,7 @@ import type { TableConfig } from '../config/pipelineConfig.js';
 import type { WatermarkState, WatermarkStore } from '../state/watermarkStore.js';
 import type { FaultHooks } from './faultHooks.js';
 import { committedTable, rangeCount, unfinishedRanges } from './rangeLoad.js';
-import type { SourceSlots } from '../source/sourceSlots.js';
+import type { SourceRegistry } from '../source/sourceRegistry.js';
 import type { PendingSlice, RangePlan } from './slice.js';
 import { plannedSlice, sliceTotals } from './slice.js';
 import type { SliceKind, SlicePlan, SliceRunnerDeps, SliceRunResult } from './sliceRunner.js';
@@ -16,8 +16,12 @@ export type IngestDeps = SliceRunnerDeps & {
   watermarks: WatermarkStore;
   /** Initial loads of more than `rowsPerRange` rows run in up to `maxRanges` key ranges (rangeLoad.ts); absent or 0: one slice. */
   ranges?: { rowsPerRange: number; maxRanges: number };
-  /** Slots of the source a key range reads from (the per-source cap); unlimited when absent. */
-  slots?: SourceSlots;
+  /**
+   * The catalog's SQL sources under their connection caps: a key range run here takes a slot of
+   * its table's source for its own session (a range that finds none is skipped and runs later).
+   * Absent: the range reads `source`, whose session the caller already holds.
+   */
+  sources?: SourceRegistry;
 };
 
 export interface IngestRun {

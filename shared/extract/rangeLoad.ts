@@ -1,6 +1,5 @@
 import type { TableConfig } from '../config/pipelineConfig.js';
 import { newLeaseOwner } from '../run/leaseOwner.js';
-import { unlimitedSlots } from '../source/sourceSlots.js';
 import type { WatermarkState } from '../state/watermarkStore.js';
 import type { IngestDeps, IngestRun, TableRunResult } from './ingestTable.js';
 import type { PendingSlice, RangePlan, SliceProgress } from './slice.js';
@@ -112,17 +111,20 @@ export async function runRange(deps: IngestDeps, table: TableConfig, index: numb
   };
 
   const owner = run.owner ?? newLeaseOwner('range');
-  const sourceName = `${table.schema}.${table.table}`;
-  const release = await (deps.slots ?? unlimitedSlots).acquire(sourceName, owner).catch((err: unknown) => {
-    deps.logger.warn({ err, runId: run.runId, table: table.name, range: index }, 'could not ask for a source slot');
-    return null;
-  });
-  if (!release) {
-    return { table: table.name, runId: run.runId, status: 'skipped', rows: 0, bytes: 0, files: 0, low: null, high: null, resumed: false, durationMs: 0, message: `range ${index} of ${table.name} waits: its source is at its cap of concurrent reads` };
+  // A range reads under a connection slot of its table's source, like every other session of it.
+  const slotted = deps.sources?.slotted(table.source) ? deps.sources : undefined;
+  const held = slotted
+    ? await slotted.open(table.source, owner, `ingest ${table.name} range ${index}, run ${run.runId}`).catch((err: unknown) => {
+        deps.logger.warn({ err, runId: run.runId, table: table.name, range: index }, 'could not ask for a source slot');
+        return null;
+      })
+    : undefined;
+  if (held === null) {
+    return { table: table.name, runId: run.runId, status: 'skipped', rows: 0, bytes: 0, files: 0, low: null, high: null, resumed: false, durationMs: 0, message: `range ${index} of ${table.name} waits: every connection slot of source ${table.source} is held` };
   }
   try {
-    return await runSlice(deps, { runId: run.runId, table, trigger: run.trigger, kind, owner, logFields: { range: index }, ...(run.deadline === undefined ? {} : { deadline: run.deadline }), ...(run.batchRows ? { batchRows: run.batchRows } : {}), ...(run.hooks ? { hooks: run.hooks } : {}) });
+    return await runSlice(held ? { ...deps, source: held.source } : deps, { runId: run.runId, table, trigger: run.trigger, kind, owner, logFields: { range: index }, ...(run.deadline === undefined ? {} : { deadline: run.deadline }), ...(run.batchRows ? { batchRows: run.batchRows } : {}), ...(run.hooks ? { hooks: run.hooks } : {}) });
   } finally {
-    await release().catch((err: unknown) => deps.logger.warn({ err, runId: run.runId, table: table.name, range: index }, 'could not give the source slot back; it expires on its own'));
+    await held?.release().catch((err: unknown) => deps.logger.warn({ err, runId: run.runId, table: table.name, range: index }, 'could not close the session or give its slot back; the slot expires on its own'));
   }
 }

@@ -9,6 +9,8 @@ export const ingestMessageSchema = z
     trigger: z.string().min(1).max(40),
     /** How many invocations this table's slice has already used in this run. */
     continuation: z.number().int().min(0).max(10_000).default(0),
+    /** How many times this message was sent back because its source had no free connection slot. */
+    deferrals: z.number().int().min(1).max(10_000).optional(),
     /** One key range of the table's ranged initial load (extract/rangeLoad.ts), instead of the table. */
     range: z.number().int().min(0).max(255).optional(),
   })

@@ -14,27 +14,22 @@ export interface SourceSettings {
 }
 
 /**
- * SQL Server connections one Functions instance can use at once: each queue trigger that reads
- * the source (ingest-queue, backfill-queue) runs up to batchSize + newBatchThreshold messages at
- * a time (host.json: 4 + 2) and each holds one connection at a time; one spare. A test checks
- * this against host.json. SOURCE_URL may set its own (`Max Pool Size`, `?maxConnections=`).
+ * The one place that decides which source adapter runs. `maxConnections` is the most sessions
+ * the adapter's pool opens: one for a session held under a connection slot (every extraction
+ * reads through one session at a time), the source's cap for a pool outside the slots.
  */
-export const SOURCE_CONNECTIONS = 2 * (4 + 2) + 1;
-
-/**
- * The one place that decides which source adapter runs. The SQL Server driver (and the Azure
- * identity library it brings) is loaded only for a SQL Server source: a CLI run pays for the
- * modules it loads, about a tenth of a CPU-second for these.
- */
-export async function createSource(settings: SourceSettings): Promise<Source> {
-  if (settings.kind !== 'mssql') return new PostgresSource({ url: settings.url });
+export async function createSource(settings: SourceSettings, options: { maxConnections: number }): Promise<Source> {
+  if (settings.kind !== 'mssql') return new PostgresSource({ url: settings.url, maxConnections: options.maxConnections });
+  // The SQL Server driver (and the Azure identity library it brings) is loaded only for a SQL
+  // Server source: a CLI run pays for the modules it loads, about a tenth of a CPU-second for these.
   const { MssqlSource } = await import('./mssql/mssqlSource.js');
-  return new MssqlSource({ url: settings.url, maxConnections: SOURCE_CONNECTIONS });
+  return new MssqlSource({ url: settings.url, maxConnections: options.maxConnections });
 }
 
 /**
  * The sources the catalog names besides the deployment's SQL source, one adapter each, built
- * once: files over HTTP and REST endpoints. SQL entries of `sources:` are served by the deployment source.
+ * once: files over HTTP and REST endpoints. SQL entries of `sources:` are served by the source
+ * registry (sourceRegistry.ts), a session per connection slot.
  */
 export function createCatalogSources(
   sources: SourceConfig[],

@@ -3,7 +3,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ingestTimer } from '../../functions/ingest-timer.js';
 import { setApp } from '../../shared/app/appSingleton.js';
 import { azuriteConnectionString } from '../../shared/azure/storageClients.js';
+import { resolveSourceEndpoints } from '../../shared/source/sourceEndpoints.js';
 import { loadSettings, SettingsError } from '../../shared/config/settings.js';
+import { testTable } from '../support/harness.js';
 
 /**
  * Under the Functions host in Azure (the platform sets WEBSITE_SITE_NAME and WEBSITE_INSTANCE_ID)
@@ -43,8 +45,12 @@ describe('settings in Azure', () => {
     expect(problems({ ...AZURE, ...SOURCE, SOUNDLAKE_STORAGE: azuriteConnectionString() })).toEqual([expect.stringMatching(/^SOUNDLAKE_STORAGE: Azurite's development account/)]);
   });
 
-  it('a missing source URL is named as well, with the storage problem', () => {
-    expect(problems({ ...AZURE }).map((p) => p.split(':')[0])).toEqual(['SOUNDLAKE_STORAGE__blobServiceUri', 'SOURCE_URL']);
+  it('a missing source URL is left unset, never the embedded source: the source registry names it when a table reads it', () => {
+    expect(problems({ ...AZURE }).map((p) => p.split(':')[0])).toEqual(['SOUNDLAKE_STORAGE__blobServiceUri']);
+    const uris = { SOUNDLAKE_STORAGE__blobServiceUri: 'https://a.blob.core.windows.net', SOUNDLAKE_STORAGE__queueServiceUri: 'https://a.queue.core.windows.net', SOUNDLAKE_STORAGE__tableServiceUri: 'https://a.table.core.windows.net' };
+    const settings = loadSettings({ ...AZURE, ...uris });
+    expect(settings.source.url).toBeNull();
+    expect(() => resolveSourceEndpoints({ tables: [testTable('dbo', 'dim_users')] }, settings)).toThrow(/SOURCE_URL: source "default" \(postgres\) reads its connection string from this app setting, which is not set; required when running in Azure/);
   });
 
   it('the managed-identity setting, or a real connection string, is accepted', () => {

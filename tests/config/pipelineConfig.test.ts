@@ -44,6 +44,36 @@ describe('soundlake.yaml', () => {
     expect(selectTables(cfg, ['fact_streams']).map((t) => t.name)).toEqual(['fact_streams']);
   });
 
+  it('reads the default source without a sources: block, and named sources with one', () => {
+    const plain = parsePipelineConfig(good);
+    expect(plain.sources).toEqual([]);
+    expect(plain.tables.map((t) => t.source)).toEqual(['default', 'default']);
+
+    const many = parsePipelineConfig(`
+version: 1
+sources:
+  - { name: streaming_db, kind: postgres, url: { setting: STREAMING_DB_URL }, maxConnections: 8 }
+  - { name: default, kind: mssql, url: { setting: SOURCE_URL }, maxConnections: 3 }
+tables:
+  - name: dim_users
+    source: { name: streaming_db, schema: public, table: dim_users }
+    watermark: { column: updated_at, kind: timestamp }
+    primaryKey: [user_id]
+  - name: dim_tracks
+    source: { schema: dbo, table: dim_tracks }
+    watermark: { column: updated_at, kind: timestamp }
+    primaryKey: [track_id]
+`);
+    expect(many.sources).toEqual([
+      { name: 'streaming_db', kind: 'postgres', url: { setting: 'STREAMING_DB_URL' }, maxConnections: 8 },
+      { name: 'default', kind: 'mssql', url: { setting: 'SOURCE_URL' }, maxConnections: 3 },
+    ]);
+    expect(many.tables.map((t) => [t.source, t.schema, t.table])).toEqual([
+      ['streaming_db', 'public', 'dim_users'],
+      ['default', 'dbo', 'dim_tracks'],
+    ]);
+  });
+
   it('names every problem of a bad file at once, with its path', () => {
     const problems = problemsOf(`
 version: 1
@@ -113,7 +143,7 @@ tables:
 describe('settings from the environment', () => {
   it('defaults to the embedded source and Azurite', () => {
     const s = loadSettings({});
-    expect(s.source).toEqual({ kind: 'postgres', url: 'postgres://postgres@127.0.0.1:5433/postgres' });
+    expect(s.source).toEqual({ kind: 'postgres', url: 'postgres://postgres@127.0.0.1:5433/postgres', maxConnections: 8 });
     expect('connectionString' in s.storage && s.storage.connectionString).toMatch(/BlobEndpoint=http:\/\/127\.0\.0\.1:10000/);
   });
 

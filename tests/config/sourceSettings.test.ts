@@ -1,8 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parsePipelineConfig } from '../../shared/config/pipelineConfig.js';
 import { resolveColumns, TableSetupError } from '../../shared/extract/tableColumns.js';
-import { SOURCE_CONNECTIONS } from '../../shared/source/createSource.js';
 import { mssqlConfigFromUrl } from '../../shared/source/mssql/mssqlConnection.js';
 import type { SourceColumn } from '../../shared/source/source.js';
 
@@ -50,13 +48,10 @@ describe('timeZone in soundlake.yaml', () => {
 });
 
 describe('SQL Server pool size', () => {
-  it('matches the reads one Functions instance runs at once, from host.json', async () => {
-    const host = JSON.parse(await readFile('host.json', 'utf8')) as { extensions: { queues: { batchSize?: number; newBatchThreshold?: number } } };
-    const batchSize = host.extensions.queues.batchSize ?? 16;
-    const perFunction = batchSize + (host.extensions.queues.newBatchThreshold ?? Math.floor(batchSize / 2));
-    // ingest-queue and backfill-queue read the source, one connection per invocation; one spare.
-    expect(SOURCE_CONNECTIONS).toBe(2 * perFunction + 1);
-    // A connection string that names its own pool size keeps it.
-    expect(mssqlConfigFromUrl('mssql://h/db?maxConnections=40', { maxConnections: SOURCE_CONNECTIONS }).pool?.max).toBe(40);
+  it("is the slot's one session, or the cap: a connection string's Max Pool Size may lower it, never raise it", () => {
+    expect(mssqlConfigFromUrl('mssql://h/db?maxConnections=40', { maxConnections: 1 }).pool?.max).toBe(1);
+    expect(mssqlConfigFromUrl('Server=h;Database=db;User ID=u;Password=p;Max Pool Size=40', { maxConnections: 8 }).pool?.max).toBe(8);
+    expect(mssqlConfigFromUrl('mssql://h/db?maxConnections=3', { maxConnections: 8 }).pool?.max).toBe(3);
+    expect(mssqlConfigFromUrl('mssql://h/db', { maxConnections: 8 }).pool?.max).toBe(8);
   });
 });

@@ -188,7 +188,7 @@ describe('the lag probe', () => {
     await h.db.query(`CREATE TABLE ${h.schema}.lagging (id integer PRIMARY KEY, updated_at timestamptz NOT NULL)`);
     await h.db.query(`INSERT INTO ${h.schema}.lagging VALUES (1, '2026-05-01 10:00:00+00'), (2, '2026-05-01 12:30:00.250+00')`);
     let now = Date.parse('2026-06-01T00:00:00Z');
-    const probe = new LagProbe(h.app.source, 30_000, () => now);
+    const probe = new LagProbe(h.app.sources, 30_000, () => now);
     const table = h.table('lagging');
     expect(await probe.lag(table, null)).toMatchObject({ sourceHigh: expect.stringMatching(/^2026-05-01 12:30:00\.25/), behindMs: null });
     expect(await probe.lag(table, '2026-05-01 10:00:00+00')).toMatchObject({ behindMs: 2.5 * 3_600_000 + 250 });
@@ -200,5 +200,17 @@ describe('the lag probe', () => {
     expect((await probe.lag(table, '2026-05-01 12:30:00.25+00')).behindMs).toBe(5_400_000 - 250);
     const integer = { ...h.table('lagging'), watermark: { column: 'id', kind: 'integer' as const } };
     expect(await probe.lag(integer, '1')).toMatchObject({ behindMs: null, behindValues: '2' });
+
+    // The probe reads through a connection slot like any reader: with every slot held, it says so.
+    const cap = h.app.sources.endpoint('default').maxConnections;
+    const held = await Promise.all(Array.from({ length: cap }, (_, i) => h.app.sources.open('default', `holder-${i}`, 'test')));
+    try {
+      now += 31_000;
+      expect(await probe.lag(table, null)).toMatchObject({ sourceHigh: null, error: `source default is busy: all ${cap} of its connection slots (maxConnections) are held` });
+    } finally {
+      await Promise.all(held.map((x) => x?.release()));
+    }
+    now += 31_000;
+    expect((await probe.lag(table, '2026-05-01 12:30:00.25+00')).behindMs).toBe(5_400_000 - 250);
   });
 });

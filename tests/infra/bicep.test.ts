@@ -26,6 +26,7 @@ import {
   checkReferences,
   checkRoleIds,
   checkSecretSettings,
+  checkSourceSettings,
   checkWorkflows,
   delivers,
   eventGridFilter,
@@ -195,7 +196,7 @@ describe('Function App settings', () => {
     });
     // The triggers' connection and the app's own queue client address the same queue.
     expect(queueClient(settings.storage, settings.ingestQueue).url).toBe(`${env.SOUNDLAKE_STORAGE__queueServiceUri}/soundlake-ingest`);
-    expect(settings.source).toEqual({ kind: 'mssql', url: 'mssql://sql-soundlake-prod.database.windows.net/soundlake' });
+    expect(settings.source).toEqual({ kind: 'mssql', url: 'mssql://sql-soundlake-prod.database.windows.net/soundlake', maxConnections: 8 });
     expect(settings).toMatchObject({ bronzeContainer: 'bronze', watermarkTable: 'soundlakewatermarks', ledgerTable: 'soundlakeruns', ingestQueue: 'soundlake-ingest' });
     expect(settings.backfill).toMatchObject({ table: 'soundlakebackfills', queue: 'soundlake-backfill' });
     expect(env).toMatchObject({ INGEST_SCHEDULE: '0 */15 * * * *', KICK_QUEUE: 'soundlake-kick', KICK_TABLE: 'soundlakekicks', ALERT_THROTTLE_TABLE: 'soundlakealerts', KICK_APIS: 'PutBlob,PutBlockList,FlushWithClose' });
@@ -238,6 +239,22 @@ describe('Function App settings', () => {
     const plain = altered(repo, FUNCTION_APP, once(/^  ASK_LLM_API_KEY: .*$/m, '  ASK_LLM_API_KEY: askLlmModel'));
     expect(checkSecretSettings(plain)).toEqual([expect.stringContaining('ASK_LLM_API_KEY is not a Key Vault reference')]);
     expect(checkSecretSettings(repo)).toEqual([]);
+  });
+
+  it("every app setting a catalog source names is set in each environment, as a Key Vault reference", () => {
+    expect(checkSourceSettings(repo)).toEqual([]);
+    const withSource = altered(repo, 'soundlake.yaml', once(/^tables:/m, "sources:\n  - { name: streaming_db, kind: postgres, url: { setting: STREAMING_DB_URL }, maxConnections: 8 }\n  - { name: default, kind: mssql, url: { setting: SOURCE_URL }, maxConnections: 4 }\ntables:"));
+    expect(checkSourceSettings(withSource)).toEqual([
+      "soundlake.yaml: source streaming_db reads app setting STREAMING_DB_URL, which main.dev.bicepparam does not set (sourceSecrets: [{ setting: 'STREAMING_DB_URL', secretName: '...' }])",
+      "soundlake.yaml: source streaming_db reads app setting STREAMING_DB_URL, which main.prod.bicepparam does not set (sourceSecrets: [{ setting: 'STREAMING_DB_URL', secretName: '...' }])",
+    ]);
+    let both = withSource;
+    for (const env of ['dev', 'prod']) {
+      both = altered(both, `infra/bicep/main.${env}.bicepparam`, (t) => `${t}param sourceSecrets = [\n  { setting: 'STREAMING_DB_URL', secretName: 'streaming-db-url' }\n]\n`);
+    }
+    expect(checkSourceSettings(both)).toEqual([]);
+    const plain = altered(repo, FUNCTION_APP, once(/'@Microsoft\.KeyVault\(SecretUri=\$\{keyVaultUri\}secrets\/\$\{s\.secretName\}\/\)'/, 's.value'));
+    expect(checkSourceSettings(plain)).toEqual([expect.stringContaining('var sourceSettings must make each source setting a Key Vault reference')]);
   });
 
   it('every container, queue and table a setting names is created in the lake, and matches databricks.yml', () => {
@@ -295,7 +312,7 @@ describe('identity and access', () => {
       // queues) and its tables, one by one; nothing else in the account.
       'container bronze | functionPrincipalId | StorageBlobDataContributor',
       ...['soundlake-ingest', 'soundlake-backfill', 'soundlake-kick'].flatMap((q) => [`queue ${q} | functionPrincipalId | StorageQueueDataContributor`, `queue ${q}-poison | functionPrincipalId | StorageQueueDataContributor`]),
-      ...['soundlakewatermarks', 'soundlakeruns', 'soundlakebackfills', 'soundlakealerts', 'soundlakekicks'].map((t) => `table ${t} | functionPrincipalId | StorageTableDataContributor`),
+      ...['soundlakewatermarks', 'soundlakeruns', 'soundlakebackfills', 'soundlakealerts', 'soundlakekicks', 'soundlakesourceslots'].map((t) => `table ${t} | functionPrincipalId | StorageTableDataContributor`),
       // Databricks Access Connector: reads bronze, writes only the lake container (Unity Catalog).
       'container bronze | accessConnectorPrincipalId | StorageBlobDataReader',
       'container lake | accessConnectorPrincipalId | StorageBlobDataContributor',

@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { parsePipelineConfig } from '../../shared/config/pipelineConfig.js';
 import type { BicepFile, Decl, Scope, Value } from './bicep.js';
 import { at, body, decl, declsOf, evaluate, parseBicep, tokenize, Unsupported } from './bicep.js';
 
@@ -44,7 +45,7 @@ export function loadRepo(root = REPO_ROOT): Repo {
   walk(root, 'databricks/resources', (p) => p.endsWith('.yml'), files);
   walk(root, 'functions', (p) => p.endsWith('.ts'), files);
   walk(root, 'shared', (p) => p.endsWith('.ts'), files);
-  for (const p of ['databricks/databricks.yml', 'host.json', 'package.json']) {
+  for (const p of ['databricks/databricks.yml', 'host.json', 'package.json', 'soundlake.yaml']) {
     try {
       files.set(p, readFileSync(join(root, p), 'utf8'));
     } catch {
@@ -293,6 +294,38 @@ export function checkSecretSettings(repo: Repo): string[] {
     const text = value.kind === 'string' ? `'${value.parts.map((p) => (typeof p === 'string' ? p : `\${${p.expr}}`)).join('')}'` : value.kind === 'expr' ? value.text : '';
     const ok = value.kind === 'string' ? reference.test(text) : value.kind === 'expr' && conditional.test(text) && text.includes('@Microsoft.KeyVault');
     if (!ok) problems.push(`${FUNCTION_APP}: ${name} is not a Key Vault reference (@Microsoft.KeyVault(SecretUri=...)); a secret never sits in a template`);
+  }
+  return problems;
+}
+
+/**
+ * The catalog's named sources reach their connection strings in Azure: the site's settings take
+ * `var sourceSettings`, which makes only Key Vault references; and every app setting a source of
+ * soundlake.yaml names is set, by the template or by every environment's `sourceSecrets`.
+ */
+export function checkSourceSettings(repo: Repo): string[] {
+  const problems: string[] = [];
+  const app = bicep(repo, FUNCTION_APP);
+  const made = decl(app, 'var', 'sourceSettings').value;
+  const text = made?.kind === 'expr' ? made.text : '';
+  if (!/^toObject\(sourceSecrets,.*'@Microsoft\.KeyVault\(SecretUri=\$\{keyVaultUri\}secrets\/\$\{s\.secretName\}\/\)'\)$/.test(text.replace(/\s+/g, ''))) {
+    problems.push(`${FUNCTION_APP}: var sourceSettings must make each source setting a Key Vault reference (toObject(sourceSecrets, ...))`);
+  }
+  const loop = at(decl(app, 'resource', 'site').value, 'properties', 'siteConfig', 'appSettings');
+  if (loop?.kind !== 'for' || !loop.source.includes('sourceSettings')) problems.push(`${FUNCTION_APP}: siteConfig.appSettings does not take var sourceSettings`);
+  const catalog = repo.get('soundlake.yaml');
+  if (catalog === undefined) return [...problems, 'soundlake.yaml: missing'];
+  const set = appSettingsDecl(repo);
+  // The SQL sources' connection strings (http and rest sources name settings of other kinds).
+  for (const source of parsePipelineConfig(catalog).sources ?? []) {
+    const setting = source.url?.setting;
+    if (setting === undefined || set.has(setting)) continue;
+    for (const env of ENVIRONMENTS) {
+      const params = repo.get(`${BICEP_DIR}/main.${env}.bicepparam`) ?? '';
+      if (!new RegExp(`setting:\\s*'${setting}'`).test(params)) {
+        problems.push(`soundlake.yaml: source ${source.name} reads app setting ${setting}, which main.${env}.bicepparam does not set (sourceSecrets: [{ setting: '${setting}', secretName: '...' }])`);
+      }
+    }
   }
   return problems;
 }

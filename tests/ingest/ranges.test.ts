@@ -7,10 +7,14 @@ import type { IngestDeps } from '../../shared/extract/ingestTable.js';
 import { ingestTable } from '../../shared/extract/ingestTable.js';
 import { runRange } from '../../shared/extract/rangeLoad.js';
 import { newRunId } from '../../shared/run/runId.js';
-import { createHarness, testTable, type Harness } from '../support/harness.js';
+import { createHarness, testId, testTable, type Harness } from '../support/harness.js';
 import { expectExactlyOnce, InjectedCrash } from '../support/ingest.js';
 import { drainQueue, peekAll, queueOf } from '../support/queueDrain.js';
 import { serialSource } from '../support/serialSource.js';
+import { tableClient } from '../../shared/azure/storageClients.js';
+import type { Source } from '../../shared/source/source.js';
+import { SourceRegistry } from '../../shared/source/sourceRegistry.js';
+import { SourceSlots } from '../../shared/source/sourceSlots.js';
 
 /**
  * Initial loads in key ranges: each range exactly once with its own record, and the watermark
@@ -24,8 +28,9 @@ beforeAll(async () => {
   h = await createHarness((schema) => [testTable(schema, 'ranged_queue', { maxRowsPerFile: 100, rowGroupRows: 50 })]);
   // About 300 rows a range: 1,000 rows make 4 ranges.
   h.app.settings.ranges = { rowsPerRange: 300, maxRanges: 8 };
-  // PGlite's one session: the ranges' reads take turns, everything else runs at once.
-  deps = { ...h.app.ingestDeps(), source: serialSource(h.app.source) };
+  // PGlite's one session: the ranges' reads take turns, everything else runs at once. The ranges
+  // read this source, not sessions of the app's slots (the capped test below has slots of its own).
+  deps = { ...h.app.ingestDeps(), sources: undefined, source: serialSource(h.app.source) };
   setApp(h.app);
 });
 afterAll(async () => {
@@ -147,22 +152,46 @@ describe('an initial load in key ranges', () => {
     expect(await h.app.watermarks.get(name)).toMatchObject({ seq: 1, pending: null });
   });
 
-  it('asks for a source slot per range: a range over the cap waits and runs later', async () => {
+  it('takes a connection slot per range: a range over the cap waits and runs later', async () => {
     const name = 'ranged_capped';
     await seed(name);
     const { table, runId } = await split(name);
-    // A cap of one read at a time on this source, in this process.
-    let held = 0;
-    const asked: string[] = [];
-    const capped = { ...deps, slots: { acquire: async (source: string) => (asked.push(source), held >= 1 ? null : (held++, async () => void held--)) } };
-    const first = await Promise.all([0, 1, 2, 3].map((r) => runRange(capped, table, r, { runId, trigger: 'test' })));
+    // The table's source with a cap of one session, its slots in Table Storage like the app's;
+    // every session reads the serial source (and leaves it open).
+    const slots = new SourceSlots(tableClient(h.app.settings.storage, `slots${testId()}`), 60_000);
+    await slots.ensure();
+    const opened: Source[] = [];
+    const registry = new SourceRegistry([{ name: table.source, kind: 'postgres', setting: 'SOURCE_URL', url: 'postgres://unused', maxConnections: 1 }], slots, {
+      logger: h.app.logger,
+      connect: () => {
+        const session = { ...deps.source, close: async () => undefined };
+        opened.push(session);
+        return session;
+      },
+    });
+    const capped = { ...deps, sources: registry };
+    // The range that gets the slot keeps it until every range has asked for one: the others find none.
+    let asked = 0;
+    let allAsked!: () => void;
+    const everyoneAsked = new Promise<void>((resolve) => (allAsked = resolve));
+    const askingAtOnce: SourceRegistry = Object.assign(Object.create(registry) as SourceRegistry, {
+      open: async (...args: Parameters<SourceRegistry['open']>) => {
+        const held = await registry.open(...args);
+        if (++asked === 4) allAsked();
+        else if (held) await everyoneAsked;
+        return held;
+      },
+    });
+    const first = await Promise.all([0, 1, 2, 3].map((r) => runRange({ ...capped, sources: askingAtOnce }, table, r, { runId, trigger: 'test' })));
     expect(first.map((r) => r.status).filter((s) => s === 'succeeded')).toHaveLength(1);
-    expect(first.filter((r) => r.status === 'skipped').map((r) => r.message)).toEqual(Array(3).fill(expect.stringMatching(/waits: its source is at its cap/)));
-    expect(new Set(asked)).toEqual(new Set([`${h.schema}.${name}`]));
-    expect(held).toBe(0);
+    expect(first.filter((r) => r.status === 'skipped').map((r) => r.message)).toEqual(Array(3).fill(expect.stringMatching(/waits: every connection slot of source default is held/)));
+    expect(opened).toHaveLength(1);
+    // Given back: nobody holds the source's slot now.
+    expect(await registry.slotHolders(table.source)).toEqual([]);
     const waiting = (await ingestTable(deps, table, { runId: newRunId(), trigger: 'test' })).ranges!;
     expect(waiting).toHaveLength(3);
     for (const r of waiting) expect(await runRange(capped, table, r, { runId, trigger: 'test' })).toMatchObject({ status: 'succeeded' });
+    expect(opened).toHaveLength(4);
     await expectExactlyOnce(h, name, ROWS);
   });
 });

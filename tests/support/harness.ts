@@ -40,6 +40,7 @@ export interface Harness {
 export function testTable(schema: string, name: string, overrides: Partial<TableConfig> = {}): TableConfig {
   return {
     name,
+    source: 'default',
     schema,
     table: name,
     watermark: { column: 'updated_at', kind: 'timestamp' },
@@ -68,6 +69,8 @@ export function testEnv(id: string): NodeJS.ProcessEnv {
     BACKFILL_TABLE: `bf${id}`,
     BACKFILL_QUEUE: `backfill-${id}`,
     LEASE_SECONDS: '60',
+    // Connection slots are per test file too: files run in parallel against one database.
+    SOURCE_SLOT_TABLE: `slots${id}`,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
   };
 }

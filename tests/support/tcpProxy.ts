@@ -2,13 +2,20 @@ import { createServer, createConnection, type Server, type Socket } from 'node:n
 
 /**
  * A TCP relay in front of the database, so a test can make the source "go away" mid-stream by
- * cutting every connection, then let it come back.
+ * cutting every connection, then let it come back; it also counts the sessions the database
+ * sees: open now, and the most ever open at once.
  */
 export class TcpProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private refusing = false;
   port = 0;
+  /** Client connections open through the relay now. */
+  open = 0;
+  /** The most client connections ever open at once. */
+  peak = 0;
+  /** Client connections accepted in all. */
+  accepted = 0;
 
   constructor(
     private readonly targetHost: string,
@@ -21,6 +28,10 @@ export class TcpProxy {
         client.destroy();
         return;
       }
+      this.accepted++;
+      this.open++;
+      this.peak = Math.max(this.peak, this.open);
+      client.once('close', () => this.open--);
       const upstream = createConnection({ host: this.targetHost, port: this.targetPort });
       for (const s of [client, upstream]) {
         this.sockets.add(s);

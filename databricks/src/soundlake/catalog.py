@@ -313,11 +313,13 @@ def _source_rules(t: dict, at: str, kind: str | None, problems: list[str]) -> No
 
 
 def _catalog_source_rules(sources: Any, problems: list[str]) -> dict[str, str]:
-    """The `sources:` block: unique names, each kind's fields; returns name -> kind."""
+    """The `sources:` block: unique names, each kind's fields, one app setting per SQL source
+    (two names for one database would each get the whole maxConnections); returns name -> kind."""
     kinds: dict[str, str] = {}
     if not isinstance(sources, list):
         return kinds
     first: dict[str, int] = {}
+    settings: dict[str, int] = {}
     for i, s in enumerate(sources):
         if not isinstance(s, dict):
             continue
@@ -337,6 +339,16 @@ def _catalog_source_rules(sources: Any, problems: list[str]) -> dict[str, str]:
             problems.append(f"{at}.baseUrl: applies to http and rest sources only")
         if sql and "url" not in s and name != "default":
             problems.append(f"{at}.url: is missing (the setting holding the connection URL)")
+        if sql and "maxConnections" not in s and name != "default":
+            problems.append(f"{at}.maxConnections: is missing (the most sessions the source may see from every instance together)")
+        setting = _str(_obj(s.get("url")).get("setting")) if sql else None
+        if setting is not None:
+            if setting in settings:
+                problems.append(f"{at}.url.setting: {_q(setting)} is already the setting of "
+                                f"sources[{settings[setting]}]: one database is one source "
+                                "(two would each get the whole maxConnections)")
+            else:
+                settings[setting] = i
         if name == "default" and kind is not None and not sql:
             problems.append(f"{at}.kind: the default source is the deployment's SQL source: postgres or mssql")
         _auth_rules(s, at, problems)

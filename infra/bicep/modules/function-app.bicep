@@ -108,6 +108,14 @@ param keyVaultUri string
 @description('Name of the Key Vault secret with the LLM API key (set by an operator, never by a template).')
 param askLlmApiKeySecretName string
 
+@description('Sessions the default source (SOURCE_URL) may see from all instances together.')
+@minValue(1)
+@maxValue(1000)
+param sourceMaxConnections int = 8
+
+@description('The catalog\'s named sources: [{ setting, secretName }]; each setting becomes a Key Vault reference to that secret.')
+param sourceSecrets array = []
+
 @description('Names of the Key Vault secrets with the Spotify app\'s client id and secret (set by an operator; read by the Spotify preset, examples/sources.soundlake.yaml).')
 param spotifyClientIdSecretName string
 param spotifyClientSecretSecretName string
@@ -147,6 +155,13 @@ var appSettings = {
   SOUNDLAKE_CONFIG: 'soundlake.yaml'
   SOURCE_KIND: 'mssql'
   SOURCE_URL: 'mssql://${sourceSqlServer}/${sourceSqlDatabase}'
+  // Connection slots (shared/source/sourceSlots.ts): every instance together opens at most a
+  // source's maxConnections sessions; a message finding none free comes back later.
+  SOURCE_MAX_CONNECTIONS: string(sourceMaxConnections)
+  SOURCE_SLOT_TABLE: lake.sourceSlotTable
+  SOURCE_SLOT_SECONDS: '120'
+  SOURCE_BUSY_RETRY_SECONDS: '30'
+  SOURCE_BUSY_MAX_DEFERRALS: '40'
   // The lake, identity-based: the queue triggers' connection 'SOUNDLAKE_STORAGE' reads the
   // service URIs (the __accountName form is only for AzureWebJobsStorage), and so do the app's
   // own blob, queue and table clients.
@@ -239,6 +254,11 @@ var appSettings = {
   ALERT_RETRIES: '2'
 }
 
+// The catalog's named sources (soundlake.yaml `sources:`) read their connection strings from the
+// app settings they name: each one is a versionless Key Vault reference (a SQL login's password,
+// or an Entra-auth URL alike), resolved by the platform with the app's identity.
+var sourceSettings = toObject(sourceSecrets, s => s.setting, s => '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${s.secretName}/)')
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
   location: location
@@ -269,7 +289,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       minTlsVersion: '1.2'
       http20Enabled: true
       appSettings: [
-        for setting in items(appSettings): {
+        for setting in items(union(appSettings, sourceSettings)): {
           name: setting.key
           value: setting.value
         }

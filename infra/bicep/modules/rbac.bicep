@@ -87,13 +87,14 @@ var queueAssignments = [
   }
 ]
 
-// Function: watermarks, run ledger, backfills, alert throttle, kick debounce.
+// Function: watermarks, run ledger, backfills, alert throttle, kick debounce, source connection slots.
 var functionTables = [
   lake.watermarkTable
   lake.ledgerTable
   lake.backfillTable
   lake.alertTable
   lake.kickTable
+  lake.sourceSlotTable
 ]
 
 var tableAssignments = [

@@ -44,7 +44,7 @@ export interface MssqlConnection {
   language?: string;
   readOnlyIntent: boolean;
   multiSubnetFailover: boolean;
-  /** `Max Pool Size` when the string sets one; otherwise the host's concurrency decides. */
+  /** `Max Pool Size` when the string sets one: it may lower the pool size the source's slots allow, not raise it. */
   maxConnections?: number;
 }
 
@@ -372,7 +372,7 @@ export function mssqlCredential(auth: Exclude<MssqlAuth, { kind: 'sql' }>): Toke
 }
 
 export interface MssqlPoolOptions {
-  /** Pool size unless the connection string sets Max Pool Size. */
+  /** Pool size, at most: a smaller Max Pool Size in the connection string wins, a larger one does not. */
   maxConnections?: number;
   /** Overrides the shared credential (tests). */
   credential?: TokenCredential;
@@ -385,7 +385,8 @@ export function mssqlPoolConfig(conn: MssqlConnection, options: MssqlPoolOptions
     database: conn.database,
     connectionTimeout: conn.connectTimeoutMs,
     requestTimeout: conn.requestTimeoutMs,
-    pool: { max: conn.maxConnections ?? options.maxConnections ?? MSSQL_DEFAULTS.maxConnections, min: 0, idleTimeoutMillis: 30_000 },
+    // The caller's size is a ceiling (the source's connection slots decide it): the string's Max Pool Size may lower it, never raise it.
+    pool: { max: Math.min(conn.maxConnections ?? Infinity, options.maxConnections ?? conn.maxConnections ?? MSSQL_DEFAULTS.maxConnections), min: 0, idleTimeoutMillis: 30_000 },
     options: {
       encrypt: conn.encrypt as boolean,
       trustServerCertificate: conn.trustServerCertificate,

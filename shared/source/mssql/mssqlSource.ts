@@ -27,7 +27,7 @@ export interface MssqlSourceOptions {
    * mssqlConnection.ts). Without a user, Microsoft Entra auth through one shared credential.
    */
   url: string;
-  /** Connections in the pool: as many as the host runs reads at once (the string's Max Pool Size wins). */
+  /** Connections in the pool at most: one per connection slot held (a smaller Max Pool Size in the string wins). */
   maxConnections?: number;
   /** Bytes per batch handed to the writer at most (default 16 MiB). */
   batchBytes?: number;
