@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
 import { rowKeyOf } from '../events/kickStore.js';
 import type { Logger } from '../logging/logger.js';
-import { isConflict } from '../state/tableErrors.js';
+import { ensureTable } from '../state/tableErrors.js';
 import type { AlertView } from '../../console/src/consoleTypes.js';
 import { AlertNotifier, type AlertReport } from './alertNotifier.js';
 import { redactNotice } from './alertRedact.js';
@@ -31,14 +31,11 @@ export class AlertLog {
   constructor(private readonly client: TableClient) {}
 
   private ensure(): Promise<void> {
-    this.ensured ??= this.client.createTable().then(
-      () => undefined,
-      (err: unknown) => {
-        if (isConflict(err)) return;
-        this.ensured = undefined;
-        throw err;
-      },
-    );
+    // Once per instance; a failed attempt is tried again next time.
+    this.ensured ??= ensureTable(this.client).catch((err: unknown) => {
+      this.ensured = undefined;
+      throw err;
+    });
     return this.ensured;
   }
 

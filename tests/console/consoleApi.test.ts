@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '../support/waitFor.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LagProbe } from '../../shared/console/tableLag.js';
 import { createLogger } from '../../shared/logging/logger.js';
@@ -19,16 +19,6 @@ let h: Harness;
 let runner: LocalRunner;
 let webhook: HttpStandIn;
 const KEY = randomBytes(16).toString('hex');
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 45_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 async function call(method: string, path: string, options: { body?: string; key?: string | null } = {}): Promise<{ status: number; headers: Headers; text: string; json: () => any }> {
   const key = options.key === undefined ? KEY : options.key;
@@ -145,10 +135,10 @@ describe('the console API', () => {
     expect(started.status).toBe(202);
     const { runId, statusUrl } = started.json() as { runId: string; statusUrl: string };
     expect(started.headers.get('location')).toBe(statusUrl);
-    const detail = await until('the poison report', async () => {
+    const detail = await waitFor('the poison report', async () => {
       const d = (await call('GET', `/api/runs/${runId}`)).json() as RunDetail;
       return d.activities.some((a) => a.activity === 'poison') && d.alerts.some((a) => a.kind === 'poison-message') ? d : undefined;
-    });
+    }, 45_000);
     expect(detail.activities.map((a) => `${a.subject} ${a.activity} ${a.status}`)).toEqual(['_runs plan succeeded', 'listens ingest failed', 'listens ingest failed', 'listens poison failed']);
     expect(detail.manifests).toEqual([]);
     // Every notice of the run, and what became of it: the first failure went out, its repeat was held back, the give-up went out.
