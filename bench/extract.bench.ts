@@ -29,11 +29,12 @@ const opts = new Command()
   .option('--postgres', 'real-PostgreSQL mode: soundlake CLI vs dlt (ConnectorX, pyarrow) vs COPY on a PostgreSQL server of its own (bench/postgresBench.ts)')
   .option('--no-breakdown', 'real-PostgreSQL mode: skip the CPU breakdown by stage')
   .option('--ranged <rows>', 'instead: a first load of that many generated rows in parallel key ranges, against --source-url (a real PostgreSQL)')
-  .option('--source-url <url>', 'the PostgreSQL the ranged case generates its table in (schema bench_ranged, dropped first)')
+  .option('--source-url <url>', 'the PostgreSQL the ranged case generates its table in (schema bench_ranged, dropped first); default: a server of its own from Debian\'s postgresql package')
+  .option('--bronze-dir <dir>', 'ranged case: bronze to this local folder (the FileLake) instead of Azurite, and every key checked once in the Parquet files')
   .option('--ranges <n>', 'key ranges of the ranged case', '8')
   .option('--concurrency <n>', 'ranges at once in the ranged case', '4')
   .parse()
-  .opts<{ rows: string; rounds: string; wide: string; postgres?: boolean; breakdown: boolean; ranged?: string; sourceUrl?: string; ranges: string; concurrency: string }>();
+  .opts<{ rows: string; rounds: string; wide: string; postgres?: boolean; breakdown: boolean; ranged?: string; sourceUrl?: string; ranges: string; concurrency: string; bronzeDir?: string }>();
 
 const sizes = opts.rows.split(',').map((s) => Number.parseInt(s, 10)).filter((n) => n > 0);
 const rounds = Number.parseInt(opts.rounds, 10);
@@ -149,9 +150,8 @@ const azurite = await startAzurite({ ports: { blob: 22000, queue: 22001, table: 
 const results: string[] = [];
 try {
   if (opts.ranged) {
-    if (!opts.sourceUrl) throw new Error('--ranged needs --source-url: a real PostgreSQL (PGlite serves one session, so ranges cannot read at once there)');
     const rows = Number.parseInt(opts.ranged, 10);
-    results.push(await rangedLoadCase({ sourceUrl: opts.sourceUrl, storage: azurite.connectionString, rows, ranges: Number.parseInt(opts.ranges, 10), concurrency: Number.parseInt(opts.concurrency, 10), logger }));
+    results.push(await rangedLoadCase({ ...(opts.sourceUrl ? { sourceUrl: opts.sourceUrl } : {}), ...(opts.bronzeDir ? { bronzeDir: opts.bronzeDir } : {}), storage: azurite.connectionString, rows, ranges: Number.parseInt(opts.ranges, 10), concurrency: Number.parseInt(opts.concurrency, 10), logger }));
     sizes.length = 0;
     opts.wide = '0x0';
   }
@@ -247,4 +247,4 @@ try {
 } finally {
   await azurite.stop();
 }
-process.stdout.write(`\nsoundlake extraction benchmark (${opts.ranged ? 'PostgreSQL' : 'PGlite'} -> Azurite, Snappy Parquet via parquet-wasm (arrow-rs); node ${process.version} ${process.execArgv.join(' ')})\n${results.join('\n')}\n`);
+process.stdout.write(`\nsoundlake extraction benchmark (${opts.ranged ? 'PostgreSQL' : 'PGlite'} -> ${opts.bronzeDir ? 'local files' : 'Azurite'}, Snappy Parquet via parquet-wasm (arrow-rs); node ${process.version} ${process.execArgv.join(' ')})\n${results.join('\n')}\n`);
