@@ -295,17 +295,22 @@ export class PostgresSource implements Source {
   /**
    * Ranges sized by the planner's statistics: `pg_class.reltuples` (kept by ANALYZE and
    * autovacuum, free to read, and what the planner itself trusts) for the row count, and a block
-   * sample (`TABLESAMPLE SYSTEM`, about 1,000 keys a range, a few pages of a large table) for
-   * where to cut. A table never analyzed (reltuples -1) is counted instead, up to 10M rows, so
+   * sample (`TABLESAMPLE SYSTEM`) for where to cut. The sample is sized in pages, not rows: a
+   * table written in key order holds a run of neighbouring keys on each page, so the cuts are as
+   * precise as the number of pages read (133 pages for 16 ranges of 300M rows gave ranges of 14M
+   * to 36M rows; 1,000 pages a range keeps them within a few percent). Of those pages' rows about
+   * 1,000 keys a range come back to be sorted. A table never analyzed (reltuples -1) is counted instead, up to 10M rows, so
    * the estimate never costs a scan of a huge table. Cuts are sample quantiles: a skewed key
    * still gives ranges of about equal rows, which equal-width cuts of MIN..MAX would not.
    */
   async splitKeys(table: TableRef, primaryKey: string[], ranges: number): Promise<KeySplit> {
     const BOUNDED_COUNT = 10_000_000;
     const KEYS_PER_RANGE = 1_000;
+    const BLOCKS_PER_RANGE = 1_000;
     try {
-      const stats = await this.query({ text: `SELECT reltuples::bigint::text AS n FROM pg_class WHERE oid = $1::regclass`, values: [qualified(table)], types: textTypeParsers });
+      const stats = await this.query({ text: `SELECT reltuples::bigint::text AS n, relpages::text AS p FROM pg_class WHERE oid = $1::regclass`, values: [qualified(table)], types: textTypeParsers });
       let estimatedRows = Number(stats.rows[0]?.n ?? -1);
+      const pages = Math.max(1, Number(stats.rows[0]?.p ?? 0));
       let estimate: KeySplit['estimate'] = 'statistics';
       if (!(estimatedRows >= 0)) {
         const counted = await this.query({ text: `SELECT count(*)::text AS n FROM (SELECT 1 FROM ${qualified(table)} LIMIT ${BOUNDED_COUNT}) s`, types: textTypeParsers });
@@ -313,11 +318,13 @@ export class PostgresSource implements Source {
         estimate = 'bounded-count';
       }
       if (ranges < 2 || estimatedRows === 0) return { estimatedRows, estimate, boundaries: [] };
-      const percent = Math.min(100, (100 * KEYS_PER_RANGE * ranges) / estimatedRows);
+      const percent = Math.min(100, (100 * BLOCKS_PER_RANGE * ranges) / pages);
+      const keep = Math.min(1, (KEYS_PER_RANGE * ranges) / Math.max(1, (estimatedRows * percent) / 100));
       const keyList = primaryKey.map(quotePostgres).join(', ');
       const keyText = primaryKey.map((k, i) => `${quotePostgres(k)}::text AS k${i}`).join(', ');
       const sampled = await this.query({
-        text: `SELECT ${keyText} FROM ${qualified(table)}${percent < 100 ? ` TABLESAMPLE SYSTEM (${percent.toFixed(6)})` : ''} ORDER BY ${keyList}`,
+        text: `SELECT ${keyText} FROM ${qualified(table)}${percent < 100 ? ` TABLESAMPLE SYSTEM (${percent.toFixed(6)})` : ''}${keep < 1 ? ' WHERE random() < $1' : ''} ORDER BY ${keyList}`,
+        values: keep < 1 ? [keep] : [],
         types: textTypeParsers,
       });
       const keys = sampled.rows.map((row: Record<string, string>) => primaryKey.map((_, i) => row[`k${i}`]!));
