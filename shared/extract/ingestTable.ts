@@ -152,7 +152,8 @@ export async function ingestTable(deps: IngestDeps, table: TableConfig, run: Ing
     const { estimatedRows } = await deps.source.splitKeys(t, t.primaryKey, 1);
     const count = rangeCount(estimatedRows, deps.ranges);
     if (count < 2) return null;
-    const { boundaries } = await deps.source.splitKeys(t, t.primaryKey, count);
+    const { boundaries, note } = await deps.source.splitKeys(t, t.primaryKey, count);
+    if (note) deps.logger.warn({ runId: run.runId, table: t.name, ranges: count, cuts: boundaries.length }, `key ranges of ${t.name}: ${note}`);
     return boundaries.length === 0 ? null : { count: boundaries.length + 1, done: 0, cuts: boundaries, estimatedRows };
   };
   const result: TableRunResult = await runSlice(deps, {
