@@ -30,7 +30,7 @@ afterAll(async () => {
 });
 
 const span = (c: { low: string; high: string }): number => Date.parse(`${c.high.replace(' ', 'T')}Z`) - Date.parse(`${c.low.replace(' ', 'T')}Z`);
-const within = (c: { low: string; high: string }, day: string): boolean => c.low >= `${day} 00:00:00` && c.high <= `${day} 24:00:00`;
+const within = (c: { low: string; high: string }, day: string): boolean => c.low >= `${day} 00:00:00.000000` && c.high <= `${day} 24:00:00.000000`;
 
 describe('a backfill sized by row estimates', () => {
   let status: BackfillStatus;
@@ -46,7 +46,7 @@ describe('a backfill sized by row estimates', () => {
     for (let i = 1; i < status.chunks.length; i++) expect(status.chunks[i]!.low).toBe(status.chunks[i - 1]!.high);
     // 4 May holds 1,640 of the 2,000 rows: about eight chunks of a few hours there, a few long ones elsewhere.
     const busy = status.chunks.filter((c) => within(c, '2026-05-04'));
-    const quiet = status.chunks.filter((c) => c.high <= '2026-05-04 00:00:00' || c.low >= '2026-05-05 00:00:00');
+    const quiet = status.chunks.filter((c) => c.high <= '2026-05-04 00:00:00.000000' || c.low >= '2026-05-05 00:00:00.000000');
     expect(busy.length).toBeGreaterThanOrEqual(6);
     expect(busy.every((c) => span(c) < DAY / 2)).toBe(true);
     expect(quiet.length).toBeLessThanOrEqual(4);

@@ -305,7 +305,8 @@ export class MssqlSource implements Source {
 
     let why: string;
     try {
-      const steps = await this.histogram(session, table, keys[0]!);
+      // sql_variant holds no CLR value: a hierarchyid histogram has no keys to cut at.
+      const steps = keys[0]!.clr ? [] : await this.histogram(session, table, keys[0]!);
       const integer = INTEGER_KEY_TYPES.has(keys[0]!.type);
       if (steps.length === 0) why = `no statistics histogram on ${keys[0]!.name}`;
       else if (!integer && steps.length < 4 * ranges) why = `the histogram of ${keys[0]!.name} has ${steps.length} steps, too coarse for ${ranges} ranges of a non-integer key`;
