@@ -129,7 +129,8 @@ export class BackfillService {
     const table = plan.table;
     const fields = { runId, backfillId: plan.id, table: table.name };
     const fixed = (reason: string): { cuts: null; sizing: string } => {
-      const sizing = `fixed chunks of ${plan.chunkMs / 3_600_000} h: ${reason}`;
+      // A reason can carry a driver's error text: kept short, it is stored on the header.
+      const sizing = `fixed chunks of ${plan.chunkMs / 3_600_000} h: ${reason}`.slice(0, 1_000);
       this.deps.logger.warn(fields, `backfill ${plan.id} of ${table.name}: ${sizing}`);
       return { cuts: null, sizing };
     };
