@@ -113,7 +113,7 @@ program
   .requiredOption('-t, --table <name>', 'table to backfill')
   .requiredOption('--from <iso>', 'window start (ISO-8601, UTC unless an offset is given)')
   .requiredOption('--to <iso>', 'window end, exclusive')
-  .option('--chunk <duration>', 'chunk size as an ISO-8601 duration (P1D, PT6H)')
+  .option('--chunk <duration>', 'chunk size as an ISO-8601 duration (P1D, PT6H), or auto: chunks of about INGEST_RANGE_ROWS rows by the source\'s row estimates (default: BACKFILL_DEFAULT_CHUNK)')
   .option('--request-id <id>', 'idempotency key: the same id is the same backfill')
   .option('--json', 'print the final status as JSON')
   .action(async (opts: { table: string; from: string; to: string; chunk?: string; requestId?: string; json?: boolean }) => {
@@ -135,7 +135,7 @@ program
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
       } else {
-        process.stdout.write(`backfill ${status.id} (run ${status.runId}) of ${status.table} [${status.from}, ${status.to}): ${status.status}\n`);
+        process.stdout.write(`backfill ${status.id} (run ${status.runId}) of ${status.table} [${status.from}, ${status.to}): ${status.status}${status.sizing ? ` (${status.sizing})` : ''}\n`);
         process.stdout.write(`${table(['chunk', 'low', 'high', 'status', 'rows', 'files', 'error'], status.chunks.map((c) => [c.chunk, c.low, c.high, c.status, c.rows, c.files, c.error]))}\n`);
       }
       if (status.status !== 'done') process.exitCode = 1;

@@ -35,6 +35,7 @@ function card(b: BackfillView): HTMLElement {
     { class: 'card backfill', 'data-backfill': b.id },
     h('header', {}, h('strong', {}, b.table), ' ', badge(b.status), ' ', h('span', { class: 'mono muted' }, b.id), ' · run ', runLink(b.runId)),
     h('p', {}, `${fmtTime(b.from)} → ${fmtTime(b.to)} · ${t.done} of ${t.chunks} chunks done${t.running ? `, ${t.running} running` : ''}${t.failed ? `, ${t.failed} failed` : ''} · ${fmtInt(t.rows)} rows in ${fmtInt(t.files)} files (${fmtBytes(t.bytes)})`),
+    ...(b.sizing ? [h('p', { class: 'muted' }, `Chunks: ${b.sizing}`)] : []),
     progress(b),
     h(
       'details',
@@ -57,7 +58,7 @@ export function backfillsView(root: HTMLElement): View {
     table: tableSelect,
     from: h('input', { type: 'text', required: true, placeholder: '2026-10-01', autocomplete: 'off' }),
     to: h('input', { type: 'text', required: true, placeholder: '2026-10-03T12:00:00Z', autocomplete: 'off' }),
-    chunk: h('input', { type: 'text', placeholder: 'P1D', autocomplete: 'off' }),
+    chunk: h('input', { type: 'text', placeholder: 'auto', autocomplete: 'off' }),
     requestId: h('input', { type: 'text', placeholder: 'optional', autocomplete: 'off' }),
   };
   const formError = h('p', { class: 'field-error', id: 'bf-form-error', 'aria-live': 'polite' });
@@ -68,7 +69,7 @@ export function backfillsView(root: HTMLElement): View {
     field('table', 'Table', inputs.table, 'timestamp watermark'),
     field('from', 'From', inputs.from, 'ISO 8601, UTC (inclusive)'),
     field('to', 'To', inputs.to, 'ISO 8601, UTC (exclusive)'),
-    field('chunk', 'Chunk', inputs.chunk, 'ISO 8601 duration; empty: the default'),
+    field('chunk', 'Chunk', inputs.chunk, 'ISO 8601 duration, or auto (about INGEST_RANGE_ROWS rows a chunk); empty: the default'),
     field('requestId', 'Request id', inputs.requestId, 'the same id never runs twice'),
     h('div', { class: 'field submit' }, submit),
     formError,

@@ -149,6 +149,8 @@ export interface BackfillView {
   runId: string;
   requestId: string | null;
   createdAt: string;
+  /** How the chunks were sized (`auto`), else null. */
+  sizing: string | null;
   status: ChunkStatus;
   totals: { chunks: number; done: number; running: number; pending: number; failed: number; rows: number; files: number; bytes: number };
   chunks: { chunk: number; low: string; high: string; status: ChunkStatus; rows: number; files: number; bytes: number; attempts: number; error: string | null }[];

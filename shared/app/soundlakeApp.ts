@@ -97,7 +97,7 @@ export async function createApp(settings: Settings, overrides: AppOverrides = {}
   const notifier = new RecordedNotifier(overrides.notifier ?? createNotifier(settings.alerts, { logger, storage: settings.storage }), alertLog, logger);
   await Promise.all([sourceSlots.ensure(), lake.ensure(), watermarks.ensure(), ledger.ensure(), backfills.ensure(), backfillQueue.ensure(), ingestQueue.ensure()]);
   const ingestDeps = (): IngestDeps => ({ source, sourceFor, sources, lake, watermarks, ledger, notifier, logger, leaseMs: settings.leaseMs, ranges: settings.ranges });
-  const backfill = new BackfillService({ ...ingestDeps(), config, backfills, backfillQueue, sources, busy: settings.sourceSlots }, { ...settings.backfill });
+  const backfill = new BackfillService({ ...ingestDeps(), config, backfills, backfillQueue, sources, busy: settings.sourceSlots }, { ...settings.backfill, rowsPerChunk: settings.ranges.rowsPerRange });
   const app: SoundlakeApp = {
     settings,
     config,

@@ -6,7 +6,9 @@ import { parseIsoDuration } from '../time/isoDuration.js';
 import { parseIsoInstant } from '../time/isoInstant.js';
 
 /**
- * A backfill request: re-extract `table` rows with `from <= watermark < to`, cut into chunks.
+ * A backfill request: re-extract `table` rows with `from <= watermark < to`, cut into chunks of a
+ * fixed duration (`chunk`, ISO-8601) or, with `"chunk": "auto"`, of about INGEST_RANGE_ROWS rows
+ * each by the source's row estimates. Without `chunk`, BACKFILL_DEFAULT_CHUNK (default "auto").
  * Everything about it is checked before anything is stored or queued.
  */
 export interface BackfillRequest {
@@ -22,9 +24,17 @@ export interface BackfillPlan {
   table: TableConfig;
   from: Date;
   to: Date;
+  /** The fixed chunk; for `auto`, the chunk used when the source gives no estimate. */
   chunkMs: number;
+  /** Chunks sized by row estimates when the backfill is created. */
+  auto: boolean;
   requestId: string | null;
 }
+
+/** `chunk` spelling of chunks sized by row estimates. */
+export const AUTO_CHUNK = 'auto';
+/** Chunks of an `auto` backfill whose source gives no estimate: a day (more when BACKFILL_MAX_CHUNKS needs it). */
+const FALLBACK_CHUNK_MS = 86_400_000;
 
 export interface BackfillLimits {
   maxWindowDays: number;
@@ -70,15 +80,22 @@ export function planBackfill(body: unknown, config: PipelineConfig, limits: Back
   const windowDays = (to.getTime() - from.getTime()) / 86_400_000;
   if (windowDays > limits.maxWindowDays) throw new RequestError('to', `window of ${windowDays.toFixed(1)} days exceeds the maximum of ${limits.maxWindowDays} days`);
   const chunkText = req.chunk ?? limits.defaultChunk;
-  const chunk = parseIsoDuration(chunkText);
-  if (!chunk.ok) throw new RequestError('chunk', chunk.problem);
-  const chunkMs = chunk.ms;
-  const chunks = Math.ceil((to.getTime() - from.getTime()) / chunkMs);
-  if (chunks > limits.maxChunks) throw new RequestError('chunk', `cuts the window into ${chunks} chunks; at most ${limits.maxChunks} are allowed`);
+  const span = to.getTime() - from.getTime();
+  const auto = chunkText === AUTO_CHUNK;
+  let chunkMs: number;
+  if (auto) {
+    chunkMs = Math.max(FALLBACK_CHUNK_MS, Math.ceil(span / limits.maxChunks));
+  } else {
+    const chunk = parseIsoDuration(chunkText);
+    if (!chunk.ok) throw new RequestError('chunk', chunk.problem);
+    chunkMs = chunk.ms;
+    const chunks = Math.ceil(span / chunkMs);
+    if (chunks > limits.maxChunks) throw new RequestError('chunk', `cuts the window into ${chunks} chunks; at most ${limits.maxChunks} are allowed`);
+  }
   // The same request (by requestId, else by content) is the same backfill: asking twice never duplicates work.
-  const identity = req.requestId ? `request:${req.requestId}` : `content:${table.name}|${from.toISOString()}|${to.toISOString()}|${chunkMs}`;
+  const identity = req.requestId ? `request:${req.requestId}` : `content:${table.name}|${from.toISOString()}|${to.toISOString()}|${auto ? AUTO_CHUNK : chunkMs}`;
   const id = createHash('sha256').update(identity).digest('hex').slice(0, 12);
-  return { id, table, from, to, chunkMs, requestId: req.requestId ?? null };
+  return { id, table, from, to, chunkMs, auto, requestId: req.requestId ?? null };
 }
 
 /** Chunk bounds as the source compares them: UTC wall-clock text with microseconds. */
@@ -92,12 +109,15 @@ export interface ChunkWindow {
   high: string;
 }
 
-/** Contiguous `[low, high)` windows covering `[from, to)`. */
-export function cutWindow(plan: Pick<BackfillPlan, 'from' | 'to' | 'chunkMs'>): ChunkWindow[] {
-  const out: ChunkWindow[] = [];
-  for (let start = plan.from.getTime(), i = 0; start < plan.to.getTime(); start += plan.chunkMs, i++) {
-    const end = Math.min(start + plan.chunkMs, plan.to.getTime());
-    out.push({ chunk: i, low: sourceInstant(new Date(start)), high: sourceInstant(new Date(end)) });
-  }
-  return out;
+/**
+ * Contiguous `[low, high)` windows covering `[from, to)`: cut at `cuts` (epoch ms, increasing,
+ * inside the window) when the chunks were sized by row estimates, else every `chunkMs`.
+ */
+export function cutWindow(plan: Pick<BackfillPlan, 'from' | 'to' | 'chunkMs'> & { cuts?: number[] | null }): ChunkWindow[] {
+  const end = plan.to.getTime();
+  const edges = [plan.from.getTime()];
+  if (plan.cuts) edges.push(...plan.cuts);
+  else for (let at = plan.from.getTime() + plan.chunkMs; at < end; at += plan.chunkMs) edges.push(at);
+  edges.push(end);
+  return edges.slice(0, -1).map((low, i) => ({ chunk: i, low: sourceInstant(new Date(low)), high: sourceInstant(new Date(edges[i + 1]!)) }));
 }

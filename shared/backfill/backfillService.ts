@@ -10,7 +10,9 @@ import type { Notice } from '../notify/notifier.js';
 import { reportPoison } from '../queue/reportPoison.js';
 import { newRunId } from '../run/runId.js';
 import type { BackfillLimits, BackfillPlan } from './backfillRequest.js';
-import { cutWindow, planBackfill } from './backfillRequest.js';
+import { cutWindow, planBackfill, sourceInstant } from './backfillRequest.js';
+import { sizeChunks } from './chunkSizing.js';
+import type { SliceBounds } from '../source/source.js';
 import type { BackfillMessage, BackfillQueue } from './backfillMessage.js';
 import { backfillMessageSchema } from './backfillMessage.js';
 import type { BackfillHeader, BackfillStore, ChunkStatus, ChunkSummary } from './backfillStore.js';
@@ -19,7 +21,18 @@ import { runBackfillChunk } from './runBackfillChunk.js';
 
 export interface BackfillSettings extends BackfillLimits {
   concurrency: number;
+  /** Rows a chunk sized by row estimates holds about (INGEST_RANGE_ROWS; 0: fixed chunks only). */
+  rowsPerChunk: number;
 }
+
+/** How long creating a backfill waits for a connection slot to ask for row estimates. */
+const SIZING_WAIT_MS = 10_000;
+/** The shortest chunk sizing cuts: a minute of even the busiest table is a modest chunk. */
+const MIN_CHUNK_MS = 60_000;
+/** Chunks sized by row estimates at most: their cuts are stored in one property of the header. */
+const MAX_SIZED_CHUNKS = 5_000;
+/** Planner estimates one sizing may ask for. */
+const MAX_ESTIMATES = 2_000;
 
 export interface BackfillStatus {
   id: string;
@@ -29,6 +42,8 @@ export interface BackfillStatus {
   runId: string;
   requestId: string | null;
   createdAt: string;
+  /** How the chunks were sized (`auto` backfills), else null. */
+  sizing: string | null;
   status: ChunkStatus;
   totals: { chunks: number; done: number; running: number; pending: number; failed: number; rows: number; files: number; bytes: number };
   chunks: { chunk: number; low: string; high: string; status: ChunkStatus; rows: number; files: number; bytes: number; attempts: number; error: string | null }[];
@@ -55,6 +70,7 @@ export function summarise(header: BackfillHeader, chunks: ChunkSummary[]): Backf
     runId: header.runId,
     requestId: header.requestId,
     createdAt: header.createdAt,
+    sizing: header.sizing,
     status,
     totals,
     chunks: chunks.map(({ chunk, low, high, status: s, rows, files, bytes, attempts, error }) => ({ chunk, low, high, status: s, rows, files, bytes, attempts, error })),
@@ -79,23 +95,72 @@ export class BackfillService {
   /** Store the backfill (or find it again) and make sure every unfinished chunk is on its way. */
   async start(plan: BackfillPlan, options: { queue: boolean }): Promise<{ status: BackfillStatus; created: boolean }> {
     const now = new Date();
+    const runId = newRunId('bf', now);
+    // Sized once, when the backfill is created: asking again finds the stored chunks and asks the source nothing.
+    const sized = plan.auto && !(await this.deps.backfills.header(plan.id)) ? await this.sizeChunks(plan, runId) : null;
+    const cuts = sized?.cuts ?? null;
     const header: BackfillHeader = {
       id: plan.id,
       table: plan.table.name,
       from: plan.from.toISOString(),
       to: plan.to.toISOString(),
       chunkMs: plan.chunkMs,
-      chunks: cutWindow(plan).length,
+      cuts,
+      sizing: sized?.sizing ?? null,
+      chunks: cutWindow({ ...plan, cuts }).length,
       requestId: plan.requestId,
-      runId: newRunId('bf', now),
+      runId,
       createdAt: now.toISOString(),
       loadDate: now.toISOString().slice(0, 10),
     };
-    const { header: stored, created } = await this.deps.backfills.createOrGet(header, cutWindow(plan));
+    const { header: stored, created } = await this.deps.backfills.createOrGet(header);
     const chunks = await this.deps.backfills.chunks(stored.id);
     if (options.queue) await this.queueLanes(stored, chunks);
     this.deps.logger.info({ runId: stored.runId, backfillId: stored.id, table: stored.table, chunks: stored.chunks, created }, created ? 'backfill accepted' : 'backfill requested again; unfinished chunks re-queued');
     return { status: summarise(stored, chunks), created };
+  }
+
+  /**
+   * Chunks of about INGEST_RANGE_ROWS rows from the source's row estimates of the window, under a
+   * connection slot of the table's source (waited for briefly). Anything that stands in the way
+   * (no slot, no statistics, a source without estimates) leaves fixed chunks, and says why.
+   */
+  private async sizeChunks(plan: BackfillPlan, runId: string): Promise<{ cuts: number[] | null; sizing: string }> {
+    const table = plan.table;
+    const fields = { runId, backfillId: plan.id, table: table.name };
+    const fixed = (reason: string): { cuts: null; sizing: string } => {
+      // A reason can carry a driver's error text: kept short, it is stored on the header.
+      const sizing = `fixed chunks of ${plan.chunkMs / 3_600_000} h: ${reason}`.slice(0, 1_000);
+      this.deps.logger.warn(fields, `backfill ${plan.id} of ${table.name}: ${sizing}`);
+      return { cuts: null, sizing };
+    };
+    const target = this.settings.rowsPerChunk;
+    if (target <= 0) return fixed('INGEST_RANGE_ROWS is 0');
+    let held: HeldSource;
+    try {
+      held = await this.deps.sources.openWaiting(table.source, newLeaseOwner('backfill'), `sizing backfill ${plan.id} of ${table.name}`, Date.now() + SIZING_WAIT_MS);
+    } catch (err) {
+      return fixed(`no row estimate (${(err as Error).message})`);
+    }
+    try {
+      const { estimateRows } = held.source;
+      if (!estimateRows) return fixed(`source ${table.source} gives no row estimates`);
+      const windows = (w: [number, number][]): SliceBounds[] => w.map(([low, high]) => ({ low: sourceInstant(new Date(low)), high: sourceInstant(new Date(high)), window: 'closed-open' }));
+      const r = await sizeChunks(plan.from.getTime(), plan.to.getTime(), (w) => estimateRows.call(held.source, table, table.watermark, windows(w)), {
+        targetRows: target,
+        minChunkMs: MIN_CHUNK_MS,
+        maxChunks: Math.min(this.settings.maxChunks, MAX_SIZED_CHUNKS),
+        maxEstimates: MAX_ESTIMATES,
+      });
+      if ('reason' in r) return fixed(`no row estimate: ${r.reason}`);
+      const sizing = `${r.cuts.length + 1} chunks of about ${target} rows (estimate: ${r.estimatedRows} rows in the window)`;
+      this.deps.logger.info({ ...fields, estimatedRows: r.estimatedRows, chunks: r.cuts.length + 1, largest: Math.max(...r.chunkRows) }, `backfill ${plan.id} of ${table.name}: ${sizing}`);
+      return { cuts: r.cuts, sizing };
+    } catch (err) {
+      return fixed(`estimating rows failed: ${(err as Error).message}`);
+    } finally {
+      await held.release();
+    }
   }
 
   private async queueLanes(header: BackfillHeader, chunks: ChunkSummary[]): Promise<void> {

@@ -5,7 +5,7 @@ import { decodeProgress, encodeProgress } from '../state/progressProperty.js';
 import type { LedgerRef } from '../state/runLedger.js';
 import type { Lease } from '../state/watermarkStore.js';
 import { ensureTable, isConflict, isNotFound, isPreconditionFailed, RecordChangedError } from '../state/tableErrors.js';
-import type { ChunkWindow } from './backfillRequest.js';
+import { cutWindow } from './backfillRequest.js';
 
 export type ChunkStatus = 'pending' | 'running' | 'done' | 'failed';
 
@@ -15,6 +15,10 @@ export interface BackfillHeader {
   from: string;
   to: string;
   chunkMs: number;
+  /** Where chunks sized by row estimates are cut (epoch ms, increasing); null for fixed `chunkMs` chunks. */
+  cuts: number[] | null;
+  /** How the chunks were sized, for whoever reads the status (`auto` backfills). */
+  sizing: string | null;
   chunks: number;
   requestId: string | null;
   /** Run id of the backfill: every chunk's log lines, ledger rows and alerts carry it. */
@@ -128,11 +132,15 @@ export class BackfillStore {
     await ensureTable(this.client);
   }
 
-  /** Create the backfill and its chunks, or return the existing one with that id (requests are idempotent). */
-  async createOrGet(header: BackfillHeader, windows: ChunkWindow[]): Promise<{ header: BackfillHeader; created: boolean }> {
+  /**
+   * Create the backfill and its chunks, or return the existing one with that id (requests are
+   * idempotent). The chunks are always those of the stored header: a request that lost the race to
+   * create it, or heals a creation cut short, adds the winner's windows, never its own.
+   */
+  async createOrGet(header: BackfillHeader): Promise<{ header: BackfillHeader; created: boolean }> {
     let created = true;
     try {
-      await this.client.createEntity({ partitionKey: header.id, rowKey: HEADER, ...header, requestId: header.requestId ?? '' });
+      await this.client.createEntity({ partitionKey: header.id, rowKey: HEADER, ...toHeaderEntity(header) });
     } catch (err) {
       if (!isConflict(err)) throw err;
       created = false;
@@ -140,7 +148,8 @@ export class BackfillStore {
     const existing = created ? header : await this.header(header.id);
     if (!existing) throw new Error(`backfill ${header.id} vanished while being created`);
     // Upserted on every request, so a crash between the header and its copy heals on the next one.
-    await this.client.upsertEntity({ partitionKey: dayPartition(existing.createdAt), rowKey: newestFirst(existing.createdAt, existing.id), ...existing, requestId: existing.requestId ?? '' }, 'Replace');
+    await this.client.upsertEntity({ partitionKey: dayPartition(existing.createdAt), rowKey: newestFirst(existing.createdAt, existing.id), ...toHeaderEntity(existing) }, 'Replace');
+    const windows = cutWindow({ from: new Date(existing.from), to: new Date(existing.to), chunkMs: existing.chunkMs, cuts: existing.cuts });
     // Chunks are (re)inserted one by one, ignoring those that exist: a crash halfway through creation heals on the next request.
     const now = new Date().toISOString();
     const have = new Set((await this.chunks(header.id)).map((c) => c.chunk));
@@ -249,6 +258,33 @@ export class BackfillStore {
   }
 }
 
+/**
+ * Cuts as one property: whole seconds between consecutive cuts, base 36, comma-separated (about
+ * four characters a chunk), so the 5,000 chunks a sized backfill may have stay well inside the
+ * 32K characters Table Storage allows a string property. `s:` alone: sized as one chunk.
+ */
+function encodeCuts(from: string, cuts: number[]): string {
+  let at = Date.parse(from);
+  return 's:' + cuts
+    .map((c) => {
+      const step = Math.round((c - at) / 1000);
+      at += step * 1000;
+      return step.toString(36);
+    })
+    .join(',');
+}
+
+function decodeCuts(from: string, text: string): number[] {
+  let at = Date.parse(from);
+  const steps = text.slice(2);
+  return steps === '' ? [] : steps.split(',').map((step) => (at += parseInt(step, 36) * 1000));
+}
+
+function toHeaderEntity(h: BackfillHeader): Record<string, unknown> {
+  const { cuts, sizing, requestId, ...rest } = h;
+  return { ...rest, requestId: requestId ?? '', ...(cuts ? { cuts: encodeCuts(h.from, cuts) } : {}), ...(sizing ? { sizing } : {}) };
+}
+
 function fromHeaderEntity(id: string, e: Record<string, unknown>): BackfillHeader {
   return {
     id,
@@ -256,6 +292,8 @@ function fromHeaderEntity(id: string, e: Record<string, unknown>): BackfillHeade
     from: e.from as string,
     to: e.to as string,
     chunkMs: Number(e.chunkMs),
+    cuts: typeof e.cuts === 'string' && e.cuts.startsWith('s:') ? decodeCuts(e.from as string, e.cuts) : null,
+    sizing: typeof e.sizing === 'string' && e.sizing !== '' ? e.sizing : null,
     chunks: Number(e.chunks),
     requestId: (e.requestId as string) || null,
     runId: e.runId as string,

@@ -108,10 +108,12 @@ const envSchema = z.object({
   BACKFILL_TABLE: azureName(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a table name (3-63 letters and digits)').default('soundlakebackfills'),
   BACKFILL_QUEUE: azureName(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a queue name (3-63 lower-case letters, digits, hyphens)').default('soundlake-backfill'),
   BACKFILL_MAX_DAYS: intFromEnv(1, 36_500).default(366),
+  // "auto": chunks of about INGEST_RANGE_ROWS rows by the source's row estimates; else a fixed ISO-8601 duration.
   BACKFILL_DEFAULT_CHUNK: z
     .string()
-    .default('P1D')
+    .default('auto')
     .superRefine((text, ctx) => {
+      if (text === 'auto') return;
       const parsed = parseIsoDuration(text);
       if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.problem });
     }),

@@ -7,7 +7,7 @@ import type { SourceRegistry } from '../source/sourceRegistry.js';
 import type { PendingSlice, RangePlan } from './slice.js';
 import { plannedSlice, sliceTotals } from './slice.js';
 import type { SliceKind, SlicePlan, SliceRunnerDeps, SliceRunResult } from './sliceRunner.js';
-import type { SnapshotPlanner } from '../source/source.js';
+import type { KeySplit, SnapshotPlanner } from '../source/source.js';
 import type { ColumnSnapshot } from '../state/watermarkStore.js';
 import { runSlice, sourceOf } from './sliceRunner.js';
 import { watermarkLabel } from '../source/watermarkLabel.js';
@@ -148,11 +148,18 @@ export async function ingestTable(deps: IngestDeps, table: TableConfig, run: Ing
   };
   /** Key ranges for an initial load big enough to want them, sized by the source's row estimate; null for one slice. */
   const splitInitialLoad = async (t: TableConfig): Promise<(RangePlan & { estimatedRows: number }) | null> => {
-    if (!deps.ranges || !deps.source.splitKeys) return null;
-    const { estimatedRows } = await deps.source.splitKeys(t, t.primaryKey, 1);
-    const count = rangeCount(estimatedRows, deps.ranges);
+    const { ranges, source } = deps;
+    if (!ranges || !source.splitKeys) return null;
+    // A source that sized coarser than asked, or not at all, says why: logged with the run.
+    const split = async (count: number): Promise<KeySplit> => {
+      const r = await source.splitKeys!(t, t.primaryKey, count);
+      if (r.note) deps.logger.warn({ runId: run.runId, table: t.name, ranges: count, cuts: r.boundaries.length }, `key ranges of ${t.name}: ${r.note}`);
+      return r;
+    };
+    const { estimatedRows } = await split(1);
+    const count = rangeCount(estimatedRows, ranges);
     if (count < 2) return null;
-    const { boundaries } = await deps.source.splitKeys(t, t.primaryKey, count);
+    const { boundaries } = await split(count);
     return boundaries.length === 0 ? null : { count: boundaries.length + 1, done: 0, cuts: boundaries, estimatedRows };
   };
   const result: TableRunResult = await runSlice(deps, {

@@ -161,8 +161,16 @@ export interface Source {
    * estimate they were sized by. Optional: a source without it loads a table as one range.
    */
   splitKeys?(table: TableRef, primaryKey: string[], ranges: number): Promise<KeySplit>;
+  /**
+   * Rows each watermark window is estimated to hold, from the source's statistics (no table
+   * read), in the order asked; or no estimate and why (no statistics on the column, no
+   * permission). Optional: backfills of a source without it run in fixed time chunks.
+   */
+  estimateRows?(table: TableRef, watermark: WatermarkSpec, windows: SliceBounds[]): Promise<RowEstimate>;
   close(): Promise<void>;
 }
+
+export type RowEstimate = { rows: number[] } | { rows: null; reason: string };
 
 export interface KeySplit {
   /** Rows the table is estimated to hold, and where the estimate came from. */
@@ -170,6 +178,8 @@ export interface KeySplit {
   estimate: 'statistics' | 'bounded-count';
   /** Inclusive ends of the ranges but the last (which runs to the end of the table). */
   boundaries: string[][];
+  /** Why the cuts are fewer or coarser than asked (statistics missing, no permission): for the log. */
+  note?: string;
 }
 
 export class SourceError extends Error {

@@ -1,7 +1,7 @@
 import type { Logger } from '../logging/logger.js';
 import { createSource } from './createSource.js';
 import type { ColumnSegment } from '../bronze/columnBatch.js';
-import type { ColumnarReadRequest, KeySplit, ReadRequest, RowBatch, SliceBounds, Source, SourceColumn, TableRef, WatermarkSpec } from './source.js';
+import type { ColumnarReadRequest, KeySplit, ReadRequest, RowBatch, RowEstimate, SliceBounds, Source, SourceColumn, TableRef, WatermarkSpec } from './source.js';
 import type { ColumnSnapshot } from '../state/watermarkStore.js';
 import { SourceError } from './source.js';
 import type { SourceEndpoint } from './sourceEndpoints.js';
@@ -209,7 +209,7 @@ export class SourceRegistry {
  * splits) are offered exactly when the adapter has them.
  */
 function guarded(session: Source, usable: () => void): Source {
-  const { readColumns, splitKeys } = session;
+  const { readColumns, splitKeys, estimateRows } = session;
   return {
     kind: session.kind,
     ...(session.snapshot ? { snapshot: session.snapshot } : {}),
@@ -235,6 +235,7 @@ function guarded(session: Source, usable: () => void): Source {
         }
       : {}),
     ...(splitKeys ? { splitKeys: async (table: TableRef, primaryKey: string[], ranges: number): Promise<KeySplit> => (usable(), splitKeys.call(session, table, primaryKey, ranges)) } : {}),
+    ...(estimateRows ? { estimateRows: async (table: TableRef, watermark: WatermarkSpec, windows: SliceBounds[]): Promise<RowEstimate> => (usable(), estimateRows.call(session, table, watermark, windows)) } : {}),
     // The session is closed by release(), after the work: closing it here would only reopen it.
     close: async () => undefined,
   };

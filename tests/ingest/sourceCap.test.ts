@@ -169,7 +169,7 @@ describe('a source with every slot held', () => {
 
       // A backfill chunk waits the same way.
       const backfills = apps[1]!.backfill;
-      const { status } = await backfills.start(backfills.plan({ table: 't2', from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z' }), { queue: false });
+      const { status } = await backfills.start(backfills.plan({ table: 't2', from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z', chunk: 'P1D' }), { queue: false });
       const chunk = await backfills.runMessage({ backfillId: status.id, chunk: 0, lanes: 1 }, {});
       expect(chunk).toMatchObject({ status: 'deferred', rows: 0 });
       expect(chunk.message).toMatch(new RegExp(`^source streaming_db has all 2 connection slots in use: backfill ${status.id} chunk 0 comes back in \\d+ s \\(deferral 1 of at most 40\\)$`));

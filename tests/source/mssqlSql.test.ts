@@ -6,9 +6,14 @@ import {
   catalogStatement,
   databaseProbeStatement,
   hasRowsStatement,
+  histogramStatement,
+  keyCutsStatement,
+  keySampleStatement,
+  lastKeyStatement,
   readStatement,
   slicePredicate,
   type SqlStatement,
+  tableRowsStatement,
   timeZoneKnownStatement,
   uniqueKeysStatement,
   upperBoundStatement,
@@ -380,6 +385,16 @@ describe('every statement the source sends', () => {
         }),
       ]);
     }
+    // Sizing key ranges and backfill chunks: every key type, leading and second in a composite key.
+    statements.push(['table rows', tableRowsStatement(table)]);
+    for (const key of columns.filter((c) => !c.clr)) {
+      const pk = [key, columns[2]!];
+      statements.push([`histogram ${key.type}`, histogramStatement(table, key)]);
+      statements.push([`last key ${key.type}`, lastKeyStatement(table, key, 'snapshot')]);
+      statements.push([`key cuts ${key.type}`, keyCutsStatement({ table, primaryKey: pk, isolation: 'snapshot', values: ['a', 'b', 'c'] })]);
+      statements.push([`key sample ${key.type}`, keySampleStatement({ table, primaryKey: pk, isolation: 'read-committed-snapshot', percent: 0.25 })]);
+      statements.push([`all keys ${key.type}`, keySampleStatement({ table, primaryKey: pk, isolation: 'snapshot', percent: null })]);
+    }
     const failures: string[] = [];
     for (const [label, statement] of statements) {
       try {
@@ -392,7 +407,7 @@ describe('every statement the source sends', () => {
       expect(new Set(statement.params.map((p) => p.name)), label).toEqual(named);
     }
     expect(failures).toEqual([]);
-    expect(statements.length).toBeGreaterThan(90);
+    expect(statements.length).toBeGreaterThan(200);
     // The parser refuses what SQL Server would: the check can fail.
     expect(() => parseSql('SELECT CONVERT(varchar(40), @k0 COLLATE) FROM t', 'mssql')).toThrow();
   });

@@ -1,4 +1,4 @@
-import type { KeySplit, ReadRequest, RowBatch, SliceBounds, Source, TableRef, WatermarkSpec } from '../../shared/source/source.js';
+import type { KeySplit, ReadRequest, RowEstimate, RowBatch, SliceBounds, Source, TableRef, WatermarkSpec } from '../../shared/source/source.js';
 
 /**
  * The real source, its calls taking turns. PGlite serves every connection from one session, so
@@ -32,6 +32,7 @@ export function serialSource(source: Source): Source {
     safeUpperBound: serial((t: TableRef, w: WatermarkSpec, lag: number) => source.safeUpperBound(t, w, lag)),
     hasRows: serial((t: TableRef, w: WatermarkSpec, b: SliceBounds) => source.hasRows(t, w, b)),
     ...(source.splitKeys ? { splitKeys: serial((t: TableRef, k: string[], n: number): Promise<KeySplit> => source.splitKeys!(t, k, n)) } : {}),
+    ...(source.estimateRows ? { estimateRows: serial((t: TableRef, w: WatermarkSpec, b: SliceBounds[]): Promise<RowEstimate> => source.estimateRows!(t, w, b)) } : {}),
     read: async function* (request: ReadRequest): AsyncGenerator<RowBatch> {
       const done = await turn();
       try {

@@ -279,3 +279,88 @@ export function readStatement(input: ReadInput): SqlStatement {
     params,
   };
 }
+
+/**
+ * Rows of the table (its heap or clustered index), as the storage engine keeps count: sys.partitions
+ * is a catalog view, visible to whoever may read the table, where sys.dm_db_partition_stats would
+ * need VIEW DATABASE STATE. NULL when the table is not visible.
+ */
+export function tableRowsStatement(table: TableRef): SqlStatement {
+  return {
+    sql: `SELECT CONVERT(varchar(20), SUM(p.rows)) AS n
+  FROM sys.partitions p
+ WHERE p.object_id = OBJECT_ID(QUOTENAME(@schema) + N'.' + QUOTENAME(@table)) AND p.index_id IN (0, 1)`,
+    params: objectParams(table),
+  };
+}
+
+/**
+ * The histogram of the newest unfiltered statistics led by `column` (an index's, or statistics
+ * SQL Server created on its own), keys as exact text. sys.dm_db_stats_histogram exists from SQL
+ * Server 2016 SP1 CU2 and in Azure SQL Database and Managed Instance; it returns no rows where
+ * the column has no statistics, and fails where the DMF is missing or not permitted.
+ */
+export function histogramStatement(table: TableRef, column: MssqlCatalogColumn): SqlStatement {
+  const key = mssqlKeyTextExpression(column, `CONVERT(${mssqlTypeName(column)}, h.range_high_key)`);
+  return {
+    sql: `SELECT h.step_number AS step, ${key} AS k, h.range_rows AS rangeRows, h.equal_rows AS equalRows
+  FROM (SELECT TOP (1) st.object_id, st.stats_id
+          FROM sys.stats st
+          JOIN sys.stats_columns sc ON sc.object_id = st.object_id AND sc.stats_id = st.stats_id AND sc.stats_column_id = 1
+         WHERE st.object_id = OBJECT_ID(QUOTENAME(@schema) + N'.' + QUOTENAME(@table))
+           AND sc.column_id = COLUMNPROPERTY(st.object_id, @column, 'ColumnId')
+           AND st.has_filter = 0
+         ORDER BY STATS_DATE(st.object_id, st.stats_id) DESC) s
+ CROSS APPLY sys.dm_db_stats_histogram(s.object_id, s.stats_id) h
+ ORDER BY h.step_number`,
+    params: [...objectParams(table), text('column', column.name, 128)],
+  };
+}
+
+export interface KeyCutsInput {
+  table: TableRef;
+  primaryKey: MssqlCatalogColumn[];
+  isolation: MssqlIsolation;
+  /** Values of the leading key column, strictly increasing, as text. */
+  values: string[];
+}
+
+/** Text of every key column, named apart from any column of the table. */
+const keyTexts = (primaryKey: MssqlCatalogColumn[]): string => primaryKey.map((k, i) => `${mssqlKeyTextExpression(k)} AS [sl_k${i}]`).join(', ');
+
+const keyOrder = (primaryKey: MssqlCatalogColumn[], direction = ''): string => primaryKey.map((k) => `t.${quoteMssql(k.name)}${direction}`).join(', ');
+
+/**
+ * For each value of the leading key column, the whole key of the last row at or below it: one
+ * index seek each (the key's index, as a read uses it). Ranges must end on whole keys; a cut on
+ * the leading column alone could not be written as a keyset bound of a composite key.
+ */
+export function keyCutsStatement(input: KeyCutsInput): SqlStatement {
+  const { table, primaryKey, values } = input;
+  const lead = primaryKey[0]!;
+  const params = values.map((v, i) => text(`c${i}`, boundText(lead, v), mssqlTextParamLength(lead)));
+  const rows = values.map((_, i) => `(${i}, ${mssqlFromText(lead, `c${i}`)})`).join(',\n        ');
+  return {
+    sql: `${isolationPrefix(input.isolation)}SELECT c.n, ${primaryKey.map((_, i) => `x.[sl_k${i}]`).join(', ')}
+  FROM (VALUES ${rows}) c (n, v)
+ CROSS APPLY (SELECT TOP (1) ${keyTexts(primaryKey)} FROM ${qualified(table)} AS t WHERE t.${quoteMssql(lead.name)} <= c.v ORDER BY ${keyOrder(primaryKey, ' DESC')}) x
+ ORDER BY c.n`,
+    params,
+  };
+}
+
+/** The leading key column's largest value (one seek), as text. */
+export function lastKeyStatement(table: TableRef, lead: MssqlCatalogColumn, isolation: MssqlIsolation): SqlStatement {
+  return { sql: `${isolationPrefix(isolation)}SELECT TOP (1) ${mssqlKeyTextExpression(lead)} AS k FROM ${qualified(table)} AS t ORDER BY t.${quoteMssql(lead.name)} DESC`, params: [] };
+}
+
+/**
+ * Every key in key order, or with `percent` the keys of a TABLESAMPLE of that share of the
+ * table's pages (SQL Server samples pages, never rows: a few pages of a large table).
+ */
+export function keySampleStatement(input: { table: TableRef; primaryKey: MssqlCatalogColumn[]; isolation: MssqlIsolation; percent: number | null }): SqlStatement {
+  const { table, primaryKey, percent } = input;
+  if (percent !== null && !(percent > 0 && percent <= 100)) throw new SourceError(`mssql source: a sample of ${percent} percent`);
+  const sample = percent === null ? '' : ` TABLESAMPLE SYSTEM (${percent.toFixed(6)} PERCENT)`;
+  return { sql: `${isolationPrefix(input.isolation)}SELECT ${keyTexts(primaryKey)} FROM ${qualified(table)} AS t${sample} ORDER BY ${keyOrder(primaryKey)}`, params: [] };
+}

@@ -1,6 +1,7 @@
 import type { TokenCredential } from '@azure/core-auth';
 import mssql from 'mssql';
-import type { ReadRequest, RowBatch, SliceBounds, Source, SourceColumn, TableRef, WatermarkSpec } from '../source.js';
+import type { KeySplit, ReadRequest, RowBatch, RowEstimate, SliceBounds, Source, SourceColumn, TableRef, WatermarkSpec } from '../source.js';
+import { distinctCuts, quantileCuts } from '../keyCuts.js';
 import { planKeys, SourceError, sourceFailure } from '../source.js';
 import type { DatabaseProbe } from './mssqlChecks.js';
 import { clockProblem, isolationFor, keyProblems, serverHasZoneId } from './mssqlChecks.js';
@@ -11,12 +12,19 @@ import {
   catalogStatement,
   databaseProbeStatement,
   hasRowsStatement,
+  histogramStatement,
+  keyCutsStatement,
+  keySampleStatement,
+  lastKeyStatement,
   readStatement,
+  tableRowsStatement,
   timeZoneKnownStatement,
   uniqueKeysStatement,
   upperBoundStatement,
   zoneIdStatement,
 } from './mssqlQueries.js';
+import type { HistogramStep, TimeStep } from './mssqlHistogram.js';
+import { histogramCuts, histogramRowsIn, timestampTextMs } from './mssqlHistogram.js';
 import { rowBatches } from './mssqlRowStream.js';
 import type { MssqlCatalogColumn } from './mssqlTypes.js';
 import { effectiveTimeZone, mssqlConverter, mssqlParquetType, mssqlRowSizer, mssqlTypeName } from './mssqlTypes.js';
@@ -36,6 +44,19 @@ export interface MssqlSourceOptions {
 }
 
 const DEFAULT_BATCH_BYTES = 16 * 1024 * 1024;
+/** Sampled keys per range when cuts come from a TABLESAMPLE (as on PostgreSQL). */
+const KEYS_PER_RANGE = 1_000;
+/** Cut values resolved to whole keys per statement (each value is a parameter; SQL Server takes 2,100). */
+const CUTS_PER_STATEMENT = 500;
+const INTEGER_KEY_TYPES = new Set(['tinyint', 'smallint', 'int', 'bigint']);
+const TIMESTAMP_TYPES = new Set(['date', 'datetime', 'datetime2', 'smalldatetime', 'datetimeoffset']);
+
+interface HistogramRow {
+  step: number;
+  k: string | null;
+  rangeRows: number;
+  equalRows: number;
+}
 
 interface Session {
   pool: mssql.ConnectionPool;
@@ -241,6 +262,104 @@ export class MssqlSource implements Source {
     } catch (err) {
       throw describeError(err, `reading ${name(table)}`);
     }
+  }
+
+  private async tableRows(session: Session, table: TableRef): Promise<number> {
+    const [row] = await this.run<{ n: string | null }>(session, tableRowsStatement(table), `counting the rows of ${name(table)} (sys.partitions)`);
+    if (row?.n === null || row?.n === undefined) throw new SourceError(`mssql source: table ${name(table)} not found in sys.partitions`);
+    return Number(row.n);
+  }
+
+  private async histogram(session: Session, table: TableRef, column: MssqlCatalogColumn): Promise<HistogramStep[]> {
+    const rows = await this.run<HistogramRow>(session, histogramStatement(table, column), `reading the statistics histogram of ${name(table)}.${column.name}`);
+    // A step for NULLs has no key: no key range and no watermark window holds them.
+    return rows.flatMap((r) => (r.k === null ? [] : [{ key: r.k, rangeRows: Number(r.rangeRows), equalRows: Number(r.equalRows) }]));
+  }
+
+  /**
+   * Ranges sized without reading the table: the row count from sys.partitions, and cuts from the
+   * histogram of the statistics on the leading key column (an integer key is interpolated between
+   * steps; rows added since the statistics were taken are put between the last step and the
+   * largest key), each cut then resolved to the whole key of the last row at or below it by one
+   * index seek. Without a usable histogram (no statistics, SQL Server before 2016 SP1 CU2, no
+   * permission on the DMF) the keys of a TABLESAMPLE are cut at their quantiles; if that fails
+   * too, the table loads as one range. `note` says which way it went and why. A table of at most
+   * 1,000 keys a range is cut at its own keys, exactly.
+   */
+  async splitKeys(table: TableRef, primaryKey: string[], ranges: number): Promise<KeySplit> {
+    const session = await this.connect();
+    const catalog = await this.catalogFor(table);
+    const keys = primaryKey.map((k) => {
+      const c = catalog.find((col) => col.name === k);
+      if (!c) throw new SourceError(`mssql source: primary-key column ${k} not found in ${name(table)}`);
+      return c;
+    });
+    // sys.partitions needs no permission beyond reading the table: a failure here is the source's, and fails the run like any.
+    const estimatedRows = await this.tableRows(session, table);
+    const split = (boundaries: string[][], note?: string): KeySplit => ({ estimatedRows, estimate: 'statistics', boundaries, ...(note ? { note } : {}) });
+    if (ranges < 2 || estimatedRows === 0) return split([]);
+    const sampled = async (percent: number | null): Promise<string[][]> => {
+      const rows = await this.run<Record<string, string>>(session, keySampleStatement({ table, primaryKey: keys, isolation: session.isolation, percent }), `sampling the keys of ${name(table)}`);
+      return quantileCuts(rows.map((r) => keys.map((_, i) => String(r[`sl_k${i}`]))), ranges);
+    };
+    if (estimatedRows <= KEYS_PER_RANGE * ranges) return split(await sampled(null));
+
+    let why: string;
+    try {
+      // sql_variant holds no CLR value: a hierarchyid histogram has no keys to cut at.
+      const steps = keys[0]!.clr ? [] : await this.histogram(session, table, keys[0]!);
+      const integer = INTEGER_KEY_TYPES.has(keys[0]!.type);
+      if (steps.length === 0) why = `no statistics histogram on ${keys[0]!.name}`;
+      else if (!integer && steps.length < 4 * ranges) why = `the histogram of ${keys[0]!.name} has ${steps.length} steps, too coarse for ${ranges} ranges of a non-integer key`;
+      else {
+        const counted = steps.reduce((n, st) => n + st.rangeRows + st.equalRows, 0);
+        if (integer && estimatedRows > counted) {
+          const [last] = await this.run<{ k: string | null }>(session, lastKeyStatement(table, keys[0]!, session.isolation), `reading the last key of ${name(table)}`);
+          if (last?.k && BigInt(last.k) > BigInt(steps.at(-1)!.key)) steps.push({ key: last.k, rangeRows: estimatedRows - counted, equalRows: 0 });
+        }
+        const values = histogramCuts(steps, ranges, integer);
+        const resolved: string[][] = [];
+        for (let i = 0; i < values.length; i += CUTS_PER_STATEMENT) {
+          const statement = keyCutsStatement({ table, primaryKey: keys, isolation: session.isolation, values: values.slice(i, i + CUTS_PER_STATEMENT) });
+          const rows = await this.run<Record<string, string | number>>(session, statement, `resolving the key cuts of ${name(table)}`);
+          resolved.push(...rows.map((r) => keys.map((_, j) => String(r[`sl_k${j}`]))));
+        }
+        return split(distinctCuts(resolved));
+      }
+    } catch (err) {
+      why = `the statistics histogram of ${keys[0]!.name} is unreadable (${(err as Error).message}; sys.dm_db_stats_histogram needs SQL Server 2016 SP1 CU2 or later and SELECT on the column)`;
+    }
+    try {
+      return split(await sampled(Math.min(100, (100 * KEYS_PER_RANGE * ranges) / estimatedRows)), `${why}: cut at a TABLESAMPLE of the keys`);
+    } catch (err) {
+      return split([], `${why}, and TABLESAMPLE failed (${(err as Error).message}): one range`);
+    }
+  }
+
+  /**
+   * Rows of each backfill window from the histogram of the watermark column's statistics (no
+   * table read); rows added since the statistics were taken are spread from the last step to now.
+   * A zone-less column written in another zone is sized on its wall clock as if it were UTC: off
+   * by the zone's offset, which moves chunk edges, never which rows a chunk reads.
+   */
+  async estimateRows(table: TableRef, watermark: WatermarkSpec, windows: SliceBounds[]): Promise<RowEstimate> {
+    const session = await this.connect();
+    const column = (await this.catalogFor(table)).find((c) => c.name === watermark.column);
+    if (!column) throw new SourceError(`mssql source: watermark column ${watermark.column} not found in ${name(table)}`);
+    if (!TIMESTAMP_TYPES.has(column.type)) return { rows: null, reason: `${name(table)}.${column.name} is ${mssqlTypeName(column)}, not a timestamp` };
+    let steps: HistogramStep[];
+    try {
+      steps = await this.histogram(session, table, column);
+    } catch (err) {
+      return { rows: null, reason: `the statistics histogram of ${name(table)}.${column.name} is unreadable (${(err as Error).message}; sys.dm_db_stats_histogram needs SQL Server 2016 SP1 CU2 or later and SELECT on the column)` };
+    }
+    const points: TimeStep[] = steps.map((st) => ({ at: timestampTextMs(st.key), rangeRows: st.rangeRows, equalRows: st.equalRows })).filter((p) => Number.isFinite(p.at));
+    if (points.length === 0) return { rows: null, reason: `${name(table)}.${column.name} has no statistics (an index or CREATE STATISTICS on it gives backfills their sizes)` };
+    const counted = points.reduce((n, p) => n + p.rangeRows + p.equalRows, 0);
+    const total = await this.tableRows(session, table);
+    const now = Date.now();
+    if (total > counted && now > points.at(-1)!.at) points.push({ at: now, rangeRows: total - counted, equalRows: 0 });
+    return { rows: windows.map((w) => histogramRowsIn(points, timestampTextMs(w.low ?? ''), timestampTextMs(w.high))) };
   }
 
   async close(): Promise<void> {

@@ -177,10 +177,11 @@ export function mssqlConverter(c: MssqlCatalogColumn, parquet: ParquetType): (v:
  * Key values that do not come back exactly in the row itself travel as extra text columns for
  * the keyset cursor. Each form is one `mssqlFromText` reads back to the identical value:
  * float/real style 3 (17/9 digits, lossless), money style 2 (four decimals), binary style 1
- * (0x hex), timestamps at 100 ns (datetimeoffset as UTC).
+ * (0x hex), timestamps at 100 ns (datetimeoffset as UTC). `value`: an expression of the column's
+ * type to render instead of the column itself (a statistics histogram's key).
  */
-export function mssqlKeyTextExpression(c: MssqlCatalogColumn): string {
-  const col = quoteMssql(c.name);
+export function mssqlKeyTextExpression(c: MssqlCatalogColumn, value?: string): string {
+  const col = value ?? quoteMssql(c.name);
   switch (c.type) {
     case 'datetime':
     case 'datetime2':

@@ -2,10 +2,11 @@ import pg from 'pg';
 import type { ColumnSegment } from '../../bronze/columnBatch.js';
 import { segmentsFromRows } from '../../bronze/rowSegments.js';
 import { quotePostgres } from '../../config/identifiers.js';
-import type { ColumnarReadRequest, KeySplit, ReadRequest, RowBatch, SliceBounds, Source, SourceColumn, TableRef, WatermarkSpec } from '../source.js';
+import type { ColumnarReadRequest, KeySplit, ReadRequest, RowBatch, RowEstimate, SliceBounds, Source, SourceColumn, TableRef, WatermarkSpec } from '../source.js';
 import { planKeys, SourceError, sourceFailure } from '../source.js';
 import { decimalToUnscaled, ValueError } from '../valueCodecs.js';
 import { FetchSizer } from '../fetchSizer.js';
+import { quantileCuts } from '../keyCuts.js';
 import { CopyBinaryDecoder, UnreadableField } from './copyBinaryDecoder.js';
 import { CopyOut } from './copyOut.js';
 import { copyPlan } from './copyQuery.js';
@@ -328,15 +329,37 @@ export class PostgresSource implements Source {
         types: textTypeParsers,
       });
       const keys = sampled.rows.map((row: Record<string, string>) => primaryKey.map((_, i) => row[`k${i}`]!));
-      const boundaries: string[][] = [];
-      for (let r = 1; r < ranges; r++) {
-        const key = keys[Math.floor((r * keys.length) / ranges) - 1];
-        // Sample order is key order: a repeated pick (few keys) is skipped, so cuts strictly increase.
-        if (key && (boundaries.length === 0 || boundaries.at(-1)!.join('\u0000') !== key.join('\u0000'))) boundaries.push(key);
-      }
-      return { estimatedRows, estimate, boundaries };
+      return { estimatedRows, estimate, boundaries: quantileCuts(keys, ranges) };
     } catch (err) {
       throw describeError(err, `sizing key ranges of ${table.schema}.${table.table}`);
+    }
+  }
+
+  /**
+   * The planner's estimate of each window's rows: EXPLAIN of the window's own predicate (bound
+   * parameters, as a read binds them), which reads the column's histogram and never the table.
+   * A column the planner has no statistics for (never analyzed) gets no estimate: the planner
+   * would fall back to a fixed selectivity, which says nothing about where the rows are.
+   */
+  async estimateRows(table: TableRef, watermark: WatermarkSpec, windows: SliceBounds[]): Promise<RowEstimate> {
+    try {
+      const stats = await this.query({
+        text: `SELECT count(*)::int AS n FROM pg_stats WHERE schemaname = $1 AND tablename = $2 AND attname = $3`,
+        values: [table.schema, table.table, watermark.column],
+      });
+      if (!(Number(stats.rows[0]?.n) > 0)) return { rows: null, reason: `${table.schema}.${table.table}.${watermark.column} has no planner statistics (never analyzed; ANALYZE the table)` };
+      const rows: number[] = [];
+      for (const bounds of windows) {
+        const params: unknown[] = [];
+        const where = slicePredicate(watermark, bounds, bindTo(params));
+        const plan = await this.query({ text: `EXPLAIN (FORMAT JSON) SELECT 1 FROM ${qualified(table)} WHERE ${where}`, values: params, types: textTypeParsers });
+        const text = Object.values(plan.rows[0] ?? {})[0];
+        const parsed = JSON.parse(String(text)) as { Plan: { 'Plan Rows': number } }[];
+        rows.push(Number(parsed[0]?.Plan['Plan Rows'] ?? 0));
+      }
+      return { rows };
+    } catch (err) {
+      throw describeError(err, `estimating rows of ${table.schema}.${table.table}`);
     }
   }
 
