@@ -5,7 +5,8 @@ import { setApp } from '../../shared/app/appSingleton.js';
 import type { Checkpoint } from '../../shared/extract/faultHooks.js';
 import type { IngestDeps } from '../../shared/extract/ingestTable.js';
 import { ingestTable } from '../../shared/extract/ingestTable.js';
-import { runRange } from '../../shared/extract/rangeLoad.js';
+import { rangeRecordKey, runRange } from '../../shared/extract/rangeLoad.js';
+import type { SliceManifest } from '../../shared/bronze/manifest.js';
 import { newRunId } from '../../shared/run/runId.js';
 import { createHarness, testId, testTable, type Harness } from '../support/harness.js';
 import { expectExactlyOnce, InjectedCrash } from '../support/ingest.js';
@@ -49,6 +50,23 @@ const crashAt = (point: Checkpoint, part?: number) => ({
   },
 });
 
+/**
+ * The slice's one manifest, `s0000000001`: every row, every range's files (range order), nothing
+ * named per range, and no part records of the ranges left behind.
+ */
+async function expectOneManifest(name: string, files?: number): Promise<SliceManifest> {
+  const manifests = await h.manifests(name);
+  expect(manifests.map((m) => m.slice)).toEqual(['s0000000001']);
+  const [m] = manifests as [SliceManifest];
+  expect(m).toMatchObject({ kind: 'initial', rows: ROWS, watermark: { low: null, high: '2026-01-01 00:16:40+00' } });
+  expect(m.files.map((f) => f.path)).toEqual([...m.files.map((f) => f.path)].sort());
+  expect(m.files.reduce((n, f) => n + f.rows, 0)).toBe(ROWS);
+  expect(m.bytes).toBe(m.files.reduce((n, f) => n + f.bytes, 0));
+  if (files !== undefined) expect(m.files).toHaveLength(files);
+  for (const i of [0, 1, 2, 3]) expect(await h.app.watermarks.parts(rangeRecordKey(name, i), `s0000000001-r000${i}`)).toEqual([]);
+  return m;
+}
+
 /** Plan the ranged initial load: the run splits it and hands back the ranges to run. */
 async function split(name: string) {
   const table = h.table(name, { maxRowsPerFile: 100, rowGroupRows: 50 });
@@ -67,18 +85,19 @@ describe('an initial load in key ranges', () => {
     const results = await Promise.all([0, 1, 2, 3].map((i) => runRange(deps, table, i, { runId, trigger: 'test' })));
     expect(results.map((r) => r.status), JSON.stringify(results.map((r) => r.error))).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
     expect(results.reduce((n, r) => n + r.rows, 0)).toBe(ROWS);
-    // Ranges of about equal rows, each its own slice and manifest.
+    // Ranges of about equal rows, each its own part names; one manifest for the slice, listing every range's files.
     for (const r of results) expect(r.rows).toBeGreaterThan(200);
-    expect((await h.manifests(name)).map((m) => m.slice)).toEqual(['s0000000001-r0000', 's0000000001-r0001', 's0000000001-r0002', 's0000000001-r0003']);
+    await expectOneManifest(name, results.reduce((n, r) => n + r.files, 0));
     await expectExactlyOnce(h, name, ROWS);
     expect(await h.app.watermarks.get(name)).toMatchObject({ seq: 1, value: '2026-01-01 00:16:40+00' });
     // A range run again (a redelivered message), or the table's next run: nothing more.
     expect(await runRange(deps, table, 2, { runId, trigger: 'test' })).toMatchObject({ status: 'nochange', message: expect.stringMatching(/no range 2 to extract/) });
     expect(await ingestTable(deps, table, { runId: newRunId(), trigger: 'test' })).toMatchObject({ status: 'nochange' });
     await expectExactlyOnce(h, name, ROWS);
+    await expectOneManifest(name);
   });
 
-  for (const [i, { point, part }] of ([{ point: 'pending-recorded' }, { point: 'part-committed', part: 1 }, { point: 'manifest-written' }] as { point: Checkpoint; part?: number }[]).entries()) {
+  for (const [i, { point, part }] of ([{ point: 'pending-recorded' }, { point: 'part-committed', part: 1 }, { point: 'parts-complete' }] as { point: Checkpoint; part?: number }[]).entries()) {
     it(`is exactly-once when one range crashes at ${point} while the others finish`, async () => {
       const name = `ranged_crash_${i}`;
       await seed(name);
@@ -93,6 +112,7 @@ describe('an initial load in key ranges', () => {
       expect(again).toMatchObject({ status: 'partial', ranges: [1] });
       expect(await runRange(deps, table, 1, { runId, trigger: 'test' })).toMatchObject({ status: 'succeeded', resumed: true });
       await expectExactlyOnce(h, name, ROWS);
+      await expectOneManifest(name);
       expect(await h.app.watermarks.get(name)).toMatchObject({ seq: 1, pending: null });
     });
   }
@@ -102,13 +122,13 @@ describe('an initial load in key ranges', () => {
     await seed(name);
     const { table, runId } = await split(name);
     for (const r of [0, 1]) expect(await runRange(deps, table, r, { runId, trigger: 'test' })).toMatchObject({ status: 'succeeded' });
-    // The last two ranges wait for each other with their manifests written, then commit together.
+    // The last two ranges wait for each other with their parts complete, then commit together.
     let arrived = 0;
     let go!: () => void;
     const both = new Promise<void>((resolve) => (go = resolve));
     const barrier = {
       checkpoint: async (p: Checkpoint) => {
-        if (p !== 'manifest-written') return;
+        if (p !== 'parts-complete') return;
         if (++arrived === 2) go();
         await both;
       },
@@ -118,6 +138,7 @@ describe('an initial load in key ranges', () => {
     const state = await h.app.watermarks.get(name);
     expect(state).toMatchObject({ seq: 1, pending: null, lease: null, value: '2026-01-01 00:16:40+00' });
     await expectExactlyOnce(h, name, ROWS);
+    await expectOneManifest(name);
   });
 
   it('runs the last range first and still moves the watermark only when all are in', async () => {
