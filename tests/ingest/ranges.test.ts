@@ -11,6 +11,7 @@ import { newRunId } from '../../shared/run/runId.js';
 import { handleIngestMessage } from '../../shared/ingest/handleIngestMessage.js';
 import type { IngestMessage } from '../../shared/ingest/ingestMessage.js';
 import { reportPoisonMessage } from '../../shared/ingest/reportPoisonMessage.js';
+import { runDetail } from '../../shared/console/runDetail.js';
 import { createHarness, testId, testTable, type Harness } from '../support/harness.js';
 import { expectExactlyOnce, InjectedCrash } from '../support/ingest.js';
 import { drainQueue, peekAll, queueOf } from '../support/queueDrain.js';
@@ -351,6 +352,11 @@ describe('a ranged load in its run\'s tally', () => {
     expect(await handleIngestMessage(msgDeps, message(runId, name, 3), budget)).toMatchObject({ status: 'nochange' });
     expect(await outcome(runId)).toMatchObject({ tally: { done: 1 } });
     expect(summaries(runId)).toHaveLength(1);
+    // The run's page: the four ranges' activities, the slice's one manifest, none missing.
+    const detail = (await runDetail({ ledger: h.app.ledger, lake: h.app.lake, alertLog: h.app.alertLog }, runId))!;
+    expect(detail.activities.filter((a) => /^ingest-r000\d$/.test(a.activity) && a.status === 'succeeded')).toHaveLength(4);
+    expect(detail.manifests.map((m) => [m.slice, m.rows])).toEqual([['s0000000001', ROWS]]);
+    expect(detail.missingManifests).toEqual([]);
   });
 
   it('counts a given-up range failed in its run, and the run that hands it out again succeeded', async () => {
