@@ -207,7 +207,8 @@ export async function runSlice<R extends SliceRecord>(deps: SliceRunnerDeps, job
   };
 
   try {
-    const taken = await kind.store.take({ owner, holder: (attempt) => ({ runId: job.runId, subject: table.name, key: ledgerKey(activity(kind.activity(attempt))) }) }, deps.leaseMs, new Date(now()));
+    const take = () => kind.store.take({ owner, holder: (attempt) => ({ runId: job.runId, subject: table.name, key: ledgerKey(activity(kind.activity(attempt))) }) }, deps.leaseMs, new Date(now()));
+    const taken = await take();
     if (!taken.taken) return await finish(result('skipped', taken.reason, taken.totals ?? {}));
     record = taken.record;
     const attempt = activity(kind.activity(taken.attempt));
@@ -235,7 +236,7 @@ export async function runSlice<R extends SliceRecord>(deps: SliceRunnerDeps, job
         // take the lease again (still ours unless another run took the work) and plan anew,
         // rather than report a failure that is none. Another owner's lease is a real loss.
         if (!(err instanceof RecordChangedError) || replans >= MAX_REPLANS) throw err;
-        const again = await kind.store.take({ owner, holder: (attempt) => ({ runId: job.runId, subject: table.name, key: ledgerKey(activity(kind.activity(attempt))) }) }, deps.leaseMs, new Date(now()));
+        const again = await take();
         if (!again.taken) throw err;
         log.info({ replans: replans + 1 }, 'the record changed under the lease (a key range committed); planning again');
         record = again.record;
