@@ -129,8 +129,10 @@ async function moveWatermark(deps: IngestDeps, table: string, state: WatermarkSt
 
 /**
  * One key range of the table's ranged slice, exactly once, through the slice runner: its record
- * holds its pending slice and lease; committing it is counted on the table's record; the last
- * range to commit moves the watermark. Never rejects.
+ * holds its pending slice and lease; committing it is counted on the table's record; the commit
+ * that completes the count finishes the slice (its manifest, the waiting run's count, the
+ * watermark), and so does a range message that finds every range counted and the slice not
+ * finished. Never rejects.
  */
 export async function runRange(deps: IngestDeps, table: TableConfig, index: number, run: IngestRun): Promise<TableRunResult> {
   const now = deps.now ?? Date.now;
