@@ -5,6 +5,7 @@ import pg from 'pg';
 import { freePort } from '../local/freePort.js';
 import { startPostgresServer } from '../local/postgresServer.js';
 import { createApp } from '../shared/app/soundlakeApp.js';
+import type { SliceManifest } from '../shared/bronze/manifest.js';
 import type { TableConfig } from '../shared/config/pipelineConfig.js';
 import { loadSettings } from '../shared/config/settings.js';
 import { ingestTable } from '../shared/extract/ingestTable.js';
@@ -16,7 +17,8 @@ import { newRunId } from '../shared/run/runId.js';
  * A first load in parallel key ranges against a real PostgreSQL (PGlite serves one session, so
  * ranges cannot read at once there): generate a table of `rows` stream events, analyze it (so
  * the row estimate is the planner's), load it in `ranges` ranges, `concurrency` at a time, and
- * check the counts: every range committed, manifests' rows = the table's rows, one watermark move.
+ * check the counts: every range committed, the slice's one manifest holding the table's rows and
+ * every range's files, one watermark move.
  * Without `sourceUrl` it starts a PostgreSQL server of its own (Debian's package; bench/setup-postgres.sh
  * installs it). With `bronzeDir` bronze goes to that folder (the FileLake) and, after the load,
  * bench/peers/keys_once.py reads every key back from the Parquet files: each of 1..rows exactly once.
@@ -102,18 +104,18 @@ async function loadAndCheck(args: { sourceUrl: string; bronzeDir?: string; stora
     const seconds = (performance.now() - t) / 1000;
     const failed = results.filter((r) => r.status !== 'succeeded');
     if (failed.length > 0) throw new Error(`ranges failed: ${failed.map((r) => r.message).join('; ')}`);
-    // The counts: the ranges', the manifests' and the table's agree, and the watermark moved once.
+    // The counts: the ranges', the slice's one manifest's and the table's agree, and the watermark moved once.
     const extracted = results.reduce((n, r) => n + r.rows, 0);
-    let manifestRows = 0;
-    let manifests = 0;
-    for await (const o of app.lake.list(`_manifests/${table.name}/`)) {
-      manifestRows += (JSON.parse((await app.lake.get(o.path))!.toString('utf8')) as { rows: number }).rows;
-      manifests++;
-    }
+    const files = results.reduce((n, r) => n + r.files, 0);
+    const manifests: SliceManifest[] = [];
+    for await (const o of app.lake.list(`_manifests/${table.name}/`)) manifests.push(JSON.parse((await app.lake.get(o.path))!.toString('utf8')) as SliceManifest);
     const state = await app.watermarks.get(table.name);
     const sourceRows = Number((await db.query('SELECT count(*)::bigint AS n FROM bench_ranged.stream_events')).rows[0].n);
-    if (extracted !== sourceRows || manifestRows !== sourceRows || state?.seq !== 1 || state.pending !== null) {
-      throw new Error(`counts disagree: source ${sourceRows}, ranges ${extracted}, manifests ${manifestRows}, watermark seq ${state?.seq}, pending ${state?.pending ? 'yes' : 'no'}`);
+    const [manifest] = manifests;
+    if (manifests.length !== 1 || manifest!.slice !== planned.slice || manifest!.rows !== sourceRows || manifest!.files.length !== files || extracted !== sourceRows || state?.seq !== 1 || state.pending !== null) {
+      throw new Error(
+        `counts disagree: source ${sourceRows}, ranges ${extracted} rows in ${files} files, ${manifests.length} manifests (${manifests.map((m) => `${m.slice}: ${m.rows} rows in ${m.files.length} files`).join('; ')}), watermark seq ${state?.seq}, pending ${state?.pending ? 'yes' : 'no'}`,
+      );
     }
     let keys = '';
     if (bronzeDir) {
@@ -129,7 +131,7 @@ async function loadAndCheck(args: { sourceUrl: string; bronzeDir?: string; stora
       `${results.length} ranges, ${concurrency} at a time`,
       `${Math.round(rows / seconds).toLocaleString('en')} rows/s`,
       `${seconds.toFixed(1)} s`,
-      `${results.reduce((n, r) => n + r.files, 0)} files, ${manifests} manifests, counts agree, watermark moved once${keys}`,
+      `${files} files in the slice's one manifest, counts agree, watermark moved once${keys}`,
       bronzeDir ? `bronze: local folder ${bronzeDir}` : 'bronze: Azurite',
     ].join(' | ');
   } finally {

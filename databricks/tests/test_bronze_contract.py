@@ -17,6 +17,9 @@ def test_data_paths_are_parsed_and_bookkeeping_is_not_data():
     b = bronze.parse_data_path("abfss://bronze@a.dfs.core.windows.net/fact_streams/load_date=2026-01-02/"
                                "fact_streams__b42-c0007__p00000.parquet")
     assert b is not None and b.is_backfill and b.slice == "b42-c0007"
+    # A key range of an initial load writes its parts under the slice's name and its range's.
+    r = bronze.parse_data_path("fact_streams/load_date=2026-11-25/fact_streams__s0000000001-r0003__p00002.parquet")
+    assert r == bronze.DataFile("fact_streams", "2026-11-25", "s0000000001-r0003", 2) and not r.is_backfill
     assert bronze.parse_data_path("_manifests/dim_users/s0000000003.json") is None
     assert bronze.parse_data_path("_backfills/dim_users/load_date=2026-01-01/dim_users__s0000000001__p00000.parquet") is None
     assert bronze.parse_data_path("dim_users/load_date=2026-11-25/other__s0000000003__p00000.parquet") is None

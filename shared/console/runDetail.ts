@@ -16,6 +16,9 @@ export interface RunDetailDeps {
   kicks?: KickStore;
 }
 
+/** The slice a key range belongs to (`s0000000001-r0003` -> `s0000000001`); any other slice id as it is. */
+const sliceOf = (slice: string): string => /^(s\d{10})-r\d{4}$/.exec(slice)?.[1] ?? slice;
+
 /** A kick window's run id is its window id. */
 const WINDOW_ID = /^w-\d{8}T\d{6}Z-[0-9a-f]{6}$/;
 /** Files of a kick window listed at most (a burst can be thousands). */
@@ -34,15 +37,18 @@ export async function runDetail(deps: RunDetailDeps, runId: string): Promise<Run
   ]);
   if (records.length === 0 && alerts.length === 0 && !window) return null;
   const activities = records.sort((a, b) => a.startedAt.localeCompare(b.startedAt)).map(activityOf);
-  // One manifest per committed slice; a slice resumed by several attempts is read once.
-  const slices = [...new Map(records.filter((r) => r.slice && r.status === 'succeeded' && !r.subject.startsWith('_')).map((r) => [`${r.subject}/${r.slice}`, r])).values()];
+  // One manifest per committed slice; a slice resumed by several attempts, or run in key ranges
+  // (`s0000000001-r0003`: one manifest for the slice, written when its last range is in), is read once.
+  const committed = records.filter((r) => r.slice && r.status === 'succeeded' && !r.subject.startsWith('_'));
+  const slices = [...new Map(committed.map((r) => [`${r.subject}/${sliceOf(r.slice!)}`, { subject: r.subject, slice: sliceOf(r.slice!), ranged: sliceOf(r.slice!) !== r.slice }])).values()];
   const manifests: ManifestView[] = [];
   const missingManifests: string[] = [];
   await Promise.all(
     slices.map(async (r) => {
-      const m = await readManifest(deps.lake, r.subject, r.slice!);
+      const m = await readManifest(deps.lake, r.subject, r.slice);
       if (!m) {
-        missingManifests.push(manifestPath(r.subject, r.slice!));
+        // A range committed while others still run: its slice has no manifest yet, and none is missing.
+        if (!r.ranged) missingManifests.push(manifestPath(r.subject, r.slice));
         return;
       }
       manifests.push({

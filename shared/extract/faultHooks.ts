@@ -8,7 +8,7 @@ export type Checkpoint =
   | 'part-committed' // a part is visible in the lake, not yet recorded in state
   | 'part-recorded' // a part is recorded in state
   | 'parts-complete' // all parts committed, surplus not yet removed, no manifest
-  | 'manifest-written' // manifest in the lake, watermark not yet moved
+  | 'manifest-written' // manifest in the lake, watermark not yet moved (a slice in key ranges: its one manifest, written by its finisher)
   | 'committed'; // watermark moved
 
 export interface FaultHooks {

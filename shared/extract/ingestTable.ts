@@ -2,7 +2,8 @@ import { scheduledSliceId } from '../bronze/bronzePaths.js';
 import type { TableConfig } from '../config/pipelineConfig.js';
 import type { WatermarkState, WatermarkStore } from '../state/watermarkStore.js';
 import type { FaultHooks } from './faultHooks.js';
-import { committedTable, rangeCount, unfinishedRanges } from './rangeLoad.js';
+import { closeRangedSlice, committedTable, rangeCount, rangedTotals, unfinishedRanges, waitingRun } from './rangeLoad.js';
+import type { TableOutcome } from '../state/runCompletion.js';
 import type { SourceRegistry } from '../source/sourceRegistry.js';
 import type { PendingSlice, RangePlan } from './slice.js';
 import { plannedSlice, sliceTotals } from './slice.js';
@@ -37,6 +38,13 @@ export interface IngestRun {
   deadline?: number;
   batchRows?: number;
   hooks?: FaultHooks;
+  /**
+   * Count a table's outcome in a run's tally (the queue path: handleIngestMessage). A slice in key
+   * ranges ends outside the message that handed its ranges out, so its outcome is counted from
+   * here: `succeeded` by its finisher in the run waiting on it, `partial` for a waiting run when
+   * a later run hands the ranges out again. Absent (the CLI): the caller sums its own results.
+   */
+  report?: (runId: string, outcome: TableOutcome) => Promise<void>;
 }
 
 export type TableRunResult = SliceRunResult & {
@@ -95,15 +103,27 @@ export async function ingestTable(deps: IngestDeps, table: TableConfig, run: Ing
     activity: () => 'ingest',
     unleasedActivity: 'ingest',
     driftReference: async (state) => state.columns,
-    plan: async (state, columns) => {
+    plan: async (state, columns, read) => {
       const snapshot = sourceOf(deps, table).snapshot;
       if (snapshot) return planSnapshot(snapshot, table, state, columns, run.runId, now);
       const ranged = state.pending?.ranges;
       if (state.pending && ranged) {
         const { slice, low, high } = state.pending;
-        // Every range counted, the watermark not moved (the last range's run stopped in between): this run moves it.
-        if (ranged.done === ranged.count) return { idle: committedTable(state, state.pending, columns, run.runId, new Date(now())), low, high, status: 'succeeded', message: `all ${ranged.count} ranges of slice ${slice} committed; watermark ${low ?? '(none)'} -> ${high}` };
-        return { idle: { ...state, lease: null }, low, high, status: 'partial', message: `slice ${slice} runs in ${ranged.count} key ranges: ${ranged.done} committed` };
+        // Every range counted, the watermark not moved (the last range's run stopped in between): this run finishes the slice.
+        if (ranged.done === ranged.count) {
+          const totals = await closeRangedSlice(deps, table, state, read, run);
+          return { idle: { ...committedTable(state, state.pending, columns, run.runId, new Date(now())), lease: null }, low, high, status: 'succeeded', totals, message: `all ${ranged.count} ranges of slice ${slice} committed; watermark ${low ?? '(none)'} -> ${high}` };
+        }
+        // This run hands the unfinished ranges out and waits for the slice in place of the run
+        // that waited before, which is counted `partial` now (before the record says so: a stop
+        // in between repeats the count, which the tally takes once).
+        const waiting = waitingRun(state.pending);
+        if (waiting !== run.runId) {
+          const sofar = rangedTotals(ranged);
+          await run.report?.(waiting, { table: table.name, status: 'partial', rows: sofar.rows, files: sofar.files });
+        }
+        const handedOut = { ...state.pending, ranges: { ...ranged, runId: run.runId } };
+        return { idle: { ...state, pending: handedOut, lease: null }, low, high, status: 'partial', message: `slice ${slice} runs in ${ranged.count} key ranges: ${ranged.done} committed` };
       }
       if (state.pending) return { slice: state.pending, resumed: true };
       // The upper bound is fixed before a single row is read: rows that arrive during the copy wait for the next slice.
@@ -117,7 +137,8 @@ export async function ingestTable(deps: IngestDeps, table: TableConfig, run: Ing
       if (low === null) {
         const split = await splitInitialLoad(table);
         if (split) {
-          const { estimatedRows, ...ranges } = split;
+          const { estimatedRows, ...cut } = split;
+          const ranges: RangePlan = { ...cut, runId: run.runId, rows: 0, bytes: 0, files: 0 };
           const slice = { ...plannedSlice({ slice: scheduledSliceId(state.seq + 1), kind: 'initial', low, high, runId: run.runId, plannedAt, loadDate: plannedAt.slice(0, 10) }), ranges };
           return { idle: { ...state, pending: slice, lease: null }, low, high, status: 'partial', message: `initial load ${slice.slice} of about ${estimatedRows} rows runs in ${ranges.count} key ranges` };
         }

@@ -45,6 +45,16 @@ export interface RangePlan {
   done: number;
   /** `count - 1` primary keys (as text), increasing: range i ends at cuts[i] (inclusive) and starts after cuts[i - 1]. */
   cuts: string[][];
+  /**
+   * The run whose tally waits for the slice: the run that planned it, then each run that hands
+   * its unfinished ranges out again (the run before is counted `partial` then). Absent in plans
+   * made before it was kept: the slice's planning run.
+   */
+  runId?: string;
+  /** Rows, bytes and parts of the committed ranges, counted with `done` (absent: none yet). */
+  rows?: number;
+  bytes?: number;
+  files?: number;
 }
 
 /** The slice in flight with its committed parts, in order (`files` of them): what a run works on. */

@@ -15,6 +15,8 @@ export interface SliceJob {
   columns: SourceColumn[];
   slice: PendingSlice;
   backfillId?: string | null;
+  /** Write the slice's manifest once its parts are complete (default); a key range's finisher writes its slice's instead. */
+  manifest?: boolean;
 }
 
 export interface SliceDeps {
@@ -134,7 +136,7 @@ export async function extractSlice(
       deps.logger.warn({ path: obj.path }, 'removed a part left by an earlier attempt');
     }
   }
-  if (slice.parts.length > 0) {
+  if (slice.parts.length > 0 && job.manifest !== false) {
     const manifest = buildManifest({ table, sourceKind: deps.source.kind, columns, slice, backfillId: job.backfillId ?? null });
     await writeManifest(deps.lake, manifest);
     await at('manifest-written');

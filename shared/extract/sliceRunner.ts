@@ -4,7 +4,7 @@ import type { Logger } from '../logging/logger.js';
 import { redactSecrets } from '../logging/redact.js';
 import type { Notice, Notifier } from '../notify/notifier.js';
 import { newLeaseOwner } from '../run/leaseOwner.js';
-import type { Source } from '../source/source.js';
+import type { Source, SourceColumn, SourceKind } from '../source/source.js';
 import { closeAbandoned } from '../state/closeAbandoned.js';
 import type { LedgerEntry, LedgerRecord, LedgerRef, RunLedger, RunStatus } from '../state/runLedger.js';
 import { RecordChangedError } from '../state/tableErrors.js';
@@ -52,6 +52,12 @@ export interface SliceStateStore<R extends SliceRecord> {
   dropParts(record: R, slice: string): Promise<void>;
 }
 
+/** What the attempt reads the slice with: the source's kind and the columns resolved for it (what a manifest records). */
+export interface SliceRead {
+  kind: SourceKind;
+  columns: SourceColumn[];
+}
+
 export type SlicePlan<R extends SliceRecord> =
   | { slice: PendingSlice; resumed: boolean }
   /**
@@ -59,7 +65,7 @@ export type SlicePlan<R extends SliceRecord> =
    * says `nochange`; `partial` when the slice goes on elsewhere (in key ranges), `succeeded` when
    * saving the record is what commits it (the last range committed, the watermark not yet moved).
    */
-  | { idle: R; low: string | null; high: string | null; message: string; status?: 'partial' | 'succeeded' };
+  | { idle: R; low: string | null; high: string | null; message: string; status?: 'partial' | 'succeeded'; totals?: Totals };
 
 /**
  * What differs between a scheduled slice and a backfill chunk; everything else is the runner's.
@@ -82,15 +88,17 @@ export interface SliceKind<R extends SliceRecord> {
   /** The columns of the live table's last committed slice: what schema drift is measured against. */
   driftReference(record: R): Promise<ColumnSnapshot[] | null>;
   /** Resume the pending slice, plan a new one (its upper bound fixed before a row is read), or find nothing to do. */
-  plan(record: R, columns: ColumnSnapshot[]): Promise<SlicePlan<R>>;
+  plan(record: R, columns: ColumnSnapshot[], read: SliceRead): Promise<SlicePlan<R>>;
   /** The record once every part and the manifest are written: what committing means here, and what to say. */
-  commit(record: R, slice: PendingSlice, context: { columns: ColumnSnapshot[]; resumed: boolean; at: Date }): { record: R; message: string };
+  commit(record: R, slice: PendingSlice, context: { columns: ColumnSnapshot[]; resumed: boolean; at: Date; read: SliceRead }): { record: R; message: string };
   /** The record when the attempt stops short of committing, lease given back: partial (slice continues) or failed. */
   release(record: R, slice: PendingSlice | null, stop: { status: 'partial' } | { status: 'failed'; error: string }): R;
   /** The alert for a failed attempt. */
   failureAlert: Pick<Notice, 'kind' | 'lookAt' | 'key'>;
   /** Recorded in the manifest of a backfilled slice. */
   backfillId?: string;
+  /** False for a key range: it writes no manifest of its own, its slice's finisher writes one for every range (rangeLoad.ts). */
+  ownManifest?: boolean;
 }
 
 export interface SliceRunnerDeps {
@@ -166,6 +174,8 @@ export async function runSlice<R extends SliceRecord>(deps: SliceRunnerDeps, job
   let record: R | null = null;
   let slice: PendingSlice | null = null;
   let resumed = false;
+  /** The commit is written: nothing after it may give the slice back as pending. */
+  let commitWritten = false;
   let drift: SchemaDrift | undefined;
   const save = async (next: R, addedParts = 0): Promise<void> => {
     record = await kind.store.save({ ...next, etag: record!.etag }, addedParts);
@@ -197,7 +207,8 @@ export async function runSlice<R extends SliceRecord>(deps: SliceRunnerDeps, job
   };
 
   try {
-    const taken = await kind.store.take({ owner, holder: (attempt) => ({ runId: job.runId, subject: table.name, key: ledgerKey(activity(kind.activity(attempt))) }) }, deps.leaseMs, new Date(now()));
+    const take = () => kind.store.take({ owner, holder: (attempt) => ({ runId: job.runId, subject: table.name, key: ledgerKey(activity(kind.activity(attempt))) }) }, deps.leaseMs, new Date(now()));
+    const taken = await take();
     if (!taken.taken) return await finish(result('skipped', taken.reason, taken.totals ?? {}));
     record = taken.record;
     const attempt = activity(kind.activity(taken.attempt));
@@ -213,10 +224,24 @@ export async function runSlice<R extends SliceRecord>(deps: SliceRunnerDeps, job
     drift = detectDrift(reference, snapshot) ?? undefined;
     if (drift) await reportDrift(deps, log, job, drift);
 
-    const plan = await kind.plan(record, snapshot);
-    if ('idle' in plan) {
-      await save(plan.idle);
-      return await finish(result(plan.status ?? 'nochange', plan.message, { low: plan.low, high: plan.high }));
+    const read: SliceRead = { kind: source.kind, columns };
+    let plan = await kind.plan(record, snapshot, read);
+    for (let replans = 0; 'idle' in plan; replans++) {
+      try {
+        await save(plan.idle);
+        return await finish(result(plan.status ?? 'nochange', plan.message, { low: plan.low, high: plan.high, ...(plan.totals ?? {}) }));
+      } catch (err) {
+        // The record changed while this run held its lease: a key range's commit counts itself on
+        // its table's record without the table's lease. The plan was made on what is now stale:
+        // take the lease again (still ours unless another run took the work) and plan anew,
+        // rather than report a failure that is none. Another owner's lease is a real loss.
+        if (!(err instanceof RecordChangedError) || replans >= MAX_REPLANS) throw err;
+        const again = await take();
+        if (!again.taken) throw err;
+        log.info({ replans: replans + 1 }, 'the record changed under the lease (a key range committed); planning again');
+        record = again.record;
+        plan = await kind.plan(record, snapshot, read);
+      }
     }
     // `slice` is always what the record holds: set once a save succeeded, so a failure gives back only recorded progress.
     await save({ ...record, pending: plan.slice, lease: renewed() });
@@ -231,7 +256,7 @@ export async function runSlice<R extends SliceRecord>(deps: SliceRunnerDeps, job
 
     const outcome = await extractSlice(
       { source, lake: deps.lake, logger: log },
-      { table, columns, slice, backfillId: kind.backfillId ?? null },
+      { table, columns, slice, backfillId: kind.backfillId ?? null, manifest: kind.ownManifest !== false },
       async (progress) => {
         await save({ ...record!, pending: progress, lease: renewed() }, progress.files - slice!.files);
         slice = progress;
@@ -244,8 +269,9 @@ export async function runSlice<R extends SliceRecord>(deps: SliceRunnerDeps, job
       await save(kind.release(record, slice, { status: 'partial' }));
       return await finish(result('partial', `slice ${slice.slice} continues: ${done.files} parts, ${done.rows} rows so far`, done));
     }
-    const committed = kind.commit(record, slice, { columns: snapshot, resumed, at: new Date(now()) });
+    const committed = kind.commit(record, slice, { columns: snapshot, resumed, at: new Date(now()), read });
     await save(committed.record);
+    commitWritten = true;
     const finished = slice.slice;
     // Housekeeping: the committed record no longer counts these parts, so a leftover is never read.
     await kind.store.dropParts(record, finished).catch((err: unknown) => log.warn({ err, slice: finished }, 'could not remove the part records of the committed slice; they are never read again'));
@@ -256,7 +282,9 @@ export async function runSlice<R extends SliceRecord>(deps: SliceRunnerDeps, job
     // Give the work back at once, so the next run resumes the pending slice without waiting for
     // the lease to expire. After a lost lease this write fails too, as it must.
     const held: R | null = record;
-    if (held) await giveBack(kind, held, slice, message, log);
+    // After the commit the record holds no slice and no lease: giving the slice back would make
+    // it pending again, and a key range resumed from there would be counted a second time.
+    if (held && !commitWritten) await giveBack(kind, held, slice, message, log);
     await deps.notifier
       .notify({ ...kind.failureAlert, severity: 'error', runId: job.runId, subject: table.name, title: `${kind.label} failed`, detail: message })
       .catch((e: unknown) => log.error({ err: e }, 'notifier failed'));
@@ -270,6 +298,9 @@ export async function runSlice<R extends SliceRecord>(deps: SliceRunnerDeps, job
     );
   }
 }
+
+/** Plans of a run, one after another, whose record kept changing under its lease before it gives up. */
+const MAX_REPLANS = 5;
 
 /** The source a table reads. */
 export function sourceOf(deps: Pick<SliceRunnerDeps, 'source' | 'sourceFor'>, table: TableConfig): Source {

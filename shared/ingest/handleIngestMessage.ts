@@ -4,7 +4,7 @@ import { deferForBusySource } from '../queue/busyDeferral.js';
 import { newLeaseOwner } from '../run/leaseOwner.js';
 import type { SourceRegistry } from '../source/sourceRegistry.js';
 import { selectTables } from '../config/pipelineConfig.js';
-import type { IngestDeps, TableRunResult } from '../extract/ingestTable.js';
+import type { IngestDeps, IngestRun, TableRunResult } from '../extract/ingestTable.js';
 import { ingestTable } from '../extract/ingestTable.js';
 import { runRange } from '../extract/rangeLoad.js';
 import type { IngestMessage } from './ingestMessage.js';
@@ -57,11 +57,14 @@ export async function handleIngestMessage(
   // SQL sources are read under a connection slot; http and rest sources hold no database session.
   const held = deps.sources.slotted(table!.source) ? await deps.sources.open(table!.source, owner, `${what}, run ${message.runId}`) : undefined;
   if (held === null) return defer(deps, message, table!.source);
-  const run = {
+  const run: IngestRun = {
     runId: message.runId,
     trigger: message.continuation > 0 ? `${message.trigger}+continuation` : message.trigger,
     deadline: (options.now ?? Date.now()) + options.budgetMs,
     owner,
+    // A slice in key ranges is counted where it ends (rangeLoad.ts). A count that fails fails the
+    // step before the watermark moves, so the message is tried again and counts it then.
+    report: async (runId, outcome) => void (await countTableOutcome(deps, runId, outcome)),
   };
   let result: TableRunResult;
   try {
@@ -77,10 +80,13 @@ export async function handleIngestMessage(
   if (result.ranges) for (const range of result.ranges) await deps.ingestQueue.send({ ...next, range, continuation: 0 });
   // A table whose slice runs in ranges goes on in the range messages, not in a continuation of its own.
   const continues = result.status === 'partial' && !result.ranges && message.continuation + 1 <= MAX_CONTINUATIONS;
-  if (!continues && message.range === undefined) {
-    // The table's last word in this run (a partial slice at the continuation limit included; a
-    // ranged slice when its ranges are handed out: they go on under leases of their own and alert
-    // on their own, and the last of them moves the watermark).
+  // Ranges handed out: this run now waits for the slice, and is counted when it ends (its
+  // finisher counts it succeeded), when one of the range messages is given up (failed,
+  // reportPoisonMessage.ts), or when a later run hands the ranges out again (partial). A range
+  // message's own result is never the table's outcome.
+  const waits = (result.ranges?.length ?? 0) > 0;
+  if (!continues && !waits && message.range === undefined) {
+    // The table's last word in this run (a partial slice at the continuation limit included).
     const outcome = { table: result.table, status: result.status, rows: result.rows, files: result.files, ...(result.error ? { error: result.error } : {}) };
     await countTableOutcome(deps, message.runId, outcome).catch((err: unknown) => deps.logger.warn({ err, runId: message.runId }, 'run summary failed'));
   }

@@ -68,6 +68,21 @@ export async function loadParts(client: TableClient, partitionKey: string, state
   return { ...progress, parts };
 }
 
+/**
+ * Every recorded part of a slice whose record no longer counts them (a committed key range, whose
+ * parts its slice's finisher lists for the manifest), in order; a gap in the indexes is an error.
+ */
+export async function listParts(client: TableClient, partitionKey: string, stateRow: string, slice: string): Promise<PartRecord[]> {
+  const prefix = partPrefix(stateRow, slice);
+  const parts: PartRecord[] = [];
+  for await (const e of client.listEntities<PartEntity>({ queryOptions: { filter: prefixFilter(partitionKey, prefix) } })) {
+    parts[Number(e.rowKey!.slice(prefix.length))] = { path: e.path, rows: Number(e.rows), bytes: Number(e.bytes) };
+  }
+  const missing = [...parts.keys()].filter((i) => !parts[i]);
+  if (missing.length > 0) throw new Error(`slice ${slice} of ${stateRow} has parts recorded up to ${parts.length - 1}, but parts ${missing.slice(0, 5).join(', ')} have no record`);
+  return parts;
+}
+
 /** Remove the part entities of a slice that is no longer pending (committed). */
 export async function dropParts(client: TableClient, partitionKey: string, stateRow: string, slice: string): Promise<number> {
   const keys: string[] = [];

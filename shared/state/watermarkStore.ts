@@ -1,7 +1,7 @@
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import type { WatermarkKind } from '../config/pipelineConfig.js';
-import type { PendingSlice, SliceProgress } from '../extract/slice.js';
-import { BELOW_PARTS, dropParts, loadParts, recordLegacyParts, replaceRecordingParts } from './partEntities.js';
+import type { PartRecord, PendingSlice, SliceProgress, Totals } from '../extract/slice.js';
+import { BELOW_PARTS, dropParts, listParts, loadParts, recordLegacyParts, replaceRecordingParts } from './partEntities.js';
 import { decodeProgress, encodeProgress } from './progressProperty.js';
 import type { LedgerRef } from './runLedger.js';
 import { ensureTable, isConflict, isNotFound, isPreconditionFailed, RecordChangedError } from './tableErrors.js';
@@ -247,14 +247,17 @@ export class WatermarkStore {
    * count of committed ranges (conditional on the table record's ETag) in one entity-group
    * transaction, so a range is counted exactly once however runs crash or race. When another
    * range's commit moved the table record first, the count is re-read and the transaction tried
-   * again; a changed range record is a lost lease. Returns both records as written.
+   * again; a changed range record is a lost lease. `totals`: the range's rows, bytes and parts,
+   * added to the plan's totals in the same write (what the slice's finisher checks its manifest
+   * against). Returns both records as written.
    */
-  async commitRange(range: WatermarkState, table: string): Promise<{ range: WatermarkState; table: WatermarkState }> {
+  async commitRange(range: WatermarkState, table: string, totals: Totals): Promise<{ range: WatermarkState; table: WatermarkState }> {
     for (let attempt = 0; attempt < 50; attempt++) {
       const current = await this.get(table);
       const plan = current?.pending?.ranges;
       if (!current || !plan) throw new Error(`${table} has no slice running in ranges to commit a range of`);
-      const counted: WatermarkState = { ...current, pending: { ...current.pending!, ranges: { ...plan, done: plan.done + 1 } } };
+      const sums = { rows: (plan.rows ?? 0) + totals.rows, bytes: (plan.bytes ?? 0) + totals.bytes, files: (plan.files ?? 0) + totals.files };
+      const counted: WatermarkState = { ...current, pending: { ...current.pending!, ranges: { ...plan, done: plan.done + 1, ...sums } } };
       try {
         const res = await this.client.submitTransaction([
           ['update', toEntity(range), 'Replace', { etag: range.etag }],
@@ -270,6 +273,12 @@ export class WatermarkStore {
       }
     }
     throw new Error(`could not count a committed range of ${table}: the table record kept changing`);
+  }
+
+  /** The recorded parts of a slice the record no longer counts (a committed key range's), in order. */
+  parts(key: string, slice: string): Promise<PartRecord[]> {
+    const at = locate(key);
+    return listParts(this.client, at.partitionKey, at.rowKey, slice);
   }
 
   /** Remove the part records of a slice once it is committed (the record no longer counts them). */

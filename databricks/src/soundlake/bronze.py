@@ -70,7 +70,7 @@ def parquet_type_of_spark(spark_type_name: str) -> str:
 TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 DATA_FILE = re.compile(
     r"(?:^|/)(?P<table>[a-z][a-z0-9_]{0,62})/load_date=(?P<load_date>\d{4}-\d{2}-\d{2})/"
-    r"(?P=table)__(?P<slice>s\d{10}|b[^_/]+-c\d+)__p(?P<part>\d{5})\.parquet$"
+    r"(?P=table)__(?P<slice>s\d{10}(?:-r\d{4})?|b[^_/]+-c\d+)__p(?P<part>\d{5})\.parquet$"
 )
 RESCUED_COLUMN = "_rescued_data"
 SOURCE_FILE_COLUMN = "_source_file"
