@@ -193,7 +193,7 @@ export async function postgresBench(options: PostgresBenchOptions): Promise<stri
     writeFileSync(
       config,
       `version: 1\ndefaults: { maxRowsPerFile: 1000000, rowGroupRows: 65536, lagSeconds: 0 }\ntables:\n${sizes
-        .map((s) => `  - name: ${s.table}\n    schema: public\n    table: ${s.table}\n    watermark: { column: updated_at, kind: timestamp }\n    primaryKey: [stream_id]\n`)
+        .map((s) => `  - name: ${s.table}\n    source: { schema: public, table: ${s.table} }\n    watermark: { column: updated_at, kind: timestamp }\n    primaryKey: [stream_id]\n`)
         .join('')}`,
     );
     const ids = { server: server.pid };
