@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire, Module } from 'node:module';
 import { dirname } from 'node:path';
@@ -11,11 +12,12 @@ export type CodeCacheOutcome = 'none' | 'accepted' | 'rejected';
  * 22.1), and compiling the CLI's 5.8 MB of bundled code took a run about a tenth of a CPU-second
  * before its first query; with the cache V8 deserializes the functions the last run compiled.
  *
- * The cache is written when the process exits, if there was none or V8 rejected it (it checks
- * the source and the V8 flags it was made with, so an edited bundle or other flags only cost a
- * recompile). It lives next to the code and nowhere shared such as /tmp: a code cache is code,
- * and whoever can write it can run code in the CLI. Where that folder is not writable the run
- * goes on uncached.
+ * The cache is written when the process exits, if there was none or it was refused: it starts
+ * with the SHA-256 of the file it was made from, checked here, because V8's own check compares
+ * only the source's length (a same-length edit would run the old code); V8 then checks its
+ * version and the flags the cache was made with. A refused cache costs a recompile, nothing else.
+ * It lives next to the code and nowhere shared such as /tmp: a code cache is code, and whoever can
+ * write it can run code in the CLI. Where that folder is not writable the run goes on uncached.
  *
  * The file must not call import(): a script compiled from a cache loses its dynamic import
  * callback (nodejs/node#43663, v8-compile-cache#30), so import() would work in the run that
@@ -24,25 +26,33 @@ export type CodeCacheOutcome = 'none' | 'accepted' | 'rejected';
  */
 export function runWithCodeCache(file: string): CodeCacheOutcome {
   const cacheFile = `${file}.cache`;
+  const bytes = readFileSync(file);
+  const key = createHash('sha256').update(bytes).digest();
   // A `#!` line is valid only at the very start of a file, not inside the CommonJS wrapper.
-  const source = readFileSync(file, 'utf8').replace(/^#!.*/, '');
-  let cachedData: Buffer | undefined;
+  const source = bytes.toString('utf8').replace(/^#!.*/, '');
+  let stored: Buffer | undefined;
   try {
-    cachedData = readFileSync(cacheFile);
+    stored = readFileSync(cacheFile);
   } catch {
-    cachedData = undefined;
+    stored = undefined;
   }
+  const cachedData = stored && stored.length > key.length && stored.subarray(0, key.length).equals(key) ? stored.subarray(key.length) : undefined;
   const script = new Script(Module.wrap(source), { filename: file, cachedData });
-  const outcome: CodeCacheOutcome = cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : 'accepted';
+  const outcome: CodeCacheOutcome = stored === undefined ? 'none' : cachedData === undefined || script.cachedDataRejected ? 'rejected' : 'accepted';
   if (outcome !== 'accepted') {
     // At exit the cache holds every function the run compiled, not only the top level.
     process.once('exit', () => {
       const tmp = `${cacheFile}.${process.pid}`;
       try {
-        writeFileSync(tmp, script.createCachedData());
+        writeFileSync(tmp, Buffer.concat([key, script.createCachedData()]));
         renameSync(tmp, cacheFile); // whole or not at all, whatever else runs at the same time
       } catch {
-        rmSync(tmp, { force: true });
+        // Uncached next time, never a failed exit.
+        try {
+          rmSync(tmp, { force: true });
+        } catch {
+          // nothing left to do
+        }
       }
     });
   }

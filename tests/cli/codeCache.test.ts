@@ -72,11 +72,24 @@ describe('runWithCodeCache', () => {
     expect((await launch('--flag', 'x')).outcome).toBe('accepted');
   });
 
+  it('an edit that keeps the length of the file is seen: the old cache is never run', async () => {
+    // V8 checks only the length of the source a cache was made from.
+    expect((await launch('--flag', 'x')).outcome).toBe('accepted');
+    const same = source('chAnged');
+    expect(same.length).toBe(source('changed').length);
+    await writeFile(program, same);
+    const edited = await launch('--flag', 'x');
+    expect(edited.outcome).toBe('rejected');
+    expect(JSON.parse(edited.out)).toEqual(expected('chAnged'));
+    expect((await launch('--flag', 'x')).outcome).toBe('accepted');
+    expect(JSON.parse((await launch('--flag', 'x')).out)).toEqual(expected('chAnged'));
+  });
+
   it('a damaged cache is rejected, never run, and replaced', async () => {
     await writeFile(`${program}.cache`, Buffer.from('not a code cache at all'));
     const damaged = await launch('--flag', 'x');
     expect(damaged.outcome).toBe('rejected');
-    expect(JSON.parse(damaged.out)).toEqual(expected('changed'));
+    expect(JSON.parse(damaged.out)).toEqual(expected('chAnged'));
     expect((await launch('--flag', 'x')).outcome).toBe('accepted');
   });
 });
