@@ -5,6 +5,8 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Agent } from 'undici';
 import type { HttpSettings } from './httpSettings.js';
 
+type Undici = { agent: Agent; request: typeof import('undici').request };
+
 /** A request the fetcher refused or a response it could not use; says which URL and why. */
 export class HttpFetchError extends Error {
   constructor(
@@ -60,7 +62,7 @@ export class GuardedFetch {
    * undici (about 1 MB of bundled code) loads with the first request: a run that fetches nothing,
    * such as a database extraction from the CLI, never compiles it.
    */
-  private agent: Promise<{ agent: Agent; request: typeof import('undici').request }> | undefined;
+  private agent: Promise<Undici> | undefined;
   private readonly lookup: LookupFunction;
 
   constructor(private readonly settings: HttpSettings) {
@@ -77,7 +79,7 @@ export class GuardedFetch {
     this.lookup = lookup;
   }
 
-  private undici(): Promise<{ agent: Agent; request: typeof import('undici').request }> {
+  private undici(): Promise<Undici> {
     const { timeoutMs } = this.settings;
     return (this.agent ??= import('undici').then(({ Agent, request }) => ({ agent: new Agent({ connect: { lookup: this.lookup, timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs }), request })));
   }
