@@ -1,10 +1,14 @@
-// Bundles the CLI (dist/cli/soundlake.js) and its Parquet encoder thread into one file each, over
-// what tsc wrote. Node 20 loads ES modules file by file; the CLI's graph is some 150 files (the
-// Azure SDKs, zod, yaml, pino, pg), and resolving and loading them one at a time kept the main
-// thread busy for most of a second before the first row was read. Packages that load files of
-// their own at run time (WebAssembly, native parts) or are loaded only for some commands stay
-// outside, resolved from node_modules as before. The Functions entry point is not bundled.
-import { readdirSync, rmSync } from 'node:fs';
+// Bundles the CLI over what tsc wrote, from the TypeScript sources:
+// - dist/cli/soundlake.cjs: the whole CLI (cli/soundlake.ts and what it imports) as one CommonJS
+//   file. Node 20 loads ES modules file by file, and the CLI's graph is some 150 files (the Azure
+//   SDKs, zod, yaml, pino, pg): one file is compiled at once. CommonJS, because Node 20 keeps a
+//   V8 code cache only for scripts (cli/codeCache.ts).
+// - dist/cli/soundlake.js: the entry point (cli/launcher.ts), which runs that file with the cache.
+// - dist/cli/parquetEncoderWorker.js: the Parquet encoder thread, an ES module of its own.
+// Packages that load files of their own at run time (WebAssembly, native parts) or are loaded
+// only for some commands stay outside, resolved from node_modules as before. The Functions entry
+// point is not bundled.
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const external = [
@@ -17,21 +21,60 @@ const external = [
   '@azure/identity', // loaded only where no connection string is given
   'hive-driver', // ask service's Databricks SQL driver, loaded by `ask` only
 ];
-// CommonJS packages inside an ES module bundle call require() for Node's own modules.
-const banner = { js: "import { createRequire as __soundlakeRequire } from 'node:module'; const require = __soundlakeRequire(import.meta.url);" };
-const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', external, banner, allowOverwrite: true, logLevel: 'warning', legalComments: 'none' };
+// Two packages touch a fetch global (Response, FormData) on every run, and on Node 20 the first
+// touch loads Node's own undici: 20 ms of a CPU before the CLI's first query. Each edit keeps the
+// package's answer; the build fails if the text it edits has changed.
+const edits = [
+  {
+    // Whether it runs in a Cloudflare Worker, asked by building a Response: never, for the CLI.
+    file: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]stream\.js$/,
+    from: 'function isCloudflareRuntime() {',
+    to: 'function isCloudflareRuntime() {\n  return false;',
+  },
+  {
+    // Whether a request body is a FormData: only an object whose tag says so can be one.
+    file: /[\\/]node_modules[\\/]@typespec[\\/]ts-http-runtime[\\/]dist[\\/]esm[\\/]formData\.js$/,
+    from: 'if (typeof FormData !== "undefined" && body instanceof FormData) {',
+    to: 'if (Object.prototype.toString.call(body) === "[object FormData]" && typeof FormData !== "undefined" && body instanceof FormData) {',
+  },
+];
+const editSources = {
+  name: 'edit-sources',
+  setup(b) {
+    for (const edit of edits) {
+      b.onLoad({ filter: edit.file }, ({ path }) => {
+        const source = readFileSync(path, 'utf8');
+        if (!source.includes(edit.from)) throw new Error(`${path} no longer contains ${JSON.stringify(edit.from)}: review its edit in scripts/bundle-cli.mjs`);
+        return { contents: source.replace(edit.from, edit.to), loader: 'js' };
+      });
+    }
+  },
+};
+const common = { bundle: true, platform: 'node', target: 'node20', external, allowOverwrite: true, logLevel: 'warning', legalComments: 'none', sourcemap: true };
 
-// Chunks of an earlier build (their names carry a content hash) would pile up.
-for (const f of readdirSync('dist/cli')) if (/-[A-Z0-9]{8}\.js(\.map)?$/.test(f)) rmSync(`dist/cli/${f}`);
+// Chunks of earlier builds (their names carry a content hash) and a code cache made for another
+// bundle (V8 would reject it; removed so the first run writes a fresh one).
+for (const f of readdirSync('dist/cli')) if (/-[A-Z0-9]{8}\.js(\.map)?$/.test(f) || f.startsWith('soundlake.cjs.cache')) rmSync(`dist/cli/${f}`);
 
-// One build with code splitting: what the CLI imports lazily (the SQL Server source, the ask
-// service, @azure/identity) stays a chunk of its own, loaded when used. The encoder pool starts
-// './parquetEncoderWorker.js' next to its own module, which in the bundle is dist/cli/.
-await build({
+const cli = await build({
   ...common,
-  entryPoints: { soundlake: 'dist/cli/soundlake.js', parquetEncoderWorker: 'dist/shared/bronze/parquetEncoderWorker.js' },
-  outdir: 'dist/cli',
-  splitting: true,
-  chunkNames: '[name]-[hash]',
-  sourcemap: true,
+  entryPoints: { soundlake: 'cli/soundlake.ts' },
+  outfile: 'dist/cli/soundlake.cjs',
+  format: 'cjs',
+  // The modules find files next to their own (the encoder thread, host.json, the console's
+  // assets) through import.meta.url: in the bundle that is the bundle's own file.
+  define: { 'import.meta.url': '__soundlakeModuleUrl' },
+  banner: { js: "const __soundlakeModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // import() becomes require(): a script run from V8's code cache has no dynamic import callback
+  // (cli/codeCache.ts). So every package the bundle leaves outside must be loadable by require().
+  supported: { 'dynamic-import': false },
+  metafile: true,
+  plugins: [editSources],
 });
+const dynamic = Object.values(cli.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.kind === 'dynamic-import').map((i) => i.path));
+if (dynamic.length > 0) throw new Error(`dist/cli/soundlake.cjs would call import() for ${dynamic.join(', ')}, which fails when it runs from the code cache`);
+
+// ES modules: CommonJS packages inside them call require() for Node's own modules.
+const banner = { js: "import { createRequire as __soundlakeRequire } from 'node:module'; const require = __soundlakeRequire(import.meta.url);" };
+await build({ ...common, entryPoints: { soundlake: 'cli/launcher.ts' }, outdir: 'dist/cli', format: 'esm', banner });
+await build({ ...common, entryPoints: { parquetEncoderWorker: 'shared/bronze/parquetEncoderWorker.ts' }, outdir: 'dist/cli', format: 'esm', banner });

@@ -5,11 +5,23 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { parse as parseCsv, CsvError } from 'csv-parse';
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
-import iconv from 'iconv-lite';
-import streamArray from 'stream-json/streamers/stream-array.js';
 import type { FileTableSpec } from '../../config/pipelineConfig.js';
+
+type Parsers = typeof import('./fileParsers.js');
+let parsers: Parsers | undefined;
+
+/**
+ * Loads the format parsers (fileParsers.ts) once. Called before the request whose body they will
+ * read: awaiting a module load while a body is open would leave its 'error' unhandled meanwhile.
+ */
+export async function loadFileParsers(): Promise<void> {
+  parsers ??= await import('./fileParsers.js');
+}
+
+function loaded(): Parsers {
+  if (!parsers) throw new Error('file parsers used before loadFileParsers()');
+  return parsers;
+}
 
 /**
  * Records of one file, streamed in batches: CSV records as cells under the header's names,
@@ -88,6 +100,7 @@ export class MalformedRecordError extends Error {
 function decodeText(body: Readable, encoding: string): Readable {
   const e = encoding.toLowerCase();
   if (e === 'utf-8' || e === 'utf8') return body;
+  const { iconv } = loaded();
   if (!iconv.encodingExists(e)) throw new Error(`unknown encoding ${encoding}`);
   return body.pipe(iconv.decodeStream(e)) as unknown as Readable;
 }
@@ -99,6 +112,7 @@ function asRecord(value: unknown, url: string, at: string): Record<string, unkno
 
 async function* csvRecords(body: Readable, spec: FileTableSpec, url: string): AsyncGenerator<RecordBatch> {
   const { header, delimiter, quote, escape, encoding } = spec.csv;
+  const { parseCsv, CsvError } = loaded();
   // The line a record ends on, kept as a number per record (csv-parse's `info` object per record costs a third of the parse).
   const ends: number[] = [];
   const parser = parseCsv({
@@ -129,7 +143,7 @@ async function* csvRecords(body: Readable, spec: FileTableSpec, url: string): As
       if (records.length > 0) yield { names, records, at: (k) => `line ${lines[k]}` };
     }
   } catch (err) {
-    if (err instanceof CsvError) throw new MalformedRecordError(url, `line ${(err as CsvError & { lines?: number }).lines ?? '?'}`, err.message);
+    if (err instanceof CsvError) throw new MalformedRecordError(url, `line ${(err as InstanceType<Parsers['CsvError']> & { lines?: number }).lines ?? '?'}`, err.message);
     throw err;
   }
 }
@@ -170,7 +184,7 @@ async function* jsonLinesRecords(body: Readable, url: string): AsyncGenerator<Re
 }
 
 async function* jsonArrayRecords(body: Readable, url: string): AsyncGenerator<RecordBatch> {
-  const items = streamArray.withParserAsStream();
+  const items = loaded().streamArray.withParserAsStream();
   body.on('error', (err) => items.destroy(err));
   body.pipe(items);
   let last = -1;
@@ -191,6 +205,7 @@ async function* jsonArrayRecords(body: Readable, url: string): AsyncGenerator<Re
  * cap) and read a row group at a time.
  */
 async function* parquetRecords(body: Readable, url: string): AsyncGenerator<RecordBatch> {
+  const { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } = loaded();
   const dir = await mkdtemp(join(tmpdir(), 'soundlake-http-'));
   try {
     const path = join(dir, 'file.parquet');

@@ -2,8 +2,10 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { Transform, type Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import { Agent, request } from 'undici';
+import type { Agent } from 'undici';
 import type { HttpSettings } from './httpSettings.js';
+
+type Undici = { agent: Agent; request: typeof import('undici').request };
 
 /** A request the fetcher refused or a response it could not use; says which URL and why. */
 export class HttpFetchError extends Error {
@@ -56,7 +58,12 @@ export interface FetchedBody {
  * its Content-Length. Anything but 2xx and 304 is an error naming the URL and the status.
  */
 export class GuardedFetch {
-  private readonly agent: Agent;
+  /**
+   * undici (about 1 MB of bundled code) loads with the first request: a run that fetches nothing,
+   * such as a database extraction from the CLI, never compiles it.
+   */
+  private agent: Promise<Undici> | undefined;
+  private readonly lookup: LookupFunction;
 
   constructor(private readonly settings: HttpSettings) {
     const allowPrivate = settings.allowPrivateAddresses;
@@ -69,7 +76,12 @@ export class GuardedFetch {
         callback(null, usable[0]!.address, usable[0]!.family);
       });
     };
-    this.agent = new Agent({ connect: { lookup, timeout: settings.timeoutMs }, headersTimeout: settings.timeoutMs, bodyTimeout: settings.timeoutMs });
+    this.lookup = lookup;
+  }
+
+  private undici(): Promise<Undici> {
+    const { timeoutMs } = this.settings;
+    return (this.agent ??= import('undici').then(({ Agent, request }) => ({ agent: new Agent({ connect: { lookup: this.lookup, timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs }), request })));
   }
 
   /** GET `url`; 304 comes back with an empty body. */
@@ -83,12 +95,13 @@ export class GuardedFetch {
   }
 
   private async request(method: 'GET' | 'POST', url: string, headers: Record<string, string>, payload?: string): Promise<FetchedBody> {
+    const { agent, request } = await this.undici();
     let current = url;
     for (let hop = 0; ; hop++) {
       const target = this.check(current, url);
       let res;
       try {
-        res = await request(target, { method, dispatcher: this.agent, headers: { 'accept-encoding': 'gzip, deflate, br', 'user-agent': 'soundlake', ...headers }, ...(payload === undefined ? {} : { body: payload }) });
+        res = await request(target, { method, dispatcher: agent, headers: { 'accept-encoding': 'gzip, deflate, br', 'user-agent': 'soundlake', ...headers }, ...(payload === undefined ? {} : { body: payload }) });
       } catch (err) {
         throw new HttpFetchError(current, `request failed: ${(err as Error).message}`, undefined, { cause: err });
       }
@@ -114,7 +127,7 @@ export class GuardedFetch {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    if (this.agent) await (await this.agent).agent.close();
   }
 
   private check(current: string, original: string): URL {

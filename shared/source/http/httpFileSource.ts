@@ -6,7 +6,7 @@ import type { ColumnSnapshot } from '../../state/watermarkStore.js';
 import type { ReadRequest, RowBatch, SnapshotPlanner, SnapshotProbe, Source, SourceColumn, TableRef } from '../source.js';
 import { SourceError } from '../source.js';
 import { FIELD_PARQUET, FieldValueError, inferFieldType, toFieldValue } from './fieldValues.js';
-import { fileRecords, MalformedRecordError, recordBatches } from './fileRecords.js';
+import { fileRecords, loadFileParsers, MalformedRecordError, recordBatches } from './fileRecords.js';
 import { parseVersion, sameContent, type FileVersion, type SnapshotVersion } from './fileVersion.js';
 import { GuardedFetch, type FetchedBody } from './guardedFetch.js';
 import type { HttpSettings } from './httpSettings.js';
@@ -180,6 +180,7 @@ export class HttpFileSource implements Source {
 
   /** GET with the content-type check; anything the fetcher refuses becomes a SourceError naming the URL. */
   private async open(url: string, spec: FileTableSpec, headers: Record<string, string>): Promise<FetchedBody> {
+    await loadFileParsers();
     let res: FetchedBody;
     try {
       res = await this.fetch.get(url, headers);
