@@ -45,7 +45,8 @@ def all_resources() -> dict[str, dict[str, dict]]:
 def test_databricks_yml_holds_only_name_includes_artifacts_python_variables_targets():
     assert set(BUNDLE) == {"bundle", "include", "artifacts", "python", "variables", "targets"}
     assert BUNDLE["python"] == {"venv_path": "../.venv",
-                                "mutators": ["resources.catalog_mutator:silver_tables"]}
+                                "mutators": ["resources.catalog_mutator:silver_tables",
+                                             "resources.catalog_mutator:spotify_pull"]}
     assert BUNDLE["bundle"]["name"] == "soundlake"
     assert BUNDLE["include"] == ["resources/*.yml"]
     for v in ("catalog", "storage_account", "bronze_location", "notification_emails", "storage_credential"):
