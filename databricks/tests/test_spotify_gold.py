@@ -1,12 +1,9 @@
 """Gold's Spotify daily facts (gold/spotify_daily.py): exact rows on a hand-made pull, the
-expectations on bad rows, the Lakeflow shells and deploy-time switch, and the local medallion
-from a real pull of the Spotify stand-in (local/spotifyPull.ts) end to end."""
+expectations on bad rows, the catalog switch, the Lakeflow shells and the deploy-time conf."""
 from __future__ import annotations
 
 import datetime as dt
 import importlib.util
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,7 +11,6 @@ import yaml
 from pyspark.pipelines.graph_element_registry import graph_element_registration_context
 from pyspark.pipelines.output import MaterializedView
 
-from soundlake import lake as lk
 from soundlake.catalog import parse_catalog
 from soundlake.gold import expectations as ex
 from soundlake.gold.needs import SPOTIFY_TRACK_COLUMNS, problems, spotify_pull
@@ -27,6 +23,7 @@ from soundlake.gold.spotify_daily import (
     spotify_daily_quality,
 )
 
+from spotify_pull import catalog_with_pull
 from test_pipeline_shells import PIPELINE, Recorder, databricks_api, expectations_of
 
 REPO = Path(__file__).resolve().parents[2]
@@ -127,22 +124,11 @@ def test_expectations_drop_and_count_bad_rows_and_a_duplicate_grain_fails(spark)
 
 
 # --- catalog: what gold reads of the pull, and the deploy-time switch ----------------------
-def _catalog_with_pull(tracks_fields=None) -> str:
-    base = yaml.safe_load((REPO / "soundlake.yaml").read_text())
-    preset = yaml.safe_load((REPO / "examples" / "sources.soundlake.yaml").read_text())
-    pull = next(t for t in preset["tables"] if t["name"] == "spotify_tracks")
-    if tracks_fields is not None:
-        pull["source"]["fields"] = tracks_fields(pull["source"]["fields"])
-    base["sources"] = [s for s in preset["sources"] if s["name"] == "spotify"]
-    base["tables"].append(pull)
-    return yaml.safe_dump(base, sort_keys=False)
-
-
 def test_the_catalog_switches_the_spotify_facts_and_gold_names_a_missing_column():
     assert spotify_pull(parse_catalog((REPO / "soundlake.yaml").read_text())) is None
-    with_pull = parse_catalog(_catalog_with_pull())
+    with_pull = parse_catalog(catalog_with_pull())
     assert spotify_pull(with_pull) == "spotify_tracks"
-    bronze_columns = [f["name"] for f in yaml.safe_load(_catalog_with_pull())["tables"][-1]["source"]["fields"]]
+    bronze_columns = [f["name"] for f in yaml.safe_load(catalog_with_pull())["tables"][-1]["source"]["fields"]]
     assert problems(with_pull, {"spotify_tracks": [*bronze_columns, "_source_url", "_loaded_at"]}) == []
     no_isrc = [c for c in bronze_columns if c != "isrc"] + ["_source_url", "_loaded_at"]
     assert problems(with_pull, {"spotify_tracks": no_isrc}) == [
@@ -159,7 +145,7 @@ def test_the_deploy_sets_the_gold_pipelines_spotify_pull_from_the_catalog(tmp_pa
 
     assert conf()["soundlake.spotify_pull"] == ""
     f = tmp_path / "catalog.yaml"
-    f.write_text(_catalog_with_pull())
+    f.write_text(catalog_with_pull())
     assert conf({"SOUNDLAKE_CONFIG": str(f)})["soundlake.spotify_pull"] == "spotify_tracks"
 
 
@@ -205,40 +191,5 @@ def test_the_shells_define_nothing_without_the_pull_and_their_views_with_it(monk
                                        "spotify_daily_quality": 1}[name]
 
 
-# --- end to end: a pull of the Spotify stand-in through the local medallion ----------------
-@pytest.mark.local_only
-def test_the_local_medallion_builds_the_facts_from_a_stand_in_pull(spark, tmp_path, capsys):
-    from soundlake.local.demo_bronze import demo_passes, write_demo
-    from soundlake.local.medallion import run
-
-    npx = shutil.which("npx")
-    assert npx, "node is needed: the pull is the TypeScript core against the Spotify stand-in"
-    bronze, lake_dir = tmp_path / "bronze", tmp_path / "lake"
-    sizes = dict(users=8, tracks=15, streams_per_pass=40)
-    catalog = parse_catalog(_catalog_with_pull())
-    write_demo(bronze, catalog=catalog, **sizes)
-    done = subprocess.run([npx, "tsx", "local/spotifyPull.ts", "--bronze-dir", str(bronze), "--tracks", "15"],
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "landed spotify_tracks: 23 rows" in done.stdout
-
-    counts = run(spark, bronze, lake_dir, say=print, catalog=catalog)
-    out = capsys.readouterr().out
-    assert counts["fact_spotify_track_daily"] == 23 and counts["fact_spotify_artist_daily"] == 7
-    assert "23 track-day(s), 15 matched to dim_track by ISRC" in out
-    assert "#1 Stand-in Track 1 - Stand-in Artist 1" in out and "-> dim_track 1 (Track 1)" in out
-
-    lake = lk.PathLake(str(lake_dir))
-    fact = lk.read(spark, lake, "gold", "fact_spotify_track_daily")
-    # the stand-in's i-th track carries demo track i's ISRC for i <= 15 (local/sourcesDemo.ts)
-    trk_artist = {t["track_id"]: t["artist_id"] for _, ts in demo_passes(7, **sizes)
-                  for t in ts.get("dim_tracks", [])}
-    got = {(r.search_rank, r.track_id, r.artist_id, r.matched) for r in fact.collect()}
-    assert got == {(i, i if i <= 15 else -1, trk_artist[i] if i <= 15 else -1, i <= 15) for i in range(1, 24)}
-    assert fact.select("date_key").distinct().count() == 1
-    dim_artist = lk.read(spark, lake, "gold", "dim_artist")
-    current = {r.artist_id: r["__START_AT"] for r in dim_artist.where("__END_AT IS NULL").collect()}
-    assert all(r.artist_valid_from == current[r.artist_id] for r in fact.where("matched").collect())
-    assert fact.where("popularity IS NULL OR popularity NOT BETWEEN 0 AND 100").count() == 0
-    q = lk.read(spark, lake, "gold", "spotify_daily_quality").first()
-    assert (q.track_duplicates, q.artist_duplicates, q.track_matched, q.artist_matched) == (0, 0, 15, 7)
+# The end to end (a real pull of the Spotify stand-in through the local medallion) runs inside
+# test_medallion_e2e.py, on its medallion run: one Spark medallion for both (spotify_pull.py).
