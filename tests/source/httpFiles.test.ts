@@ -290,6 +290,33 @@ describe('a file that fails', () => {
     expect(await run(app, 'split')).toMatchObject({ status: 'nochange' });
   });
 
+  it('a crash while landing the changed file of two: the rerun resumes that slice and lands only it, once', async () => {
+    host.set(`${REPO}/pair_a.csv`, { body: 'a,b\n1,1\n2,2\n' });
+    host.set(`${REPO}/pair_b.csv`, { body: 'a,b\n10,10\n' });
+    const app = await appWith(`
+  - name: pair
+    source: { name: github, urls: [pair_a.csv, pair_b.csv], format: csv, fields: [{ name: a, type: bigint }, { name: b, type: bigint }] }
+    primaryKey: [a]
+    maxRowsPerFile: 1`);
+    expect(await run(app, 'pair')).toMatchObject({ status: 'succeeded', rows: 3 });
+    host.set(`${REPO}/pair_b.csv`, { body: 'a,b\n10,100\n11,110\n12,120\n' });
+    const crashed = await ingestTable(app.ingestDeps(), tableOf(app, 'pair'), {
+      runId: newRunId(),
+      trigger: 'test',
+      hooks: {
+        checkpoint: (p, d) => {
+          if (p === 'part-committed' && d.part === 1) throw new Error('injected crash');
+        },
+      },
+    });
+    expect(crashed.status).toBe('failed');
+    const resumed = await run(app, 'pair');
+    expect(resumed).toMatchObject({ status: 'succeeded', resumed: true, rows: 3, slice: 's0000000002' });
+    expect((await h.bronzeRows('pair')).map((r) => [r.a, r.b])).toEqual([[1n, 1n], [2n, 2n], [10n, 10n], [10n, 100n], [11n, 110n], [12n, 120n]]);
+    const [, m2] = await h.manifests('pair');
+    expect(m2!.files.map((f) => f.path)).toEqual((await h.bronzeFiles('pair')).map((f) => f.path).filter((p) => p.includes('s0000000002')));
+  });
+
   it('every file of a multi-file table failing fails the table, naming each; nothing lands', async () => {
     host.set(`${REPO}/both_a.csv`, { status: 404 });
     host.set(`${REPO}/both_b.csv`, { body: 'a,b\n1,"2\n' });
