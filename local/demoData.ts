@@ -35,6 +35,18 @@ const R = `CREATE OR REPLACE FUNCTION public.sl_r(i bigint, salt int) RETURNS do
 CREATE OR REPLACE FUNCTION public.sl_pick(i bigint, salt int, items text[]) RETURNS text
   LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT items[1 + floor(public.sl_r(i, salt) * array_length(items, 1))::int] $$;`;
 
+/**
+ * A demo track's ISRC (the recording's International Standard Recording Code, the id Spotify
+ * gives in a track's `external_ids.isrc`): made up, unique per track id. `XS` is no country's
+ * code, so no real recording has it. The Spotify stand-in serves some of these (local/sourcesDemo.ts),
+ * which is how gold matches a pulled track to DimTrack.
+ */
+export function demoIsrc(trackId: number): string {
+  return `XSSLK${String(Math.floor(trackId / 100_000) % 100).padStart(2, '0')}${String(trackId % 100_000).padStart(5, '0')}`;
+}
+const DEMO_ISRC_SQL = (id: string): string =>
+  `'XSSLK' || lpad(((${id} / 100000) % 100)::text, 2, '0') || lpad((${id} % 100000)::text, 5, '0')`;
+
 export const DEMO_SCHEMA = `
 ${R}
 CREATE TABLE IF NOT EXISTS public.dim_users (
@@ -47,7 +59,7 @@ CREATE TABLE IF NOT EXISTS public.dim_albums (
 CREATE TABLE IF NOT EXISTS public.dim_tracks (
   track_id integer PRIMARY KEY, track_name text NOT NULL, artist_id integer NOT NULL, album_id integer NOT NULL,
   duration_sec integer, release_date date, explicit boolean NOT NULL,
-  danceability numeric(4,3), energy numeric(4,3), tempo_bpm numeric(6,2), updated_at timestamptz NOT NULL);
+  danceability numeric(4,3), energy numeric(4,3), tempo_bpm numeric(6,2), isrc text, updated_at timestamptz NOT NULL);
 CREATE TABLE IF NOT EXISTS public.fact_streams (
   stream_id bigint PRIMARY KEY, user_id integer NOT NULL, track_id integer NOT NULL, streamed_at timestamptz NOT NULL,
   ms_played integer NOT NULL, device_type text NOT NULL, updated_at timestamptz NOT NULL);
@@ -121,7 +133,7 @@ export async function seedDimensions(db: pg.Client, size: DemoSize, progress: Pr
                  ELSE 95 + floor(public.sl_r(i, 34) * public.sl_r(i, 35) * 420)::int END,
             a.release_date, public.sl_r(i, 36) < 0.18,
             round((0.2 + public.sl_r(i, 37) * 0.75)::numeric, 3), round((0.1 + public.sl_r(i, 38) * 0.89)::numeric, 3),
-            round((60 + public.sl_r(i, 39) * 120)::numeric, 2),
+            round((60 + public.sl_r(i, 39) * 120)::numeric, 2), ${DEMO_ISRC_SQL('i')},
             TIMESTAMPTZ '2025-10-01 00:00:00+00' + floor(public.sl_r(i, 40) * 2592000) * INTERVAL '1 second'
        FROM generate_series(1, $1::int) i
        JOIN public.dim_albums a ON a.album_id = 1 + floor(public.sl_r(i, 41) * $2::int)::int`,

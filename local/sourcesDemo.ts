@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { RawFileHost } from './rawFileHost.js';
-import { SpotifyStandIn } from './spotifyStandIn.js';
+import { demoIsrc } from './demoData.js';
+import { SpotifyStandIn, standInCatalogue, standInIsrc } from './spotifyStandIn.js';
 
 /**
  * The demo's other sources: the preset examples/sources.soundlake.yaml merged into a copy of the
@@ -28,6 +29,16 @@ function chartCsv(day: string, trackIds: number[]): string {
   return `chart_date,position,track_id,streams\n${ranked.map((r, i) => `${day},${i + 1},${r.id},${r.streams}`).join('\n')}\n`;
 }
 
+/**
+ * The Spotify stand-in's catalogue for the demo: 23 tracks by 7 artists, of which the first
+ * min(16, trackIds.length) carry the ISRCs of the demo's first tracks (so gold matches them to
+ * DimTrack) and the rest ISRCs the demo does not have (kept in gold as unknown members).
+ */
+export function demoSpotifyCatalogue(trackIds: number[]): ReturnType<typeof standInCatalogue> {
+  const matched = Math.min(16, trackIds.length);
+  return standInCatalogue(23, 7, (i) => (i < matched ? demoIsrc(trackIds[i]!) : standInIsrc(i + 1)));
+}
+
 export interface SourceStandIns {
   /** App settings that point the preset at the stand-ins. */
   env: Record<string, string>;
@@ -40,7 +51,7 @@ export async function startSourceStandIns(trackIds: number[], day: string): Prom
   files.set('/soundlake-demo/charts/main/charts/daily.csv', { body: chartCsv(day, trackIds), contentType: 'text/plain; charset=utf-8', gzip: true });
   // Credentials of the stand-in only, made up per run: no real secret exists on this machine.
   const clientId = `demo-${randomBytes(4).toString('hex')}`;
-  const spotify = await new SpotifyStandIn(clientId, randomBytes(16).toString('hex')).start();
+  const spotify = await new SpotifyStandIn(clientId, randomBytes(16).toString('hex'), demoSpotifyCatalogue(trackIds)).start();
   return {
     env: {
       GITHUB_RAW_BASE_URL: `${files.url}/soundlake-demo/charts/main/`,

@@ -18,6 +18,10 @@ export interface StandInTrack {
   album: { id: string; name: string; release_date: string };
   duration_ms: number;
   explicit: boolean;
+  /** The recording's ISRC: the industry's join key between Spotify and a label's catalogue. */
+  external_ids: { isrc: string };
+  /** 0..100; the Web API gives it to apps in extended quota mode (not, since February 2026, in development mode). */
+  popularity: number;
 }
 export interface StandInArtist {
   id: string;
@@ -34,7 +38,11 @@ export interface Fault {
 
 const id = (prefix: string, i: number): string => `${prefix}${String(i).padStart(22 - prefix.length, '0')}`;
 
-export function standInCatalogue(trackCount = 23, artistCount = 7): { tracks: StandInTrack[]; artists: StandInArtist[] } {
+/** A made-up ISRC no demo track has (registrant `STI` where the demo's is `SLK`). */
+export const standInIsrc = (i: number): string => `XSSTI26${String(i).padStart(5, '0')}`;
+
+/** `isrcOf(i)`: the ISRC of the i-th track (0-based). */
+export function standInCatalogue(trackCount = 23, artistCount = 7, isrcOf: (i: number) => string = (i) => standInIsrc(i + 1)): { tracks: StandInTrack[]; artists: StandInArtist[] } {
   const artists = Array.from({ length: artistCount }, (_, i) => ({ id: id('ar', i + 1), name: `Stand-in Artist ${i + 1}`, genres: [['pop', 'rock', 'jazz'][i % 3]!] }));
   const tracks = Array.from({ length: trackCount }, (_, i) => {
     const a = artists[i % artistCount]!;
@@ -45,6 +53,8 @@ export function standInCatalogue(trackCount = 23, artistCount = 7): { tracks: St
       album: { id: id('al', Math.floor(i / 3) + 1), name: `Stand-in Album ${Math.floor(i / 3) + 1}`, release_date: `2026-${String((i % 12) + 1).padStart(2, '0')}-01` },
       duration_ms: 120_000 + i * 7_000,
       explicit: i % 4 === 0,
+      external_ids: { isrc: isrcOf(i) },
+      popularity: (i * 37 + 11) % 101,
     };
   });
   return { tracks, artists };

@@ -17,8 +17,9 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from databricks.bundles.core import Bundle, job_mutator
+from databricks.bundles.core import Bundle, job_mutator, pipeline_mutator
 from databricks.bundles.jobs import Job
+from databricks.bundles.pipelines import Pipeline
 
 SILVER_ENTRY_POINT = "silver"
 REPOSITORY = Path(__file__).resolve().parents[2]  # databricks/resources/ -> the repository root
@@ -30,8 +31,8 @@ def _is_silver_ingest(task) -> bool:
     return bool(wheel and wheel.entry_point == SILVER_ENTRY_POINT)
 
 
-def table_names() -> list[str]:
-    """The catalog's tables, once it is valid and gives the views and gold what they read."""
+def _checked_catalog():
+    """The repository's catalog, once it is valid and gives the views and gold what they read."""
     from soundlake.catalog import load_catalog, repository_catalog
     from soundlake.gold.needs import problems as gold_problems
     from soundlake.silver.views import ViewSpecError, check_views
@@ -45,7 +46,12 @@ def table_names() -> list[str]:
     if found:
         raise ValueError(f"the catalog {catalog.file} lacks what downstream reads:\n"
                          + "\n".join(f"  - {p}" for p in found))
-    return catalog.names
+    return catalog
+
+
+def table_names() -> list[str]:
+    """The catalog's tables, once it is valid and gives the views and gold what they read."""
+    return _checked_catalog().names
 
 
 @job_mutator
@@ -57,3 +63,16 @@ def silver_tables(bundle: Bundle, job: Job) -> Job:
     tasks = [replace(t, for_each_task=replace(t.for_each_task, inputs=inputs)) if _is_silver_ingest(t) else t
              for t in job.tasks]
     return replace(job, tasks=tasks)
+
+
+@pipeline_mutator
+def spotify_pull(bundle: Bundle, pipeline: Pipeline) -> Pipeline:
+    """The gold pipeline's `soundlake.spotify_pull`: the silver table of the catalog's Spotify
+    daily pull, or "" (its Spotify facts, src/gold_pipeline/*spotify*.py, are then not defined)."""
+    from soundlake.gold.needs import SPOTIFY_PULL_CONF, spotify_pull as pull_of
+
+    conf = dict(pipeline.configuration or {})
+    if "soundlake.silver_schema" not in conf:  # not the gold pipeline
+        return pipeline
+    conf[SPOTIFY_PULL_CONF] = pull_of(_checked_catalog()) or ""
+    return replace(pipeline, configuration=conf)

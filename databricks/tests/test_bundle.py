@@ -45,7 +45,8 @@ def all_resources() -> dict[str, dict[str, dict]]:
 def test_databricks_yml_holds_only_name_includes_artifacts_python_variables_targets():
     assert set(BUNDLE) == {"bundle", "include", "artifacts", "python", "variables", "targets"}
     assert BUNDLE["python"] == {"venv_path": "../.venv",
-                                "mutators": ["resources.catalog_mutator:silver_tables"]}
+                                "mutators": ["resources.catalog_mutator:silver_tables",
+                                             "resources.catalog_mutator:spotify_pull"]}
     assert BUNDLE["bundle"]["name"] == "soundlake"
     assert BUNDLE["include"] == ["resources/*.yml"]
     for v in ("catalog", "storage_account", "bronze_location", "notification_emails", "storage_credential"):
@@ -169,7 +170,8 @@ def test_pipeline_sources_exist_one_dataset_file_each():
     files = sorted(p.stem for p in folder.glob("*.py"))
     assert files == sorted(["dim_user", "dim_user_feed", "dim_artist", "dim_artist_feed", "dim_album",
                             "dim_album_feed", "dim_track", "dim_track_feed", "dim_date", "fact_stream",
-                            "fact_stream_quality"])
+                            "fact_stream_quality", "fact_spotify_track_daily",
+                            "fact_spotify_artist_daily", "spotify_daily_quality"])
 
 
 def test_serving_warehouse_is_serverless_auto_stopping_and_bi_reads_gold_only():
@@ -445,10 +447,11 @@ def test_a_table_added_to_or_removed_from_the_catalog_changes_only_the_inputs(tm
         res = copy.deepcopy(r["resources"])
         for t in res["jobs"]["silver"]["tasks"]:
             t.get("for_each_task", {}).pop("inputs", None)
+        res["pipelines"]["gold"]["configuration"].pop("soundlake.spotify_pull", None)
         return res
 
     # nothing else in the bundle names tables: no resource is created or dropped with one, and
-    # the mutator changes nothing but the inputs
+    # the mutators change nothing but the inputs (and whether gold has the Spotify pull)
     assert without_inputs(added) == without_inputs(before)
     assert without_inputs(before) == without_inputs(render("prod", USER, VARS, python=False))
 

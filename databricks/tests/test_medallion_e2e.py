@@ -1,4 +1,5 @@
-"""The whole local medallion on demo bronze, checked against plain-Python answers, then rerun."""
+"""The whole local medallion on demo bronze and a pull of the Spotify stand-in, checked against
+plain-Python answers, then rerun."""
 from __future__ import annotations
 
 import bisect
@@ -14,6 +15,7 @@ from soundlake.local.demo_bronze import demo_passes, write_demo
 from soundlake.local.medallion import run
 
 from scd2_oracle import scd2_oracle
+from spotify_pull import catalog_with_pull, check_spotify_facts, land_stand_in_pull
 
 SIZES = dict(users=12, tracks=15, streams_per_pass=150)
 
@@ -51,11 +53,15 @@ def expected():
 
 @pytest.mark.local_only
 def test_bronze_to_gold_end_to_end_and_rerun(spark, tmp_path, capsys):
+    from soundlake.catalog import parse_catalog
+
     bronze, lake_dir = tmp_path / "bronze", tmp_path / "lake"
-    write_demo(bronze, **SIZES)
+    catalog = parse_catalog(catalog_with_pull())
+    write_demo(bronze, catalog=catalog, **SIZES)
+    land_stand_in_pull(bronze, SIZES["tracks"])
     versions, by_sub, per_artist, n_streams = expected()
 
-    counts = run(spark, bronze, lake_dir, say=print)
+    counts = run(spark, bronze, lake_dir, say=print, catalog=catalog)
     out = capsys.readouterr().out
     assert "== gold row counts" in out and "== top 5 artists by streams" in out
     for dim, vs in versions.items():
@@ -72,11 +78,12 @@ def test_bronze_to_gold_end_to_end_and_rerun(spark, tmp_path, capsys):
     assert top == sorted(per_artist.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
     q = lk.read(spark, lake, "gold", "fact_stream_quality").first()
     assert (q.facts, q.broken_references) == (n_streams, 0)
+    check_spotify_facts(spark, lake, out, 7, SIZES)
 
     changes_before = {t: lk.read(spark, lake, "silver", f"{t}_changes").count()
                       for t in ("users", "artists", "albums", "tracks", "streams")}
-    again = run(spark, bronze, lake_dir, say=print)
+    again = run(spark, bronze, lake_dir, say=print, catalog=catalog)
     out = capsys.readouterr().out
     assert again == counts
-    assert out.count("0 new file(s), 0 row(s)") == 5
+    assert out.count("0 new file(s), 0 row(s)") == 6
     assert {t: lk.read(spark, lake, "silver", f"{t}_changes").count() for t in changes_before} == changes_before

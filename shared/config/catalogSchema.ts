@@ -187,7 +187,7 @@ const sourceSchema = z
     /** http: csv, jsonl (one JSON object per line), json (an array of objects), parquet. */
     format: z.enum(FILE_FORMATS).optional(),
     csv: csvSchema.optional(),
-    /** http: the record fields and their types (without them, inferred at first sight and then held); rest: required. `path`: where in the record (default: the name). */
+    /** http: the record fields and their types (without them, inferred at first sight and then held); rest: required. `path`: where in the record (default: the name); rest: `$position` is the record's 1-based position in the pull, across pages. */
     fields: nonEmpty(z.object({ name: sqlIdentifier(), type: z.enum(FIELD_TYPES), path: jsonPath().optional() }).strict(), 'needs at least one field').optional(),
     /** rest: the endpoint, relative to the source's baseUrl (a query string may follow). */
     endpoint: pattern(/^[^\s]+$/, 'must be a path without white space').optional(),

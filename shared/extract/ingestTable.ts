@@ -1,3 +1,4 @@
+import type { Notice } from '../notify/notifier.js';
 import { scheduledSliceId } from '../bronze/bronzePaths.js';
 import type { TableConfig } from '../config/pipelineConfig.js';
 import type { WatermarkState, WatermarkStore } from '../state/watermarkStore.js';
@@ -64,15 +65,17 @@ function restarted(slice: PendingSlice): PendingSlice {
   return { ...slice, parts: [], after: null, exhausted: false, files: 0, rows: 0, bytes: 0 };
 }
 
-async function planSnapshot(snapshot: SnapshotPlanner, table: TableConfig, state: WatermarkState, columns: ColumnSnapshot[], runId: string, now: () => number): Promise<SlicePlan<WatermarkState>> {
+async function planSnapshot(snapshot: SnapshotPlanner, table: TableConfig, state: WatermarkState, columns: ColumnSnapshot[], runId: string, now: () => number, failed: (failures: string[]) => void): Promise<SlicePlan<WatermarkState>> {
   if (state.pending) {
     if (state.pending.exhausted) return { slice: state.pending, resumed: true };
     if (!snapshot.resumable) return { slice: restarted(state.pending), resumed: true };
-    const probe = await snapshot.probe(table, state.pending.high, columns);
+    const probe = await snapshot.probe(table, state.pending.high, columns, state.value);
+    failed(probe.failures ?? []);
     if (!probe.changed) return { slice: state.pending, resumed: true };
     return { slice: { ...restarted(state.pending), high: probe.version }, resumed: true };
   }
   const probe = await snapshot.probe(table, state.value, columns);
+  failed(probe.failures ?? []);
   if (!probe.changed) return { idle: { ...state, value: probe.version ?? state.value, lease: null, columns }, low: state.value, high: probe.version, message: `${probe.message}; nothing to land` };
   const plannedAt = new Date(now()).toISOString();
   const slice = plannedSlice({ slice: scheduledSliceId(state.seq + 1), kind: state.value === null ? 'initial' : 'incremental', low: state.value, high: probe.version, runId, plannedAt, loadDate: plannedAt.slice(0, 10) });
@@ -88,6 +91,17 @@ async function planSnapshot(snapshot: SnapshotPlanner, table: TableConfig, state
  */
 export async function ingestTable(deps: IngestDeps, table: TableConfig, run: IngestRun): Promise<TableRunResult> {
   const now = deps.now ?? Date.now;
+  /** Files of a multi-file table that failed on their own while the run planned (reported after it). */
+  let fileFailures: string[] = [];
+  const failureAlert = {
+    kind: 'ingestion-failed',
+    lookAt: `run ledger: subject ${table.name}, run ${run.runId}; logs filtered on runId=${run.runId}`,
+    // One key for every table: when a source with many tables fails, the first failure alerts at
+    // once and the rest are held back (their runs named in the next alert); the run's digest
+    // lists every failed table (runSummary.ts). Per-table keys sent one mail per table, past the
+    // e-mail domain's 5 a minute, and the mails beyond it were lost.
+    key: 'ingest',
+  } as const;
   const kind: SliceKind<WatermarkState> = {
     name: 'ingest',
     label: `ingestion of ${table.name}`,
@@ -105,7 +119,7 @@ export async function ingestTable(deps: IngestDeps, table: TableConfig, run: Ing
     driftReference: async (state) => state.columns,
     plan: async (state, columns, read) => {
       const snapshot = sourceOf(deps, table).snapshot;
-      if (snapshot) return planSnapshot(snapshot, table, state, columns, run.runId, now);
+      if (snapshot) return planSnapshot(snapshot, table, state, columns, run.runId, now, (f) => (fileFailures = f));
       const ranged = state.pending?.ranges;
       if (state.pending && ranged) {
         const { slice, low, high } = state.pending;
@@ -157,15 +171,7 @@ export async function ingestTable(deps: IngestDeps, table: TableConfig, run: Ing
       };
     },
     release: (state, slice) => ({ ...state, ...(slice ? { pending: slice } : {}), lease: null }),
-    failureAlert: {
-      kind: 'ingestion-failed',
-      lookAt: `run ledger: subject ${table.name}, run ${run.runId}; logs filtered on runId=${run.runId}`,
-      // One key for every table: when a source with many tables fails, the first failure alerts at
-      // once and the rest are held back (their runs named in the next alert); the run's digest
-      // lists every failed table (runSummary.ts). Per-table keys sent one mail per table, past the
-      // e-mail domain's 5 a minute, and the mails beyond it were lost.
-      key: 'ingest',
-    },
+    failureAlert,
   };
   /** Key ranges for an initial load big enough to want them, sized by the source's row estimate; null for one slice. */
   const splitInitialLoad = async (t: TableConfig): Promise<(RangePlan & { estimatedRows: number }) | null> => {
@@ -193,6 +199,7 @@ export async function ingestTable(deps: IngestDeps, table: TableConfig, run: Ing
     ...(run.batchRows ? { batchRows: run.batchRows } : {}),
     ...(run.hooks ? { hooks: run.hooks } : {}),
   });
+  if (fileFailures.length > 0 && result.status !== 'failed') return reportFileFailures(deps, table, run, result, fileFailures, failureAlert);
   if (result.status !== 'partial') return result;
   try {
     const pending = (await deps.watermarks.get(table.name))?.pending;
@@ -202,4 +209,22 @@ export async function ingestTable(deps: IngestDeps, table: TableConfig, run: Ing
     deps.logger.warn({ err, runId: run.runId, table: table.name }, 'could not list the unfinished key ranges');
     return result;
   }
+}
+
+/**
+ * Files of a multi-file table that failed on their own: the run landed the others (or had
+ * nothing new from them); each failed file keeps its committed state and is fetched again next
+ * run. Recorded as a failed `ingest-files` entry in the ledger and alerted like a failed table.
+ */
+async function reportFileFailures(deps: IngestDeps, table: TableConfig, run: IngestRun, result: TableRunResult, failures: string[], alert: Pick<Notice, 'kind' | 'lookAt' | 'key'>): Promise<TableRunResult> {
+  const error = `${failures.length} of ${table.file?.urls.length ?? failures.length} file(s) of ${table.name} failed, fetched again on the next run: ${failures.join('; ')}`;
+  const log = deps.logger.child({ runId: run.runId, table: table.name });
+  log.error({ failures }, error);
+  const at = new Date((deps.now ?? Date.now)()).toISOString();
+  const entry = deps.ledger.draft({ runId: run.runId, subject: table.name, activity: 'ingest-files', trigger: run.trigger, startedAt: at, ...(run.owner ? { owner: run.owner } : {}) });
+  await deps.ledger.finish(entry, { status: 'failed', error, detail: `the other files: ${result.message}` }).catch((err: unknown) => log.error({ err }, 'could not record the failed files in the run ledger'));
+  await deps.notifier
+    .notify({ ...alert, severity: 'error', runId: run.runId, subject: table.name, title: `ingestion of ${table.name}: ${failures.length} file(s) failed`, detail: error })
+    .catch((err: unknown) => log.error({ err }, 'notifier failed'));
+  return { ...result, error, message: `${result.message}; ${error}` };
 }

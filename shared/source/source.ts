@@ -111,7 +111,12 @@ export function planKeys(columns: SourceColumn[], primaryKey: string[]): KeyPlan
  * What a snapshot source (files over HTTP) finds when it compares what it serves now with a
  * version it recorded: `version` is opaque text kept as the table's watermark value.
  */
-export type SnapshotProbe = { changed: true; version: string } | { changed: false; version: string | null; message: string };
+/**
+ * What a probe found. `failures`: parts of the snapshot that failed on their own (a file of a
+ * multi-file table: URL and line named); the version keeps their committed state, so they are
+ * fetched again next time, and the caller reports them.
+ */
+export type SnapshotProbe = ({ changed: true; version: string } | { changed: false; version: string | null; message: string }) & { failures?: string[] };
 
 /**
  * Sources whose slices are whole snapshots rather than watermark ranges: a slice's upper bound
@@ -120,8 +125,12 @@ export type SnapshotProbe = { changed: true; version: string } | { changed: fals
 export interface SnapshotPlanner {
   /** Whether a pending slice can resume after its last part (files: the same content, by hash); if not, it restarts from its first part. */
   resumable: boolean;
-  /** `columns`: the contract the files are checked against (every record is parsed and converted). */
-  probe(table: TableRef, against: string | null, columns: ColumnSnapshot[]): Promise<SnapshotProbe>;
+  /**
+   * `columns`: the contract the files are checked against (every record is parsed and converted).
+   * `against`: the version to detect a change from (a pending slice's, else the committed one);
+   * `committed`: the committed version, which decides what a new slice must land (default `against`).
+   */
+  probe(table: TableRef, against: string | null, columns: ColumnSnapshot[], committed?: string | null): Promise<SnapshotProbe>;
 }
 
 /**

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyDemoChanges, createDemoSchema, demoSize, dropDemoSchema, seedDimensions, seedStreams } from '../../local/demoData.js';
+import { applyDemoChanges, createDemoSchema, demoIsrc, demoSize, dropDemoSchema, seedDimensions, seedStreams } from '../../local/demoData.js';
 import { startEmbeddedPostgres, type RunningPostgres } from '../../local/embeddedPostgres.js';
 import { freePort } from '../../local/freePort.js';
 
@@ -37,6 +37,14 @@ afterAll(async () => {
 });
 
 describe('demo catalogue', () => {
+  it('gives every track its own ISRC, the one demoIsrc computes (the Spotify stand-in serves it)', async () => {
+    const { rows } = await db.query<{ track_id: number; isrc: string }>('SELECT track_id, isrc FROM public.dim_tracks ORDER BY track_id');
+    expect(rows).toHaveLength(size.tracks);
+    expect(rows.every((r) => r.isrc === demoIsrc(r.track_id) && /^[A-Z]{2}[A-Z0-9]{3}\d{7}$/.test(r.isrc))).toBe(true);
+    expect(new Set(rows.map((r) => r.isrc)).size).toBe(size.tracks);
+    expect([demoIsrc(7), demoIsrc(123_456)]).toEqual(['XSSLK0000007', 'XSSLK0123456']);
+  });
+
   it('keeps the stream count and never streams a track before its release or outside the history', async () => {
     const r = await one(`
       SELECT count(*)::int AS n,

@@ -239,6 +239,99 @@ describe('a file that fails', () => {
     });
   }
 
+  it('one of two files malformed: the good one lands once (validators kept), the bad one is recorded and alerted naming URL and line; fixed, the next run lands only it', async () => {
+    const good = `${REPO}/split_good.csv`;
+    const bad = `${REPO}/split_bad.csv`;
+    host.set(good, { body: 'a,b\n1,1\n2,2\n' });
+    host.set(bad, { body: 'a,b\n10,10\n11,x\n' });
+    const app = await appWith(`
+  - name: split
+    source: { name: github, urls: [split_good.csv, split_bad.csv], format: csv, fields: [{ name: a, type: bigint }, { name: b, type: bigint }] }
+    primaryKey: [a]`);
+
+    const first = await run(app, 'split');
+    expect(first).toMatchObject({ status: 'succeeded', rows: 2, slice: 's0000000001' });
+    expect(first.error).toMatch(/1 of 2 file\(s\) of split failed.*split_bad\.csv at line 3: field b: "x" is not a bigint/);
+    expect((await h.bronzeRows('split')).map((r) => [r.a, r._source_url])).toEqual([[1n, `${host.url}${good}`], [2n, `${host.url}${good}`]]);
+    const s1 = await app.watermarks.get('split');
+    expect(s1).toMatchObject({ pending: null, lease: null, seq: 1 });
+    expect(parseVersion(s1!.value)!.files.map((f) => f.url)).toEqual([`${host.url}${good}`]);
+    expect(parseVersion(s1!.value)!.files[0]!.etag).toBeTruthy();
+    expect((await ledgerOf(app, 'split')).map((e) => [e.activity, e.status])).toEqual([['ingest', 'succeeded'], ['ingest-files', 'failed']]);
+    expect((await ledgerOf(app, 'split'))[1]!.error).toContain(`${host.url}${bad} at line 3`);
+    const alerts = alertsFor('split');
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ kind: 'ingestion-failed', severity: 'error', title: 'ingestion of split: 1 file(s) failed' });
+    expect(alerts[0]!.detail).toContain(`${host.url}${bad} at line 3`);
+
+    // Still bad: nothing lands, the good file answers 304, the failure is recorded again.
+    const second = await run(app, 'split');
+    expect(second.status).toBe('nochange');
+    expect(second.error).toMatch(/split_bad\.csv at line 3/);
+    expect(host.requestsFor(good).at(-1)!.status).toBe(304);
+    expect(await h.manifests('split')).toHaveLength(1);
+
+    host.set(bad, { body: 'a,b\n10,10\n11,11\n' });
+    const third = await run(app, 'split');
+    expect(third).toMatchObject({ status: 'succeeded', rows: 2, slice: 's0000000002' });
+    expect(third.error).toBeUndefined();
+    expect(host.requestsFor(good).at(-1)!.status).toBe(304);
+    const rows = await h.bronzeRows('split');
+    expect(rows.map((r) => [r.a, r.b])).toEqual([[1n, 1n], [2n, 2n], [10n, 10n], [11n, 11n]]);
+    const manifests = await h.manifests('split');
+    expect(manifests.map((m) => m.rows)).toEqual([2, 2]);
+    const s3 = await app.watermarks.get('split');
+    expect(parseVersion(s3!.value)!.files.map((f) => f.url)).toEqual([`${host.url}${good}`, `${host.url}${bad}`]);
+    expect(parseVersion(s3!.value)!.read).toEqual([`${host.url}${bad}`]);
+    expect(alertsFor('split')).toHaveLength(2);
+    expect((await ledgerOf(app, 'split')).map((e) => [e.activity, e.status])).toEqual([
+      ['ingest', 'succeeded'], ['ingest-files', 'failed'], ['ingest', 'nochange'], ['ingest-files', 'failed'], ['ingest', 'succeeded'],
+    ]);
+    expect(await run(app, 'split')).toMatchObject({ status: 'nochange' });
+  });
+
+  it('a crash while landing the changed file of two: the rerun resumes that slice and lands only it, once', async () => {
+    host.set(`${REPO}/pair_a.csv`, { body: 'a,b\n1,1\n2,2\n' });
+    host.set(`${REPO}/pair_b.csv`, { body: 'a,b\n10,10\n' });
+    const app = await appWith(`
+  - name: pair
+    source: { name: github, urls: [pair_a.csv, pair_b.csv], format: csv, fields: [{ name: a, type: bigint }, { name: b, type: bigint }] }
+    primaryKey: [a]
+    maxRowsPerFile: 1`);
+    expect(await run(app, 'pair')).toMatchObject({ status: 'succeeded', rows: 3 });
+    host.set(`${REPO}/pair_b.csv`, { body: 'a,b\n10,100\n11,110\n12,120\n' });
+    const crashed = await ingestTable(app.ingestDeps(), tableOf(app, 'pair'), {
+      runId: newRunId(),
+      trigger: 'test',
+      hooks: {
+        checkpoint: (p, d) => {
+          if (p === 'part-committed' && d.part === 1) throw new Error('injected crash');
+        },
+      },
+    });
+    expect(crashed.status).toBe('failed');
+    const resumed = await run(app, 'pair');
+    expect(resumed).toMatchObject({ status: 'succeeded', resumed: true, rows: 3, slice: 's0000000002' });
+    expect((await h.bronzeRows('pair')).map((r) => [r.a, r.b])).toEqual([[1n, 1n], [2n, 2n], [10n, 10n], [10n, 100n], [11n, 110n], [12n, 120n]]);
+    const [, m2] = await h.manifests('pair');
+    expect(m2!.files.map((f) => f.path)).toEqual((await h.bronzeFiles('pair')).map((f) => f.path).filter((p) => p.includes('s0000000002')));
+  });
+
+  it('every file of a multi-file table failing fails the table, naming each; nothing lands', async () => {
+    host.set(`${REPO}/both_a.csv`, { status: 404 });
+    host.set(`${REPO}/both_b.csv`, { body: 'a,b\n1,"2\n' });
+    const app = await appWith(`
+  - name: both_bad
+    source: { name: github, urls: [both_a.csv, both_b.csv], format: csv, fields: [{ name: a, type: bigint }, { name: b, type: bigint }] }
+    primaryKey: [a]`);
+    const result = await run(app, 'both_bad');
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatch(/every file of both_bad failed: .*both_a\.csv.*HTTP 404.*; .*both_b\.csv at line \d+/);
+    expect(await h.bronzeFiles('both_bad')).toEqual([]);
+    expect(await app.watermarks.get('both_bad')).toMatchObject({ value: null, pending: null, seq: 0 });
+    expect(alertsFor('both_bad')).toHaveLength(1);
+  });
+
   it('changed between planning and reading: nothing commits; the next run restarts the slice on the new content and lands it once', async () => {
     let served = 0;
     const v1 = 'a,b\n1,1\n2,2\n3,3\n';

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { createApp, type SoundlakeApp } from '../../shared/app/soundlakeApp.js';
 import { parsePipelineConfig } from '../../shared/config/pipelineConfig.js';
 import { ingestTable } from '../../shared/extract/ingestTable.js';
@@ -137,6 +139,17 @@ describe('a Spotify pull through the REST source', () => {
     expect(spotify.requests.filter((r) => r.status === 401).length - unauthorized).toBe(1);
     expect(alertsFor('sp_expired_b')).toEqual([]);
     await expectNoSecret(app2, 'sp_expired_b');
+  });
+
+  it('the preset\'s spotify_tracks: each track\'s ISRC, popularity and its place in the pull across pages ($position)', async () => {
+    const preset = parse(readFileSync('examples/sources.soundlake.yaml', 'utf8')) as { tables: { name: string }[] };
+    const table = preset.tables.find((t) => t.name === 'spotify_tracks')!;
+    const app = await appWith(stringify([{ ...table, name: 'sp_preset' }]).replace(/^/gm, '  '));
+    expect(await run(app, 'sp_preset')).toMatchObject({ status: 'succeeded', rows: 23 });
+    const rows = await h.bronzeRows('sp_preset');
+    expect(rows.map((r) => [r.search_rank, r.spotify_track_id, r.isrc, r.popularity])).toEqual(
+      spotify.catalogue.tracks.map((t, i) => [i + 1, t.id, t.external_ids.isrc, t.popularity]),
+    );
   });
 
   it('offset paging: limit and offset sent by the source, the short page ends the pull', async () => {

@@ -15,6 +15,11 @@ export interface FileVersion {
 export interface SnapshotVersion {
   at: string;
   files: FileVersion[];
+  /**
+   * The URLs whose records the slice of this version lands: the files whose content is not the
+   * committed one. Absent (versions written before files failed on their own): every file.
+   */
+  read?: string[];
 }
 
 export function parseVersion(text: string | null): SnapshotVersion | null {

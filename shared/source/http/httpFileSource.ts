@@ -106,37 +106,59 @@ export class HttpFileSource implements Source {
 
   /**
    * Conditional GET per file; a file that comes back (200) is hashed and parsed to the end
-   * against the columns, so a malformed record fails the table here, before a part is written.
+   * against the columns, so a malformed record fails its file here, before a part is written.
+   * A file that fails (404, 5xx, cut short, a malformed record, ...) fails on its own when the
+   * table has others: the version keeps its committed state (or leaves it out), so the next run
+   * fetches it again, and the failure is returned to be reported. Every file failing fails the
+   * table. A new slice lands the files whose content is not the committed one (`read`).
    */
-  private async probe(table: TableRef, against: string | null, columns: ColumnSnapshot[]): Promise<SnapshotProbe> {
+  private async probe(table: TableRef, against: string | null, columns: ColumnSnapshot[], committedText?: string | null): Promise<SnapshotProbe> {
     const spec = specOf(table);
     const known = parseVersion(against);
+    const committed = committedText === undefined ? known : parseVersion(committedText);
     const files: FileVersion[] = [];
+    const failures: { url: string; err: unknown }[] = [];
     let fetched = 0;
     for (const configured of spec.urls) {
       const url = this.resolve(configured);
       const prior = known?.files.find((f) => f.url === url);
-      const conditional: Record<string, string> = {};
-      if (prior?.etag) conditional['if-none-match'] = prior.etag;
-      if (prior?.lastModified) conditional['if-modified-since'] = prior.lastModified;
-      const res = await this.open(url, spec, conditional);
-      if (res.status === 304 && prior) {
-        files.push(prior);
-        continue;
+      try {
+        const conditional: Record<string, string> = {};
+        if (prior?.etag) conditional['if-none-match'] = prior.etag;
+        if (prior?.lastModified) conditional['if-modified-since'] = prior.lastModified;
+        const res = await this.open(url, spec, conditional);
+        if (res.status === 304 && prior) {
+          files.push(prior);
+          continue;
+        }
+        fetched++;
+        const hashing = hashed(res.body);
+        for await (const _rows of rowsOf(hashing.body, spec, url, columns)) {
+          // parsed and converted only to be checked
+        }
+        files.push({ url, ...validators(res), ...hashing.digest() });
+      } catch (err) {
+        failures.push({ url, err });
+        const kept = committed?.files.find((f) => f.url === url);
+        if (kept) files.push(kept);
       }
-      fetched++;
-      const hashing = hashed(res.body);
-      for await (const _rows of rowsOf(hashing.body, spec, url, columns)) {
-        // parsed and converted only to be checked
-      }
-      files.push({ url, ...validators(res), ...hashing.digest() });
     }
-    const version: SnapshotVersion = { at: new Date().toISOString(), files };
-    if (sameContent(known, version)) {
-      const how = fetched === 0 ? 'not modified (304)' : 'content unchanged (same SHA-256)';
-      return { changed: false, version: fetched === 0 ? against : JSON.stringify({ ...version, at: known!.at }), message: `${spec.urls.length} file(s) of ${table.table}: ${how}` };
+    if (failures.length === spec.urls.length) {
+      if (failures.length === 1) throw failures[0]!.err;
+      throw new SourceError(`http source: every file of ${table.table} failed: ${failures.map((f) => errorText(f.err)).join('; ')}`);
     }
-    return { changed: true, version: JSON.stringify(version) };
+    const failed = failures.length > 0 ? { failures: failures.map((f) => errorText(f.err)) } : {};
+    const read = files.filter((f) => committed?.files.find((c) => c.url === f.url)?.sha256 !== f.sha256).map((f) => f.url);
+    const version: SnapshotVersion = { at: new Date().toISOString(), files, read };
+    const againstCommitted = committedText === undefined || committedText === against;
+    if (sameContent(known, version) || (againstCommitted && read.length === 0 && committed !== null)) {
+      // Nothing new to land (a file that failed keeps its committed state); new validators, or a
+      // file no longer configured, are kept. (Against a pending slice, only its own content is.)
+      const how = fetched === 0 && failures.length === 0 ? 'not modified (304)' : 'content unchanged (same SHA-256)';
+      const unchanged = fetched === 0 && failures.length === 0 && sameContent(known, version) ? against : JSON.stringify({ at: (known ?? committed)!.at, files });
+      return { changed: false, version: unchanged, message: `${spec.urls.length - failures.length} file(s) of ${table.table}: ${how}`, ...failed };
+    }
+    return { changed: true, version: JSON.stringify(version), ...failed };
   }
 
   async *read(request: ReadRequest): AsyncIterable<RowBatch> {
@@ -149,7 +171,8 @@ export class HttpFileSource implements Source {
     const key = (row: unknown[]): string[] => [String(row[width])];
     let n = 0;
     let batch: unknown[][] = [];
-    for (const file of version.files) {
+    const reading = version.read ? version.files.filter((f) => version.read!.includes(f.url)) : version.files;
+    for (const file of reading) {
       const res = await this.open(file.url, spec, {});
       const hashing = hashed(res.body);
       for await (const rows of rowsOf(hashing.body, spec, file.url, request.columns)) {
@@ -258,6 +281,10 @@ async function* rowsOf(body: Readable, spec: FileTableSpec, url: string, columns
     }
     yield rows;
   }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 function specOf(table: TableRef): FileTableSpec {

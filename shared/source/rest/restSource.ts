@@ -6,6 +6,12 @@ import type { ReadRequest, RowBatch, SnapshotPlanner, SnapshotProbe, Source, Sou
 import { SourceError } from '../source.js';
 import { RestClient, type RestClientOptions } from './restClient.js';
 
+/**
+ * A field `path` that is not in the record: the record's 1-based position in the pull, across
+ * pages (a search's or a chart's rank, which the records themselves do not carry).
+ */
+export const POSITION_PATH = '$position';
+
 /** The value at a dotted path (`tracks.items`); the document itself for ''. */
 export function at(doc: unknown, path: string): unknown {
   if (path === '') return doc;
@@ -118,7 +124,7 @@ export class RestSource implements Source {
         const row: unknown[] = new Array(width + 1).fill(null);
         fields.forEach((f, i) => {
           try {
-            row[i] = toFieldValue(at(record, f.path ?? f.name), f.type);
+            row[i] = toFieldValue(f.path === POSITION_PATH ? n : at(record, f.path ?? f.name), f.type);
           } catch (err) {
             if (err instanceof FieldValueError) throw new SourceError(`rest source: ${where}: record ${k + 1}, field ${f.name} (${f.path ?? f.name}): ${err.message}`);
             throw err;

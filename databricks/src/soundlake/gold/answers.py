@@ -32,3 +32,19 @@ def streams_by_subscription(fact: DataFrame, dim_user: DataFrame, grain: str = "
         .agg(F.count(F.lit(1)).alias("streams"))
         .orderBy("period", "subscription_type")
     )
+
+
+def latest_pull_top(fact: DataFrame, dim_track: DataFrame, n: int = 3) -> DataFrame:
+    """The latest Spotify pull's best-placed tracks, with the catalogue's name for the track
+    where its ISRC matched (the DimTrack version valid at the pull; NULL for the unknown member)."""
+    t = dim_track.select("track_id", F.col(START_AT).alias("track_valid_from"),
+                         F.col("track_name").alias("catalogue_track_name"))
+    latest = fact.agg(F.max("date_key").alias("date_key"))
+    return (
+        fact.join(latest, "date_key")
+        .join(t, ["track_id", "track_valid_from"], "left")
+        .select("pull_date", "search_rank", "track_name", "artist_name", "popularity", "isrc",
+                "track_id", "catalogue_track_name")
+        .orderBy(F.asc_nulls_last("search_rank"), "track_name")
+        .limit(n)
+    )

@@ -43,7 +43,7 @@ DIM_ALBUM = ScdSpec(
 DIM_TRACK = ScdSpec(
     name="dim_track", silver="tracks", keys=("track_id",),
     columns=("track_id", "track_name", "artist_id", "album_id", "duration_sec", "duration_flag",
-             "release_date", "explicit", "danceability", "energy", "tempo_bpm", "updated_at"),
+             "release_date", "explicit", "danceability", "energy", "tempo_bpm", "isrc", "updated_at"),
     expectations=Expectations(drop=_not_null("track_id", "updated_at"), warn=_track_duration()),
 )
 

@@ -59,7 +59,7 @@ def versions_as_of(dim: DataFrame, key: str, prefix: str, extra: tuple[str, ...]
     )
 
 
-def _valid_at(ts: Column, key: Column, prefix: str) -> Column:
+def valid_at(ts: Column, key: Column, prefix: str) -> Column:
     return (
         (key == F.col(f"__{prefix}_key"))
         & (ts >= F.col(f"__{prefix}_from"))
@@ -80,12 +80,12 @@ def fact_stream(
     t = versions_as_of(dim_track, "track_id", "track", extra=("artist_id", "album_id"))
     a = versions_as_of(dim_artist, "artist_id", "artist")
     al = versions_as_of(dim_album, "album_id", "album")
-    f = s.join(u, _valid_at(ts, F.col("user_id"), "user"), "left")
-    f = f.join(t, _valid_at(ts, F.col("track_id"), "track"), "left")
+    f = s.join(u, valid_at(ts, F.col("user_id"), "user"), "left")
+    f = f.join(t, valid_at(ts, F.col("track_id"), "track"), "left")
     f = f.withColumn("artist_id", F.col("__track_artist_id")).withColumn(
         "album_id", F.col("__track_album_id"))
-    f = f.join(a, _valid_at(ts, F.col("artist_id"), "artist"), "left")
-    f = f.join(al, _valid_at(ts, F.col("album_id"), "album"), "left")
+    f = f.join(a, valid_at(ts, F.col("artist_id"), "artist"), "left")
+    f = f.join(al, valid_at(ts, F.col("album_id"), "album"), "left")
     return f.select(
         "stream_id",
         F.date_format("streamed_at", "yyyyMMdd").cast("int").alias("date_key"),

@@ -27,6 +27,14 @@ from soundlake.gold.fact_stream import (
     quality_expectations,
 )
 from soundlake.gold.scd2 import END_AT, START_AT, ScdSpec, apply_incremental, feed
+from soundlake.gold.spotify_daily import (
+    ARTIST_DAILY_EXPECTATIONS,
+    QUALITY_EXPECTATIONS,
+    TRACK_DAILY_EXPECTATIONS,
+    fact_spotify_artist_daily,
+    fact_spotify_track_daily,
+    spotify_daily_quality,
+)
 
 Progress = Callable[[str], None]
 
@@ -115,4 +123,43 @@ def run_gold(spark: SparkSession, lake: lk.Lake, catalog: Catalog,
     progress(f"gold: fact_stream_quality: {q['broken_references']} of {q['facts']} fact(s) "
              "miss a dimension version")
     out["fact_stream_quality"] = qreport
+
+    pull = needs.spotify_pull(catalog)
+    if pull and lk.exists(spark, lake, "silver", f"{pull}_changes"):
+        out.update(run_spotify_daily(spark, lake, pull, progress))
+    elif pull:
+        progress(f"gold: Spotify daily facts: silver.{pull}_changes has not landed yet")
     return out
+
+
+def run_spotify_daily(spark: SparkSession, lake: lk.Lake, pull: str, progress: Progress) -> dict:
+    """The Spotify daily facts (gold/spotify_daily.py), recomputed in full; the quality check
+    runs before anything is written, so a failing check leaves gold as it was."""
+    progress(f"gold: fact_spotify_track_daily <- silver.{pull}_changes (ISRC -> dim_track, dim_artist)")
+    pulls = lk.read(spark, lake, "silver", f"{pull}_changes")
+    raw = fact_spotify_track_daily(pulls, lk.read(spark, lake, "gold", "dim_track"),
+                                   lk.read(spark, lake, "gold", "dim_artist"))
+    track, treport = ex.apply(raw, TRACK_DAILY_EXPECTATIONS, "fact_spotify_track_daily")
+    track = track.persist()
+    try:
+        artist, areport = ex.apply(fact_spotify_artist_daily(track), ARTIST_DAILY_EXPECTATIONS,
+                                   "fact_spotify_artist_daily")
+        artist = artist.persist()
+        try:
+            checked, qreport = ex.apply(spotify_daily_quality(track, artist), QUALITY_EXPECTATIONS,
+                                        "spotify_daily_quality")
+            q = checked.first()
+            lk.overwrite(track, lake, "gold", "fact_spotify_track_daily")
+            lk.overwrite(artist, lake, "gold", "fact_spotify_artist_daily")
+            lk.overwrite(checked, lake, "gold", "spotify_daily_quality")
+        finally:
+            artist.unpersist()
+    finally:
+        track.unpersist()
+    for line in treport.lines() + areport.lines():
+        progress(f"gold: {line}")
+    progress(f"gold: spotify_daily_quality: {q['track_matched']} of {q['track_rows']} pulled "
+             f"track-day(s) matched to dim_track by ISRC; {q['artist_matched']} of "
+             f"{q['artist_rows']} artist-day(s) to dim_artist")
+    return {"fact_spotify_track_daily": treport, "fact_spotify_artist_daily": areport,
+            "spotify_daily_quality": qreport}

@@ -17,6 +17,21 @@ STREAMS = "streams"
 STREAM_COLUMNS = ("stream_id", "user_id", "track_id", "streamed_at", "ms_played", "device_type",
                   "updated_at")
 
+# The Spotify daily pull (examples/sources.soundlake.yaml): gold's Spotify facts
+# (gold/spotify_daily.py) are built when the catalog has this silver table, and read these columns
+SPOTIFY_TRACKS = "spotify_tracks"
+SPOTIFY_TRACK_COLUMNS = ("spotify_track_id", "isrc", "search_rank", "popularity", "track_name",
+                         "spotify_artist_id", "artist_name", "_loaded_at")
+SPOTIFY_DATASET = "fact_spotify_track_daily"
+# The gold pipeline's conf naming that silver table ("" when the catalog has none), set at deploy
+# from the catalog (resources/catalog_mutator.py): the Spotify facts exist only where it is pulled.
+SPOTIFY_PULL_CONF = "soundlake.spotify_pull"
+
+
+def spotify_pull(catalog: Catalog) -> str | None:
+    """The silver table of the Spotify daily pull, when the catalog has one."""
+    return SPOTIFY_TRACKS if SPOTIFY_TRACKS in catalog.by_silver_name() else None
+
 
 class GoldNeedsError(ValueError):
     def __init__(self, file: str, problems: list[str]):
@@ -25,8 +40,9 @@ class GoldNeedsError(ValueError):
                          + "\n".join(f"  - {p}" for p in problems))
 
 
-def silver_inputs() -> dict[str, dict[str, tuple[str, ...]]]:
-    """silver table -> gold dataset -> the columns it reads."""
+def silver_inputs(catalog: Catalog | None = None) -> dict[str, dict[str, tuple[str, ...]]]:
+    """silver table -> gold dataset -> the columns it reads (the Spotify pull's when `catalog`
+    has it)."""
     from soundlake.gold.dims import DIMENSIONS
 
     out: dict[str, dict[str, tuple[str, ...]]] = {}
@@ -34,6 +50,8 @@ def silver_inputs() -> dict[str, dict[str, tuple[str, ...]]]:
         out.setdefault(spec.silver, {})[spec.name] = spec.columns
     out.setdefault(STREAMS, {})["fact_stream"] = STREAM_COLUMNS
     out[STREAMS]["dim_date"] = ("streamed_at",)
+    if catalog is not None and spotify_pull(catalog):
+        out[SPOTIFY_TRACKS] = {SPOTIFY_DATASET: SPOTIFY_TRACK_COLUMNS}
     return out
 
 
@@ -51,7 +69,7 @@ def problems(catalog: Catalog, held: dict[str, list[str]] | None = None) -> list
     contract is held rather than declared (their silver table as it is), where known."""
     tables = catalog.by_silver_name()
     out = []
-    for silver, readers in silver_inputs().items():
+    for silver, readers in silver_inputs(catalog).items():
         who = ", ".join(readers)
         entry = tables.get(silver)
         if entry is None:

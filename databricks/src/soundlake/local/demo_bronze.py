@@ -108,6 +108,12 @@ ARTIST_NAMES = ["AC/DC", "Beyoncé!", "The Weeknd", "Sigur Rós", "Guns N' Roses
                 "Florence + the Machine", "Ke$ha", "will.i.am", "Nine Inch Nails"]
 
 
+def demo_isrc(track_id: int) -> str:
+    """A demo track's made-up ISRC: the formula of local/demoData.ts (demoIsrc), which the
+    Spotify stand-in serves for the demo's tracks (local/sourcesDemo.ts)."""
+    return f"XSSLK{(track_id // 100_000) % 100:02d}{track_id % 100_000:05d}"
+
+
 def _ts(d: dt.date, seconds: int = 0) -> dt.datetime:
     return dt.datetime(d.year, d.month, d.day, tzinfo=UTC) + dt.timedelta(seconds=seconds)
 
@@ -135,7 +141,8 @@ def demo_passes(seed: int = 7, users: int = 60, tracks: int = 80, streams_per_pa
                     "release_date": al["release_date"] - dt.timedelta(days=single),
                     "explicit": rnd.random() < 0.2,
                     "danceability": Decimal(f"{rnd.random():.3f}"), "energy": Decimal(f"{rnd.random():.3f}"),
-                    "tempo_bpm": Decimal(f"{rnd.uniform(60, 180):.2f}"), "updated_at": t0})
+                    "tempo_bpm": Decimal(f"{rnd.uniform(60, 180):.2f}"), "isrc": demo_isrc(i + 1),
+                    "updated_at": t0})
     usr = [{"user_id": i + 1, "user_name": f"user_{i + 1}", "country": rnd.choice(COUNTRIES),
             "subscription_type": rnd.choice(PLANS), "signup_date": start - dt.timedelta(days=rnd.randint(1, 900)),
             "updated_at": t0} for i in range(users)]

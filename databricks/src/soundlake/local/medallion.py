@@ -98,7 +98,7 @@ def check(catalog):
 def run(spark, bronze: Path, lake_dir: Path, say=print, top: int = 5, catalog=None) -> dict[str, int]:
     """bronze folder -> silver -> gold on `spark`; prints counts and answers; returns counts."""
     from soundlake import lake as lk
-    from soundlake.gold.answers import streams_by_subscription, top_artists
+    from soundlake.gold.answers import latest_pull_top, streams_by_subscription, top_artists
     from soundlake.gold.local_engine import run_gold
     from soundlake.silver.ingest import run_silver
     from soundlake.silver.sources import LocalFileSource
@@ -135,6 +135,20 @@ def run(spark, bronze: Path, lake_dir: Path, say=print, top: int = 5, catalog=No
     rows = streams_by_subscription(fact, lk.read(spark, lake, "gold", "dim_user")).collect()
     for r in rows:
         print(f"  {r['period']}  {r['subscription_type'] or '?':<10} {r['streams']:>7}")
+    if lk.exists(spark, lake, "gold", "fact_spotify_track_daily"):
+        sp = lk.read(spark, lake, "gold", "fact_spotify_track_daily")
+        counts["fact_spotify_track_daily"] = sp.count()
+        counts["fact_spotify_artist_daily"] = lk.read(spark, lake, "gold", "fact_spotify_artist_daily").count()
+        matched = sp.where("matched").count()
+        print(f"\n== Spotify daily pull: gold.fact_spotify_track_daily {counts['fact_spotify_track_daily']} "
+              f"track-day(s), {matched} matched to dim_track by ISRC; gold.fact_spotify_artist_daily "
+              f"{counts['fact_spotify_artist_daily']} artist-day(s); the latest pull's top 3:")
+        for r in latest_pull_top(sp, lk.read(spark, lake, "gold", "dim_track"), 3).collect():
+            ours = (f"dim_track {r['track_id']} ({r['catalogue_track_name']})" if r["track_id"] != -1
+                    else "not in the catalogue (unknown member -1)")
+            pop = "?" if r["popularity"] is None else r["popularity"]
+            print(f"  {r['pull_date']} #{r['search_rank']} {r['track_name']} - {r['artist_name']}, "
+                  f"popularity {pop}, ISRC {r['isrc']} -> {ours}")
     return counts
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from soundlake.gold.fact_stream import _valid_at, versions_as_of
+from soundlake.gold.fact_stream import valid_at, versions_as_of
 from soundlake.gold.scd2 import END_AT
 
 RELEASE_TS = "release_ts"
@@ -90,11 +90,11 @@ def at_release(rel: DataFrame, dim_track: DataFrame, dim_artist: DataFrame, dim_
     t = versions_as_of(dim_track, "track_id", "track", extra=TRACK_COLUMNS)
     a = versions_as_of(dim_artist, "artist_id", "artist", extra=("genre", "country"))
     al = versions_as_of(dim_album, "album_id", "album", extra=("release_date",))
-    f = rel.join(t, _valid_at(ts, F.col("track_id"), "track"), "left")
+    f = rel.join(t, valid_at(ts, F.col("track_id"), "track"), "left")
     f = f.select("track_id", "release_date", RELEASE_TS,
                  *[F.col(f"__track_{c}").alias(c) for c in TRACK_COLUMNS])
-    f = f.join(a, _valid_at(ts, F.col("artist_id"), "artist"), "left")
-    f = f.join(al, _valid_at(ts, F.col("album_id"), "album"), "left")
+    f = f.join(a, valid_at(ts, F.col("artist_id"), "artist"), "left")
+    f = f.join(al, valid_at(ts, F.col("album_id"), "album"), "left")
     return f.select(
         "track_id", "release_date", RELEASE_TS, "artist_id", "album_id",
         "duration_sec", "duration_flag", F.col("explicit").cast("double").alias("explicit"),

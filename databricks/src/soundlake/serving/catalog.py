@@ -96,6 +96,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "danceability": "0 to 1.",
         "energy": "0 to 1.",
         "tempo_bpm": "Beats per minute.",
+        "isrc": "The recording's ISRC (International Standard Recording Code).",
         **_VERSION,
     },
     "dim_date": {
