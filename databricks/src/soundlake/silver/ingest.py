@@ -27,6 +27,8 @@ variable of the caller ever reaches the caller.
 from __future__ import annotations
 
 import datetime as dt
+import re
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -233,15 +235,22 @@ class SilverTablesFailed(RuntimeError):
 
     def __init__(self, failures: dict[str, BaseException], done: dict[str, BatchStats]):
         self.failures, self.done = failures, done
-        lines = [f"  - {name}: {type(e).__name__}: {_first_line(e)}" for name, e in failures.items()]
+        lines = [f"  - {name}: {type(e).__name__}: {_cause(e)}" for name, e in failures.items()]
         super().__init__(f"silver: {len(failures)} of {len(failures) + len(done)} table(s) failed "
                          f"(the others landed; a rerun resumes each failed table from its "
                          f"checkpoint):\n" + "\n".join(lines))
 
 
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else "(no message)"
+# the last line of a Python traceback inside a Spark error: the exception that was raised
+_RAISED = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Invalid|Failure)\w*: \S")
+
+
+def _cause(e: BaseException) -> str:
+    """The cause in one line: the innermost raised exception a streaming query's error carries
+    (its first line is only "[STREAM_FAILED] Query [id = ...] terminated"), else the first line."""
+    lines = str(e).strip().splitlines()
+    raised = [line for line in lines if _RAISED.match(line)]
+    return raised[-1] if raised else (lines[0] if lines else "(no message)")
 
 
 def _silver_one(spark: SparkSession, lake: lk.Lake, source: BronzeSource, entry: TableEntry,
@@ -279,12 +288,17 @@ def run_silver(
     entries = list(tables)
     out: dict[str, BatchStats] = {}
     failures: dict[str, BaseException] = {}
+    lock = threading.Lock()
+
+    def say(line: str) -> None:
+        with lock:  # whole lines, whatever the threads print at once
+            progress(line)
 
     def one(entry: TableEntry) -> None:
         try:
-            out[entry.name] = _silver_one(spark, lake, source, entry, progress)
+            out[entry.name] = _silver_one(spark, lake, source, entry, say)
         except Exception as e:  # noqa: BLE001 - one table's failure must not stop the others
-            progress(f"silver: {entry.name}: failed: {type(e).__name__}: {_first_line(e)}")
+            say(f"silver: {entry.name}: failed: {type(e).__name__}: {_cause(e)}")
             failures[entry.name] = e
 
     with ThreadPoolExecutor(max_workers=min(concurrency, max(len(entries), 1)),
@@ -292,5 +306,7 @@ def run_silver(
         list(pool.map(one, entries))
     done = {e.name: out[e.name] for e in entries if e.name in out}  # in catalog order
     if failures:
-        raise SilverTablesFailed({e.name: failures[e.name] for e in entries if e.name in failures}, done)
+        failed = {e.name: failures[e.name] for e in entries if e.name in failures}
+        # the first failure's whole trace stays in the task's log
+        raise SilverTablesFailed(failed, done) from next(iter(failed.values()))
     return done
