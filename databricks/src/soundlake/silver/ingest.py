@@ -216,10 +216,11 @@ def run_table(
     source: BronzeSource,
     table: BronzeTable,
     origin: str = "catalog",
+    run_id: str = "",
 ) -> BatchStats:
     """Process every bronze file of `table` not yet in the checkpoint, then stop."""
     ensure_silver_tables(spark, lake, table, origin)
-    run_id = uuid.uuid4().hex  # read (never assigned) inside the batch function
+    run_id = run_id or uuid.uuid4().hex  # read (never assigned) inside the batch function
 
     def on_batch(batch: DataFrame, batch_id: int) -> None:
         s = batch.sparkSession
@@ -254,7 +255,7 @@ def _cause(e: BaseException) -> str:
 
 
 def _silver_one(spark: SparkSession, lake: lk.Lake, source: BronzeSource, entry: TableEntry,
-                progress: Callable[[str], None]) -> BatchStats:
+                progress: Callable[[str], None], run_id: str) -> BatchStats:
     """Silver for one catalog table: resolve its contract, then take its new bronze files."""
     resolved = contract.resolve(spark, lake, source.bronze_root, entry)
     if resolved is None:
@@ -263,7 +264,7 @@ def _silver_one(spark: SparkSession, lake: lk.Lake, source: BronzeSource, entry:
         return BatchStats(skipped=why)
     t = resolved.table
     progress(f"silver: {t.name} -> silver.{t.silver_name} (contract: {resolved.origin})")
-    s = run_table(spark, lake, source, t, resolved.origin)
+    s = run_table(spark, lake, source, t, resolved.origin, run_id)
     progress(
         f"silver: {t.name}: run {s.run_id}: {len(s.files)} new file(s), {s.rows} row(s), "
         f"{s.rescued} with rescued data, {s.batches} micro-batch(es)"
@@ -295,10 +296,11 @@ def run_silver(
             progress(line)
 
     def one(entry: TableEntry) -> None:
+        run_id = uuid.uuid4().hex
         try:
-            out[entry.name] = _silver_one(spark, lake, source, entry, say)
+            out[entry.name] = _silver_one(spark, lake, source, entry, say, run_id)
         except Exception as e:  # noqa: BLE001 - one table's failure must not stop the others
-            say(f"silver: {entry.name}: failed: {type(e).__name__}: {_cause(e)}")
+            say(f"silver: {entry.name}: run {run_id}: failed: {type(e).__name__}: {_cause(e)}")
             failures[entry.name] = e
 
     with ThreadPoolExecutor(max_workers=min(concurrency, max(len(entries), 1)),
