@@ -5,11 +5,14 @@ databricks.yml names `silver_tables` under `python.mutators`; the Databricks CLI
 after loading resources/*.yml, on every validate, deploy and summary. It reads the repository's
 soundlake.yaml (the file the Functions extract by; `SOUNDLAKE_CONFIG`, relative to the
 repository root, names another), validates it, checks that the views and gold find in it what
-they read, and sets the for_each inputs of the silver job's `ingest` task to its table names. A
-bad catalog stops the deploy with the problems named (`tables[2].silver.columns[0].type: ...`).
+they read, and sets the for_each inputs of the silver job's `ingest` task to its groups of
+tables: one key `<source>/<k>` per at most `silver_tables_per_task` tables of one source
+(soundlake/silver/groups.py). A bad catalog stops the deploy with the problems named
+(`tables[2].silver.columns[0].type: ...`).
 
 The wheel the job runs carries the same file (setup.py copies it in when the CLI builds the
-wheel), so the tasks resolve each name against the catalog they were deployed with.
+wheel), so each task resolves its key against the catalog it was deployed with, at the size
+the job passes it (`--tables-per-task=${var.silver_tables_per_task}`).
 """
 from __future__ import annotations
 
@@ -22,6 +25,10 @@ from databricks.bundles.jobs import Job
 from databricks.bundles.pipelines import Pipeline
 
 SILVER_ENTRY_POINT = "silver"
+PER_TASK_VARIABLE = "silver_tables_per_task"
+# a for_each's inputs are at most 10,000 characters (Databricks, "Use a lookup table for large
+# parameter arrays in a For each task")
+INPUTS_LIMIT = 10_000
 REPOSITORY = Path(__file__).resolve().parents[2]  # databricks/resources/ -> the repository root
 
 
@@ -31,8 +38,8 @@ def _is_silver_ingest(task) -> bool:
     return bool(wheel and wheel.entry_point == SILVER_ENTRY_POINT)
 
 
-def _checked_catalog():
-    """The repository's catalog, once it is valid and gives the views and gold what they read."""
+def checked_catalog():
+    """The catalog, once it is valid and gives the views and gold what they read."""
     from soundlake.catalog import load_catalog, repository_catalog
     from soundlake.gold.needs import problems as gold_problems
     from soundlake.silver.views import ViewSpecError, check_views
@@ -49,17 +56,24 @@ def _checked_catalog():
     return catalog
 
 
-def table_names() -> list[str]:
-    """The catalog's tables, once it is valid and gives the views and gold what they read."""
-    return _checked_catalog().names
+def group_keys(per_task: int) -> list[str]:
+    """The for_each inputs: one key per group of the checked catalog's tables."""
+    from soundlake.silver.groups import silver_groups
+
+    return list(silver_groups(checked_catalog().tables, per_task))
 
 
 @job_mutator
 def silver_tables(bundle: Bundle, job: Job) -> Job:
-    """One for_each iteration per catalog table in the job whose loop runs the `silver` entry point."""
+    """One for_each iteration per group of catalog tables in the job whose loop runs the `silver` entry point."""
     if not any(_is_silver_ingest(t) for t in job.tasks):
         return job
-    inputs = json.dumps(table_names())
+    per_task = int(bundle.variables[PER_TASK_VARIABLE])
+    inputs = json.dumps(group_keys(per_task))
+    if len(inputs) > INPUTS_LIMIT:
+        raise ValueError(f"the silver job's for_each inputs are {len(inputs)} characters, over the "
+                         f"{INPUTS_LIMIT:,} a for_each takes: raise the variable {PER_TASK_VARIABLE} "
+                         f"(now {per_task})")
     tasks = [replace(t, for_each_task=replace(t.for_each_task, inputs=inputs)) if _is_silver_ingest(t) else t
              for t in job.tasks]
     return replace(job, tasks=tasks)
@@ -74,5 +88,5 @@ def spotify_pull(bundle: Bundle, pipeline: Pipeline) -> Pipeline:
     conf = dict(pipeline.configuration or {})
     if "soundlake.silver_schema" not in conf:  # not the gold pipeline
         return pipeline
-    conf[SPOTIFY_PULL_CONF] = pull_of(_checked_catalog()) or ""
+    conf[SPOTIFY_PULL_CONF] = pull_of(checked_catalog()) or ""
     return replace(pipeline, configuration=conf)

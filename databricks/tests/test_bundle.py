@@ -220,6 +220,7 @@ def test_the_renderer_follows_the_cli_naming_rules():
 def test_every_schema_reference_resolves_to_the_rendered_schema(target, monkeypatch):
     """dev renames schemas to dev_<user>_silver/_gold: the jobs, the checkpoint volume path and
     the pipeline must all name the renamed schemas, and the code must use what they pass."""
+    from soundlake.catalog import load_catalog
     from soundlake.gold.pipeline import silver_table
     from soundlake.jobs import silver as job
 
@@ -243,9 +244,13 @@ def test_every_schema_reference_resolves_to_the_rendered_schema(target, monkeypa
     # the wheel entry point, given exactly these parameters, names the rendered objects
     seen = {}
     monkeypatch.setattr("soundlake.silver.ingest.run_silver",
-                        lambda spark, lake, source, tables, progress: seen.update(lake=lake))
+                        lambda spark, lake, source, tables, progress, concurrency:
+                        seen.update(lake=lake, tables=[t.name for t in tables], concurrency=concurrency))
     monkeypatch.setattr(job, "_session", lambda: "spark")
-    job.main([f"--{k}={v}" for k, v in ingest.items() if k != "table"])
+    [first] = _ingest_inputs(r)  # {{input}}: the iteration's element, a string
+    assert ingest["group"] == "{{input}}"
+    job.main([f"--{k}={v.replace('{{input}}', first)}" for k, v in ingest.items()])
+    assert seen["tables"] == load_catalog(ROOT.parent / "soundlake.yaml").names and seen["concurrency"] == 4
     assert seen["lake"].sql_name("silver", "users") == f"`{catalog}`.`{silver['name']}`.`users`"
     assert seen["lake"].checkpoint("silver", "users").startswith(volume_path + "/")
 
@@ -426,22 +431,70 @@ PLAYLISTS = """
 
 
 @pytest.mark.parametrize("target", ["dev", "prod"])
-def test_the_silver_job_iterates_over_the_tables_of_the_catalog(target):
+def test_the_silver_job_iterates_over_groups_of_the_tables_of_the_catalog(target):
     """No hand-written table list in the bundle: the CLI's Python mutator (run here through
-    databricks-bundles' own entry point) sets the for_each inputs from soundlake.yaml."""
+    databricks-bundles' own entry point) sets the for_each inputs from soundlake.yaml, one key
+    per group of at most var.silver_tables_per_task tables (the repository's 5: one group)."""
     from soundlake.catalog import load_catalog
+    from soundlake.silver.groups import silver_groups
 
     assert json.loads(next(t for t in all_resources()["jobs"]["silver"]["tasks"]
                            if t["task_key"] == "ingest")["for_each_task"]["inputs"]) == []
     catalog = load_catalog(ROOT.parent / "soundlake.yaml")
-    assert _ingest_inputs(render(target, USER, VARS)) == catalog.names
+    rendered = render(target, USER, VARS)
+    assert rendered["variables"]["silver_tables_per_task"] == 50
+    assert _ingest_inputs(rendered) == list(silver_groups(catalog.tables, 50)) == ["default/0"]
+
+
+CRM = """sources:
+  - { name: crm, kind: postgres, url: { setting: CRM_DB_URL }, maxConnections: 4 }
+"""
+
+
+def _crm_table(name: str) -> str:
+    return f"""
+  - name: {name}
+    source: {{ name: crm, schema: public, table: {name} }}
+    watermark: {{ column: updated_at, kind: timestamp }}
+    primaryKey: [id]
+"""
+
+
+def test_the_groups_hold_one_source_s_tables_at_most_tables_per_task_each(tmp_path, monkeypatch):
+    """5 default-source tables and 3 crm tables at 2 per task: 3 + 2 groups, and the task given
+    a key runs exactly that group's tables."""
+    from soundlake.jobs import silver as job
+
+    base = (ROOT.parent / "soundlake.yaml").read_text().replace("tables:\n", CRM + "tables:\n", 1)
+    text = base + "".join(_crm_table(n) for n in ("crm_accounts", "crm_contacts", "crm_deals"))
+    env = _catalog_file(tmp_path, text)
+    r = render("prod", USER, {**VARS, "silver_tables_per_task": 2}, env=env)
+    assert _ingest_inputs(r) == ["default/0", "default/1", "default/2", "crm/0", "crm/1"]
+
+    [ingest] = [t for t in r["resources"]["jobs"]["silver"]["tasks"] if t["task_key"] == "ingest"]
+    params = _params(ingest["for_each_task"]["task"])
+    assert params["tables-per-task"] == "2"
+    seen = {}
+    monkeypatch.setattr("soundlake.silver.ingest.run_silver",
+                        lambda spark, lake, source, tables, progress, concurrency:
+                        seen.setdefault("groups", []).append([t.name for t in tables]))
+    monkeypatch.setattr(job, "_session", lambda: "spark")
+    for key in _ingest_inputs(r):
+        job.main([f"--{k}={v.replace('{{input}}', key)}" for k, v in params.items()]
+                 + [f"--table-catalog={env['SOUNDLAKE_CONFIG']}"])
+    assert seen["groups"] == [["dim_users", "dim_artists"], ["dim_albums", "dim_tracks"], ["fact_streams"],
+                              ["crm_accounts", "crm_contacts"], ["crm_deals"]]
 
 
 def test_a_table_added_to_or_removed_from_the_catalog_changes_only_the_inputs(tmp_path):
     base = (ROOT.parent / "soundlake.yaml").read_text()
-    before = render("prod", USER, VARS)
-    added = render("prod", USER, VARS, env=_catalog_file(tmp_path, base + PLAYLISTS))
-    assert _ingest_inputs(added) == [*_ingest_inputs(before), "dim_playlists"]
+    small = {**VARS, "silver_tables_per_task": 2}
+    before = render("prod", USER, small)
+    added = render("prod", USER, small, env=_catalog_file(tmp_path, base + PLAYLISTS))
+    # 5 tables in groups of 2, then 6: the last group takes the new table, no new iteration
+    assert _ingest_inputs(before) == _ingest_inputs(added) == ["default/0", "default/1", "default/2"]
+    # at the default size every table is in the one group: the job's iterations do not change
+    assert _ingest_inputs(render("prod", USER, VARS, env=_catalog_file(tmp_path, base + PLAYLISTS))) == ["default/0"]
 
     def without_inputs(r: dict) -> dict:
         res = copy.deepcopy(r["resources"])
@@ -453,7 +506,7 @@ def test_a_table_added_to_or_removed_from_the_catalog_changes_only_the_inputs(tm
     # nothing else in the bundle names tables: no resource is created or dropped with one, and
     # the mutators change nothing but the inputs (and whether gold has the Spotify pull)
     assert without_inputs(added) == without_inputs(before)
-    assert without_inputs(before) == without_inputs(render("prod", USER, VARS, python=False))
+    assert without_inputs(before) == without_inputs(render("prod", USER, small, python=False))
 
 
 def test_a_bad_catalog_stops_the_deploy_naming_the_table_and_field(tmp_path):
@@ -475,12 +528,12 @@ def test_the_mutator_needs_no_spark_where_the_cli_runs_it(tmp_path):
     import sys
 
     probe = ("import sys; sys.modules['pyspark'] = None\n"  # any import of pyspark fails
-             "from resources.catalog_mutator import table_names\n"
-             "print(table_names())\n")
+             "from resources.catalog_mutator import group_keys\n"
+             "print(group_keys(50))\n")
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True,
                           env={**__import__("os").environ, "PYTHONPATH": str(ROOT / "src")})
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "dim_users" in done.stdout
+    assert "default/0" in done.stdout
 
 
 def test_the_wheel_carries_the_catalog_it_was_built_with(tmp_path):

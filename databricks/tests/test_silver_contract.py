@@ -10,7 +10,7 @@ from soundlake import lake as lk
 from soundlake.catalog import parse_catalog
 from soundlake.local.demo_bronze import write_slice
 from soundlake.silver import contract
-from soundlake.silver.ingest import run_silver
+from soundlake.silver.ingest import SilverTablesFailed, run_silver
 from soundlake.silver.sources import LocalFileSource
 
 from demo_tables import REPO_CATALOG, table
@@ -79,6 +79,7 @@ def test_silver_waits_for_a_first_slice_then_a_declared_contract_grows(spark, tm
 
     # going back (dropping the column again) is refused before anything is read or written
     version = len(list((tmp_path / "lake" / "silver" / "users" / "_delta_log").glob("*.json")))
-    with pytest.raises(contract.ContractError, match="email \\(string\\) is held by silver.users"):
+    with pytest.raises(SilverTablesFailed, match="dim_users: ContractError: .*email \\(string\\) is held by silver.users") as e:
         run_silver(spark, lake, src, [catalog.table("dim_users")])
+    assert isinstance(e.value.failures["dim_users"], contract.ContractError)
     assert len(list((tmp_path / "lake" / "silver" / "users" / "_delta_log").glob("*.json"))) == version

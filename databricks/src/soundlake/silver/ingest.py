@@ -16,6 +16,10 @@ inferred from bronze's manifests at first sight), then one streaming query (chec
 Every write to the data tables is a MERGE keyed on the data, so replaying a micro-batch
 changes nothing there.
 
+A run takes a group of tables, several streams at a time (`run_silver`'s `concurrency`, one
+thread each in the same Spark application): a table that fails is reported and the others
+land; the run then fails once, naming every failed table (`SilverTablesFailed`).
+
 The counts a run prints are read back from `<name>_ingest_log`: on serverless (Spark
 Connect) the foreachBatch function runs in another process, so nothing it assigns to a
 variable of the caller ever reaches the caller.
@@ -23,7 +27,10 @@ variable of the caller ever reaches the caller.
 from __future__ import annotations
 
 import datetime as dt
+import re
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -209,10 +216,11 @@ def run_table(
     source: BronzeSource,
     table: BronzeTable,
     origin: str = "catalog",
+    run_id: str = "",
 ) -> BatchStats:
     """Process every bronze file of `table` not yet in the checkpoint, then stop."""
     ensure_silver_tables(spark, lake, table, origin)
-    run_id = uuid.uuid4().hex  # read (never assigned) inside the batch function
+    run_id = run_id or uuid.uuid4().hex  # read (never assigned) inside the batch function
 
     def on_batch(batch: DataFrame, batch_id: int) -> None:
         s = batch.sparkSession
@@ -222,28 +230,85 @@ def run_table(
     return run_stats(spark, lake, table, run_id)
 
 
+class SilverTablesFailed(RuntimeError):
+    """Some tables of a run failed; the others finished. Raised once, at the end of the run,
+    so the task fails (and its notifications fire) while every table that could land did."""
+
+    def __init__(self, failures: dict[str, BaseException], done: dict[str, BatchStats]):
+        self.failures, self.done = failures, done
+        lines = [f"  - {name}: {type(e).__name__}: {_cause(e)}" for name, e in failures.items()]
+        super().__init__(f"silver: {len(failures)} of {len(failures) + len(done)} table(s) failed "
+                         f"(the others landed; a rerun resumes each failed table from its "
+                         f"checkpoint):\n" + "\n".join(lines))
+
+
+# the last line of a Python traceback inside a Spark error: the exception that was raised
+_RAISED = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Invalid|Failure)\w*: \S")
+
+
+def _cause(e: BaseException) -> str:
+    """The cause in one line: the innermost raised exception a streaming query's error carries
+    (its first line is only "[STREAM_FAILED] Query [id = ...] terminated"), else the first line."""
+    lines = str(e).strip().splitlines()
+    raised = [line for line in lines if _RAISED.match(line)]
+    return raised[-1] if raised else (lines[0] if lines else "(no message)")
+
+
+def _silver_one(spark: SparkSession, lake: lk.Lake, source: BronzeSource, entry: TableEntry,
+                progress: Callable[[str], None], run_id: str) -> BatchStats:
+    """Silver for one catalog table: resolve its contract, then take its new bronze files."""
+    resolved = contract.resolve(spark, lake, source.bronze_root, entry)
+    if resolved is None:
+        why = "no committed bronze slice yet (no manifest under _manifests/); left for a later run"
+        progress(f"silver: {entry.name}: {why}")
+        return BatchStats(skipped=why)
+    t = resolved.table
+    progress(f"silver: {t.name} -> silver.{t.silver_name} (contract: {resolved.origin})")
+    s = run_table(spark, lake, source, t, resolved.origin, run_id)
+    progress(
+        f"silver: {t.name}: run {s.run_id}: {len(s.files)} new file(s), {s.rows} row(s), "
+        f"{s.rescued} with rescued data, {s.batches} micro-batch(es)"
+    )
+    return s
+
+
 def run_silver(
     spark: SparkSession,
     lake: lk.Lake,
     source: BronzeSource,
     tables: Iterable[TableEntry],
     progress: Callable[[str], None] = lambda _m: None,
+    concurrency: int = 1,
 ) -> dict[str, BatchStats]:
-    """Silver for each catalog table: resolve its contract, then take its new bronze files."""
+    """Silver for each catalog table, up to `concurrency` tables' streams at once in this Spark
+    application (a session takes jobs from several threads; each table keeps its own
+    checkpoint, so each file is still taken exactly once). A table that fails is reported and
+    the others go on; at the end, SilverTablesFailed names every failed table and its cause."""
+    if concurrency < 1:
+        raise ValueError(f"concurrency: must be at least 1, got {concurrency}")
+    entries = list(tables)
     out: dict[str, BatchStats] = {}
-    for entry in tables:
-        resolved = contract.resolve(spark, lake, source.bronze_root, entry)
-        if resolved is None:
-            why = "no committed bronze slice yet (no manifest under _manifests/); left for a later run"
-            progress(f"silver: {entry.name}: {why}")
-            out[entry.name] = BatchStats(skipped=why)
-            continue
-        t = resolved.table
-        progress(f"silver: {t.name} -> silver.{t.silver_name} (contract: {resolved.origin})")
-        s = run_table(spark, lake, source, t, resolved.origin)
-        progress(
-            f"silver: {t.name}: run {s.run_id}: {len(s.files)} new file(s), {s.rows} row(s), "
-            f"{s.rescued} with rescued data, {s.batches} micro-batch(es)"
-        )
-        out[t.name] = s
-    return out
+    failures: dict[str, BaseException] = {}
+    lock = threading.Lock()
+
+    def say(line: str) -> None:
+        with lock:  # whole lines, whatever the threads print at once
+            progress(line)
+
+    def one(entry: TableEntry) -> None:
+        run_id = uuid.uuid4().hex
+        try:
+            out[entry.name] = _silver_one(spark, lake, source, entry, say, run_id)
+        except Exception as e:  # noqa: BLE001 - one table's failure must not stop the others
+            say(f"silver: {entry.name}: run {run_id}: failed: {type(e).__name__}: {_cause(e)}")
+            failures[entry.name] = e
+
+    with ThreadPoolExecutor(max_workers=min(concurrency, max(len(entries), 1)),
+                            thread_name_prefix="silver") as pool:
+        list(pool.map(one, entries))
+    done = {e.name: out[e.name] for e in entries if e.name in out}  # in catalog order
+    if failures:
+        failed = {e.name: failures[e.name] for e in entries if e.name in failures}
+        # the first failure's whole trace stays in the task's log
+        raise SilverTablesFailed(failed, done) from next(iter(failed.values()))
+    return done
