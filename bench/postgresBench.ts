@@ -15,7 +15,8 @@ import { typedLiteral } from '../shared/source/postgres/sqlLiteral.js';
 import type { ColumnarReadRequest, TableRef } from '../shared/source/source.js';
 import { startAzurite } from '../local/azurite.js';
 import { freePort } from '../local/freePort.js';
-import { findPostgresBin, startPostgresServer } from '../local/postgresServer.js';
+import { findPostgresBin } from '../local/postgresServer.js';
+import { startBenchPostgres } from './benchPostgres.js';
 
 /**
  * The real-PostgreSQL mode of `npm run bench -- --postgres`: a PostgreSQL server of its own on a
@@ -158,18 +159,12 @@ export interface PostgresBenchOptions {
 
 /** The report, or the reason this mode cannot run here. */
 export async function postgresBench(options: PostgresBenchOptions): Promise<string> {
-  spawnSync('bash', [join(root, 'bench/setup-postgres.sh')], { stdio: ['ignore', 2, 2] });
-  const bin = findPostgresBin();
-  if (!bin) return 'real-PostgreSQL mode skipped: no PostgreSQL server is installed and apt-get could not install one (Debian: apt-get install postgresql)';
-  const psql = existsSync(join(bin, 'psql')) ? join(bin, 'psql') : 'psql';
   mkdirSync(workDir, { recursive: true });
-  const port = await freePort();
-  const server = await startPostgresServer({
-    port,
-    dir: join(workDir, `pg-${port}`),
-    // Seeding speed only: reads do not write WAL.
-    settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_wal_size: '4GB' },
-  });
+  const server = await startBenchPostgres(root, workDir);
+  const bin = findPostgresBin();
+  if (!server || !bin) return 'real-PostgreSQL mode skipped: no PostgreSQL server is installed and apt-get could not install one (Debian: apt-get install postgresql)';
+  const psql = existsSync(join(bin, 'psql')) ? join(bin, 'psql') : 'psql';
+  const port = Number(new URL(server.url).port);
   const azurite = await startAzurite({ ports: { blob: await freePort(), queue: await freePort(), table: await freePort() }, reuse: false });
   const lines: string[] = [];
   const load0 = loadAverage();

@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import pLimit from 'p-limit';
 import pg from 'pg';
-import { freePort } from '../local/freePort.js';
-import { startPostgresServer } from '../local/postgresServer.js';
+import type { RunningPostgresServer } from '../local/postgresServer.js';
+import { startBenchPostgres } from './benchPostgres.js';
 import { createApp } from '../shared/app/soundlakeApp.js';
 import type { SliceManifest } from '../shared/bronze/manifest.js';
 import type { TableConfig } from '../shared/config/pipelineConfig.js';
@@ -26,13 +26,11 @@ import { newRunId } from '../shared/run/runId.js';
 export async function rangedLoadCase(args: { sourceUrl?: string; bronzeDir?: string; storage: string; rows: number; ranges: number; concurrency: number; logger: Logger }): Promise<string> {
   const { rows, ranges, concurrency } = args;
   const root = resolve(import.meta.dirname, '../..');
-  let server: Awaited<ReturnType<typeof startPostgresServer>> | null = null;
+  let server: RunningPostgresServer | null = null;
   if (!args.sourceUrl) {
-    spawnSync('bash', [join(root, 'bench/setup-postgres.sh')], { stdio: ['ignore', 2, 2] });
-    const port = await freePort();
-    // Seeding speed only (fsync off): the reads the bench measures write no WAL.
-    server = await startPostgresServer({ port, dir: join(root, '.bench', `pg-ranged-${port}`), settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_wal_size: '8GB', maintenance_work_mem: '1GB' } });
-    process.stderr.write(`started ${server.version} on 127.0.0.1:${port}\n`);
+    server = await startBenchPostgres(root, join(root, '.bench'));
+    if (!server) throw new Error('--ranged without --source-url needs a PostgreSQL server, and none is installed (Debian: apt-get install postgresql)');
+    process.stderr.write(`started ${server.version} at ${server.url}\n`);
   }
   const sourceUrl = args.sourceUrl ?? server!.url;
   const db = new pg.Client({ connectionString: sourceUrl });
