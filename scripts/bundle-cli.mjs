@@ -12,8 +12,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const external = [
-  'parquet-wasm', // reads its .wasm next to its own files
-  'apache-arrow', // required by path (arrowLib.ts)
+  'snappy', // native (napi-rs): loads its platform's .node file
   '@guanmingchiu/sqlparser-ts', // WebAssembly
   '@electric-sql/*', // PGlite: WebAssembly and data files
   'mssql', // SQL Server only, loaded when a SQL Server source is configured

@@ -248,7 +248,7 @@ def test_auto_loader_is_configured_for_parquet_rescue_and_schema_tracking():
 @pytest.mark.local_only
 def test_a_file_from_the_typescript_writer_reads_exactly(spark, tmp_path):
     """fixtures/ts-writer-bronze holds a dim_tracks part written by shared/bronze/ParquetPartWriter
-    (arrow-rs through parquet-wasm, Snappy): the other side of the contract, read by the stand-in
+    (soundlake's own Parquet writer, Snappy): the other side of the contract, read by the stand-in
     and silver. `npm run test:py` rewrites it first (tests/support/writeTsWriterFixture.ts)."""
     import shutil
     from decimal import Decimal

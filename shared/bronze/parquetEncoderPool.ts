@@ -49,9 +49,9 @@ function spawn(): EncoderHandle {
 }
 
 /**
- * Starts an encoder thread now, so that loading Arrow and parquet-wasm overlaps the caller's own
- * start (the CLI loading the Azure SDKs, planning the slice) instead of delaying the first row
- * group. Idle and unref'd until a file takes it.
+ * Starts an encoder thread now, so that the thread's own start (a Node environment, the encoder
+ * and Snappy's native module) overlaps the caller's (the CLI loading the Azure SDKs, planning the
+ * slice) instead of delaying the first row group. Idle and unref'd until a file takes it.
  */
 export function prewarmEncoder(): void {
   if (idle.length > 0) return;

@@ -143,8 +143,13 @@ describe('parquet part writer', () => {
         commit: async () => ((committed = true), 0),
       };
       const writer = new ParquetPartWriter(columns, upload, 100);
-      await writer.add(wideRows(500, 8));
-      await expect(writer.finish()).rejects.toThrow(/storage refused the block/);
+      // The refusal surfaces at the first call after it: a later add, or finish.
+      const write = async (): Promise<void> => {
+        await writer.add(wideRows(500, 8));
+        await writer.finish();
+      };
+      await expect(write()).rejects.toThrow(/storage refused the block/);
+      writer.abort();
       expect(committed).toBe(false);
       expect(staged).toBeGreaterThan(0);
       // Node reports unhandled rejections once the microtask queue drains: one event-loop turn.

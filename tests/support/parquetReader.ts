@@ -3,7 +3,7 @@ import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 
 /**
  * An independent reader for bronze files: hyparquet is a pure-JavaScript Parquet reader, a
- * different implementation from the writer (arrow-rs in parquet-wasm). Values come back exact:
+ * different implementation from the writer (shared/bronze/parquet/). Values come back exact:
  * the reader is handed the schema without its logical annotations, so it returns the physical
  * values, and this module decodes them from the annotations it kept. 64-bit integers,
  * timestamps and decimals come back as bigint (timestamps in microseconds, decimals unscaled),

@@ -1,0 +1,90 @@
+/**
+ * Parquet's RLE / bit-packing hybrid (definition levels and dictionary indices): runs of 16 or
+ * more equal values are written as RLE runs, everything else bit-packed in groups of 8. A
+ * bit-packed run holds at most 63 groups, so its header is one byte as parquet-mr writes it;
+ * only the last run of the data is padded to a whole group.
+ */
+export class RleHybridWriter {
+  private buf: Uint8Array;
+  private pos = 0;
+
+  constructor(capacity = 1024) {
+    this.buf = new Uint8Array(capacity);
+  }
+
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const grown = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
+    grown.set(this.buf.subarray(0, this.pos));
+    this.buf = grown;
+  }
+
+  private varint(n: number): void {
+    this.room(5);
+    while (n >= 0x80) {
+      this.buf[this.pos++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    this.buf[this.pos++] = n;
+  }
+
+  /**
+   * Appends `values[0, count)` (non-negative, below 2^bitWidth, bitWidth 1..24) and returns the
+   * encoded bytes (a view of this writer's buffer, valid until its next use).
+   */
+  encode(values: Int32Array | Uint8Array, count: number, bitWidth: number): Uint8Array {
+    this.pos = 0;
+    const valueBytes = (bitWidth + 7) >> 3;
+    let pending = 0; // start of values not yet written
+    let i = 0;
+    while (i < count) {
+      const v = values[i]!;
+      let j = i + 1;
+      while (j < count && values[j] === v) j++;
+      if (j - i >= 16) {
+        // Fill the bit-packed values before the run to a whole group from the run itself.
+        const pad = (8 - ((i - pending) & 7)) & 7;
+        if (i + pad > pending) this.bitPacked(values, pending, i + pad, bitWidth);
+        this.varint((j - i - pad) << 1);
+        this.room(valueBytes);
+        for (let b = 0; b < valueBytes; b++) this.buf[this.pos++] = (v >>> (8 * b)) & 0xff;
+        pending = j;
+      }
+      i = j;
+    }
+    if (pending < count) this.bitPacked(values, pending, count, bitWidth);
+    return this.buf.subarray(0, this.pos);
+  }
+
+  /** Values `[from, to)` bit-packed, LSB first, in runs of at most 63 groups of 8; the tail is zero-padded. */
+  private bitPacked(values: Int32Array | Uint8Array, from: number, to: number, bitWidth: number): void {
+    let at = from;
+    while (at < to) {
+      const groups = Math.min(63, Math.ceil((to - at) / 8));
+      const end = Math.min(to, at + groups * 8);
+      this.room(1 + groups * bitWidth);
+      this.buf[this.pos++] = (groups << 1) | 1;
+      let acc = 0;
+      let bits = 0;
+      const buf = this.buf;
+      let o = this.pos;
+      for (let k = at; k < at + groups * 8; k++) {
+        const v = k < end ? values[k]! : 0;
+        acc |= v << bits;
+        bits += bitWidth;
+        while (bits >= 8) {
+          buf[o++] = acc & 0xff;
+          acc >>>= 8;
+          bits -= 8;
+        }
+      }
+      this.pos = o;
+      at = end;
+    }
+  }
+}
+
+/** Bits needed for values up to `max` (at least 1). */
+export function bitWidthOf(max: number): number {
+  return Math.max(1, 32 - Math.clz32(max));
+}
