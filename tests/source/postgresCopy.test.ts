@@ -217,6 +217,64 @@ describe('binary COPY read', () => {
     for (const size of [1, 2, 3, 5, 7, 13, 64, 333]) expect(decode(size), `chunks of ${size}`).toEqual(reference);
   });
 
+  it('decodes whole row messages in one pass, and a row past the byte bound starts the next group intact', async () => {
+    const req = await request('types_all', ['id']);
+    const client = new pg.Client({ connectionString: inject('postgresUrl') });
+    await client.connect();
+    await client.query(`SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET bytea_output = 'hex'`);
+    const plan = await copyPlan(client as unknown as pg.PoolClient, req);
+    const messages: { bytes: Buffer; whole: boolean }[] = [];
+    for await (const _ of client.query(new CopyOut(plan.sql)).run((b, start, end, whole) => messages.push({ bytes: Buffer.from(b.subarray(start, end)), whole }))) continue;
+    await client.end();
+    // Every row of this small table arrives whole; the header comes before the first row.
+    expect(messages.filter((m) => m.whole).length).toBeGreaterThanOrEqual(7);
+    const decode = (groupBytes: number, byMessage: boolean): ColumnSegment[] => {
+      const d = new CopyBinaryDecoder(plan.columns, plan.appendedKeys, plan.keys, { ...LIMITS, groupRows: 1000, groupBytes });
+      const out: ColumnSegment[] = [];
+      for (const m of messages) {
+        if (byMessage && m.whole) d.pushMessage(m.bytes, 0, m.bytes.length);
+        else d.push(m.bytes, 0, m.bytes.length);
+        for (let s = d.take(); s; s = d.take()) out.push(s);
+      }
+      d.end();
+      for (let s = d.take(); s; s = d.take()) out.push(s);
+      return out;
+    };
+    // Bounds from "every row alone" to "all in one group": each cut where the general path cuts it.
+    for (const bound of [1, 150, 400, 900, 4 * 1024 * 1024]) {
+      const general = decode(bound, false);
+      const fast = decode(bound, true);
+      expect(fast.map((s) => s.rows), `bound ${bound}`).toEqual(general.map((s) => s.rows));
+      expect(columnsOf(fast), `bound ${bound}`).toEqual(columnsOf(general));
+      expect(fast.map((s) => s.lastKey)).toEqual(general.map((s) => s.lastKey));
+      // Null counts and byte lengths too: the encoder writes `rows - nulls` values and takes the data as it is.
+      const shape = (segments: ColumnSegment[]) => segments.map((s) => s.columns.map((c) => [c.nulls, c.layout === 'bytes' ? c.data.length : null]));
+      expect(shape(fast), `bound ${bound}`).toEqual(shape(general));
+    }
+    expect(decode(1, true).length).toBe(7);
+  });
+
+  it('refuses a row message whose fields run past its end, or stop short of it', async () => {
+    const columns = [{ name: 'n', kind: 'int32' as const, decoding: 'int4' as const }];
+    const d = new CopyBinaryDecoder(columns, [], [{ column: 0, appended: false }], LIMITS);
+    const header = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]);
+    d.push(header);
+    const row = (len: number, extra: number): Buffer => {
+      const b = Buffer.alloc(2 + 4 + Math.max(len, 0) + extra);
+      b.writeInt16BE(1, 0);
+      b.writeInt32BE(len, 2);
+      return b;
+    };
+    const whole = row(4, 0);
+    d.pushMessage(whole, 0, whole.length);
+    const short = row(4, 0);
+    expect(() => d.pushMessage(short, 0, short.length - 1)).toThrow(/runs past the end of its row/);
+    const d2 = new CopyBinaryDecoder(columns, [], [{ column: 0, appended: false }], LIMITS);
+    d2.push(header);
+    const long = row(4, 3);
+    expect(() => d2.pushMessage(long, 0, long.length)).toThrow(/3 bytes after its last field/);
+  });
+
   it('resumes exactly after every hostile text key, in the column collation', async () => {
     for (const k of HOSTILE) {
       const req = await request('hostile', ['k'], { after: [k] });

@@ -291,6 +291,48 @@ export class CopyBinaryDecoder {
     } else if (at < end) this.keep(buf, at, end, this.need);
   }
 
+  /**
+   * One whole CopyData payload, `buf[start, end)`: PostgreSQL sends each row of a COPY as a
+   * message of its own, so a whole payload is a whole row (or the trailer) and is decoded in one
+   * pass, its length checked against the fields it holds. Anything else (the header, a row
+   * whose start is still pending) takes the general path.
+   */
+  pushMessage(buf: Buffer, start: number, end: number): void {
+    if (!this.headerRead || this.pendingBytes > 0 || this.ended || end - start < 2) return this.push(buf, start, end);
+    const fields = (buf[start]! << 8) | buf[start + 1]!;
+    if (fields === 0xffff) {
+      this.ended = true;
+      if (end !== start + 2) throw new Error('COPY stream: data after the end marker');
+      return;
+    }
+    if (fields !== this.columns.length) throw new Error(`COPY stream: a row has ${fields} fields, the query selects ${this.columns.length}`);
+    const row = this.rows;
+    let rowBytes = this.fixedRowBytes + this.row(buf, start + 2, end, row) + 4 * this.variableCount;
+    if (row > 0 && this.bytes + rowBytes > this.limits.groupBytes) {
+      // The row would take the group past its byte bound: it starts the next group instead.
+      this.undoRow(row);
+      this.finishGroup();
+      rowBytes = this.fixedRowBytes + this.row(buf, start + 2, end, 0) + 4 * this.variableCount;
+    }
+    this.rows++;
+    this.bytes += rowBytes;
+    if (this.rows === this.capacity) this.finishGroup();
+  }
+
+  /** Forgets what `row` wrote: its nulls, its bytes in variable-width columns, its true booleans. */
+  private undoRow(row: number): void {
+    const byte = row >> 3;
+    const bit = 1 << (row & 7);
+    for (const c of this.columns) {
+      if (c.validity && (c.validity[byte]! & bit) === 0) {
+        c.validity[byte]! |= bit;
+        c.nulls--;
+      }
+      if (c.variable) c.pos = c.offsets[row]!;
+      else if (c.code === D_BOOL) c.u8[byte]! &= ~bit;
+    }
+  }
+
   /** The next completed row group, if any. */
   take(): ColumnSegment | undefined {
     return this.ready.shift();
@@ -360,7 +402,7 @@ export class CopyBinaryDecoder {
       if (!complete) return p;
       const rowBytes = this.fixedRowBytes + variableBytes + 4 * this.variableCount;
       if (this.rows > 0 && (this.rows === this.capacity || this.bytes + rowBytes > maxBytes)) this.finishGroup();
-      this.row(buf, p + 2, this.rows);
+      this.row(buf, p + 2, q, this.rows);
       this.rows++;
       this.bytes += rowBytes;
       p = q;
@@ -368,13 +410,20 @@ export class CopyBinaryDecoder {
     }
   }
 
-  /** Writes one complete row's fields, starting at `p`, to position `row` of every column. */
-  private row(buf: Buffer, p: number, row: number): void {
+  /**
+   * Writes one row's fields, `buf[p, end)`, to position `row` of every column; returns the bytes
+   * its variable-width values take in Arrow. Fields that run past `end`, or bytes left after the
+   * last field, fail the stream.
+   */
+  private row(buf: Buffer, p: number, end: number, row: number): number {
     const columns = this.columns;
+    let variableBytes = 0;
     for (let j = 0; j < columns.length; j++) {
       const c = columns[j]!;
+      if (end - p < 4) throw this.overrun();
       const len = (buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!;
       p += 4;
+      if (len > end - p || len < -1) throw this.overrun();
       if (len === -1) {
         c.setNull(row, this.capacity);
         if (c.variable) c.offsets[row + 1] = c.pos;
@@ -409,6 +458,7 @@ export class CopyBinaryDecoder {
           break;
         }
         case D_TEXT: {
+          if (!c.keyOnly) variableBytes += len;
           let pos = c.pos;
           if (pos + len > c.data.length) c.grow(pos + len, this.limits.groupBytes);
           const data = c.data;
@@ -446,6 +496,7 @@ export class CopyBinaryDecoder {
         }
         case D_JSONB: {
           if (len < 1 || buf[p] !== 1) throw new UnreadableField(c.spec.name, `unknown jsonb binary format version ${buf[p]}`);
+          if (!c.keyOnly) variableBytes += len - 1;
           if (c.pos + len > c.data.length) c.grow(c.pos + len, this.limits.groupBytes);
           c.data.set(buf.subarray(p + 1, p + len), c.pos);
           c.pos += len - 1;
@@ -454,6 +505,7 @@ export class CopyBinaryDecoder {
         }
         case D_UUID: {
           if (len !== 16) throw this.width(c, len);
+          if (!c.keyOnly) variableBytes += 36;
           if (c.pos + 36 > c.data.length) c.grow(c.pos + 36, this.limits.groupBytes);
           const data = c.data;
           let o = c.pos;
@@ -473,6 +525,12 @@ export class CopyBinaryDecoder {
       }
       p += len;
     }
+    if (p !== end) throw new Error(`COPY stream: a row has ${end - p} bytes after its last field`);
+    return variableBytes;
+  }
+
+  private overrun(): Error {
+    return new Error('COPY stream: a field runs past the end of its row');
   }
 
   private finishGroup(): void {

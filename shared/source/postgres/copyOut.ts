@@ -125,23 +125,26 @@ export class CopyOut implements pg.Submittable {
 
   /**
    * Reads the COPY to its end: every CopyData payload (or the part of it in this chunk) goes to
-   * `onData(buffer, start, end)`, and the generator yields after each socket chunk, so the
+   * `onData(buffer, start, end, whole)`, `whole` when the range is the entire payload, and the generator yields after each socket chunk, so the
    * reader can pass on what was decoded. Ends when the server has confirmed the COPY
    * (ReadyForQuery); throws its error, or the connection's.
    */
-  async *run(onData: (buf: Buffer, start: number, end: number) => void): AsyncGenerator<void> {
+  async *run(onData: (buf: Buffer, start: number, end: number, whole: boolean) => void): AsyncGenerator<void> {
     let header = Buffer.alloc(0);
     let type = 0;
     let remaining = 0;
+    // The message's payload began in this chunk: if it also ends here, it is passed whole.
+    let fresh = false;
     for (;;) {
       const chunk = await this.nextChunk();
       let p = 0;
       while (p < chunk.length) {
         if (remaining > 0) {
           const n = Math.min(remaining, chunk.length - p);
-          if (type === COPY_DATA) onData(chunk, p, p + n);
+          if (type === COPY_DATA) onData(chunk, p, p + n, fresh && n === remaining);
           p += n;
           remaining -= n;
+          fresh = false;
           continue;
         }
         // A message header: a type byte and a length that counts itself; it may straddle chunks.
@@ -158,6 +161,7 @@ export class CopyOut implements pg.Submittable {
           remaining = ((chunk[p + 1]! << 24) | (chunk[p + 2]! << 16) | (chunk[p + 3]! << 8) | chunk[p + 4]!) - 4;
           p += 5;
         }
+        fresh = true;
         if (type === COPY_DONE) {
           await this.handBack(chunk.subarray(p));
           return;

@@ -263,7 +263,7 @@ export class PostgresSource implements Source {
       copy = client.query(new CopyOut(plan.sql));
       let started = false;
       try {
-        for await (const _ of copy.run((buf, start, end) => decoder.push(buf, start, end))) {
+        for await (const _ of copy.run((buf, start, end, whole) => (whole ? decoder.pushMessage(buf, start, end) : decoder.push(buf, start, end)))) {
           started = true;
           for (let segment = decoder.take(); segment; segment = decoder.take()) yield segment;
         }
