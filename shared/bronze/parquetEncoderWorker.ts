@@ -15,8 +15,8 @@ export type EncoderRequest =
 
 export type EncoderReply =
   | { type: 'bytes'; bytes: Uint8Array }
-  /** A batch was taken by the encoder: the main thread may send another. */
-  | { type: 'ack' }
+  /** A batch is encoded: the main thread may send another; its buffers come back for reuse. */
+  | { type: 'ack'; buffers: ArrayBuffer[] }
   | { type: 'end' }
   | { type: 'error'; message: string };
 
@@ -30,6 +30,12 @@ function send(bytes: Uint8Array): void {
   post({ type: 'bytes', bytes: whole }, [whole.buffer as ArrayBuffer]);
 }
 
+function buffersOf(c: ColumnPayload): ArrayBuffer[] {
+  const views = c.layout === 'bytes' ? [c.offsets, c.data] : [c.values];
+  if (c.validity) views.push(c.validity);
+  return views.map((v) => v.buffer as ArrayBuffer);
+}
+
 parentPort!.on('message', (req: EncoderRequest) => {
   try {
     if (req.type === 'open') {
@@ -39,7 +45,9 @@ parentPort!.on('message', (req: EncoderRequest) => {
     if (!file) return post({ type: 'error', message: `no open file for ${req.type}` });
     if (req.type === 'group') {
       send(file.rowGroup(req.columns, req.rows));
-      post({ type: 'ack' });
+      // Nothing of the row group is referenced once its bytes are out.
+      const buffers = [...new Set(req.columns.flatMap(buffersOf))];
+      post({ type: 'ack', buffers }, buffers);
     } else {
       send(file.finish());
       file = undefined;

@@ -2,6 +2,7 @@ import type { LakeUpload } from '../lake/lake.js';
 import type { SourceColumn } from '../source/source.js';
 import type { ColumnGroup } from './columnBatch.js';
 import { ColumnBatch } from './columnBatch.js';
+import { returnBuffers } from './columnBufferPool.js';
 import type { EncoderHandle } from './parquetEncoderPool.js';
 import { acquireEncoder, releaseEncoder } from './parquetEncoderPool.js';
 import type { EncoderReply } from './parquetEncoderWorker.js';
@@ -94,6 +95,7 @@ export class ParquetPartWriter {
         return;
       }
       case 'ack':
+        returnBuffers(reply.buffers);
         this.inFlight--;
         this.wake?.();
         return;

@@ -230,7 +230,7 @@ export class ColumnChunkEncoder {
 /** One page: header, then its body compressed. */
 function page(type: PageType, body: Uint8Array[], values: number, encoding: Encoding): { parts: Uint8Array[]; bytes: number; uncompressedBytes: number } {
   const raw = body.length === 1 ? body[0]! : concat(body);
-  const compressed = new Uint8Array(compressSync(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)));
+  const compressed: Uint8Array = compressSync(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
   const w = new ThriftWriter().i32(1, type).i32(2, raw.length).i32(3, compressed.length);
   if (type === PageType.DATA_PAGE) w.struct(5, (h) => void h.i32(1, values).i32(2, encoding).i32(3, Encoding.RLE).i32(4, Encoding.RLE));
   else w.struct(7, (h) => void h.i32(1, values).i32(2, encoding));

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { ColumnPayload, ColumnSegment, SegmentLimits } from '../../bronze/columnBatch.js';
+import { takeBuffer } from '../../bronze/columnBufferPool.js';
 import type { ParquetKind } from '../parquetTypes.js';
 import {
   dateFromPostgresBinary,
@@ -136,36 +137,36 @@ class Column {
     this.pos = 0;
     switch (this.code) {
       case D_INT2:
-        this.fixed = new Int16Array(capacity);
+        this.fixed = new Int16Array(takeBuffer(2 * capacity));
         break;
       case D_INT4:
       case D_DATE:
-        this.fixed = new Int32Array(capacity);
+        this.fixed = new Int32Array(takeBuffer(4 * capacity));
         break;
       case D_INT8:
       case D_TIMESTAMP:
-        this.fixed = new BigInt64Array(capacity);
+        this.fixed = new BigInt64Array(takeBuffer(8 * capacity));
         break;
       case D_FLOAT4:
-        this.fixed = new Float32Array(capacity);
+        this.fixed = new Float32Array(takeBuffer(4 * capacity));
         break;
       case D_FLOAT8:
-        this.fixed = new Float64Array(capacity);
+        this.fixed = new Float64Array(takeBuffer(8 * capacity));
         break;
       case D_BOOL:
         this.fixed = new Uint8Array(Math.ceil(capacity / 8));
         break;
       case D_NUMERIC:
-        this.fixed = new BigInt64Array(capacity * 2);
+        this.fixed = new BigInt64Array(takeBuffer(16 * capacity));
         break;
       default:
-        this.offsets = new Int32Array(capacity + 1);
-        this.data = new Uint8Array(this.lastData);
+        this.offsets = new Int32Array(takeBuffer(4 * (capacity + 1)));
+        this.data = new Uint8Array(takeBuffer(this.lastData));
     }
     if (!this.variable) {
       this.u8 = new Uint8Array(this.fixed.buffer);
-      // Timestamps are written as two int32 halves; other columns never use this view.
-      this.i32 = this.code === D_TIMESTAMP ? new Int32Array(this.fixed.buffer) : new Int32Array(0);
+      // 8-byte values are written as two int32 halves; other columns never use this view.
+      this.i32 = this.code === D_TIMESTAMP || this.code === D_INT8 || this.code === D_FLOAT8 ? new Int32Array(this.fixed.buffer) : new Int32Array(0);
     }
   }
 
@@ -438,16 +439,10 @@ export class CopyBinaryDecoder {
         case D_INT8:
         case D_FLOAT8: {
           if (len !== 8) throw this.width(c, len);
-          const u8 = c.u8;
-          const o = row * 8;
-          u8[o] = buf[p + 7]!;
-          u8[o + 1] = buf[p + 6]!;
-          u8[o + 2] = buf[p + 5]!;
-          u8[o + 3] = buf[p + 4]!;
-          u8[o + 4] = buf[p + 3]!;
-          u8[o + 5] = buf[p + 2]!;
-          u8[o + 6] = buf[p + 1]!;
-          u8[o + 7] = buf[p]!;
+          // Big-endian halves, each read as an int32, stored as the little-endian words of the value.
+          const i32 = c.i32;
+          i32[row * 2] = (buf[p + 4]! << 24) | (buf[p + 5]! << 16) | (buf[p + 6]! << 8) | buf[p + 7]!;
+          i32[row * 2 + 1] = (buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!;
           break;
         }
         case D_TIMESTAMP: {
