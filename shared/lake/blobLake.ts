@@ -5,7 +5,18 @@ export interface BlobLakeOptions {
   container: ContainerClient;
   /** Blocks staged at once per upload (default 2): overlaps the network with encoding. */
   uploadConcurrency?: number;
+  /** Bytes gathered into one block before it is staged (default BLOCK_BYTES). */
+  blockBytes?: number;
 }
+
+/**
+ * The encoder hands over a row group at a time (about 1.6 MB for 65,536 stream events); each
+ * Put Block is a billed write transaction and a request the service handles whole, and Azure
+ * serves blocks of 4 MiB and more as high-throughput block blobs. Gathered into 8 MiB blocks, a
+ * 26 MB bronze file took Azurite 0.12-0.15 CPU-seconds to receive instead of 0.32-0.37 in
+ * 1.6 MiB blocks (measured on this machine). At most one block per upload waits here.
+ */
+export const BLOCK_BYTES = 8 * 1024 * 1024;
 
 /**
  * Bronze through the Blob API. ADLS Gen2 accounts serve it too, and Azurite has no DFS
@@ -16,11 +27,13 @@ export class BlobLake implements Lake {
   readonly location: string;
   private readonly container: ContainerClient;
   private readonly uploadConcurrency: number;
+  private readonly blockBytes: number;
 
   constructor(options: BlobLakeOptions) {
     this.container = options.container;
     this.location = options.container.url;
     this.uploadConcurrency = options.uploadConcurrency ?? 2;
+    this.blockBytes = options.blockBytes ?? BLOCK_BYTES;
   }
 
   async ensure(): Promise<void> {
@@ -34,27 +47,39 @@ export class BlobLake implements Lake {
     const inFlight = new Set<Promise<void>>();
     let failure: unknown;
     const concurrency = this.uploadConcurrency;
+    const blockBytes = this.blockBytes;
+    let gathered: Uint8Array[] = [];
+    let gatheredBytes = 0;
+    const stageGathered = async (): Promise<void> => {
+      if (gatheredBytes === 0) return;
+      // Block ids must all have the same length within a blob.
+      const id = Buffer.from(`block-${String(ids.length).padStart(8, '0')}`).toString('base64');
+      ids.push(id);
+      // One part is sent as it is (a view, not a copy: the encoder hands over bytes it no longer touches).
+      const body = gathered.length === 1 ? Buffer.from(gathered[0]!.buffer, gathered[0]!.byteOffset, gathered[0]!.byteLength) : Buffer.concat(gathered, gatheredBytes);
+      gathered = [];
+      gatheredBytes = 0;
+      bytesStaged += body.length;
+      const p: Promise<void> = blob
+        .stageBlock(id, body, body.length)
+        .then(() => undefined)
+        .catch((err: unknown) => {
+          failure ??= err;
+        })
+        .finally(() => inFlight.delete(p));
+      inFlight.add(p);
+      while (inFlight.size >= concurrency) await Promise.race(inFlight);
+      if (failure) throw failure;
+    };
     return {
       async stage(bytes: Uint8Array): Promise<void> {
         if (failure) throw failure;
-        // Block ids must all have the same length within a blob.
-        const id = Buffer.from(`block-${String(ids.length).padStart(8, '0')}`).toString('base64');
-        ids.push(id);
-        // A view, not a copy: the encoder hands over bytes it no longer touches.
-        const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        bytesStaged += body.length;
-        const p: Promise<void> = blob
-          .stageBlock(id, body, body.length)
-          .then(() => undefined)
-          .catch((err: unknown) => {
-            failure ??= err;
-          })
-          .finally(() => inFlight.delete(p));
-        inFlight.add(p);
-        while (inFlight.size >= concurrency) await Promise.race(inFlight);
-        if (failure) throw failure;
+        gathered.push(bytes);
+        gatheredBytes += bytes.byteLength;
+        if (gatheredBytes >= blockBytes) await stageGathered();
       },
       async commit(contentType: string): Promise<number> {
+        await stageGathered();
         await Promise.all(inFlight);
         if (failure) throw failure;
         await blob.commitBlockList(ids, { blobHTTPHeaders: { blobContentType: contentType } });

@@ -84,6 +84,23 @@ for (const adapter of adapters) {
   });
 }
 
+describe('blob lake', () => {
+  it('gathers staged bytes into blocks of its block size, in order, the last one short', async () => {
+    const container = BlobServiceClient.fromConnectionString(inject('storageConnectionString')).getContainerClient(`lake-${testId()}`);
+    const lake = new BlobLake({ container, blockBytes: 10 });
+    await lake.ensure();
+    const pieces = ['abc', 'defgh', 'ij', 'klmnopqrstuvwxyz', '0', '12345678', '9'].map((p) => Buffer.from(p));
+    const upload = lake.upload('t/gathered.parquet');
+    for (const p of pieces) await upload.stage(p);
+    await upload.stage(Buffer.from('!?'));
+    expect(await upload.commit('application/vnd.apache.parquet')).toBe(38);
+    expect((await lake.get('t/gathered.parquet'))!.toString()).toBe('abcdefghijklmnopqrstuvwxyz0123456789!?');
+    // abc+defgh+ij (10) | klmnopqrstuvwxyz (16) | 0+12345678+9 (10) | !? (2, staged at commit)
+    const { committedBlocks } = await container.getBlockBlobClient('t/gathered.parquet').getBlockList('committed');
+    expect(committedBlocks!.map((b) => b.size)).toEqual([10, 16, 10, 2]);
+  });
+});
+
 describe('local folder lake', () => {
   it('refuses paths that leave its folder', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'soundlake-lake-'));
