@@ -18,6 +18,10 @@ export const enum PageType {
 }
 export const CODEC_SNAPPY = 1;
 
+// PLAIN pages are the typed arrays' own bytes, which Parquet wants little-endian: so is every
+// platform Node ships for but s390x, where this refuses to write rather than write wrong values.
+if (new Uint8Array(Uint16Array.of(1).buffer)[0] !== 1) throw new Error('the bronze Parquet writer needs a little-endian platform');
+
 /** Byte-array statistics longer than this are left out (arrow-rs truncates at 64 bytes too). */
 const MAX_STATISTICS_BYTES = 64;
 
@@ -371,25 +375,36 @@ function fixedStatistics(type: PhysicalType, words: Int32Array, present: number,
   const le = (k: number, width: number): Uint8Array => new Uint8Array(words.buffer, words.byteOffset + k * width * 4, width * 4).slice();
   switch (type) {
     case PhysicalType.INT32: {
-      let min = 0;
-      let max = 0;
+      let min = words[0]!;
+      let max = min;
       for (let k = 1; k < present; k++) {
         const v = words[k]!;
-        if (v < words[min]!) min = k;
-        else if (v > words[max]!) max = k;
+        if (v < min) min = v;
+        else if (v > max) max = v;
       }
-      return { min: le(min, 1), max: le(max, 1), nulls };
+      return { min: new Uint8Array(Int32Array.of(min).buffer), max: new Uint8Array(Int32Array.of(max).buffer), nulls };
     }
     case PhysicalType.INT64: {
+      // Signed high words, unsigned low words: no BigInt per value.
       let min = 0;
       let max = 0;
+      let minHi = words[1]!;
+      let minLo = words[0]! >>> 0;
+      let maxHi = minHi;
+      let maxLo = minLo;
       for (let k = 1; k < present; k++) {
         const hi = words[2 * k + 1]!;
         const lo = words[2 * k]! >>> 0;
-        const minHi = words[2 * min + 1]!;
-        if (hi < minHi || (hi === minHi && lo < words[2 * min]! >>> 0)) min = k;
-        const maxHi = words[2 * max + 1]!;
-        if (hi > maxHi || (hi === maxHi && lo > words[2 * max]! >>> 0)) max = k;
+        if (hi < minHi || (hi === minHi && lo < minLo)) {
+          min = k;
+          minHi = hi;
+          minLo = lo;
+        }
+        if (hi > maxHi || (hi === maxHi && lo > maxLo)) {
+          max = k;
+          maxHi = hi;
+          maxLo = lo;
+        }
       }
       return { min: le(min, 2), max: le(max, 2), nulls };
     }
