@@ -66,6 +66,13 @@ export interface AppOverrides {
   sleep?: (ms: number) => Promise<void>;
   /** Wraps the bronze lake, e.g. to raise BlobCreated events locally where Azurite has no Event Grid. */
   wrapLake?: (lake: Lake) => Lake;
+  /**
+   * What createApp creates where missing before it returns: `all` (the default), or `extraction`:
+   * the lake, watermarks, run ledger and connection slots only, for a process that extracts in
+   * place and never touches the backfill table or the queues (the CLI's ingest and status). Each
+   * creation is a request to storage before the run's first query.
+   */
+  ensure?: 'all' | 'extraction';
 }
 
 export async function createApp(settings: Settings, overrides: AppOverrides = {}): Promise<SoundlakeApp> {
@@ -95,7 +102,8 @@ export async function createApp(settings: Settings, overrides: AppOverrides = {}
   // Every notice also goes to the alert log, which the console reads for a run's detail.
   const alertLog = new AlertLog(tableClient(settings.storage, settings.alerts.throttleTable));
   const notifier = new RecordedNotifier(overrides.notifier ?? createNotifier(settings.alerts, { logger, storage: settings.storage }), alertLog, logger);
-  await Promise.all([sourceSlots.ensure(), lake.ensure(), watermarks.ensure(), ledger.ensure(), backfills.ensure(), backfillQueue.ensure(), ingestQueue.ensure()]);
+  const queued = overrides.ensure === 'extraction' ? [] : [backfills, backfillQueue, ingestQueue];
+  await Promise.all([sourceSlots, lake, watermarks, ledger, ...queued].map((store) => store.ensure()));
   const ingestDeps = (): IngestDeps => ({ source, sourceFor, sources, lake, watermarks, ledger, notifier, logger, leaseMs: settings.leaseMs, ranges: settings.ranges });
   const backfill = new BackfillService({ ...ingestDeps(), config, backfills, backfillQueue, sources, busy: settings.sourceSlots }, { ...settings.backfill, rowsPerChunk: settings.ranges.rowsPerRange });
   const app: SoundlakeApp = {
