@@ -23,8 +23,8 @@ export class BlobLake implements Lake {
     this.uploadConcurrency = options.uploadConcurrency ?? 2;
   }
 
-  async ensure(): Promise<void> {
-    await this.container.createIfNotExists();
+  async ensure(options: { abortSignal?: AbortSignal } = {}): Promise<void> {
+    await this.container.createIfNotExists(options);
   }
 
   upload(path: string): LakeUpload {
