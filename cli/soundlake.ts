@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { watermarkLabel } from '../shared/source/watermarkLabel.js';
 import { Command, Option } from 'commander';
-import type { SoundlakeApp } from '../shared/app/soundlakeApp.js';
+import type { AppOverrides, SoundlakeApp } from '../shared/app/soundlakeApp.js';
 import { prewarmEncoder } from '../shared/bronze/parquetEncoderPool.js';
 import { createLogger } from '../shared/logging/logger.js';
 import { redactSecrets } from '../shared/logging/redact.js';
@@ -14,12 +14,12 @@ import { bytes, table } from './format.js';
  * `soundlake`: the same core as the Functions, without the host. Results go to stdout (JSON with
  * --json), logs to stderr.
  */
-async function withApp<T>(fn: (app: SoundlakeApp) => Promise<T>): Promise<T> {
+async function withApp<T>(fn: (app: SoundlakeApp) => Promise<T>, ensure: AppOverrides['ensure'] = 'all'): Promise<T> {
   // The app's modules (the Azure SDKs, the drivers) load here, after a command that extracts has
   // started its Parquet encoder thread, which loads its own meanwhile on the other core.
   const [{ createApp }, { loadSettings }] = await Promise.all([import('../shared/app/soundlakeApp.js'), import('../shared/config/settings.js')]);
   const settings = loadSettings();
-  const app = await createApp(settings, { logger: createLogger({ level: settings.logLevel, fd: 2 }) });
+  const app = await createApp(settings, { logger: createLogger({ level: settings.logLevel, fd: 2 }), ensure });
   try {
     return await fn(app);
   } finally {
@@ -67,7 +67,7 @@ program
         for (const r of summary.results) if (r.status === 'failed' || r.status === 'skipped') process.stdout.write(`${r.table}: ${r.message}\n`);
       }
       if (!summary.ok) process.exitCode = 1;
-    });
+    }, 'extraction');
   });
 
 program
@@ -104,7 +104,7 @@ program
           runs.map((r) => [r.startedAt, r.runId, r.subject, r.status, r.rows, r.files, r.durationMs, (r.error ?? r.detail ?? '').slice(0, 80)]),
         )}\n`,
       );
-    });
+    }, 'extraction');
   });
 
 program

@@ -67,11 +67,24 @@ const cli = await build({
   // import() becomes require(): a script run from V8's code cache has no dynamic import callback
   // (cli/codeCache.ts). So every package the bundle leaves outside must be loadable by require().
   supported: { 'dynamic-import': false },
+  // Minified, names kept: every run reads, hashes and decodes the file and V8 deserializes its
+  // cache against it, and without comments and indentation it is 3.9 MB instead of 5.9. The
+  // identifiers stay as written: errors are told apart by their names (`err.name`,
+  // `constructor.name`, ours and the SDKs'), and esbuild's keepNames would instead set a name on
+  // every function it renames, at run time (measured: it cost more than it saved). The result
+  // is ASCII (esbuild escapes the rest, and the comments that held it are gone), so V8 keeps it
+  // as a one-byte string, which decodes several times faster; checked below. Measured on the
+  // 1M-row ingest, code cache written by an ingest: ~35 ms less CPU on the main thread before
+  // "ingest started" (median of 6).
+  minifyWhitespace: true,
+  minifySyntax: true,
   metafile: true,
   plugins: [editSources],
 });
 const dynamic = Object.values(cli.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.kind === 'dynamic-import').map((i) => i.path));
 if (dynamic.length > 0) throw new Error(`dist/cli/soundlake.cjs would call import() for ${dynamic.join(', ')}, which fails when it runs from the code cache`);
+const nonAscii = readFileSync('dist/cli/soundlake.cjs').findIndex((b) => b >= 0x80);
+if (nonAscii >= 0) throw new Error(`dist/cli/soundlake.cjs has a non-ASCII byte at offset ${nonAscii}: V8 would hold all of it as a two-byte string (see minify above)`);
 
 // ES modules: CommonJS packages inside them call require() for Node's own modules.
 const banner = { js: "import { createRequire as __soundlakeRequire } from 'node:module'; const require = __soundlakeRequire(import.meta.url);" };

@@ -66,23 +66,18 @@ export interface AppOverrides {
   sleep?: (ms: number) => Promise<void>;
   /** Wraps the bronze lake, e.g. to raise BlobCreated events locally where Azurite has no Event Grid. */
   wrapLake?: (lake: Lake) => Lake;
+  /**
+   * What createApp creates where missing before it returns: `all` (the default), or `extraction`:
+   * the lake, watermarks, run ledger and connection slots only, for a process that extracts in
+   * place and never touches the backfill table or the queues (the CLI's ingest and status). Each
+   * creation is a request to storage before the run's first query.
+   */
+  ensure?: 'all' | 'extraction';
 }
 
 export async function createApp(settings: Settings, overrides: AppOverrides = {}): Promise<SoundlakeApp> {
   const logger = overrides.logger ?? createLogger({ level: settings.logLevel });
-  const config = overrides.config ?? (await loadPipelineConfig(settings.configPath));
-  const endpoints = resolveSourceEndpoints(config, settings);
   const sourceSlots = new SourceSlots(tableClient(settings.storage, settings.sourceSlots.table), settings.sourceSlots.leaseMs);
-  const given = overrides.source;
-  const sources = new SourceRegistry(endpoints, sourceSlots, {
-    logger,
-    // A given adapter is shared by every session and closed once, with the app.
-    ...(given ? { connect: () => unclosable(given) } : {}),
-  });
-  const source = given ?? (sources.slotted(DEFAULT_SOURCE) ? await sources.unslottedSource(DEFAULT_SOURCE) : noDefaultSource(sources.names));
-  // Files over HTTP and REST endpoints: no database sessions, so no connection slots.
-  const catalogSources = createCatalogSources(config.sources ?? [], settings.http, settings.setting, overrides.sleep ? { sleep: overrides.sleep } : {});
-  const sourceFor = (table: { sourceName?: string }) => (table.sourceName ? catalogSources.get(table.sourceName) : undefined);
   const baseLake: Lake = settings.bronzeDir
     ? new FileLake({ root: settings.bronzeDir })
     : new BlobLake({ container: blobService(settings.storage).getContainerClient(settings.bronzeContainer) });
@@ -92,35 +87,60 @@ export async function createApp(settings: Settings, overrides: AppOverrides = {}
   const ingestQueue = new IngestQueue(queueClient(settings.storage, settings.ingestQueue));
   const backfills = new BackfillStore(tableClient(settings.storage, settings.backfill.table));
   const backfillQueue = new BackfillQueue(queueClient(settings.storage, settings.backfill.queue));
-  // Every notice also goes to the alert log, which the console reads for a run's detail.
-  const alertLog = new AlertLog(tableClient(settings.storage, settings.alerts.throttleTable));
-  const notifier = new RecordedNotifier(overrides.notifier ?? createNotifier(settings.alerts, { logger, storage: settings.storage }), alertLog, logger);
-  await Promise.all([sourceSlots.ensure(), lake.ensure(), watermarks.ensure(), ledger.ensure(), backfills.ensure(), backfillQueue.ensure(), ingestQueue.ensure()]);
-  const ingestDeps = (): IngestDeps => ({ source, sourceFor, sources, lake, watermarks, ledger, notifier, logger, leaseMs: settings.leaseMs, ranges: settings.ranges });
-  const backfill = new BackfillService({ ...ingestDeps(), config, backfills, backfillQueue, sources, busy: settings.sourceSlots }, { ...settings.backfill, rowsPerChunk: settings.ranges.rowsPerRange });
-  const app: SoundlakeApp = {
-    settings,
-    config,
-    logger,
-    sources,
-    source,
-    lake,
-    watermarks,
-    ledger,
-    notifier,
-    alertLog,
-    ingestQueue,
-    backfills,
-    backfillQueue,
-    backfill,
-    ingestDeps,
-    ingestMessageDeps: () => ({ ...ingestDeps(), config, ingestQueue, sources, busy: settings.sourceSlots }),
-    close: async () => {
-      await sources.close();
-      await Promise.all([...(given ? [given.close()] : []), ...[...catalogSources.values()].map((s) => s.close())]);
-    },
-  };
-  return app;
+  // The stores need only settings: their creations go out now and are waited for last, while
+  // the catalog is read and parsed (a CLI run's first storage round trip, otherwise waited for
+  // alone). They only create what is missing and write no state. Whatever fails first aborts
+  // them, so a bad catalog is reported at once, not after the storage SDK's retries.
+  const queued = overrides.ensure === 'extraction' ? [] : [backfills, backfillQueue, ingestQueue];
+  const ensuring = new AbortController();
+  const ensured = Promise.all([sourceSlots, lake, watermarks, ledger, ...queued].map((store) => store.ensure({ abortSignal: ensuring.signal })));
+  ensured.catch(() => undefined); // awaited below; left unawaited only when something before it throws
+  try {
+    const config = overrides.config ?? (await loadPipelineConfig(settings.configPath));
+    const endpoints = resolveSourceEndpoints(config, settings);
+    const given = overrides.source;
+    const sources = new SourceRegistry(endpoints, sourceSlots, {
+      logger,
+      // A given adapter is shared by every session and closed once, with the app.
+      ...(given ? { connect: () => unclosable(given) } : {}),
+    });
+    const source = given ?? (sources.slotted(DEFAULT_SOURCE) ? await sources.unslottedSource(DEFAULT_SOURCE) : noDefaultSource(sources.names));
+    // Files over HTTP and REST endpoints: no database sessions, so no connection slots.
+    const catalogSources = createCatalogSources(config.sources ?? [], settings.http, settings.setting, overrides.sleep ? { sleep: overrides.sleep } : {});
+    const sourceFor = (table: { sourceName?: string }) => (table.sourceName ? catalogSources.get(table.sourceName) : undefined);
+    // Every notice also goes to the alert log, which the console reads for a run's detail.
+    const alertLog = new AlertLog(tableClient(settings.storage, settings.alerts.throttleTable));
+    const notifier = new RecordedNotifier(overrides.notifier ?? createNotifier(settings.alerts, { logger, storage: settings.storage }), alertLog, logger);
+    await ensured;
+    const ingestDeps = (): IngestDeps => ({ source, sourceFor, sources, lake, watermarks, ledger, notifier, logger, leaseMs: settings.leaseMs, ranges: settings.ranges });
+    const backfill = new BackfillService({ ...ingestDeps(), config, backfills, backfillQueue, sources, busy: settings.sourceSlots }, { ...settings.backfill, rowsPerChunk: settings.ranges.rowsPerRange });
+    const app: SoundlakeApp = {
+      settings,
+      config,
+      logger,
+      sources,
+      source,
+      lake,
+      watermarks,
+      ledger,
+      notifier,
+      alertLog,
+      ingestQueue,
+      backfills,
+      backfillQueue,
+      backfill,
+      ingestDeps,
+      ingestMessageDeps: () => ({ ...ingestDeps(), config, ingestQueue, sources, busy: settings.sourceSlots }),
+      close: async () => {
+        await sources.close();
+        await Promise.all([...(given ? [given.close()] : []), ...[...catalogSources.values()].map((s) => s.close())]);
+      },
+    };
+    return app;
+  } catch (err) {
+    ensuring.abort();
+    throw err;
+  }
 }
 
 /** `s` with every method bound to it (the optional ones included), but a `close` that does nothing. */

@@ -128,8 +128,8 @@ export type ChunkClaim =
 export class BackfillStore {
   constructor(private readonly client: TableClient) {}
 
-  async ensure(): Promise<void> {
-    await ensureTable(this.client);
+  async ensure(options: { abortSignal?: AbortSignal } = {}): Promise<void> {
+    await ensureTable(this.client, options);
   }
 
   /**

@@ -75,7 +75,7 @@ export function lakeWithBlobEvents(lake: Lake, sink: BlobEventSink): Lake {
     get location() {
       return lake.location;
     },
-    ensure: () => lake.ensure(),
+    ensure: (options) => lake.ensure(options),
     upload(path: string): LakeUpload {
       const inner = lake.upload(path);
       return {

@@ -36,8 +36,8 @@ export class BlobLake implements Lake {
     this.blockBytes = options.blockBytes ?? BLOCK_BYTES;
   }
 
-  async ensure(): Promise<void> {
-    await this.container.createIfNotExists();
+  async ensure(options: { abortSignal?: AbortSignal } = {}): Promise<void> {
+    await this.container.createIfNotExists(options);
   }
 
   upload(path: string): LakeUpload {

@@ -18,7 +18,8 @@ export interface LakeUpload {
 export interface Lake {
   /** Container or file system the paths are relative to, for messages. */
   readonly location: string;
-  ensure(): Promise<void>;
+  /** Creates the container or folder where missing; `abortSignal` gives up on the request. */
+  ensure(options?: { abortSignal?: AbortSignal }): Promise<void>;
   upload(path: string): LakeUpload;
   put(path: string, body: string | Uint8Array, contentType: string): Promise<void>;
   /** Contents of a small object, or null when it does not exist. */

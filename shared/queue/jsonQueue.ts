@@ -11,8 +11,8 @@ export class JsonQueue<T> {
     return this.client.name;
   }
 
-  async ensure(): Promise<void> {
-    await this.client.createIfNotExists();
+  async ensure(options: { abortSignal?: AbortSignal } = {}): Promise<void> {
+    await this.client.createIfNotExists(options);
   }
 
   /** `visibilityTimeoutSeconds` delays delivery: the message appears after that many seconds. */

@@ -55,8 +55,8 @@ export class SourceSlots {
     this.now = options.now ?? Date.now;
   }
 
-  async ensure(): Promise<void> {
-    await ensureTable(this.client);
+  async ensure(options: { abortSignal?: AbortSignal } = {}): Promise<void> {
+    await ensureTable(this.client, options);
   }
 
   private async entities(source: string): Promise<Map<number, TableEntityResult<Entity>>> {

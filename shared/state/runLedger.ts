@@ -84,8 +84,8 @@ export class RunLedger {
     this.completion = new RunCompletion(client);
   }
 
-  async ensure(): Promise<void> {
-    await ensureTable(this.client);
+  async ensure(options: { abortSignal?: AbortSignal } = {}): Promise<void> {
+    await ensureTable(this.client, options);
   }
 
   /** The running entry of an activity, not yet written: `start` writes it, `finish` writes its outcome instead. */

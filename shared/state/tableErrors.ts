@@ -11,9 +11,9 @@ export const isNotFound = (err: unknown): boolean => statusOf(err) === 404;
 export class RecordChangedError extends Error {}
 
 /** Create a Table Storage table unless it exists (409 from a racing creator is success too). */
-export async function ensureTable(client: { createTable(): Promise<unknown> }): Promise<void> {
+export async function ensureTable(client: { createTable(options?: { abortSignal?: AbortSignal }): Promise<unknown> }, options: { abortSignal?: AbortSignal } = {}): Promise<void> {
   try {
-    await client.createTable();
+    await client.createTable(options);
   } catch (err) {
     if (!isConflict(err)) throw err;
   }

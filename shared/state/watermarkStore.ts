@@ -128,8 +128,8 @@ export type AcquireResult =
 export class WatermarkStore {
   constructor(private readonly client: TableClient) {}
 
-  async ensure(): Promise<void> {
-    await ensureTable(this.client);
+  async ensure(options: { abortSignal?: AbortSignal } = {}): Promise<void> {
+    await ensureTable(this.client, options);
   }
 
   /** The table's state with the pending slice's parts (read from their entities). */
