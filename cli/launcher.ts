@@ -4,4 +4,6 @@
 import { fileURLToPath } from 'node:url';
 import { runWithCodeCache } from './codeCache.js';
 
-runWithCodeCache(fileURLToPath(new URL('./soundlake.cjs', import.meta.url)));
+// The command names the cache; options, help and anything unexpected share one.
+const command = process.argv[2];
+runWithCodeCache(fileURLToPath(new URL('./soundlake.cjs', import.meta.url)), command && /^[a-z][a-z-]{0,31}$/.test(command) ? command : 'other');

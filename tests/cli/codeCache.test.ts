@@ -17,7 +17,11 @@ let program: string;
 let runner: string;
 
 async function launch(...args: string[]): Promise<{ out: string; outcome: string }> {
-  const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', runner, program, ...args], { timeout: 60_000 });
+  return launchAs('', ...args);
+}
+
+async function launchAs(variant: string, ...args: string[]): Promise<{ out: string; outcome: string }> {
+  const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', runner, program, ...args], { timeout: 60_000, env: { ...process.env, CACHE_VARIANT: variant } });
   return { out: stdout, outcome: /outcome=(\w+)/.exec(stderr)?.[1] ?? `no outcome in ${JSON.stringify(stderr)}` };
 }
 
@@ -40,7 +44,10 @@ beforeAll(async () => {
   runner = join(dir, 'runner.mjs');
   await writeFile(join(dir, 'helper.cjs'), 'exports.twice = (n) => n * 2;\n');
   await writeFile(program, source('hello'));
-  await writeFile(runner, `import { runWithCodeCache } from ${JSON.stringify(resolve('cli/codeCache.ts'))};\nprocess.stderr.write('outcome=' + runWithCodeCache(process.argv[2]) + '\\n');\n`);
+  await writeFile(
+    runner,
+    `import { runWithCodeCache } from ${JSON.stringify(resolve('cli/codeCache.ts'))};\nprocess.stderr.write('outcome=' + runWithCodeCache(process.argv[2], process.env.CACHE_VARIANT || undefined) + '\\n');\n`,
+  );
 });
 
 afterAll(async () => {
@@ -83,6 +90,17 @@ describe('runWithCodeCache', () => {
     expect(JSON.parse(edited.out)).toEqual(expected('chAnged'));
     expect((await launch('--flag', 'x')).outcome).toBe('accepted');
     expect(JSON.parse((await launch('--flag', 'x')).out)).toEqual(expected('chAnged'));
+  });
+
+  it('keeps a cache per variant (the CLI names it by command), each written by its own first run', async () => {
+    const ingest = await launchAs('ingest', '--flag', 'x');
+    expect(ingest.outcome).toBe('none');
+    expect(existsSync(`${program}.ingest.cache`)).toBe(true);
+    expect((await launchAs('status', '--flag', 'x')).outcome).toBe('none');
+    expect((await launchAs('ingest', '--flag', 'x')).outcome).toBe('accepted');
+    expect((await launchAs('status', '--flag', 'x')).outcome).toBe('accepted');
+    expect(JSON.parse((await launchAs('status', '--flag', 'x')).out)).toEqual(expected('chAnged'));
+    await expect(launchAs('../x', '--flag', 'x')).rejects.toThrow(/code cache variant "..\/x"/);
   });
 
   it('a damaged cache is rejected, never run, and replaced', async () => {
