@@ -2,9 +2,10 @@
  * Column buffers of finished row groups, back from the encoder thread, for the next row groups
  * of the read. A 1M-row read otherwise allocates tens of MB of fresh ArrayBuffers, and V8 pays
  * for that memory outside its heap with extra collections on every thread. Buffers come back
- * zeroed, as a new one would be. Holds at most MAX_HELD bytes; beyond that they are left to GC.
+ * zeroed, as a new one would be. Holds at most MAX_HELD bytes (a few row groups' worth); beyond
+ * that they are left to GC.
  */
-const MAX_HELD = 64 * 1024 * 1024;
+const MAX_HELD = 16 * 1024 * 1024;
 const free = new Map<number, ArrayBuffer[]>();
 let held = 0;
 

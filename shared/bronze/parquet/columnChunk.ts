@@ -234,7 +234,10 @@ export class ColumnChunkEncoder {
 /** One page: header, then its body compressed. */
 function page(type: PageType, body: Uint8Array[], values: number, encoding: Encoding): { parts: Uint8Array[]; bytes: number; uncompressedBytes: number } {
   const raw = body.length === 1 ? body[0]! : concat(body);
-  const compressed: Uint8Array = compressSync(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
+  // copyOutputData: the output in memory V8 accounts for. The default hands back native memory V8
+  // does not see, so the encoder thread's heap never grew enough to collect it: a 5M-row CLI run
+  // peaked at 349-375 MB RSS instead of 216-235, with twice the system CPU.
+  const compressed: Uint8Array = compressSync(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength), { copyOutputData: true });
   const w = new ThriftWriter().i32(1, type).i32(2, raw.length).i32(3, compressed.length);
   if (type === PageType.DATA_PAGE) w.struct(5, (h) => void h.i32(1, values).i32(2, encoding).i32(3, Encoding.RLE).i32(4, Encoding.RLE));
   else w.struct(7, (h) => void h.i32(1, values).i32(2, encoding));
