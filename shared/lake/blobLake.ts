@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { Lake, LakeObject, LakeUpload } from './lake.js';
 
@@ -55,13 +56,16 @@ export class BlobLake implements Lake {
       // Block ids must all have the same length within a blob.
       const id = Buffer.from(`block-${String(ids.length).padStart(8, '0')}`).toString('base64');
       ids.push(id);
-      // One part is sent as it is (a view, not a copy: the encoder hands over bytes it no longer touches).
-      const body = gathered.length === 1 ? Buffer.from(gathered[0]!.buffer, gathered[0]!.byteOffset, gathered[0]!.byteLength) : Buffer.concat(gathered, gatheredBytes);
+      // Views, not copies: the encoder hands over bytes it no longer touches. Several parts go as
+      // one stream, made afresh for each attempt of the request (retries replay it).
+      const parts = gathered.map((g) => Buffer.from(g.buffer, g.byteOffset, g.byteLength));
+      const size = gatheredBytes;
       gathered = [];
       gatheredBytes = 0;
-      bytesStaged += body.length;
+      bytesStaged += size;
+      const body = parts.length === 1 ? parts[0]! : () => Readable.from(parts, { objectMode: false });
       const p: Promise<void> = blob
-        .stageBlock(id, body, body.length)
+        .stageBlock(id, body, size)
         .then(() => undefined)
         .catch((err: unknown) => {
           failure ??= err;

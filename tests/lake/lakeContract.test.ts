@@ -1,3 +1,4 @@
+import { createServer, request as httpRequest } from 'node:http';
 import { mkdtemp, readdir, rm, utimes, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,6 +99,44 @@ describe('blob lake', () => {
     // abc+defgh+ij (10) | klmnopqrstuvwxyz (16) | 0+12345678+9 (10) | !? (2, staged at commit)
     const { committedBlocks } = await container.getBlockBlobClient('t/gathered.parquet').getBlockList('committed');
     expect(committedBlocks!.map((b) => b.size)).toEqual([10, 16, 10, 2]);
+  });
+});
+
+describe('blob lake, a block refused once', () => {
+  it('sends a block gathered from several parts again, whole, when the service fails the first attempt', async () => {
+    const cs = inject('storageConnectionString');
+    const target = new URL(/BlobEndpoint=([^;]+)/.exec(cs)![1]!);
+    // A relay that answers the first Put Block with 503 (after reading its body), then relays everything.
+    let refused = 0;
+    const relay = createServer((req, res) => {
+      if (refused === 0 && req.method === 'PUT' && (req.url ?? '').includes('comp=block&')) {
+        refused++;
+        req.resume();
+        req.on('end', () => res.writeHead(503, { 'content-type': 'application/xml' }).end());
+        return;
+      }
+      const upstream = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      upstream.on('error', (err) => res.destroy(err));
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (relay.address() as { port: number }).port;
+      const viaRelay = cs.replace(/BlobEndpoint=[^;]+/, `BlobEndpoint=http://127.0.0.1:${port}${target.pathname}`);
+      const service = BlobServiceClient.fromConnectionString(viaRelay, { retryOptions: { retryDelayInMs: 10, maxRetryDelayInMs: 20 } });
+      const lake = new BlobLake({ container: service.getContainerClient(`lake-${testId()}`), blockBytes: 10 });
+      await lake.ensure();
+      const upload = lake.upload('t/retried.parquet');
+      for (const p of ['abcd', 'efgh', 'ijkl', 'mn']) await upload.stage(Buffer.from(p));
+      await upload.commit('application/vnd.apache.parquet');
+      expect(refused).toBe(1);
+      expect((await lake.get('t/retried.parquet'))!.toString()).toBe('abcdefghijklmn');
+    } finally {
+      relay.close();
+    }
   });
 });
 
