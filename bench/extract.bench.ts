@@ -247,4 +247,4 @@ try {
 } finally {
   await azurite.stop();
 }
-process.stdout.write(`\nsoundlake extraction benchmark (${opts.ranged ? 'PostgreSQL' : 'PGlite'} -> ${opts.bronzeDir ? 'local files' : 'Azurite'}, Snappy Parquet via parquet-wasm (arrow-rs); node ${process.version} ${process.execArgv.join(' ')})\n${results.join('\n')}\n`);
+process.stdout.write(`\nsoundlake extraction benchmark (${opts.ranged ? 'PostgreSQL' : 'PGlite'} -> ${opts.bronzeDir ? 'local files' : 'Azurite'}, Snappy Parquet by shared/bronze/parquet; node ${process.version} ${process.execArgv.join(' ')})\n${results.join('\n')}\n`);

@@ -382,7 +382,7 @@ async function breakdown(url: string, size: Size, storage: string, storagePid: n
   for await (const g of source.readColumns(request)) groups.push(g);
   const decode = cpu() - c0 - read;
   await source.close();
-  // 3. Parquet encoding (parquet-wasm worker) into memory.
+  // 3. Parquet encoding (the encoder thread) into memory.
   const chunks: Uint8Array[] = [];
   c0 = cpu();
   const writer = new ParquetPartWriter(columns, { stage: async (b) => void chunks.push(b), commit: async () => chunks.reduce((n, b) => n + b.length, 0) }, 65_536);
