@@ -279,6 +279,18 @@ describe('bronze Parquet writer', () => {
     expect(rows.map((r) => r.single)).toEqual(single);
   });
 
+  it('writes columns of nothing but nulls, with a null count and no bounds', async () => {
+    const columns = KINDS.map((t) => ({ name: `${t.kind}${t.precision ?? ''}`, parquet: t, nullable: true, values: [Array.from({ length: 10 }, () => null)] }));
+    const bytes = write(columns);
+    const { rows } = await readParquetBytes(bytes);
+    expect(rows).toHaveLength(10);
+    for (const r of rows) expect(Object.values(r).every((v) => v === null)).toBe(true);
+    for (const c of metadataOf(bytes).row_groups[0]!.columns) {
+      expect(c.meta_data!.statistics!.null_count).toBe(10n);
+      expect(c.meta_data!.statistics!.min_value).toBeUndefined();
+    }
+  });
+
   it('refuses a null in a column declared NOT NULL, naming the column', () => {
     expect(() => write([{ name: 'user_id', parquet: { kind: 'int32' }, nullable: false, values: [[1, null]] }])).toThrow(/column user_id: 1 null value\(s\) in a column declared NOT NULL/);
   });
