@@ -79,6 +79,7 @@ const MiB = 1024 * 1024;
 /** A table of the embedded source with the default file and row-group sizes. */
 const benchTable = (name: string, key: string): TableConfig => ({
   name,
+  silverName: name,
   source: 'default',
   schema: 'public',
   table: name,

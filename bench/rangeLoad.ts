@@ -67,6 +67,7 @@ async function loadAndCheck(args: { sourceUrl: string; bronzeDir?: string; stora
 
   const table: TableConfig = {
     name: 'stream_events',
+    silverName: 'stream_events',
     source: 'default',
     schema: 'bench_ranged',
     table: 'stream_events',

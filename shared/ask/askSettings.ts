@@ -30,6 +30,8 @@ export interface AskSettings {
   /** Everything for one question (model calls, retries, statements) ends within this. */
   deadlineMs: number;
   hiddenColumns: string[];
+  /** The table catalog (soundlake.yaml) the deployment's gold is built from: says which conditional gold tables exist. */
+  catalogPath: string;
 }
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -60,6 +62,8 @@ const schema = z.object({
   // The whole question, below the 230 s that Azure's front end allows an HTTP request.
   ASK_DEADLINE_SECONDS: int(10, 220).default(200),
   ASK_HIDDEN_COLUMNS: z.string().default('dim_user.user_name'),
+  // The catalog ingestion reads (shared/config/settings.ts): gold is built from the same file.
+  SOUNDLAKE_CONFIG: z.string().min(1).default('soundlake.yaml'),
 });
 
 export function loadAskSettings(env: NodeJS.ProcessEnv = process.env): AskSettings {
@@ -98,5 +102,6 @@ export function loadAskSettings(env: NodeJS.ProcessEnv = process.env): AskSettin
     maxAttempts: e.ASK_MAX_ATTEMPTS,
     deadlineMs: e.ASK_DEADLINE_SECONDS * 1000,
     hiddenColumns: e.ASK_HIDDEN_COLUMNS.split(',').map((s) => s.trim()).filter(Boolean),
+    catalogPath: e.SOUNDLAKE_CONFIG,
   };
 }

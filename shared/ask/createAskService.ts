@@ -5,7 +5,8 @@ import type { Logger } from '../logging/logger.js';
 import type { AskSettings } from './askSettings.js';
 import { AskService } from './askService.js';
 import { ChatClient } from './chatClient.js';
-import { allowList, goldCatalog } from './goldCatalog.js';
+import { loadPipelineConfig } from '../config/pipelineConfig.js';
+import { allowList, deployedCatalog, goldCatalog, type GoldCatalog } from './goldCatalog.js';
 import type { SqlEndpoint } from './sqlEndpoint.js';
 import { prepareGuard } from './sqlGuard.js';
 import { createStatementExecutionEndpoint } from './statementExecutionEndpoint.js';
@@ -19,11 +20,21 @@ export function createSqlEndpoint(settings: AskSettings, logger: Logger): SqlEnd
   return createStatementExecutionEndpoint({ client, warehouseId: e.warehouseId, catalog: e.catalog, schema: e.schema });
 }
 
+/**
+ * The gold tables of the deployment whose table catalog is `catalogPath`. Gold's conditional
+ * tables (the Spotify facts) are built where that catalog has their silver input (the bundle's
+ * catalog mutator reads the same file), so the prompt and the guard offer only what exists.
+ */
+export async function deploymentCatalog(catalogPath: string): Promise<GoldCatalog> {
+  const silverTables = new Set((await loadPipelineConfig(catalogPath)).tables.map((t) => t.silverName));
+  return deployedCatalog(goldCatalog, silverTables);
+}
+
 export async function createAskService(settings: AskSettings, logger: Logger, overrides: { endpoint?: SqlEndpoint } = {}): Promise<AskService> {
   await prepareGuard();
   // The prompt, the guard and the statement's default schema all name the schema the endpoint
   // really has (dev_<user>_gold in a development-mode bundle), not the catalogue's `gold`.
-  const catalogue = { ...goldCatalog, schema: settings.endpoint.schema };
+  const catalogue = { ...(await deploymentCatalog(settings.catalogPath)), schema: settings.endpoint.schema };
   const allow = allowList(catalogue, settings.hiddenColumns);
   const catalog = settings.endpoint.kind === 'databricks' ? settings.endpoint.catalog : 'spark_catalog';
   const chat = settings.llm

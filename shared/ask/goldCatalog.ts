@@ -14,15 +14,37 @@ export interface GoldColumn {
 export interface GoldTable {
   name: string;
   description: string;
+  /** Built only where the deployment's catalog has this silver table (the Spotify daily pull's). */
+  requires?: { silver: string };
   columns: GoldColumn[];
 }
 
 export interface GoldCatalog {
   schema: string;
   tables: GoldTable[];
+  /** Gold tables this deployment does not build, with why (the guard's answer when one is named). */
+  absent?: { name: string; reason: string }[];
 }
 
+/** Every gold table any deployment can have, conditional ones included. */
 export const goldCatalog: GoldCatalog = generated;
+
+/**
+ * The gold tables a deployment has: the catalogue less the tables whose `requires.silver` is not
+ * a silver table of the deployment's catalog (soundlake.yaml, the file the bundle's catalog
+ * mutator reads when it switches gold's Spotify facts on or off).
+ */
+export function deployedCatalog(catalog: GoldCatalog, silverTables: ReadonlySet<string>): GoldCatalog {
+  const has = (t: GoldTable): boolean => t.requires === undefined || silverTables.has(t.requires.silver);
+  return {
+    schema: catalog.schema,
+    tables: catalog.tables.filter(has),
+    absent: catalog.tables.filter((t) => !has(t)).map((t) => ({
+      name: t.name,
+      reason: `it is built only where the table catalog has the silver table ${t.requires!.silver}, and this deployment's catalog has none`,
+    })),
+  };
+}
 
 /**
  * Columns the question box never shows, even though BI users may read them through the SQL
@@ -37,6 +59,8 @@ export interface AllowList {
   tables: Map<string, Set<string>>;
   /** allowed table -> columns it has that are not allowed */
   hidden: Map<string, Set<string>>;
+  /** gold table this deployment does not build -> why */
+  absent: Map<string, string>;
 }
 
 export function allowList(catalog: GoldCatalog, hiddenColumns: string[] = DEFAULT_HIDDEN_COLUMNS): AllowList {
@@ -54,7 +78,7 @@ export function allowList(catalog: GoldCatalog, hiddenColumns: string[] = DEFAUL
     tables.set(t.name, new Set(cols.filter((c) => !hide.has(`${t.name}.${c}`))));
     hidden.set(t.name, new Set(cols.filter((c) => hide.has(`${t.name}.${c}`))));
   }
-  return { schema: catalog.schema, tables, hidden };
+  return { schema: catalog.schema, tables, hidden, absent: new Map((catalog.absent ?? []).map((a) => [a.name, a.reason])) };
 }
 
 /** The schema as the prompt gives it to the model: allowed tables and columns only. */

@@ -324,6 +324,8 @@ class Walker {
     if (qualifiers.length > 2) this.fail('table_not_allowed', `${display} is not a table name`);
     const sch = qualifiers[qualifiers.length - 1];
     if (sch !== undefined && sch !== schema) this.fail('table_not_allowed', `${display}: schema ${sch} is not allowed; only ${schema} tables may be read`);
+    const absent = this.policy.allow.absent.get(table);
+    if (absent !== undefined) this.fail('table_not_allowed', `${display} does not exist in this deployment: ${absent}`);
     if (!this.policy.allow.tables.has(table)) {
       this.fail('table_not_allowed', `${display} is not a ${schema} table the question box may read (allowed: ${[...this.policy.allow.tables.keys()].join(', ')})`);
     }

@@ -72,6 +72,8 @@ export interface TableConfig {
   file?: FileTableSpec;
   /** Set for tables that pull a REST endpoint. */
   rest?: RestTableSpec;
+  /** The silver table Databricks builds from it (catalog `silver.name`, default: the bronze name). */
+  silverName: string;
   /** SQL: as configured. Snapshot tables (http): `_loaded_at`, the planning time stamped on every row. */
   watermark: { column: string; kind: WatermarkKind };
   primaryKey: string[];
@@ -133,6 +135,7 @@ function applyDefaults(raw: RawTable, defaults: RawCatalog['defaults'], sources:
     ...(raw.source.name ? { sourceName } : {}),
     ...(file ? { file } : {}),
     ...(rest ? { rest } : {}),
+    silverName: raw.silver?.name ?? raw.name,
     watermark: raw.watermark ?? { column: SNAPSHOT_SEQUENCE, kind: 'timestamp' },
     primaryKey: raw.primaryKey,
     enabled: raw.enabled,

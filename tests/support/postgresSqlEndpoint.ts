@@ -38,12 +38,15 @@ export async function createPostgresSqlEndpoint(url: string): Promise<SqlEndpoin
 
 const PG_TYPES: Record<string, string> = { bigint: 'bigint', int: 'integer', string: 'text', timestamp: 'timestamp', date: 'date', boolean: 'boolean', double: 'double precision' };
 
-/** Every gold table of the generated catalogue, empty, in schema `gold` (column names as Postgres folds them). */
-export async function createGoldSchema(db: pg.Client): Promise<void> {
-  await db.query('DROP SCHEMA IF EXISTS gold CASCADE');
-  await db.query('CREATE SCHEMA gold');
+/**
+ * Every gold table of the generated catalogue (the conditional Spotify facts too), empty, in
+ * `schema` (column names as Postgres folds them). `schema` is a test's own literal name.
+ */
+export async function createGoldSchema(db: pg.Client, schema = 'gold'): Promise<void> {
+  await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await db.query(`CREATE SCHEMA ${schema}`);
   for (const t of goldCatalog.tables) {
     const cols = t.columns.map((c) => `${c.name.toLowerCase()} ${PG_TYPES[c.type] ?? (c.type.startsWith('decimal') ? c.type.replace('decimal', 'numeric') : 'text')}`);
-    await db.query(`CREATE TABLE gold.${t.name} (${cols.join(', ')})`);
+    await db.query(`CREATE TABLE ${schema}.${t.name} (${cols.join(', ')})`);
   }
 }

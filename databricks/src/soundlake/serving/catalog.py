@@ -2,9 +2,16 @@
 
 Names and types are not written down here: they come from the gold definitions themselves,
 by running the very functions the pipeline runs (gold/dims.py, dim_date, fact_stream,
-fact_stream_quality) over empty inputs shaped like silver, so Spark works out every type
-without reading a row. Only the one-line descriptions are written here, and generation fails
-when a gold column has none (or a description names a column gold no longer has).
+fact_stream_quality, and gold/spotify_daily.py's three tables) over empty inputs shaped like
+silver, so Spark works out every type without reading a row. Only the one-line descriptions
+are written here, and generation fails when a gold column has none (or a description names a
+column gold no longer has).
+
+The Spotify tables exist only in a deployment whose catalog has the Spotify daily pull (the
+silver table gold/needs.py names; the bundle's catalog mutator switches the pipeline on it).
+They carry `"requires": {"silver": "spotify_tracks"}` in the JSON, and the question box offers
+them only when its catalog has that silver table. Their input is shaped like the catalog's pull
+when it has one, else like the Spotify preset's (examples/sources.soundlake.yaml).
 
     python -m soundlake.serving.catalog --write shared/ask/goldSchema.json   # regenerate
     python -m soundlake.serving.catalog --check shared/ask/goldSchema.json   # drift check
@@ -37,6 +44,14 @@ TABLES: dict[str, str] = {
     "dim_track": "Tracks, SCD Type 2: one row per version, with audio features.",
     "dim_date": "Calendar: one row per day.",
     "fact_stream_quality": "One row: how many streams miss a dimension version.",
+    "fact_spotify_track_daily": "Spotify daily search pull: one row per pull day and Spotify track, "
+                                "matched to dim_track by ISRC; unmatched tracks have track_id and "
+                                "artist_id -1 (no dimension row: LEFT JOIN, or filter on matched).",
+    "fact_spotify_artist_daily": "Spotify daily search pull rolled up per pull day and Spotify artist, "
+                                 "linked to dim_artist through its best-placed matched track "
+                                 "(-1 when none matched).",
+    "spotify_daily_quality": "One row: rows, duplicate rows per grain and matched rows of the two "
+                             "Spotify daily facts.",
 }
 
 _VERSION = {
@@ -117,7 +132,52 @@ COLUMNS: dict[str, dict[str, str]] = {
         "broken_references": "Streams without a version of some dimension.",
         "broken_ratio": "broken_references / facts.",
     },
+    "fact_spotify_track_daily": {
+        "date_key": "Pull day as yyyymmdd; joins dim_date.date_key.",
+        "pull_date": "Day of the pull (UTC); the day's last pull is kept.",
+        "pulled_at": "When the kept pull ran (UTC).",
+        "spotify_track_id": "Spotify track id.",
+        "isrc": "The recording's ISRC as Spotify gives it (matched to dim_track.isrc).",
+        "search_rank": "Place in the day's search results, 1 = first (best place when listed twice).",
+        "popularity": "Spotify popularity 0 to 100; NULL when the app no longer receives it.",
+        "track_id": "Matched dim_track id, -1 when the catalogue has no track with this ISRC.",
+        "track_valid_from": "__START_AT of the dim_track version valid at the pull; NULL when unmatched.",
+        "artist_id": "The matched track's artist (joins dim_artist with artist_valid_from), -1 when unmatched.",
+        "artist_valid_from": "__START_AT of the dim_artist version valid at the pull; NULL when unmatched.",
+        "spotify_artist_id": "Spotify id of the track's first artist.",
+        "track_name": "Track title as Spotify gives it.",
+        "artist_name": "First artist's name as Spotify gives it.",
+        "matched": "The ISRC matched a dim_track version valid at the pull.",
+    },
+    "fact_spotify_artist_daily": {
+        "date_key": "Pull day as yyyymmdd; joins dim_date.date_key.",
+        "pull_date": "Day of the pull (UTC).",
+        "spotify_artist_id": "Spotify artist id.",
+        "artist_name": "Artist name as Spotify gives it.",
+        "tracks_in_results": "The artist's tracks in the day's search results.",
+        "best_rank": "Best search_rank of the artist's tracks that day.",
+        "max_popularity": "Highest popularity of the artist's tracks that day (NULL when none has one).",
+        "avg_popularity": "Average popularity of the artist's tracks that day.",
+        "artist_id": "dim_artist id through the best-placed matched track, -1 when none matched.",
+        "artist_valid_from": "__START_AT of that dim_artist version; NULL when unmatched.",
+        "matched": "Some track of the artist matched dim_track.",
+    },
+    "spotify_daily_quality": {
+        "track_rows": "Rows in fact_spotify_track_daily.",
+        "track_duplicates": "Rows beyond one per (date_key, spotify_track_id); always 0.",
+        "track_matched": "Rows of fact_spotify_track_daily matched to dim_track.",
+        "artist_rows": "Rows in fact_spotify_artist_daily.",
+        "artist_duplicates": "Rows beyond one per (date_key, spotify_artist_id); always 0.",
+        "artist_matched": "Rows of fact_spotify_artist_daily matched to dim_artist.",
+    },
 }
+
+# Tables only some deployments have: table -> what it requires of the deployment's catalog.
+REQUIRES: dict[str, dict[str, str]] = {
+    t: {"silver": "spotify_tracks"}
+    for t in ("fact_spotify_track_daily", "fact_spotify_artist_daily", "spotify_daily_quality")
+}
+PRESET = Path(__file__).resolve().parents[4] / "examples" / "sources.soundlake.yaml"
 
 
 def gold_schemas(spark: SparkSession, catalog=None) -> dict[str, StructType]:
@@ -153,7 +213,36 @@ def gold_schemas(spark: SparkSession, catalog=None) -> dict[str, StructType]:
     fact = fact_stream(streams, dims["dim_user"], dims["dim_track"], dims["dim_artist"], dims["dim_album"])
     out["fact_stream"] = fact.schema
     out["fact_stream_quality"] = fact_stream_quality(fact).schema
+    out.update(_spotify_schemas(spark, catalog, dims["dim_track"], dims["dim_artist"]))
     return out
+
+
+def _spotify_schemas(spark: SparkSession, catalog, dim_track: DataFrame,
+                     dim_artist: DataFrame) -> dict[str, StructType]:
+    """The Spotify daily tables, over an empty `silver.<pull>_changes` shaped like the catalog's
+    pull, or the preset's where the catalog has none."""
+    from soundlake.catalog import parse_catalog
+    from soundlake.gold import needs
+    from soundlake.gold.spotify_daily import (
+        fact_spotify_artist_daily,
+        fact_spotify_track_daily,
+        spotify_daily_quality,
+    )
+    from soundlake.silver.ingest import changes_schema
+
+    if not needs.spotify_pull(catalog):
+        catalog = parse_catalog(PRESET.read_text(), str(PRESET))
+    entry = catalog.by_silver_name()[needs.SPOTIFY_TRACKS]
+    # A pull's contract is held from its first bronze slice: the declared fields, as typed, and
+    # the lineage every snapshot slice adds (unless the catalog declares silver columns).
+    held = None if entry.columns else [*((f["name"], f["type"]) for f in entry.source["fields"]),
+                                        ("_source_url", "string"), ("_loaded_at", "timestamp")]
+    pull = entry.bronze_table(held)
+    pulls = spark.createDataFrame([], changes_schema(spark, pull))
+    track = fact_spotify_track_daily(pulls, dim_track, dim_artist)
+    artist = fact_spotify_artist_daily(track)
+    return {"fact_spotify_track_daily": track.schema, "fact_spotify_artist_daily": artist.schema,
+            "spotify_daily_quality": spotify_daily_quality(track, artist).schema}
 
 
 def catalog(schemas: dict[str, StructType]) -> dict:
@@ -176,7 +265,8 @@ def catalog(schemas: dict[str, StructType]) -> dict:
                          "description": described.get(f.name, "")})
         for c in sorted(set(described) - {f.name for f in schemas[name].fields}):
             problems.append(f"COLUMNS describes {name}.{c}, which gold does not have")
-        tables.append({"name": name, "description": TABLES[name], "columns": cols})
+        tables.append({"name": name, "description": TABLES[name],
+                       **({"requires": REQUIRES[name]} if name in REQUIRES else {}), "columns": cols})
     if problems:
         raise ValueError("gold catalogue out of date:\n  " + "\n  ".join(problems))
     return {
