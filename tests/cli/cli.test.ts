@@ -127,11 +127,19 @@ describe('soundlake CLI', () => {
     const changes = { SOUNDLAKE_CONFIG: config, LEASE_SECONDS: '10' };
     const parts = async (): Promise<number> => (await h.app.watermarks.get('crashy'))?.pending?.parts.length ?? 0;
 
-    // SIGKILL, twice, each time once the run has committed parts beyond what it started from.
+    // SIGKILL, twice, each time once the run has its own ledger entry and has committed parts
+    // beyond what it started from (the part count alone could already be past any fixed mark
+    // when the first run was killed late).
     const killed: string[] = [];
-    for (const atParts of [2, 6]) {
+    for (const attempt of [1, 2]) {
+      const before = await parts();
       const child = spawn(process.execPath, ['--import', 'tsx', 'cli/soundlake.ts', 'ingest', '--json'], { env: { ...env, ...changes }, stdio: 'ignore' });
-      await waitFor(`part ${atParts} of crashy`, async () => (await parts()) >= atParts, 60_000, 50);
+      await waitFor(
+        `run ${attempt} to commit two parts of crashy of its own`,
+        async () => (await h.app.ledger.recent('crashy')).some((e) => e.status === 'running' && !killed.includes(e.runId)) && (await parts()) >= before + 2,
+        60_000,
+        50,
+      );
       child.kill('SIGKILL');
       await once(child, 'exit');
       const state = await h.app.watermarks.get('crashy');
