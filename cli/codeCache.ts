@@ -24,10 +24,15 @@ export type CodeCacheOutcome = 'none' | 'accepted' | 'rejected';
  * writes the cache and fail in every run that reads it. scripts/bundle-cli.mjs turns each
  * import() of the bundle into require().
  */
+/** A name a code cache can carry in its file name: lower-case letters, digits and dashes. */
+export function isCacheVariant(name: string): boolean {
+  return /^[a-z][a-z0-9-]{0,31}$/.test(name);
+}
+
 export function runWithCodeCache(file: string, variant?: string): CodeCacheOutcome {
   // A cache holds the functions its first run compiled, and is never rewritten once accepted:
   // one per command, so `--help` run first does not leave `ingest` compiling its path every run.
-  if (variant !== undefined && !/^[a-z][a-z0-9-]{0,31}$/.test(variant)) throw new Error(`code cache variant ${JSON.stringify(variant)}: lower-case letters, digits and dashes only`);
+  if (variant !== undefined && !isCacheVariant(variant)) throw new Error(`code cache variant ${JSON.stringify(variant)}: lower-case letters, digits and dashes only`);
   const cacheFile = variant === undefined ? `${file}.cache` : `${file}.${variant}.cache`;
   const bytes = readFileSync(file);
   const key = createHash('sha256').update(bytes).digest();

@@ -53,7 +53,7 @@ const common = { bundle: true, platform: 'node', target: 'node20', external, all
 
 // Chunks of earlier builds (their names carry a content hash) and a code cache made for another
 // bundle (V8 would reject it; removed so the first run writes a fresh one).
-for (const f of readdirSync('dist/cli')) if (/-[A-Z0-9]{8}\.js(\.map)?$/.test(f) || /^soundlake\.cjs\.([a-z-]+\.)?cache/.test(f)) rmSync(`dist/cli/${f}`);
+for (const f of readdirSync('dist/cli')) if (/-[A-Z0-9]{8}\.js(\.map)?$/.test(f) || /^soundlake\.cjs\.([a-z0-9-]+\.)?cache/.test(f)) rmSync(`dist/cli/${f}`);
 
 const cli = await build({
   ...common,

@@ -150,6 +150,22 @@ async function request(table: string, primaryKey: string[], options: { after?: s
   };
 }
 
+/** A table's COPY as the reader hands it on: each CopyData payload (or its part in a socket chunk), copied, and whether it was whole. */
+async function copyMessages(table: string) {
+  const req = await request(table, ['id']);
+  const client = new pg.Client({ connectionString: inject('postgresUrl') });
+  await client.connect();
+  try {
+    await client.query(`SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET bytea_output = 'hex'`);
+    const plan = await copyPlan(client as unknown as pg.PoolClient, req);
+    const messages: { bytes: Buffer; whole: boolean }[] = [];
+    for await (const _ of client.query(new CopyOut(plan.sql)).run((b, start, end, whole) => messages.push({ bytes: Buffer.from(b.subarray(start, end)), whole }))) continue;
+    return { plan, messages };
+  } finally {
+    await client.end();
+  }
+}
+
 describe('typedLiteral', () => {
   it('gives back every hostile value exactly, whatever standard_conforming_strings says', async () => {
     for (const setting of ['on', 'off']) {
@@ -189,15 +205,8 @@ describe('binary COPY read', () => {
   });
 
   it('decodes the same whatever the chunks the socket delivers', async () => {
-    const req = await request('types_all', ['id']);
-    const client = new pg.Client({ connectionString: inject('postgresUrl') });
-    await client.connect();
-    await client.query(`SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET bytea_output = 'hex'`);
-    const plan = await copyPlan(client as unknown as pg.PoolClient, req);
-    const chunks: Buffer[] = [];
-    for await (const _ of client.query(new CopyOut(plan.sql)).run((b, start, end) => chunks.push(Buffer.from(b.subarray(start, end))))) continue;
-    await client.end();
-    const whole = Buffer.concat(chunks);
+    const { plan, messages } = await copyMessages('types_all');
+    const whole = Buffer.concat(messages.map((m) => m.bytes));
     const decode = (size: number): unknown[][] => {
       const d = new CopyBinaryDecoder(plan.columns, plan.appendedKeys, plan.keys, { ...LIMITS, groupRows: 3 });
       const out: ColumnSegment[] = [];
@@ -218,14 +227,7 @@ describe('binary COPY read', () => {
   });
 
   it('decodes whole row messages in one pass, and a row past the byte bound starts the next group intact', async () => {
-    const req = await request('types_all', ['id']);
-    const client = new pg.Client({ connectionString: inject('postgresUrl') });
-    await client.connect();
-    await client.query(`SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET bytea_output = 'hex'`);
-    const plan = await copyPlan(client as unknown as pg.PoolClient, req);
-    const messages: { bytes: Buffer; whole: boolean }[] = [];
-    for await (const _ of client.query(new CopyOut(plan.sql)).run((b, start, end, whole) => messages.push({ bytes: Buffer.from(b.subarray(start, end)), whole }))) continue;
-    await client.end();
+    const { plan, messages } = await copyMessages('types_all');
     // Every row of this small table arrives whole; the header comes before the first row.
     expect(messages.filter((m) => m.whole).length).toBeGreaterThanOrEqual(7);
     const decode = (groupBytes: number, byMessage: boolean): ColumnSegment[] => {

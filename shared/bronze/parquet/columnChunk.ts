@@ -90,7 +90,7 @@ export class ColumnChunkEncoder {
         else {
           const width = values.BYTES_PER_ELEMENT >> 2;
           const all = new Int32Array(values.buffer, values.byteOffset, rows * width);
-          words = validity ? compactWords(all, width, validity, rows, present) : all;
+          words = validity ? gatherWords(all, width, width, validity, rows, present) : all;
         }
         return this.plainChunk(levels, bytesOf(words), rows, fixedStatistics(this.physical.type, words, present, payload.nulls));
       }
@@ -100,13 +100,8 @@ export class ColumnChunkEncoder {
   /** Definition levels (1 present, 0 null) as a v1 data page holds them: a 4-byte length, then RLE/bit-packed. */
   private definitionLevels(validity: Uint8Array | null, rows: number, nulls: number): Uint8Array {
     let encoded: Uint8Array;
-    if (nulls === 0 || !validity) {
-      // One RLE run of 1s.
-      const head = varintBytes(rows * 2);
-      encoded = new Uint8Array(head.length + 1);
-      encoded.set(head);
-      encoded[head.length] = 1;
-    } else {
+    if (nulls === 0 || !validity) encoded = this.levels.repeat(1, rows, 1);
+    else {
       const levels = new Uint8Array(rows);
       for (let i = 0; i < rows; i++) levels[i] = (validity[i >> 3]! >> (i & 7)) & 1;
       encoded = this.levels.encode(levels, rows, 1);
@@ -125,7 +120,7 @@ export class ColumnChunkEncoder {
     const indices = new Int32Array(present);
     let n = 0;
     for (let i = 0; i < rows; i++) {
-      if (validity && ((validity[i >> 3]! >> (i & 7)) & 1) === 0) continue;
+      if (validity && isNull(validity, i)) continue;
       const start = offsets[i]!;
       const e = dictionary.index(data, start, offsets[i + 1]! - start);
       if (e < 0) {
@@ -198,14 +193,7 @@ export class ColumnChunkEncoder {
     const quads = new Int32Array(words.buffer, words.byteOffset, rows * 4);
     const type = this.physical.type;
     if (type === PhysicalType.INT32 || type === PhysicalType.INT64) {
-      const width = type === PhysicalType.INT32 ? 1 : 2;
-      const out = new Int32Array(present * width);
-      let n = 0;
-      for (let i = 0; i < rows; i++) {
-        if (validity && ((validity[i >> 3]! >> (i & 7)) & 1) === 0) continue;
-        out[n++] = quads[4 * i]!;
-        if (width === 2) out[n++] = quads[4 * i + 1]!;
-      }
+      const out = gatherWords(quads, 4, type === PhysicalType.INT32 ? 1 : 2, validity, rows, present);
       return this.plainChunk(levels, bytesOf(out), rows, fixedStatistics(type, out, present, nulls));
     }
     const size = this.physical.typeLength;
@@ -213,7 +201,7 @@ export class ColumnChunkEncoder {
     const out = new Uint8Array(present * size);
     let o = 0;
     for (let i = 0; i < rows; i++) {
-      if (validity && ((validity[i >> 3]! >> (i & 7)) & 1) === 0) continue;
+      if (validity && isNull(validity, i)) continue;
       for (let b = size - 1; b >= 0; b--) out[o++] = le[16 * i + b]!;
     }
     let min = -1;
@@ -259,33 +247,30 @@ function bytesOf(a: Int32Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
-function varintBytes(n: number): Uint8Array {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n & 0x7f) | 0x80);
-    n >>>= 7;
-  }
-  out.push(n);
-  return Uint8Array.from(out);
-}
-
-/** Values of present rows, copied as 32-bit words (never through a JS number, which could change a NaN's bits). */
-function compactWords(all: Int32Array, width: number, validity: Uint8Array, rows: number, present: number): Int32Array {
+/**
+ * The first `width` 32-bit words of every `stride` words, for present rows: copied as words, never
+ * through a JS number, which could change a NaN's bits.
+ */
+function gatherWords(all: Int32Array, stride: number, width: number, validity: Uint8Array | null, rows: number, present: number): Int32Array {
   const out = new Int32Array(present * width);
   let n = 0;
   for (let i = 0; i < rows; i++) {
-    if (((validity[i >> 3]! >> (i & 7)) & 1) === 0) continue;
-    out[n++] = all[i * width]!;
-    if (width === 2) out[n++] = all[i * width + 1]!;
+    if (validity && isNull(validity, i)) continue;
+    out[n++] = all[i * stride]!;
+    if (width === 2) out[n++] = all[i * stride + 1]!;
   }
   return out;
+}
+
+function isNull(validity: Uint8Array, i: number): boolean {
+  return ((validity[i >> 3]! >> (i & 7)) & 1) === 0;
 }
 
 function widen16(values: Int16Array, validity: Uint8Array | null, rows: number, present: number): Int32Array {
   const out = new Int32Array(present);
   let n = 0;
   for (let i = 0; i < rows; i++) {
-    if (validity && ((validity[i >> 3]! >> (i & 7)) & 1) === 0) continue;
+    if (validity && isNull(validity, i)) continue;
     out[n++] = values[i]!;
   }
   return out;
@@ -295,7 +280,7 @@ function compactBits(values: Uint8Array, validity: Uint8Array, rows: number, pre
   const out = new Uint8Array((present + 7) >> 3);
   let n = 0;
   for (let i = 0; i < rows; i++) {
-    if (((validity[i >> 3]! >> (i & 7)) & 1) === 0) continue;
+    if (isNull(validity, i)) continue;
     if ((values[i >> 3]! >> (i & 7)) & 1) out[n >> 3]! |= 1 << (n & 7);
     n++;
   }
@@ -314,7 +299,7 @@ function plainBytes(offsets: Int32Array, data: Uint8Array, validity: Uint8Array 
   let maxStart = -1;
   let maxLength = 0;
   for (let i = 0; i < rows; i++) {
-    if (validity && ((validity[i >> 3]! >> (i & 7)) & 1) === 0) continue;
+    if (validity && isNull(validity, i)) continue;
     const start = offsets[i]!;
     const length = offsets[i + 1]! - start;
     view.setInt32(o, length, true);

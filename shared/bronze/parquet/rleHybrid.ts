@@ -1,3 +1,5 @@
+import { ByteBuffer } from './byteBuffer.js';
+
 /**
  * Parquet's RLE / bit-packing hybrid (definition levels and dictionary indices): runs of 16 or
  * more equal values are written as RLE runs, everything else bit-packed in groups of 8. A
@@ -5,36 +7,30 @@
  * only the last run of the data is padded to a whole group.
  */
 export class RleHybridWriter {
-  private buf: Uint8Array;
-  private pos = 0;
+  private readonly out: ByteBuffer;
 
   constructor(capacity = 1024) {
-    this.buf = new Uint8Array(capacity);
+    this.out = new ByteBuffer(capacity);
   }
 
-  private room(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const grown = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
-    grown.set(this.buf.subarray(0, this.pos));
-    this.buf = grown;
+  /** One RLE run of `count` copies of `value`: a column without nulls has its levels so. */
+  repeat(value: number, count: number, bitWidth: number): Uint8Array {
+    this.out.pos = 0;
+    this.run(value, count, bitWidth);
+    return this.out.written();
   }
 
-  private varint(n: number): void {
-    this.room(5);
-    while (n >= 0x80) {
-      this.buf[this.pos++] = (n & 0x7f) | 0x80;
-      n >>>= 7;
-    }
-    this.buf[this.pos++] = n;
+  private run(value: number, count: number, bitWidth: number): void {
+    this.out.varint(count * 2);
+    for (let b = 0; b < (bitWidth + 7) >> 3; b++) this.out.byte((value >>> (8 * b)) & 0xff);
   }
 
   /**
-   * Appends `values[0, count)` (non-negative, below 2^bitWidth, bitWidth 1..24) and returns the
+   * Encodes `values[0, count)` (non-negative, below 2^bitWidth, bitWidth 1..24) and returns the
    * encoded bytes (a view of this writer's buffer, valid until its next use).
    */
   encode(values: Int32Array | Uint8Array, count: number, bitWidth: number): Uint8Array {
-    this.pos = 0;
-    const valueBytes = (bitWidth + 7) >> 3;
+    this.out.pos = 0;
     let pending = 0; // start of values not yet written
     let i = 0;
     while (i < count) {
@@ -45,15 +41,13 @@ export class RleHybridWriter {
         // Fill the bit-packed values before the run to a whole group from the run itself.
         const pad = (8 - ((i - pending) & 7)) & 7;
         if (i + pad > pending) this.bitPacked(values, pending, i + pad, bitWidth);
-        this.varint((j - i - pad) << 1);
-        this.room(valueBytes);
-        for (let b = 0; b < valueBytes; b++) this.buf[this.pos++] = (v >>> (8 * b)) & 0xff;
+        this.run(v, j - i - pad, bitWidth);
         pending = j;
       }
       i = j;
     }
     if (pending < count) this.bitPacked(values, pending, count, bitWidth);
-    return this.buf.subarray(0, this.pos);
+    return this.out.written();
   }
 
   /** Values `[from, to)` bit-packed, LSB first, in runs of at most 63 groups of 8; the tail is zero-padded. */
@@ -62,12 +56,13 @@ export class RleHybridWriter {
     while (at < to) {
       const groups = Math.min(63, Math.ceil((to - at) / 8));
       const end = Math.min(to, at + groups * 8);
-      this.room(1 + groups * bitWidth);
-      this.buf[this.pos++] = (groups << 1) | 1;
+      const out = this.out;
+      out.room(1 + groups * bitWidth);
+      out.buf[out.pos++] = (groups << 1) | 1;
       let acc = 0;
       let bits = 0;
-      const buf = this.buf;
-      let o = this.pos;
+      const buf = out.buf;
+      let o = out.pos;
       for (let k = at; k < at + groups * 8; k++) {
         const v = k < end ? values[k]! : 0;
         acc |= v << bits;
@@ -78,7 +73,7 @@ export class RleHybridWriter {
           bits -= 8;
         }
       }
-      this.pos = o;
+      out.pos = o;
       at = end;
     }
   }

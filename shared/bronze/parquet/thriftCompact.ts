@@ -1,3 +1,5 @@
+import { ByteBuffer } from './byteBuffer.js';
+
 /**
  * Thrift's compact protocol, write side only, for Parquet's footer and page headers
  * (https://github.com/apache/thrift/blob/master/doc/specs/thrift-compact-protocol.md). A struct
@@ -20,45 +22,29 @@ const ELEMENT_TYPE: Record<ListElement, number> = { i32: I32, binary: BINARY, st
 const utf8 = new TextEncoder();
 
 export class ThriftWriter {
-  private buf = new Uint8Array(256);
-  private pos = 0;
+  private readonly out = new ByteBuffer();
   private lastField = 0;
   private readonly stack: number[] = [];
 
   /** The bytes written so far (a view; valid until the next write). */
   bytes(): Uint8Array {
-    return this.buf.subarray(0, this.pos);
-  }
-
-  private room(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const grown = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
-    grown.set(this.buf.subarray(0, this.pos));
-    this.buf = grown;
+    return this.out.written();
   }
 
   private byte(b: number): void {
-    this.room(1);
-    this.buf[this.pos++] = b;
+    this.out.byte(b);
   }
 
   private varint(n: number): void {
-    // Non-negative and below 2^53: lengths, sizes, zigzagged values of i32 fields.
-    this.room(10);
-    while (n >= 0x80) {
-      this.buf[this.pos++] = (n % 0x80) | 0x80;
-      n = Math.floor(n / 0x80);
-    }
-    this.buf[this.pos++] = n;
+    this.out.varint(n);
   }
 
   private varint64(n: bigint): void {
-    this.room(10);
     while (n >= 0x80n) {
-      this.buf[this.pos++] = Number(n & 0x7fn) | 0x80;
+      this.out.byte(Number(n & 0x7fn) | 0x80);
       n >>= 7n;
     }
-    this.buf[this.pos++] = Number(n);
+    this.out.byte(Number(n));
   }
 
   private fieldHeader(id: number, type: number): void {
@@ -110,9 +96,7 @@ export class ThriftWriter {
 
   private raw(bytes: Uint8Array): void {
     this.varint(bytes.length);
-    this.room(bytes.length);
-    this.buf.set(bytes, this.pos);
-    this.pos += bytes.length;
+    this.out.append(bytes);
   }
 
   /** A struct field: `body` writes its fields; an empty body is an empty struct (a union's arm). */
