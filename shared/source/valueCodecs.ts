@@ -68,30 +68,35 @@ export function timestampFromPostgresBinary(microsSince2000: bigint, text = `${m
 /** POSTGRES_EPOCH_MICROS in two 32-bit halves: 946,684,800,000,000 = 220,417 * 2^32 + 993,517,568. */
 const EPOCH_HI = 220_417;
 const EPOCH_LO = 993_517_568;
-const TWO_32 = 4_294_967_296;
+/** XOR-ed into two int32 words, it makes their signed order their unsigned order. */
+const SIGN = -0x80000000;
 
 /**
  * timestampFromPostgresBinary without BigInt, for the COPY decoder's hot loop: the value as its
- * signed high and unsigned low 32-bit halves, the result written as two int32 words (little
- * endian: low first) at `out[at]`, `out[at + 1]`. The same rule: the sentinels pass unchanged,
- * a finite value that would reach 2^63-1 µs since 1970 is refused (returns false, and the caller
- * reports it through the BigInt version, which names the value).
+ * high and low 32-bit halves, both as signed int32 (the low word's top bit is its sign here), the
+ * result written as two int32 words (little endian: low first) at `out[at]`, `out[at + 1]`. The
+ * same rule: the sentinels pass unchanged, a finite value that would reach 2^63-1 µs since 1970 is
+ * refused (returns false, and the caller reports it through the BigInt version, which names the
+ * value).
+ *
+ * Every intermediate stays an int32: a low word read as unsigned is a double past 2^31, and when
+ * the first rows' words happened to fit V8 had compiled the loop for small integers and threw the
+ * compiled code away at the first that did not ("lost precision"), mid-COPY.
  */
 export function timestampHalvesFromPostgresBinary(hi: number, lo: number, out: Int32Array, at: number): boolean {
-  if ((hi === 0x7fffffff && lo === 0xffffffff) || (hi === -0x80000000 && lo === 0)) {
-    out[at] = lo | 0;
+  if ((hi === 0x7fffffff && lo === -1) || (hi === SIGN && lo === 0)) {
+    out[at] = lo;
     out[at + 1] = hi;
     return true;
   }
-  let low = lo + EPOCH_LO;
-  let high = hi + EPOCH_HI;
-  if (low >= TWO_32) {
-    low -= TWO_32;
-    high += 1;
-  }
+  const low = (lo + EPOCH_LO) | 0;
+  // The low words' unsigned sum wrapped: carry one into the high word.
+  const carry = (low ^ SIGN) < (lo ^ SIGN) ? 1 : 0;
   // Adding a positive offset can only overflow upwards; 2^63-1 itself is the +infinity sentinel.
-  if (high > 0x7fffffff || (high === 0x7fffffff && low === 0xffffffff)) return false;
-  out[at] = low | 0;
+  if (hi > 0x7fffffff - EPOCH_HI - carry) return false;
+  const high = hi + EPOCH_HI + carry;
+  if (high === 0x7fffffff && low === -1) return false;
+  out[at] = low;
   out[at + 1] = high;
   return true;
 }

@@ -350,7 +350,7 @@ describe('binary COPY read', () => {
 });
 
 describe('Postgres timestamps without BigInt', () => {
-  const halves = (v: bigint): [number, number] => [Number(BigInt.asIntN(32, v >> 32n)), Number(BigInt.asUintN(32, v))];
+  const halves = (v: bigint): [number, number] => [Number(BigInt.asIntN(32, v >> 32n)), Number(BigInt.asIntN(32, v))];
   const viaHalves = (v: bigint): bigint | 'refused' => {
     const out = new Int32Array(2);
     const [hi, lo] = halves(v);

@@ -448,7 +448,7 @@ export class CopyBinaryDecoder {
         case D_TIMESTAMP: {
           if (len !== 8) throw this.width(c, len);
           const hi = (buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!;
-          const lo = ((buf[p + 4]! << 24) | (buf[p + 5]! << 16) | (buf[p + 6]! << 8) | buf[p + 7]!) >>> 0;
+          const lo = (buf[p + 4]! << 24) | (buf[p + 5]! << 16) | (buf[p + 6]! << 8) | buf[p + 7]!;
           if (!timestampHalvesFromPostgresBinary(hi, lo, c.i32, row * 2)) this.timestampOutOfRange(c, buf.readBigInt64BE(p));
           break;
         }
