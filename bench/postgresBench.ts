@@ -241,7 +241,7 @@ export async function postgresBench(options: PostgresBenchOptions): Promise<stri
             LOG_LEVEL: 'warn',
           };
           try {
-            const m = await measure(process.execPath, ['--max-old-space-size=192', join(root, 'dist/cli/soundlake.js'), 'ingest', '--table', size.table, '--json'], env, { ...ids, storage: azurite.pid });
+            const m = await measure(process.execPath, ['--max-old-space-size=192', join(root, 'dist/cli/soundlake.cjs'), 'ingest', '--table', size.table, '--json'], env, { ...ids, storage: azurite.pid });
             const [result] = JSON.parse(m.stdout) as { status: string; rows: number; message: string }[];
             if (result?.status !== 'succeeded' || result.rows !== size.rows) throw new Error(`soundlake: ${JSON.stringify(result)}`);
             return m;
@@ -260,7 +260,7 @@ export async function postgresBench(options: PostgresBenchOptions): Promise<stri
           // State still in Table Storage (Azurite), which a run touches a few dozen times; the data goes to files, as dlt's does.
           const env = { SOUNDLAKE_STORAGE: azurite.connectionString, SOURCE_URL: server.url, SOUNDLAKE_CONFIG: config, BRONZE_DIR: dir, WATERMARK_TABLE: `wm${id}`, LEDGER_TABLE: `runs${id}`, LOG_LEVEL: 'warn' };
           try {
-            const m = await measure(process.execPath, ['--max-old-space-size=192', join(root, 'dist/cli/soundlake.js'), 'ingest', '--table', size.table, '--json'], env, { ...ids, storage: azurite.pid });
+            const m = await measure(process.execPath, ['--max-old-space-size=192', join(root, 'dist/cli/soundlake.cjs'), 'ingest', '--table', size.table, '--json'], env, { ...ids, storage: azurite.pid });
             const [result] = JSON.parse(m.stdout) as { status: string; rows: number }[];
             if (result?.status !== 'succeeded' || result.rows !== size.rows) throw new Error(`soundlake (files): ${JSON.stringify(result)}`);
             return m;
@@ -279,7 +279,7 @@ export async function postgresBench(options: PostgresBenchOptions): Promise<stri
     // run after a build, as the peers' Python wrote its bytecode caches when installed: made
     // once here by an ingest of the small table, with the flags the rounds use, so no round pays for it.
     const warmEnv = { SOUNDLAKE_STORAGE: azurite.connectionString, SOURCE_URL: server.url, SOUNDLAKE_CONFIG: config, BRONZE_CONTAINER: 'bench-warm', WATERMARK_TABLE: 'wmwarm', LEDGER_TABLE: 'runswarm', LOG_LEVEL: 'warn' };
-    const warmRun = spawnSync(process.execPath, ['--max-old-space-size=192', join(root, 'dist/cli/soundlake.js'), 'ingest', '--table', warm, '--json'], { env: { ...process.env, ...warmEnv }, encoding: 'utf8' });
+    const warmRun = spawnSync(process.execPath, ['--max-old-space-size=192', join(root, 'dist/cli/soundlake.cjs'), 'ingest', '--table', warm, '--json'], { env: { ...process.env, ...warmEnv }, encoding: 'utf8' });
     if (warmRun.status !== 0) throw new Error(`the warm-up ingest failed: ${warmRun.stderr}`);
     await blobs.getContainerClient('bench-warm').deleteIfExists();
     for (const size of sizes) {

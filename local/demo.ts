@@ -157,7 +157,7 @@ async function main(): Promise<void> {
     if (opts.medallion) await runMedallion(azurite.connectionString, settings.bronzeContainer, catalogPath);
     if (opts.medallion && opts.hit) await runHitModel();
     if (opts.keep) {
-      say(`still running. In another shell:\n  export SOUNDLAKE_STORAGE='${azurite.connectionString}'\n  export SOURCE_URL='${postgres.url}'\n  node dist/cli/soundlake.js status\nCtrl-C to stop.`);
+      say(`still running. In another shell:\n  export SOUNDLAKE_STORAGE='${azurite.connectionString}'\n  export SOURCE_URL='${postgres.url}'\n  node dist/cli/soundlake.cjs status\nCtrl-C to stop.`);
       await new Promise<void>((r) => process.once('SIGINT', () => r()));
     }
   } finally {

@@ -1,14 +1,16 @@
 // Bundles the CLI over what tsc wrote, from the TypeScript sources:
-// - dist/cli/soundlake.cjs: the whole CLI (cli/soundlake.ts and what it imports) as one CommonJS
-//   file. Node 20 loads ES modules file by file, and the CLI's graph is some 150 files (the Azure
-//   SDKs, zod, yaml, pino, pg): one file is compiled at once. CommonJS, because Node 20 keeps a
-//   V8 code cache only for scripts (cli/codeCache.ts).
-// - dist/cli/soundlake.js: the entry point (cli/launcher.ts), which runs that file with the cache.
+// - dist/cli/soundlake-bundle.cjs: the whole CLI (cli/soundlake.ts and what it imports) as one
+//   CommonJS file. Node 20 loads ES modules file by file, and the CLI's graph is some 150 files
+//   (the Azure SDKs, zod, yaml, pino, pg): one file is compiled at once. CommonJS, because Node
+//   20 keeps a V8 code cache only for scripts (cli/codeCache.ts).
+// - dist/cli/soundlake.cjs: the entry point (cli/launcher.ts), which runs that file with the
+//   cache; CommonJS too, so Node never sets up its ES module loader for a CLI run.
+// - dist/cli/soundlake.js: the same entry for callers of the old path (tsc's unbundled CLI is replaced).
 // - dist/cli/parquetEncoderWorker.js: the Parquet encoder thread, an ES module of its own.
 // Packages that load files of their own at run time (WebAssembly, native parts) or are loaded
 // only for some commands stay outside, resolved from node_modules as before. The Functions entry
 // point is not bundled.
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const external = [
@@ -53,12 +55,12 @@ const common = { bundle: true, platform: 'node', target: 'node20', external, all
 
 // Chunks of earlier builds (their names carry a content hash) and a code cache made for another
 // bundle (V8 would reject it; removed so the first run writes a fresh one).
-for (const f of readdirSync('dist/cli')) if (/-[A-Z0-9]{8}\.js(\.map)?$/.test(f) || /^soundlake\.cjs\.([a-z0-9-]+\.)?cache/.test(f)) rmSync(`dist/cli/${f}`);
+for (const f of readdirSync('dist/cli')) if (/-[A-Z0-9]{8}\.js(\.map)?$/.test(f) || /^soundlake(-bundle)?\.cjs\.([a-z0-9-]+\.)?cache/.test(f)) rmSync(`dist/cli/${f}`);
 
 const cli = await build({
   ...common,
   entryPoints: { soundlake: 'cli/soundlake.ts' },
-  outfile: 'dist/cli/soundlake.cjs',
+  outfile: 'dist/cli/soundlake-bundle.cjs',
   format: 'cjs',
   // The modules find files next to their own (the encoder thread, host.json, the console's
   // assets) through import.meta.url: in the bundle that is the bundle's own file.
@@ -82,11 +84,13 @@ const cli = await build({
   plugins: [editSources],
 });
 const dynamic = Object.values(cli.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.kind === 'dynamic-import').map((i) => i.path));
-if (dynamic.length > 0) throw new Error(`dist/cli/soundlake.cjs would call import() for ${dynamic.join(', ')}, which fails when it runs from the code cache`);
-const nonAscii = readFileSync('dist/cli/soundlake.cjs').findIndex((b) => b >= 0x80);
-if (nonAscii >= 0) throw new Error(`dist/cli/soundlake.cjs has a non-ASCII byte at offset ${nonAscii}: V8 would hold all of it as a two-byte string (see minify above)`);
+if (dynamic.length > 0) throw new Error(`dist/cli/soundlake-bundle.cjs would call import() for ${dynamic.join(', ')}, which fails when it runs from the code cache`);
+const nonAscii = readFileSync('dist/cli/soundlake-bundle.cjs').findIndex((b) => b >= 0x80);
+if (nonAscii >= 0) throw new Error(`dist/cli/soundlake-bundle.cjs has a non-ASCII byte at offset ${nonAscii}: V8 would hold all of it as a two-byte string (see minify above)`);
 
 // ES modules: CommonJS packages inside them call require() for Node's own modules.
 const banner = { js: "import { createRequire as __soundlakeRequire } from 'node:module'; const require = __soundlakeRequire(import.meta.url);" };
-await build({ ...common, entryPoints: { soundlake: 'cli/launcher.ts' }, outdir: 'dist/cli', format: 'esm', banner });
+await build({ ...common, entryPoints: { soundlake: 'cli/launcher.ts' }, outfile: 'dist/cli/soundlake.cjs', format: 'cjs', define: { 'import.meta.dirname': '__dirname' } });
+writeFileSync('dist/cli/soundlake.js', "#!/usr/bin/env node\nimport { createRequire } from 'node:module';\ncreateRequire(import.meta.url)('./soundlake.cjs');\n");
+rmSync('dist/cli/soundlake.js.map', { force: true });
 await build({ ...common, entryPoints: { parquetEncoderWorker: 'shared/bronze/parquetEncoderWorker.ts' }, outdir: 'dist/cli', format: 'esm', banner });
