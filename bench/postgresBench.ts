@@ -87,6 +87,30 @@ async function serverSettled(pid: number, baseline: number): Promise<void> {
   while (childCount(pid) > baseline && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
 }
 
+/**
+ * The environment every contender runs in: this process's, less NODE_EXTRA_CA_CERTS. Where that
+ * variable names a file, Node 20 reads and parses every certificate in it as each process starts,
+ * before any of its code runs; on the bench machine it names the system's whole CA bundle (144
+ * certificates: some 400M instructions, about 0.1 CPU-second, per process). That is a tax of the
+ * machine's set-up on Node processes, and no contender talks TLS here (loopback PostgreSQL and
+ * Azurite): the report says when it was left out.
+ */
+function contenderEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...extra };
+  delete env.NODE_EXTRA_CA_CERTS;
+  return env;
+}
+
+/**
+ * How the CLI is started: without V8 flags. With a heap-size flag (`--max-old-space-size=192` was
+ * used here before) V8 refuses the code cache Node 20 carries for its own modules, which records
+ * the flags it was made with, and every process compiles them from source: 400M more
+ * instructions in a 1,000-row ingest under callgrind (1.38G against 0.98G, both without
+ * NODE_EXTRA_CA_CERTS). The memory the CLI holds is bounded by its
+ * own limits (row groups, the buffer pool, the upload's blocks), which the peak RSS column shows.
+ */
+const cli = (root: string, ...args: string[]): string[] => [join(root, 'dist/cli/soundlake.cjs'), ...args];
+
 const loadAverage = (): string => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
 /** Runs a command to completion, measured; throws with its stderr if it fails. */
@@ -97,7 +121,7 @@ async function measure(file: string, args: string[], env: NodeJS.ProcessEnv, ids
   const children0 = cpuOf('self', 'children');
   const out = stdoutTo ? openSync(stdoutTo, 'w') : 'pipe';
   const t0 = performance.now();
-  const child = spawn(file, args, { env: { ...process.env, ...env }, stdio: ['ignore', out, 'pipe'] });
+  const child = spawn(file, args, { env: contenderEnv(env), stdio: ['ignore', out, 'pipe'] });
   let peakRss = 0;
   const poll = setInterval(() => {
     try {
@@ -241,7 +265,7 @@ export async function postgresBench(options: PostgresBenchOptions): Promise<stri
             LOG_LEVEL: 'warn',
           };
           try {
-            const m = await measure(process.execPath, ['--max-old-space-size=192', join(root, 'dist/cli/soundlake.cjs'), 'ingest', '--table', size.table, '--json'], env, { ...ids, storage: azurite.pid });
+            const m = await measure(process.execPath, cli(root, 'ingest', '--table', size.table, '--json'), env, { ...ids, storage: azurite.pid });
             const [result] = JSON.parse(m.stdout) as { status: string; rows: number; message: string }[];
             if (result?.status !== 'succeeded' || result.rows !== size.rows) throw new Error(`soundlake: ${JSON.stringify(result)}`);
             return m;
@@ -260,7 +284,7 @@ export async function postgresBench(options: PostgresBenchOptions): Promise<stri
           // State still in Table Storage (Azurite), which a run touches a few dozen times; the data goes to files, as dlt's does.
           const env = { SOUNDLAKE_STORAGE: azurite.connectionString, SOURCE_URL: server.url, SOUNDLAKE_CONFIG: config, BRONZE_DIR: dir, WATERMARK_TABLE: `wm${id}`, LEDGER_TABLE: `runs${id}`, LOG_LEVEL: 'warn' };
           try {
-            const m = await measure(process.execPath, ['--max-old-space-size=192', join(root, 'dist/cli/soundlake.cjs'), 'ingest', '--table', size.table, '--json'], env, { ...ids, storage: azurite.pid });
+            const m = await measure(process.execPath, cli(root, 'ingest', '--table', size.table, '--json'), env, { ...ids, storage: azurite.pid });
             const [result] = JSON.parse(m.stdout) as { status: string; rows: number }[];
             if (result?.status !== 'succeeded' || result.rows !== size.rows) throw new Error(`soundlake (files): ${JSON.stringify(result)}`);
             return m;
@@ -279,7 +303,7 @@ export async function postgresBench(options: PostgresBenchOptions): Promise<stri
     // run after a build, as the peers' Python wrote its bytecode caches when installed: made
     // once here by an ingest of the small table, with the flags the rounds use, so no round pays for it.
     const warmEnv = { SOUNDLAKE_STORAGE: azurite.connectionString, SOURCE_URL: server.url, SOUNDLAKE_CONFIG: config, BRONZE_CONTAINER: 'bench-warm', WATERMARK_TABLE: 'wmwarm', LEDGER_TABLE: 'runswarm', LOG_LEVEL: 'warn' };
-    const warmRun = spawnSync(process.execPath, ['--max-old-space-size=192', join(root, 'dist/cli/soundlake.cjs'), 'ingest', '--table', warm, '--json'], { env: { ...process.env, ...warmEnv }, encoding: 'utf8' });
+    const warmRun = spawnSync(process.execPath, cli(root, 'ingest', '--table', warm, '--json'), { env: contenderEnv(warmEnv), encoding: 'utf8' });
     if (warmRun.status !== 0) throw new Error(`the warm-up ingest failed: ${warmRun.stderr}`);
     await blobs.getContainerClient('bench-warm').deleteIfExists();
     for (const size of sizes) {
@@ -304,6 +328,7 @@ export async function postgresBench(options: PostgresBenchOptions): Promise<stri
   }
   return [
     `soundlake vs peers on a real PostgreSQL (${server.version}, 127.0.0.1:${port}); node ${process.version}; ${os.cpus().length} cores; load average at start ${load0}, at end ${loadAverage()}`,
+    ...(process.env.NODE_EXTRA_CA_CERTS ? [`NODE_EXTRA_CA_CERTS (${process.env.NODE_EXTRA_CA_CERTS}) left out of every contender's environment: no contender uses TLS here`] : []),
     ...lines,
   ].join('\n');
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import '../shared/config/zodJitless.js';
 import { watermarkLabel } from '../shared/source/watermarkLabel.js';
 import { Command, Option } from 'commander';
 import type { AppOverrides, SoundlakeApp } from '../shared/app/soundlakeApp.js';

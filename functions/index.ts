@@ -1,4 +1,5 @@
 // The Functions host loads this file (package.json "main"); each import registers one function.
+import '../shared/config/zodJitless.js';
 import './ingest-timer.js';
 import './ingest-queue.js';
 import './ingest-poison.js';
