@@ -238,6 +238,16 @@ describe('bronze Parquet writer', () => {
     expect([stats[5]!.min_value, stats[5]!.max_value]).toEqual([undefined, undefined]);
     expect([stats[6]!.min_value, stats[6]!.max_value]).toEqual([true, true]);
 
+    // 64-bit bounds that differ only in the low word, on both sides of its top bit (compared as
+    // unsigned under a signed high word): positive and negative high words.
+    const lowWords = (values: bigint[]): unknown[] => {
+      const s = metadataOf(write([{ name: 'l', parquet: { kind: 'int64' }, nullable: false, values: [values] }])).row_groups[0]!.columns[0]!.meta_data!.statistics!;
+      return [s.min_value, s.max_value];
+    };
+    expect(lowWords([2n ** 31n + 5n, 7n, 2n ** 32n - 1n, 2n ** 31n - 1n, 2n ** 31n])).toEqual([7n, 2n ** 32n - 1n]);
+    expect(lowWords([-1n, -(2n ** 31n) - 1n, -(2n ** 32n), -(2n ** 31n)])).toEqual([-(2n ** 32n), -1n]);
+    expect(lowWords([2n ** 32n + 2n ** 31n, 2n ** 32n + 1n, 2n ** 33n - 1n])).toEqual([2n ** 32n + 1n, 2n ** 33n - 1n]);
+
     const zeros = metadataOf(write([{ name: 'z', parquet: { kind: 'double' }, nullable: false, values: [[0, 1, 0]] }])).row_groups[0]!.columns[0]!.meta_data!.statistics!;
     expect(Object.is(zeros.min_value, -0)).toBe(true);
     expect(Object.is(zeros.max_value, 1)).toBe(true);

@@ -357,6 +357,9 @@ function boolStatistics(bits: Uint8Array, present: number, nulls: number): Chunk
   return { min: Uint8Array.of(anyFalse ? 0 : 1), max: Uint8Array.of(anyTrue ? 1 : 0), nulls };
 }
 
+/** XOR-ed into an int32, makes its signed order the unsigned order of its bits. */
+const SIGN_BIT = -0x80000000;
+
 /** Min and max of 32-bit, 64-bit and floating-point values, as their PLAIN bytes. */
 function fixedStatistics(type: PhysicalType, words: Int32Array, present: number, nulls: number): ChunkStatistics {
   if (present === 0) return { min: null, max: null, nulls };
@@ -373,16 +376,18 @@ function fixedStatistics(type: PhysicalType, words: Int32Array, present: number,
       return { min: new Uint8Array(Int32Array.of(min).buffer), max: new Uint8Array(Int32Array.of(max).buffer), nulls };
     }
     case PhysicalType.INT64: {
-      // Signed high words, unsigned low words: no BigInt per value.
+      // Signed high words, then low words in unsigned order: no BigInt per value. The low words
+      // have their sign bit flipped, which orders them as unsigned while they stay int32 (read
+      // with >>> 0 they become doubles past 2^31, and V8 dropped the compiled loop at the first).
       let min = 0;
       let max = 0;
       let minHi = words[1]!;
-      let minLo = words[0]! >>> 0;
+      let minLo = words[0]! ^ SIGN_BIT;
       let maxHi = minHi;
       let maxLo = minLo;
       for (let k = 1; k < present; k++) {
         const hi = words[2 * k + 1]!;
-        const lo = words[2 * k]! >>> 0;
+        const lo = words[2 * k]! ^ SIGN_BIT;
         if (hi < minHi || (hi === minHi && lo < minLo)) {
           min = k;
           minHi = hi;
