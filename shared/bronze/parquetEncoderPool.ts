@@ -8,17 +8,35 @@ import type { EncoderReply, EncoderRequest } from './parquetEncoderWorker.js';
 export class EncoderHandle {
   private listener: ((reply: EncoderReply) => void) | undefined;
   private failure: ((err: Error) => void) | undefined;
+  /**
+   * Why the worker is gone, kept even when no file held it: a prewarmed worker that could not
+   * start (its module missing or failing to load) dies idle, and a file given it must fail at
+   * once. Unnoticed, the file waited for replies that never came until the event loop emptied
+   * and the process exited 0 with its slice pending and no result.
+   */
+  private lost: Error | undefined;
 
   constructor(readonly worker: Worker) {
     worker.on('message', (reply: EncoderReply) => this.listener?.(reply));
-    worker.on('error', (err) => this.failure?.(err));
-    worker.on('exit', (code) => this.failure?.(new Error(`Parquet encoder worker exited with code ${code}`)));
+    worker.on('error', (err) => this.lose(err));
+    worker.on('exit', (code) => this.lose(new Error(`Parquet encoder worker exited with code ${code}`)));
+  }
+
+  get alive(): boolean {
+    return this.lost === undefined;
+  }
+
+  private lose(err: Error): void {
+    this.lost ??= err;
+    this.failure?.(err);
   }
 
   attach(listener: (reply: EncoderReply) => void, failure: (err: Error) => void): void {
     this.listener = listener;
     this.failure = failure;
     this.worker.ref();
+    const lost = this.lost;
+    if (lost) queueMicrotask(() => this.failure?.(lost));
   }
 
   send(request: EncoderRequest, transfer: ArrayBuffer[] = []): void {
@@ -61,12 +79,14 @@ export function prewarmEncoder(): void {
 }
 
 export function acquireEncoder(): EncoderHandle {
-  return idle.pop() ?? spawn();
+  // A worker that died while idle is dropped; a fresh one fails the file itself if it cannot start either.
+  for (let handle = idle.pop(); handle; handle = idle.pop()) if (handle.alive) return handle;
+  return spawn();
 }
 
 /** Back to the pool after a finished file; a worker that saw an unfinished file is discarded instead. */
 export function releaseEncoder(handle: EncoderHandle, clean: boolean): void {
   handle.detach();
-  if (clean && idle.length < 4) idle.push(handle);
+  if (clean && handle.alive && idle.length < 4) idle.push(handle);
   else void handle.worker.terminate();
 }

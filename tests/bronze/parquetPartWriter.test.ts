@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { parquetMetadata } from 'hyparquet';
 import { describe, expect, it } from 'vitest';
 import { ColumnBatch } from '../../shared/bronze/columnBatch.js';
+import { acquireEncoder, prewarmEncoder, releaseEncoder } from '../../shared/bronze/parquetEncoderPool.js';
 import { ParquetPartWriter } from '../../shared/bronze/parquetPartWriter.js';
 import type { LakeUpload } from '../../shared/lake/lake.js';
 import type { SourceColumn } from '../../shared/source/source.js';
@@ -126,6 +127,30 @@ describe('parquet part writer', () => {
     await next.add(rows);
     await next.finish();
     expect((await readParquetBytes(bytes())).rows).toEqual(rows.map(([id, body]) => ({ id, body })));
+  });
+
+  it('never hands a file an encoder thread that died while idle; one that dies before a file holds it fails that file at once', async () => {
+    // A prewarmed thread that could not start (its module missing, as a broken deployment has
+    // it) dies with no file holding it. Given to a file, the file waited for replies that never
+    // came, and the CLI exited 0 with its slice pending.
+    prewarmEncoder();
+    const idle = acquireEncoder();
+    releaseEncoder(idle, true);
+    await idle.worker.terminate();
+    const { upload, bytes } = memoryUpload();
+    const writer = new ParquetPartWriter(columns, upload, 400);
+    const rows = wideRows(20, 8);
+    await writer.add(rows);
+    await writer.finish();
+    expect((await readParquetBytes(bytes())).rows).toEqual(rows.map(([id, body]) => ({ id, body })));
+
+    // The same death seen by whoever attaches afterwards: reported, not waited on.
+    const dead = acquireEncoder();
+    await dead.worker.terminate();
+    const failure = new Promise<Error>((resolve) => dead.attach(() => undefined, resolve));
+    expect((await failure).message).toMatch(/^Parquet encoder worker exited with code \d+$/);
+    releaseEncoder(dead, true);
+    expect(acquireEncoder()).not.toBe(dead);
   });
 
   it('fails the file when the lake refuses a block, with no rejection left unhandled', async () => {
