@@ -183,7 +183,22 @@ program
     if (answer.status !== 'answered') process.exitCode = 1;
   });
 
-program.parseAsync().catch((err: unknown) => {
-  process.stderr.write(`soundlake: ${redactSecrets(err instanceof Error ? err.message : String(err))}\n`);
-  process.exitCode = 2;
+let settled = false;
+// Node exits, with code 0, when nothing is left to wait for, even while a promise is pending: a
+// command stuck on a reply that can never come (a worker that died unseen) would look like a
+// success to whatever scheduled it. It fails instead, saying so.
+process.on('beforeExit', () => {
+  if (settled) return;
+  settled = true;
+  process.stderr.write('soundlake: the command stopped before it finished (nothing left to wait for); its work is incomplete\n');
+  process.exitCode = 1;
 });
+program
+  .parseAsync()
+  .catch((err: unknown) => {
+    process.stderr.write(`soundlake: ${redactSecrets(err instanceof Error ? err.message : String(err))}\n`);
+    process.exitCode = 2;
+  })
+  .finally(() => {
+    settled = true;
+  });
