@@ -4,8 +4,14 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import time
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
+from pyspark.errors import PySparkRuntimeError
 from pyspark.sql import SparkSession
+
+T = TypeVar("T")
 
 LOCAL_CONF = {
     "spark.driver.memory": "2g",
@@ -23,6 +29,30 @@ LOCAL_CONF = {
     "spark.sql.adaptive.coalescePartitions.initialPartitionNum": "4",
     "spark.databricks.delta.retentionDurationCheck.enabled": "false",
 }
+
+
+def start_retrying(start: Callable[[], T], attempts: int = 3, pauses: Sequence[float] = (3.0, 10.0)) -> T:
+    """`start()`, again after a pause when the JVM exits before the session exists.
+
+    The first session on a machine fetches the Delta jars from Maven Central (Ivy, inside
+    spark-submit); a registry that fails a download or two makes the JVM exit, and nothing else
+    reports it but JAVA_GATEWAY_EXITED. Ivy keeps what it fetched, so a second start asks only
+    for the rest. Seen on a fresh machine: two runs failed together on "not found" for jars the
+    registry served a minute later. Any other error is raised at once; the last one is raised
+    after `attempts`.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return start()
+        except PySparkRuntimeError as err:
+            if err.getCondition() != "JAVA_GATEWAY_EXITED" or attempt == attempts:
+                raise
+            pause = pauses[min(attempt - 1, len(pauses) - 1)]
+            print(f"local Spark: the JVM exited before starting (attempt {attempt} of {attempts}; "
+                  f"a failed fetch of the Delta jars looks like this); again in {pause:g} s",
+                  file=sys.stderr, flush=True)
+            time.sleep(pause)
+    raise AssertionError("unreachable")
 
 
 def local_spark(
@@ -47,16 +77,20 @@ def local_spark(
     for k, v in conf.items():
         b = b.config(k, v)
     if jvm_log is None:
-        spark = configure_spark_with_delta_pip(b).getOrCreate()
+        spark = start_retrying(lambda: configure_spark_with_delta_pip(b).getOrCreate())
     else:
         os.makedirs(os.path.dirname(os.path.abspath(jvm_log)), exist_ok=True)
-        saved = os.dup(2)
-        try:
-            with open(jvm_log, "ab") as log:
-                os.dup2(log.fileno(), 2)  # the JVM child inherits this stderr
-                spark = configure_spark_with_delta_pip(b).getOrCreate()
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
+
+        def start() -> SparkSession:
+            saved = os.dup(2)
+            try:
+                with open(jvm_log, "ab") as log:
+                    os.dup2(log.fileno(), 2)  # the JVM child inherits this stderr
+                    return configure_spark_with_delta_pip(b).getOrCreate()
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+
+        spark = start_retrying(start)
     spark.sparkContext.setLogLevel(os.environ.get("SOUNDLAKE_SPARK_LOG_LEVEL", "ERROR"))
     return spark
