@@ -27,6 +27,15 @@ function memoryUpload(): { upload: LakeUpload; bytes: () => Uint8Array } {
   };
 }
 
+/** `rows` written as one file by a fresh writer (and whichever encoder thread the pool gives it), read back. */
+async function writtenAndRead(rows: unknown[][]): Promise<unknown[]> {
+  const { upload, bytes } = memoryUpload();
+  const writer = new ParquetPartWriter(columns, upload, 400);
+  await writer.add(rows);
+  await writer.finish();
+  return (await readParquetBytes(bytes())).rows;
+}
+
 const columns: SourceColumn[] = [
   { name: 'id', sourceType: 'integer', nullable: false, parquet: { kind: 'int32' } },
   { name: 'body', sourceType: 'text', nullable: true, parquet: { kind: 'string' } },
@@ -121,12 +130,8 @@ describe('parquet part writer', () => {
     await expect(writer.finish()).rejects.toThrow(/^Parquet encoder worker exited with code \d+$/);
     expect(committed).toBe(false);
 
-    const { upload, bytes } = memoryUpload();
-    const next = new ParquetPartWriter(columns, upload, 400);
     const rows = wideRows(10, 8);
-    await next.add(rows);
-    await next.finish();
-    expect((await readParquetBytes(bytes())).rows).toEqual(rows.map(([id, body]) => ({ id, body })));
+    expect(await writtenAndRead(rows)).toEqual(rows.map(([id, body]) => ({ id, body })));
   });
 
   it('never hands a file an encoder thread that died while idle; one that dies before a file holds it fails that file at once', async () => {
@@ -137,12 +142,8 @@ describe('parquet part writer', () => {
     const idle = acquireEncoder();
     releaseEncoder(idle, true);
     await idle.worker.terminate();
-    const { upload, bytes } = memoryUpload();
-    const writer = new ParquetPartWriter(columns, upload, 400);
     const rows = wideRows(20, 8);
-    await writer.add(rows);
-    await writer.finish();
-    expect((await readParquetBytes(bytes())).rows).toEqual(rows.map(([id, body]) => ({ id, body })));
+    expect(await writtenAndRead(rows)).toEqual(rows.map(([id, body]) => ({ id, body })));
 
     // The same death seen by whoever attaches afterwards: reported, not waited on.
     const dead = acquireEncoder();
