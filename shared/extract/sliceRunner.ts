@@ -195,9 +195,12 @@ export async function runSlice<R extends SliceRecord>(deps: SliceRunnerDeps, job
     ...(drift ? { drift } : {}),
     ...extra,
   });
+  /** The attempt's ledger entry being written; the outcome is written after it, never before. */
+  let ledgerStart: Promise<unknown> | null = null;
   const finish = async (r: SliceRunResult): Promise<SliceRunResult> => {
     // The ledger records the outcome; failing to write it must not change or lose the outcome.
     if (entry) {
+      await ledgerStart?.catch(() => undefined);
       const outcome = { status: r.status, rows: r.rows, bytes: r.bytes, files: r.files, low: r.low, high: r.high, ...(r.slice ? { slice: r.slice } : {}), ...(r.error ? { error: r.error } : {}), detail: r.message };
       await deps.ledger.finish(entry, outcome).catch((err: unknown) => log.error({ err }, `could not record the outcome (${r.status}) in the run ledger`));
     }
@@ -213,7 +216,11 @@ export async function runSlice<R extends SliceRecord>(deps: SliceRunnerDeps, job
     record = taken.record;
     const attempt = activity(kind.activity(taken.attempt));
     entry = deps.ledger.draft(attempt);
-    await deps.ledger.start(attempt);
+    // Recorded while the source is described and the slice planned (reads only); awaited before
+    // the record is written again, so a run whose attempt could not be recorded writes nothing.
+    const starting = deps.ledger.start(attempt);
+    starting.catch(() => undefined);
+    ledgerStart = starting;
     if (taken.previous) await closeAbandoned(deps, taken.previous, { runId: job.runId, owner }, log);
 
     const source = sourceOf(deps, table);
@@ -226,6 +233,7 @@ export async function runSlice<R extends SliceRecord>(deps: SliceRunnerDeps, job
 
     const read: SliceRead = { kind: source.kind, columns };
     let plan = await kind.plan(record, snapshot, read);
+    await starting;
     for (let replans = 0; 'idle' in plan; replans++) {
       try {
         await save(plan.idle);
@@ -273,10 +281,11 @@ export async function runSlice<R extends SliceRecord>(deps: SliceRunnerDeps, job
     await save(committed.record);
     commitWritten = true;
     const finished = slice.slice;
-    // Housekeeping: the committed record no longer counts these parts, so a leftover is never read.
-    await kind.store.dropParts(record, finished).catch((err: unknown) => log.warn({ err, slice: finished }, 'could not remove the part records of the committed slice; they are never read again'));
+    // Housekeeping, beside the ledger's write: the committed record no longer counts these parts, so a leftover is never read.
+    const dropping = kind.store.dropParts(record, finished).catch((err: unknown) => log.warn({ err, slice: finished }, 'could not remove the part records of the committed slice; they are never read again'));
     await job.hooks?.checkpoint?.('committed', { table: table.name, slice: slice.slice });
-    return await finish(result('succeeded', committed.message, done));
+    const [succeeded] = await Promise.all([finish(result('succeeded', committed.message, done)), dropping]);
+    return succeeded;
   } catch (err) {
     const message = redactSecrets(err instanceof Error ? err.message : String(err));
     // Give the work back at once, so the next run resumes the pending slice without waiting for
