@@ -176,6 +176,12 @@ export interface Source {
    * permission). Optional: backfills of a source without it run in fixed time chunks.
    */
   estimateRows?(table: TableRef, watermark: WatermarkSpec, windows: SliceBounds[]): Promise<RowEstimate>;
+  /**
+   * Open a connection now, in the background, for a session about to be used: its setup (TCP,
+   * authentication, session settings) then overlaps the run's state round trips instead of
+   * delaying its first query. Failures are left for that query to report.
+   */
+  warm?(): void;
   close(): Promise<void>;
 }
 

@@ -90,6 +90,7 @@ export class SourceRegistry {
     let session: Source;
     try {
       session = await this.connect(endpoint, 1);
+      session.warm?.();
     } catch (err) {
       await this.slots.release(lease).catch(() => undefined);
       throw err;

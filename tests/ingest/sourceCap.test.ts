@@ -152,6 +152,9 @@ describe('a source with every slot held', () => {
   it('sends an ingest or backfill message back with a delay instead of failing it, and fails it after the last deferral', async () => {
     const holders = await Promise.all([0, 1].map((i) => apps[0]!.sources.open('streaming_db', `holder-${i}`, 'test')));
     expect(holders.every((x) => x !== null)).toBe(true);
+    // Each held session opens its connection at once; whatever opens another from here ran.
+    await waitFor('the holders connected', async () => proxy.open === 2, 5_000);
+    const accepted = proxy.accepted;
     const queue = queueOf(settings, settings.ingestQueue);
     try {
       await queue.clearMessages();
@@ -162,7 +165,7 @@ describe('a source with every slot held', () => {
       // The message comes back after its delay, carrying its deferral count; nothing ran meanwhile.
       const back = await waitFor('the deferred message', async () => (await peekAll(queue)).find((m) => (m as { runId: string }).runId === message.runId), 15_000);
       expect(back).toEqual({ ...message, deferrals: 1 });
-      expect(proxy.open).toBe(0);
+      expect(proxy.accepted).toBe(accepted);
 
       // The last allowed deferral spent: the message fails like any failure (retries, then poison and an alert).
       await expect(handleIngestMessage(apps[1]!.ingestMessageDeps(), { ...message, deferrals: settings.sourceSlots.maxDeferrals }, { budgetMs: 480_000 })).rejects.toBeInstanceOf(SourceBusyError);
@@ -195,5 +198,20 @@ describe('a source with every slot held', () => {
     // Its release left the taker's slot alone.
     expect((await apps[0]!.sources.slotHolders('streaming_db')).map((h) => h.owner)).toEqual(['taker']);
     await later.release(taken);
+  });
+});
+
+describe('a session under a connection slot', () => {
+  it('opens its connection once it holds the slot, before its first query, which then uses it', async () => {
+    const registry = new SourceRegistry([apps[0]!.sources.endpoint('streaming_db')], new SourceSlots(tableClient(settings.storage, settings.sourceSlots.table), 60_000), { logger: createLogger({ level: 'silent' }) });
+    const before = proxy.accepted;
+    const held = (await registry.open('streaming_db', 'warm', 'test'))!;
+    try {
+      await waitFor('the session connected', async () => proxy.accepted === before + 1, 5_000);
+      expect((await held.source.describe(testTable(schema, 't1'))).map((c) => c.name)).toEqual(['id', 'payload', 'updated_at']);
+      expect(proxy.accepted).toBe(before + 1);
+    } finally {
+      await registry.close();
+    }
   });
 });

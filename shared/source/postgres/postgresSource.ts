@@ -73,6 +73,13 @@ export class PostgresSource implements Source {
     return client;
   }
 
+  warm(): void {
+    this.checkout().then(
+      (client) => client.release(),
+      () => undefined,
+    );
+  }
+
   private async query(config: pg.QueryConfig): Promise<pg.QueryResult> {
     const client = await this.checkout();
     let failure: Error | undefined;
