@@ -100,6 +100,32 @@ describe('a crash at any step, then a rerun', () => {
   });
 });
 
+describe('the last part of a slice', () => {
+  // A full last part is closed while the read looks past it (and finds the end); a short one after the read ended.
+  for (const [shape, maxRowsPerFile] of [['short', 300], ['full', 250]] as const) {
+    it(`records the slice as read out in the same write as itself (${shape} last part)`, async () => {
+      const name = `last_part_${shape}`;
+      await seed(name);
+      const table = h.table(name, { maxRowsPerFile, rowGroupRows: 50 });
+      const crashed = await ingest(h, table, {
+        hooks: {
+          checkpoint: (p, d) => {
+            if (p === 'part-recorded' && d.part === 3) throw new InjectedCrash(p);
+          },
+        },
+      });
+      expect(crashed.status).toBe('failed');
+      const mid = await h.app.watermarks.get(name);
+      expect(mid!.pending).toMatchObject({ exhausted: true, rows: ROWS, files: 4 });
+      expect(mid!.pending!.parts).toHaveLength(4);
+
+      const rerun = await ingest(h, table);
+      expect(rerun).toMatchObject({ status: 'succeeded', rows: ROWS, files: 4, resumed: true, slice: 's0000000001' });
+      await expectExactlyOnce(name);
+    });
+  }
+});
+
 describe('upgrading from one watermark partition to one per table', () => {
   it('moves a table found in the legacy partition, pending slice and all, and resumes it exactly once', async () => {
     const name = 'legacy_layout';
