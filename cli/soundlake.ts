@@ -65,7 +65,7 @@ program
             summary.results.map((r) => [r.table, r.status, r.rows, r.files, bytes(r.bytes), watermarkLabel(r.low), watermarkLabel(r.high)]),
           )}\n`,
         );
-        for (const r of summary.results) if (r.status === 'failed' || r.status === 'skipped') process.stdout.write(`${r.table}: ${r.message}\n`);
+        for (const r of summary.results) if (r.status === 'failed' || r.status === 'skipped' || r.error !== undefined) process.stdout.write(`${r.table}: ${r.message}\n`);
       }
       if (!summary.ok) process.exitCode = 1;
     }, 'extraction');

@@ -9,6 +9,7 @@ import { summaryNotice } from './runSummary.js';
 export interface RunSummary {
   runId: string;
   results: TableRunResult[];
+  /** No table failed, and none landed with files left behind (a failed file of a multi-file table). */
   ok: boolean;
 }
 
@@ -28,7 +29,7 @@ export async function runIngestion(deps: IngestDeps, tables: TableConfig[], run:
   const rangeResults = await Promise.all(tables.flatMap((t, i) => (tableResults[i]!.ranges ?? []).map((r) => limit(() => runRange(deps, t, r, perTable)))));
   const results = [...tableResults, ...rangeResults];
   await deps.notifier.notify(summaryNotice(run.runId, run.trigger, results));
-  return { runId: run.runId, results, ok: results.every((r) => r.status !== 'failed') };
+  return { runId: run.runId, results, ok: results.every((r) => r.status !== 'failed' && r.error === undefined) };
 }
 
 /**
