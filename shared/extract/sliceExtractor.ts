@@ -76,13 +76,13 @@ export async function extractSlice(
      * read out (one round trip to the state store less per slice). Its failure fails the part's
      * recording, never its file: the rerun rewrites that part under the same name.
      */
-    const closePart = async (following: Promise<IteratorResult<ColumnSegment>> | 'end'): Promise<IteratorResult<ColumnSegment>> => {
+    const closePart = async (following: Promise<IteratorResult<ColumnSegment>> | IteratorResult<ColumnSegment>): Promise<IteratorResult<ColumnSegment>> => {
       const part = slice.parts.length;
       const path = partPath(table.name, slice.loadDate, slice.slice, part);
       const bytes = await writer!.finish();
       const rows = writer!.rows;
       writer = undefined;
-      const next: IteratorResult<ColumnSegment> = following === 'end' ? { done: true, value: undefined } : await following;
+      const next = await following;
       await at('part-committed', part);
       slice = withPart(slice, { path, rows, bytes }, lastKey);
       if (next.done) slice = { ...slice, exhausted: true };
@@ -131,7 +131,7 @@ export async function extractSlice(
         }
       }
       // Rows read past the last full part: its own write records the slice as read out.
-      if (!stoppedEarly && writer && writer.rows > 0) await closePart('end');
+      if (!stoppedEarly && writer && writer.rows > 0) await closePart(next);
     } catch (err) {
       // The open part was never committed: its staged blocks expire unseen.
       writer?.abort();
@@ -165,11 +165,9 @@ export async function extractSlice(
     }
   };
   const manifest = slice.parts.length > 0 && job.manifest !== false;
-  const write = async (): Promise<void> => {
-    if (manifest) await writeManifest(deps.lake, buildManifest({ table, sourceKind: deps.source.kind, columns, slice, backfillId: job.backfillId ?? null }));
-  };
+  const writing = manifest ? writeManifest(deps.lake, buildManifest({ table, sourceKind: deps.source.kind, columns, slice, backfillId: job.backfillId ?? null })) : undefined;
   // Both settle before either's failure is reported: nothing of this attempt is left running.
-  const failed = (await Promise.allSettled([sweep(), write()])).find((r) => r.status === 'rejected');
+  const failed = (await Promise.allSettled([sweep(), writing])).find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
   if (manifest) await at('manifest-written');
   return { slice, done: true, written };

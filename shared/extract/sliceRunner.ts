@@ -196,11 +196,11 @@ export async function runSlice<R extends SliceRecord>(deps: SliceRunnerDeps, job
     ...extra,
   });
   /** The attempt's ledger entry being written; the outcome is written after it, never before. */
-  let ledgerStart: Promise<unknown> | null = null;
+  let ledgerStart: Promise<unknown> = Promise.resolve();
   const finish = async (r: SliceRunResult): Promise<SliceRunResult> => {
     // The ledger records the outcome; failing to write it must not change or lose the outcome.
     if (entry) {
-      await ledgerStart?.catch(() => undefined);
+      await ledgerStart.catch(() => undefined);
       const outcome = { status: r.status, rows: r.rows, bytes: r.bytes, files: r.files, low: r.low, high: r.high, ...(r.slice ? { slice: r.slice } : {}), ...(r.error ? { error: r.error } : {}), detail: r.message };
       await deps.ledger.finish(entry, outcome).catch((err: unknown) => log.error({ err }, `could not record the outcome (${r.status}) in the run ledger`));
     }
@@ -218,9 +218,8 @@ export async function runSlice<R extends SliceRecord>(deps: SliceRunnerDeps, job
     entry = deps.ledger.draft(attempt);
     // Recorded while the source is described and the slice planned (reads only); awaited before
     // the record is written again, so a run whose attempt could not be recorded writes nothing.
-    const starting = deps.ledger.start(attempt);
-    starting.catch(() => undefined);
-    ledgerStart = starting;
+    ledgerStart = deps.ledger.start(attempt);
+    ledgerStart.catch(() => undefined);
     if (taken.previous) await closeAbandoned(deps, taken.previous, { runId: job.runId, owner }, log);
 
     const source = sourceOf(deps, table);
@@ -233,7 +232,7 @@ export async function runSlice<R extends SliceRecord>(deps: SliceRunnerDeps, job
 
     const read: SliceRead = { kind: source.kind, columns };
     let plan = await kind.plan(record, snapshot, read);
-    await starting;
+    await ledgerStart;
     for (let replans = 0; 'idle' in plan; replans++) {
       try {
         await save(plan.idle);

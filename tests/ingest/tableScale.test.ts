@@ -22,7 +22,8 @@ const TABLES = Number(process.env.SCALE_TABLES ?? 2000);
 /**
  * Requests one table may cost in one run, and the run's own. Measured at 2,000 tables: 19.0 per
  * table for a first load (watermark read, legacy-layout read, create, pending, the part with its
- * record and the slice's read-out mark in one transaction, commit, then the committed slice's part entities listed and deleted;
+ * record and the slice's read-out mark in one transaction, commit, then the committed slice's
+ * part entities listed and deleted;
  * the source slot read, taken and given back; ledger start and finish, each in three partitions;
  * tally read and transaction). A scan would add requests per partition of the ledger or the
  * state, a number that grows with the tables, not a constant.
